@@ -1,0 +1,60 @@
+"""Every hook a slaengine plugin can implement.
+
+A plugin is a module (or object) listed in the ``slaengine`` entry-point group of its
+distribution. It implements some of these hooks with :data:`slaengine.hookimpl`::
+
+    from slaengine import hookimpl
+
+    @hookimpl
+    def register_metrics():
+        return [MyMetric()]
+
+Every registration hook is called once, while the plugin manager is built, before any contract
+is read. A name (``name`` attribute) claimed by two plugins is an error that names both
+distributions.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from slaengine.kinds import Metric, PenaltyModel, Reporter, Source
+
+PROJECT = "slaengine"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_sources() -> list[Source]:
+    """Offer source adapters that a contract can name in ``[sources.X] adapter = "..."``.
+
+    :return: :class:`slaengine.kinds.Source` instances. Each one's ``schema`` validates its own
+        keys in the contract, with the same messages as the core's keys.
+    """
+
+
+@hookspec
+def register_metrics() -> list[Metric]:
+    """Offer metrics that a service level can name in ``metric = "..."``.
+
+    :return: :class:`slaengine.kinds.Metric` instances; each declares the canonical fields it
+        requires, its unit, its good direction and its default statistic.
+    """
+
+
+@hookspec
+def register_reporters() -> list[Reporter]:
+    """Offer output formats that ``slaengine evaluate --format NAME`` can write.
+
+    :return: :class:`slaengine.kinds.Reporter` instances.
+    """
+
+
+@hookspec
+def register_penalty_models() -> list[PenaltyModel]:
+    """Offer penalty models that a contract can name in ``[penalties] model = "..."``.
+
+    :return: :class:`slaengine.kinds.PenaltyModel` instances. Each one's ``schema`` validates
+        its own keys in ``[penalties]``.
+    """
