@@ -1,0 +1,169 @@
+"""Per-group statistics over per-record measures, fully vectorised.
+
+The caller has already assigned every record a group id (its period and segment). Each statistic
+is computed for all groups at once with ``np.bincount`` and one ``np.lexsort`` — there is no
+Python loop per record or per group.
+
+Percentiles use the *nearest-rank* definition (sort ascending, take the ``ceil(p/100 * n)``-th
+value) with the rank computed in exact integer arithmetic. That makes ``pNN <= X`` true exactly
+when at least NN% of the measured records are ``<= X``, which is how SLA targets are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from slaengine.targets import is_statistic, percentile_of
+
+
+@dataclass
+class GroupStats:
+    """One statistic for every group (arrays of length ``n_groups``).
+
+    ``value``: float64, NaN where undefined (nothing measured). ``sample_size``: the records the
+    statistic covers (non-null measures; all records for ``count`` and ``attainment``).
+    ``unmeasured``: records of the group whose measure is null. ``hits``: the numerator of
+    ``share`` and ``attainment`` (so verdicts can compare ``hits/sample_size`` exactly), else None.
+    """
+
+    value: np.ndarray
+    sample_size: np.ndarray
+    unmeasured: np.ndarray
+    hits: np.ndarray | None = None
+
+
+def group_statistic(
+    statistic: str,
+    values: pa.Array | pa.ChunkedArray | np.ndarray,
+    group_ids: np.ndarray,
+    n_groups: int,
+    *,
+    success: pa.Array | pa.ChunkedArray | np.ndarray | None = None,
+    within: float | Fraction | None = None,
+) -> GroupStats:
+    """Compute ``statistic`` for each of ``n_groups`` groups of records.
+
+    ``values`` holds one measure per record (numbers or booleans; booleans count as 0/1). A null
+    — an Arrow null, or NaN — means "not measured". ``group_ids`` gives each record's group,
+    0..n_groups-1; groups without records still get a row (sample size 0, value NaN).
+
+    ``share`` needs ``success`` (one boolean per record, null where not measured): hits are the
+    true ones among records where both the measure and ``success`` are non-null.
+    ``attainment`` needs ``within`` (seconds): hits are measures ``<= within``, and every record
+    counts in the sample — a null measure (never answered) is a miss.
+    Raises ValueError for an unknown statistic or inconsistent inputs.
+    """
+    if not is_statistic(statistic):
+        raise ValueError(f"unknown statistic {statistic!r}")
+    x = _as_float(values)
+    groups = np.asarray(group_ids, dtype=np.int64)
+    if groups.shape != x.shape:
+        raise ValueError(f"group_ids has {groups.size} entries for {x.size} values")
+    if groups.size and (groups.min() < 0 or groups.max() >= n_groups):
+        raise ValueError(f"group ids must lie in 0..{n_groups - 1}")
+
+    measured = ~np.isnan(x)
+    total = np.bincount(groups, minlength=n_groups).astype(np.int64)
+    counted = np.bincount(groups[measured], minlength=n_groups).astype(np.int64)
+    unmeasured = total - counted
+
+    if statistic == "count":
+        return GroupStats(total.astype(np.float64), total, unmeasured)
+    if statistic == "mean":
+        sums = np.bincount(groups[measured], weights=x[measured], minlength=n_groups)
+        return GroupStats(_ratio(sums, counted), counted, unmeasured)
+    if statistic == "share":
+        return _share(x, groups, n_groups, total, success)
+    if statistic == "attainment":
+        if within is None:
+            raise ValueError("attainment needs a per-record limit: within=SECONDS")
+        met = measured & (x <= float(within))
+        hits = np.bincount(groups[met], minlength=n_groups).astype(np.int64)
+        return GroupStats(_ratio(hits, total), total, unmeasured, hits)
+
+    ordered, starts = _sorted_by_group(x[measured], groups[measured], counted)
+    if statistic == "min":
+        rank = np.ones(n_groups, dtype=np.int64)
+    elif statistic == "max":
+        rank = counted
+    else:
+        pct = percentile_of(statistic)
+        assert pct is not None
+        rank = nearest_rank(pct, counted)
+    return GroupStats(_pick(ordered, starts, rank, counted), counted, unmeasured)
+
+
+def nearest_rank(percentile: Fraction, n: np.ndarray) -> np.ndarray:
+    """The 1-based nearest rank ``max(1, ceil(percentile/100 * n))`` for each sample size ``n``.
+
+    Exact integer arithmetic (p90 of 10 values is rank 9, never 10 from ``0.9 * 10`` in floats).
+    """
+    num, den = percentile.numerator, percentile.denominator * 100
+    sizes = np.asarray(n, dtype=np.int64)
+    largest = int(sizes.max()) if sizes.size else 0
+    if largest and num * largest >= 2**62:  # avoid int64 overflow for extreme decimals
+        ranks = np.array([-(-(num * int(k)) // den) for k in sizes.tolist()], dtype=np.int64)
+    else:
+        ranks = -((-num * sizes) // den)
+    return np.maximum(ranks, 1)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_float(values: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
+    """Measures as float64 with NaN for nulls (booleans become 0/1)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+    return np.asarray(values, dtype=np.float64)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator`` as float64, NaN where the denominator is 0."""
+    out = np.full(denominator.shape, np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
+def _share(
+    x: np.ndarray,
+    groups: np.ndarray,
+    n_groups: int,
+    total: np.ndarray,
+    success: pa.Array | pa.ChunkedArray | np.ndarray | None,
+) -> GroupStats:
+    if success is None:
+        raise ValueError("share needs success=: one boolean per record")
+    ok = _as_float(success)
+    if ok.shape != x.shape:
+        raise ValueError(f"success has {ok.size} entries for {x.size} values")
+    known = ~np.isnan(ok) & ~np.isnan(x)
+    sample = np.bincount(groups[known], minlength=n_groups).astype(np.int64)
+    hits = np.bincount(groups[known & (ok != 0)], minlength=n_groups).astype(np.int64)
+    return GroupStats(_ratio(hits, sample), sample, total - sample, hits)
+
+
+def _sorted_by_group(
+    x: np.ndarray, groups: np.ndarray, counted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Measured values sorted by (group, value), and where each group's run starts."""
+    order = np.lexsort((x, groups))
+    starts = np.concatenate(([0], np.cumsum(counted)[:-1])).astype(np.int64)
+    return x[order], starts[: counted.size]
+
+
+def _pick(
+    ordered: np.ndarray, starts: np.ndarray, rank: np.ndarray, counted: np.ndarray
+) -> np.ndarray:
+    """The ``rank``-th (1-based) value of each group's sorted run; NaN for empty groups."""
+    out = np.full(counted.shape, np.nan)
+    has = counted > 0
+    out[has] = ordered[starts[has] + rank[has] - 1]
+    return out
