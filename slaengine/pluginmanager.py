@@ -45,6 +45,7 @@ class Registry:
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     origins: dict[tuple[str, str], PluginInfo] = field(default_factory=dict)
+    broken: dict[str, str] = field(default_factory=dict)
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.objects.get(kind, {}))
@@ -54,11 +55,17 @@ class Registry:
         found = self.objects.get(kind, {}).get(name)
         if found is None:
             raise PluginError(
-                f'no {kind} called "{name}"',
+                f'no {kind} called "{name}"' + self.broken_note(),
                 suggestion=did_you_mean(name, self.names(kind)),
                 accepted=self.names(kind),
             )
         return found
+
+    def broken_note(self) -> str:
+        """A sentence naming plugins that failed to load, for "not found" messages."""
+        if not self.broken:
+            return ""
+        return " (plugins that failed to load: " + "; ".join(self.broken.values()) + ")"
 
     def origin(self, kind: str, name: str) -> PluginInfo:
         return self.origins[(kind, name)]
@@ -99,10 +106,12 @@ def build_registry(
             try:
                 plugin = ep.load()
             except Exception as exc:
-                raise PluginError(
-                    f"plugin {info} could not be loaded: {type(exc).__name__}: {exc}",
-                    where=f"entry point {ep.value}",
-                ) from exc
+                # One broken plugin must not take the others down: it is reported (by
+                # ``slaengine plugins`` and by any lookup of a name it would have offered).
+                registry.broken[info.plugin] = (
+                    f"{info} from {ep.value}: {type(exc).__name__}: {exc}"
+                )
+                continue
             _register(registry, plugin, info)
     for plugin in extra:
         name = getattr(plugin, "__name__", type(plugin).__name__)

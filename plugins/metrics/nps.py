@@ -1,0 +1,35 @@
+"""``nps``: Net Promoter Score from 0–10 "would you recommend us" answers."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from slaengine import hookimpl
+from slaengine.kinds import MeasureContext, Metric
+
+
+class NetPromoterScore(Metric):
+    """% promoters (9–10) minus % detractors (0–6), in points from -100 to 100.
+
+    Each answer measures +100 (promoter), 0 (passive, 7–8) or -100 (detractor), so the mean of
+    the measures is the NPS: 5 promoters, 3 passives and 2 detractors give (500 - 200) / 10 = 30.
+    Example: ``target = ">= 30"``. Tickets without an answer are left out.
+    """
+
+    name = "nps"
+    requires = ("nps",)
+    unit = "points"
+    better = "higher"
+    default_statistic = "mean"
+
+    def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
+        score = table["nps"]
+        promoter = pc.cast(pc.greater_equal(score, 9), pa.float64())
+        detractor = pc.cast(pc.less_equal(score, 6), pa.float64())
+        return pc.multiply(pc.subtract(promoter, detractor), 100.0)
+
+
+@hookimpl
+def register_metrics() -> list[Metric]:
+    return [NetPromoterScore()]

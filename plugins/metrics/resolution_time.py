@@ -1,0 +1,31 @@
+"""``resolution_time``: time from ticket creation to resolution (MTTR with ``mean``)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from slaengine import hookimpl
+from slaengine.kinds import MeasureContext, Metric
+
+
+class ResolutionTime(Metric):
+    """Time from ticket creation to its resolution, in the service level's calendar.
+
+    Example: ``target = "p90 <= 24h"``; ``target = "mean <= 8h"`` is the mean time to resolve
+    (MTTR). An unresolved ticket has no value: a mean or a percentile leaves it out, an
+    attainment target (``"90% within 24h"``) counts it as a miss.
+    """
+
+    name = "resolution_time"
+    requires = ("created_at", "resolved_at")
+    unit = "duration"
+    better = "lower"
+    default_statistic = "p90"
+
+    def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
+        return context.calendar.elapsed(table["created_at"], table["resolved_at"])
+
+
+@hookimpl
+def register_metrics() -> list[Metric]:
+    return [ResolutionTime()]

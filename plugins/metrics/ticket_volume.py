@@ -1,0 +1,31 @@
+"""``ticket_volume``: the number of tickets received in a period."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from slaengine import hookimpl
+from slaengine.kinds import MeasureContext, Metric
+
+
+class TicketVolume(Metric):
+    """Tickets received (created) in the period, after ``where``.
+
+    Example: ``target = "count <= 5000"`` — a volume cap above which response targets are
+    suspended in many contracts, or a plain figure to watch.
+    """
+
+    name = "ticket_volume"
+    requires = ()
+    unit = "count"
+    better = "lower"
+    default_statistic = "count"
+
+    def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
+        return pa.repeat(pa.scalar(1.0), table.num_rows) if table.num_rows else pa.array(
+            [], pa.float64())
+
+
+@hookimpl
+def register_metrics() -> list[Metric]:
+    return [TicketVolume()]

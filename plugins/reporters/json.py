@@ -1,0 +1,30 @@
+"""``--format json``: the whole evaluation as one JSON document with a stable shape."""
+
+from __future__ import annotations
+
+import json
+from typing import TextIO
+
+from slaengine import hookimpl
+from slaengine.kinds import Reporter
+from slaengine.verdicts import Evaluation, evaluation_to_dict
+
+
+class JsonReporter(Reporter):
+    """Writes ``{"contract", "manifest", "summary", "verdicts", "sources", "service_levels"}``.
+
+    Durations are seconds, rates and compliance are fractions 0–1; the shape is documented in
+    the README and is what ``verify`` and other programs read.
+    """
+
+    name = "json"
+    suffix = ".json"
+
+    def write(self, evaluation: Evaluation, stream: TextIO) -> None:
+        json.dump(evaluation_to_dict(evaluation), stream, indent=2, ensure_ascii=False)
+        stream.write("\n")
+
+
+@hookimpl
+def register_reporters() -> list[Reporter]:
+    return [JsonReporter()]

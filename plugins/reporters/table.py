@@ -1,0 +1,76 @@
+"""``--format table``: the verdicts as a terminal table, then the row accounting."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from slaengine import hookimpl
+from slaengine.kinds import Reporter
+from slaengine.verdicts import Evaluation, format_margin, format_value
+
+STYLES = {"met": "green", "breached": "yellow", "critical": "bold red",
+          "insufficient_data": "dim"}
+
+
+class TableReporter(Reporter):
+    """A readable table of every verdict, the summary and where every input row went.
+
+    Colours only on a terminal; plain text when written to a file or a pipe.
+    """
+
+    name = "table"
+    suffix = ".txt"
+
+    def write(self, evaluation: Evaluation, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.table import Table
+
+        terminal = hasattr(stream, "isatty") and stream.isatty()
+        console = Console(file=stream, width=None if terminal else 150,
+                          force_terminal=terminal, no_color=not terminal, highlight=False)
+        contract = evaluation.contract
+        table = Table(
+            title=f"{contract.id}: {contract.vendor} for {contract.client} "
+                  f"({contract.period}ly, {contract.timezone})",
+            title_justify="left",
+        )
+        for header, justify in [("service level", "left"), ("period", "left"),
+                                ("segment", "left"), ("value", "right"), ("target", "left"),
+                                ("status", "left"), ("compliance", "right"),
+                                ("margin", "right"), ("sample", "right"),
+                                ("unmeasured", "right"), ("excluded", "right")]:
+            table.add_column(header, justify=justify)  # type: ignore[arg-type]
+        previous = None
+        for v in evaluation.verdicts:
+            if previous is not None and previous != v.service_level:
+                table.add_section()
+            previous = v.service_level
+            segment = ", ".join(f"{k}={'—' if x is None else x}" for k, x in v.segment.items())
+            compliance = "—" if v.compliance is None else f"{v.compliance * 100:.1f}%"
+            table.add_row(
+                v.service_level, v.period, segment, format_value(v.value, v.unit),
+                f"{v.statistic} {v.target}" if not v.target.startswith(v.statistic)
+                and v.statistic != "attainment" else v.target,
+                f"[{STYLES[v.status]}]{v.status}[/]", compliance,
+                format_margin(v.margin, v.unit), str(v.sample_size), str(v.unmeasured),
+                str(v.excluded),
+            )
+        console.print(table)
+        counts = ", ".join(f"{evaluation.count(s)} {s.replace('_', ' ')}" for s in STYLES)
+        console.print(f"verdicts: {counts}")
+        for name, account in evaluation.sources.items():
+            console.print(
+                f"source {name}: {account.read} rows read = {account.accepted} accepted "
+                f"+ {account.rejected} rejected ({account.adapter}: {account.path})"
+            )
+            for reason, count in account.rejected_by_reason.items():
+                console.print(f"  rejected {count}: {reason}")
+        for name, level in evaluation.levels.items():
+            if level.excluded:
+                console.print(f"service level {name}: {level.excluded} of {level.accepted} "
+                              "records left out by where")
+
+
+@hookimpl
+def register_reporters() -> list[Reporter]:
+    return [TableReporter()]

@@ -1,0 +1,347 @@
+"""Read a contract (TOML), check it completely, and give back a typed :class:`Contract`.
+
+Every problem names the file, the key path (``service_levels[2].target``) and, where the key can
+be found, its line. All problems found are reported at once, so one run shows every typo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from slaengine import schema as contract_schema
+from slaengine.errors import ContractError, KeyPath, SlaError, did_you_mean
+from slaengine.fields import TICKETS, RecordKind, is_category
+from slaengine.kinds import Metric
+from slaengine.money import parse_amount
+from slaengine.pluginmanager import Registry, build_registry
+from slaengine.targets import Target, TargetError, parse_target
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One ``[sources.NAME]`` table; ``path`` is resolved against the contract's folder."""
+
+    name: str
+    adapter: str
+    path: Path
+    fields: dict[str, str]
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ServiceLevel:
+    """One ``[[service_levels]]`` entry, checked and with its defaults filled in.
+
+    ``target`` and ``minimum`` carry the statistic (the metric's default when the text names
+    none). ``where`` keeps records whose field has one of the listed values; ``by`` breaks the
+    results down into one verdict per segment.
+    """
+
+    id: str
+    index: int
+    source: str
+    metric: str
+    target: Target
+    minimum: Target | None = None
+    min_sample: int = 1
+    where: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    by: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def statistic(self) -> str:
+        assert self.target.statistic is not None
+        return self.target.statistic
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A checked contract. ``text`` is the file's exact content (its SHA-256 is in manifests)."""
+
+    path: Path | None
+    text: str
+    id: str
+    client: str
+    vendor: str
+    currency: str
+    period: str
+    timezone: str
+    sources: dict[str, SourceSpec]
+    service_levels: tuple[ServiceLevel, ...]
+    monthly_fee: Decimal | None = None
+    description: str = ""
+    penalties: dict[str, Any] | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    def service_level(self, id: str) -> ServiceLevel:
+        for level in self.service_levels:
+            if level.id == id:
+                return level
+        raise KeyError(id)
+
+
+# A statistic's result is in one of these units; the target must be written in the same one.
+TARGET_UNITS = {"duration": "duration", "rate": "rate", "score": "number", "points": "number",
+                "count": "number"}
+TARGET_EXAMPLES = {"duration": '"p90 <= 4h"', "rate": '">= 85%"', "number": '">= 4.2"'}
+
+
+def statistic_unit(statistic: str, metric: Metric) -> str:
+    """The unit of ``statistic`` applied to ``metric``'s measures, or ValueError if it makes
+    no sense (a percentile of yes/no outcomes, a share of durations)."""
+    if statistic == "attainment":
+        if metric.unit != "duration":
+            raise ValueError(
+                f'"NN% within D" needs a duration metric; {metric.name} measures {metric.unit}'
+            )
+        return "rate"
+    if statistic == "share":
+        if metric.unit not in ("boolean", "score"):
+            raise ValueError(
+                f"share needs a yes/no or survey metric; {metric.name} measures {metric.unit}"
+            )
+        return "rate"
+    if statistic == "count":
+        return "count"
+    if metric.unit == "boolean":
+        raise ValueError(
+            f"{statistic} of yes/no outcomes makes no sense; use share (e.g. \">= 85%\")"
+        )
+    return metric.unit
+
+
+def load_contract(path: str | Path, registry: Registry | None = None) -> Contract:
+    """Read and check the contract at ``path`` against the plugins in ``registry``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ContractError(path, (), "no such contract file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContractError(path, (), f"cannot read the contract: {exc}") from None
+    return parse_contract(text, path=path, registry=registry)
+
+
+def parse_contract(
+    text: str, *, path: Path | None = None, registry: Registry | None = None
+) -> Contract:
+    """Check contract ``text``; ``path`` (if any) names it in messages and anchors its paths."""
+    registry = registry or build_registry()
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ContractError(path, (), f"not valid TOML: {exc}") from None
+    return _Checker(text, path, registry).check(document)
+
+
+class ContractProblems(SlaError):
+    """Several problems in one contract, reported together in line order."""
+
+    def __init__(self, problems: list[ContractError]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.line or 0, p.render()))
+        head = f"{len(self.problems)} problems in the contract:\n" if len(problems) > 1 else ""
+        super().__init__(head + "\n".join(p.render() for p in self.problems))
+
+    def render(self) -> str:
+        return self.message
+
+
+class _Checker:
+    def __init__(self, text: str, path: Path | None, registry: Registry) -> None:
+        self.path = path
+        self.registry = registry
+        self.lines = contract_schema.key_lines(text)
+        self.text = text
+        self.problems: list[ContractError] = []
+
+    def problem(self, key_path: KeyPath, message: str, suggestion: str | None = None,
+                accepted: list[str] | None = None) -> None:
+        self.problems.append(ContractError(
+            self.path, key_path, message, line=contract_schema.line_of(self.lines, key_path),
+            suggestion=suggestion, accepted=accepted,
+        ))
+
+    def raise_if_any(self) -> None:
+        if len(self.problems) == 1:
+            raise self.problems[0]
+        if self.problems:
+            raise ContractProblems(self.problems)
+
+    def check(self, document: dict[str, Any]) -> Contract:
+        document, problems = contract_schema.validate(document, contract_schema.CONTRACT_SCHEMA)
+        for key_path, message, suggestion, accepted in problems:
+            self.problem(key_path, message, suggestion, accepted)
+        self.raise_if_any()
+        head = document["contract"]
+        sources = {
+            name: self.source(name, table) for name, table in document["sources"].items()
+        }
+        penalties = self.penalties(document.get("penalties"))
+        levels = [self.service_level(i, sl, sources)
+                  for i, sl in enumerate(document["service_levels"])]
+        seen: dict[str, int] = {}
+        for level in levels:
+            if level is None:
+                continue
+            if level.id in seen:
+                self.problem(("service_levels", level.index, "id"),
+                             f'"{level.id}" is already the id of service_levels[{seen[level.id]}]')
+            seen.setdefault(level.id, level.index)
+        self.raise_if_any()
+        fee = head.get("monthly_fee")
+        return Contract(
+            path=self.path, text=self.text, id=head["id"], client=head["client"],
+            vendor=head["vendor"], currency=head["currency"], period=head["period"],
+            timezone=head["timezone"], sources={k: v for k, v in sources.items() if v},
+            service_levels=tuple(lv for lv in levels if lv is not None),
+            monthly_fee=parse_amount(fee) if fee is not None else None,
+            description=head.get("description", ""), penalties=penalties,
+        )
+
+    def source(self, name: str, table: dict[str, Any]) -> SourceSpec | None:
+        where = ("sources", name)
+        adapter = table.get("adapter")
+        plugin = self.registry.sources.get(adapter) if isinstance(adapter, str) else None
+        if isinstance(adapter, str) and plugin is None:
+            names = self.registry.names("source")
+            self.problem((*where, "adapter"), f'no source adapter called "{adapter}"',
+                         did_you_mean(adapter, names), names)
+        schema = dict(contract_schema.SOURCE_KEYS)
+        if plugin is not None:
+            schema.update(plugin.schema)
+        document, problems = contract_schema.validate(table, schema, where)
+        for key_path, message, suggestion, accepted in problems:
+            self.problem(key_path, message, suggestion, accepted)
+        if problems or plugin is None:
+            return None
+        kind = TICKETS
+        mapping = document.get("fields", {})
+        for canonical in mapping:
+            if canonical not in kind.fields:
+                self.problem((*where, "fields", canonical),
+                             f"not a canonical {kind.name} field",
+                             did_you_mean(canonical, kind.fields), list(kind.fields))
+        base = self.path.parent if self.path is not None else Path.cwd()
+        options = {k: v for k, v in document.items() if k not in contract_schema.SOURCE_KEYS}
+        return SourceSpec(name=name, adapter=document["adapter"],
+                          path=(base / document["path"]).resolve(), fields=dict(mapping),
+                          options=options)
+
+    def penalties(self, table: dict[str, Any] | None) -> dict[str, Any] | None:
+        if table is None:
+            return None
+        model = table.get("model")
+        plugin = self.registry.penalty_models.get(model) if isinstance(model, str) else None
+        if isinstance(model, str) and plugin is None:
+            names = self.registry.names("penalty model")
+            self.problem(("penalties", "model"), f'no penalty model called "{model}"',
+                         did_you_mean(model, names), names)
+        schema = dict(contract_schema.PENALTY_KEYS)
+        if plugin is not None:
+            schema.update(plugin.schema)
+        document, problems = contract_schema.validate(table, schema, ("penalties",))
+        for key_path, message, suggestion, accepted in problems:
+            self.problem(key_path, message, suggestion, accepted)
+        return document
+
+    def service_level(
+        self, index: int, table: dict[str, Any], sources: dict[str, SourceSpec | None]
+    ) -> ServiceLevel | None:
+        where: tuple = ("service_levels", index)
+        ok = True
+        source = table.get("source")
+        if source is None:
+            if len(sources) == 1:
+                source = next(iter(sources))
+            else:
+                ok = False
+                self.problem((*where, "source"),
+                             "required when the contract has more than one source",
+                             accepted=list(sources))
+        elif source not in sources:
+            ok = False
+            self.problem((*where, "source"), f'no source called "{source}" in [sources]',
+                         did_you_mean(source, sources), list(sources))
+        metric = self.registry.metrics.get(table["metric"])
+        if metric is None:
+            ok = False
+            names = self.registry.names("metric")
+            self.problem((*where, "metric"), f'no metric called "{table["metric"]}"',
+                         did_you_mean(table["metric"], names), names)
+        target = self.target(table["target"], (*where, "target"), metric)
+        minimum = None
+        if "minimum" in table:
+            minimum = self.target(table["minimum"], (*where, "minimum"), metric)
+            if target and minimum:
+                self.check_minimum(target, minimum, (*where, "minimum"))
+        if metric is not None:
+            kind = metric.kind
+            for key in ("where", "by"):
+                names = table.get(key, {}) if key == "where" else table.get(key, [])
+                for name in names:
+                    if name not in kind.fields or not _is_segmentable(kind, name):
+                        ok = False
+                        allowed = [f for f in kind.fields if _is_segmentable(kind, f)]
+                        self.problem((*where, key, name) if key == "where" else (*where, key),
+                                     f'"{name}" is not a category field of {kind.name}',
+                                     did_you_mean(name, allowed), allowed)
+        if not ok or target is None or (minimum is None and "minimum" in table):
+            return None
+        where_values = {
+            k: (v,) if isinstance(v, str) else tuple(v) for k, v in table.get("where", {}).items()
+        }
+        return ServiceLevel(
+            id=table["id"], index=index, source=source, metric=table["metric"], target=target,
+            minimum=minimum, min_sample=table.get("min_sample", 1), where=where_values,
+            by=tuple(table.get("by", ())), description=table.get("description", ""),
+        )
+
+    def target(self, text: str, key_path: KeyPath, metric: Metric | None) -> Target | None:
+        try:
+            target = parse_target(text)
+        except TargetError as exc:
+            self.problem(key_path, str(exc))
+            return None
+        if metric is None:
+            return target
+        target = target.with_statistic(target.statistic or metric.default_statistic)
+        try:
+            unit = statistic_unit(target.statistic, metric)
+        except ValueError as exc:
+            self.problem(key_path, f"{target.text!r}: {exc}")
+            return None
+        expected = TARGET_UNITS[unit]
+        if target.unit != expected:
+            self.problem(
+                key_path,
+                f"{target.text!r}: {target.statistic} of {metric.name} is a {unit}, "
+                f"so the target needs a {expected} value, e.g. {TARGET_EXAMPLES[expected]}",
+            )
+            return None
+        return target
+
+    def check_minimum(self, target: Target, minimum: Target, key_path: KeyPath) -> None:
+        if (minimum.statistic, minimum.better, minimum.within) != (
+            target.statistic, target.better, target.within
+        ):
+            self.problem(key_path, f'"{minimum.text}" must use the same statistic and '
+                         f'direction as the target "{target.text}"')
+        elif (minimum.better == "higher" and minimum.threshold > target.threshold) or (
+            minimum.better == "lower" and minimum.threshold < target.threshold
+        ):
+            self.problem(key_path, f'"{minimum.text}" is stricter than the target '
+                         f'"{target.text}"; the minimum is the level below which a miss is '
+                         "critical")
+
+
+def _is_segmentable(kind: RecordKind, name: str) -> bool:
+    return is_category(kind.fields[name]) or name == kind.id_field
+

@@ -1,0 +1,300 @@
+"""The evaluation loop: read each source once, measure, group, compare, give verdicts.
+
+For each service level: keep the records its ``where`` selects, let the metric measure each
+record (vectorised), group the measures by period and segment, compute the statistic per group
+and compare it with the target. Every period present in the source gets a verdict for every
+segment seen, so an empty segment shows up as ``insufficient_data`` instead of vanishing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import platform
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+import slaengine
+from slaengine.calendars import ALWAYS
+from slaengine.contract import Contract, ServiceLevel, SourceSpec, statistic_unit
+from slaengine.errors import DataError
+from slaengine.fields import TICKETS
+from slaengine.kinds import REJECT_SCHEMA, MeasureContext, Metric, SourceConfig
+from slaengine.periods import period_keys, period_label
+from slaengine.pluginmanager import Registry, build_registry, guarded
+from slaengine.statistics import group_statistic
+from slaengine.targets import Target, percentile_of
+from slaengine.verdicts import MISSED_LIMIT, Evaluation, LevelAccount, SourceAccount, Verdict
+
+
+@dataclass
+class SourceData:
+    """A source's accepted records (only the needed fields) and its accounting."""
+
+    records: pa.Table
+    account: SourceAccount
+    rejected: pa.Table
+
+
+def evaluate(
+    contract: Contract, registry: Registry | None = None, *, options: dict[str, Any] | None = None
+) -> Evaluation:
+    """Evaluate every service level of ``contract`` on its sources."""
+    registry = registry or build_registry()
+    needed = needed_fields(contract, registry)
+    data = {name: read_source(contract, contract.sources[name], fields, registry)
+            for name, fields in needed.items()}
+    verdicts: list[Verdict] = []
+    levels: dict[str, LevelAccount] = {}
+    for level in contract.service_levels:
+        found, account = evaluate_level(contract, level, data[level.source].records, registry)
+        verdicts.extend(found)
+        levels[level.id] = account
+    rejected = pa.concat_tables([d.rejected for d in data.values()] or
+                                [REJECT_SCHEMA.empty_table()])
+    return Evaluation(
+        contract=contract, verdicts=verdicts,
+        sources={name: d.account for name, d in data.items()}, levels=levels,
+        manifest=manifest(contract, registry, options or {}), rejected=rejected,
+    )
+
+
+def needed_fields(contract: Contract, registry: Registry) -> dict[str, list[str]]:
+    """The canonical fields each source must deliver, in a stable order (read once each)."""
+    needed: dict[str, list[str]] = {}
+    for level in contract.service_levels:
+        metric: Metric = registry.metrics[level.metric]
+        kind = metric.kind
+        fields = needed.setdefault(level.source, [kind.id_field, kind.time_field])
+        for name in (*metric.requires, *level.where, *level.by):
+            if name not in fields:
+                fields.append(name)
+    return needed
+
+
+def read_source(
+    contract: Contract, spec: SourceSpec, fields: list[str], registry: Registry
+) -> SourceData:
+    """Read ``spec`` once through its adapter, keeping every rejected row and the counts."""
+    config = SourceConfig(name=spec.name, adapter=spec.adapter, path=spec.path,
+                          fields=spec.fields, options=spec.options, timezone=contract.timezone)
+    read = guarded(registry, "source", spec.adapter, "read")
+    account = SourceAccount(source=spec.name, adapter=spec.adapter, path=str(spec.path))
+    records: list[pa.Table] = []
+    rejected: list[pa.Table] = []
+    for batch in read(config, fields):
+        account.read += batch.read
+        account.accepted += batch.records.num_rows
+        account.rejected += batch.rejected.num_rows
+        records.append(batch.records)
+        rejected.append(batch.rejected)
+    if not account.reconciles:
+        raise DataError(
+            f"source adapter {spec.adapter!r} reported {account.read} rows read but "
+            f"{account.accepted} accepted and {account.rejected} rejected",
+            file=spec.path,
+        )
+    schema = TICKETS.schema(fields)
+    table = pa.concat_tables(records) if records else schema.empty_table()
+    rejects = pa.concat_tables(rejected) if rejected else REJECT_SCHEMA.empty_table()
+    account.rejected_by_reason = reason_counts(rejects)
+    return SourceData(records=table, account=account, rejected=rejects)
+
+
+def reason_counts(rejects: pa.Table) -> dict[str, int]:
+    """Rejected rows counted by reason, with the offending value left out so they group."""
+    if rejects.num_rows == 0:
+        return {}
+    general = pc.replace_substring_regex(rejects["reason"], r"'[^']*'|-?\d+(\.\d+)?", "…")
+    counts = pc.value_counts(general)
+    pairs = zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(),
+                strict=True)
+    return dict(sorted(pairs, key=lambda p: (-p[1], p[0])))
+
+
+def evaluate_level(
+    contract: Contract, level: ServiceLevel, table: pa.Table, registry: Registry
+) -> tuple[list[Verdict], LevelAccount]:
+    """All verdicts of one service level: one per period (and segment)."""
+    metric: Metric = registry.metrics[level.metric]
+    kind = metric.kind
+    all_keys = period_keys(table[kind.time_field], contract.period, contract.timezone)
+    periods = np.unique(all_keys)
+    mask = np.ones(table.num_rows, dtype=bool)
+    for name, values in level.where.items():
+        column = pc.cast(table[name], pa.string())
+        hit = pc.fill_null(pc.is_in(column, value_set=pa.array(values, pa.string())), False)
+        mask &= np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+    excluded = np.bincount(np.searchsorted(periods, all_keys[~mask]), minlength=len(periods))
+    kept = table.filter(pa.array(mask))
+    period_index = np.searchsorted(periods, all_keys[mask])
+    segment_index, segments = segment_groups(kept, level.by)
+    n_segments = max(len(segments), 1)
+    group_ids = period_index * n_segments + segment_index
+    n_groups = len(periods) * n_segments
+
+    context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
+                             service_level=level.id)
+    measure = guarded(registry, "metric", level.metric, "measure")
+    values = measure(kept, context)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if len(values) != kept.num_rows:
+        raise DataError(f'metric "{level.metric}" returned {len(values)} measures for '
+                        f"{kept.num_rows} records")
+    target = level.target
+    statistic = level.statistic
+    success = metric.success(values) if statistic == "share" else None
+    within = float(target.within) if target.within is not None else None
+    stats = group_statistic(statistic, values, group_ids, n_groups, success=success,
+                            within=within)
+    missed_mask = missed_records(values, target, success)
+    missed_ids = group_missed(kept[kind.id_field], missed_mask, group_ids, n_groups)
+
+    unit = statistic_unit(statistic, metric)
+    label = period_label(contract.period)
+    verdicts = []
+    for g in range(n_groups):
+        p, s = divmod(g, n_segments)
+        value = float(stats.value[g])
+        value_or_none = None if math.isnan(value) else value
+        hits = int(stats.hits[g]) if stats.hits is not None else None
+        n = int(stats.sample_size[g])
+        ids, count = missed_ids[g]
+        verdicts.append(Verdict(
+            service_level=level.id, metric=level.metric, period=label(int(periods[p])),
+            segment=segments[s] if segments else {}, statistic=statistic,
+            value=value_or_none, unit=unit, target=target.text,
+            minimum=level.minimum.text if level.minimum else None,
+            status=status(level, value_or_none, n, hits),
+            compliance=target.compliance(value_or_none, hits=hits, n=n),
+            margin=target.margin(value_or_none), sample_size=n,
+            unmeasured=int(stats.unmeasured[g]), excluded=int(excluded[p]),
+            missed_count=count, missed=ids,
+        ))
+    account = LevelAccount(service_level=level.id, source=level.source,
+                           accepted=table.num_rows, included=int(mask.sum()),
+                           excluded=int((~mask).sum()))
+    return verdicts, account
+
+
+def status(level: ServiceLevel, value: float | None, n: int, hits: int | None) -> str:
+    """met, breached, critical (below the minimum) or insufficient_data (below min_sample)."""
+    if value is None or n < level.min_sample:
+        return "insufficient_data"
+    counts = {"hits": hits, "n": n} if hits is not None else {}
+    if level.target.holds(value, **counts):
+        return "met"
+    if level.minimum is not None and not level.minimum.holds(value, **counts):
+        return "critical"
+    return "breached"
+
+
+def segment_groups(table: pa.Table, by: Iterable[str]) -> tuple[np.ndarray, list[dict]]:
+    """A segment index per record and the segments (``{"priority": "urgent"}``) in order.
+
+    Segments are the value combinations present, sorted; a missing value is its own segment.
+    """
+    by = list(by)
+    if not by:
+        return np.zeros(table.num_rows, dtype=np.int64), []
+    codes = np.zeros(table.num_rows, dtype=np.int64)
+    dictionaries = []
+    for name in by:
+        column = pc.cast(table[name], pa.string())
+        encoded = pc.dictionary_encode(column, null_encoding="encode")
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks() if encoded.num_chunks else pa.array(
+                [], pa.dictionary(pa.int32(), pa.string()))
+        dictionary = encoded.dictionary.to_pylist()
+        order = np.argsort(np.array([(v is None, v or "") for v in dictionary],
+                                    dtype=[("n", bool), ("v", object)]), kind="stable")
+        rank = np.empty(len(dictionary), dtype=np.int64)
+        rank[order] = np.arange(len(dictionary))
+        indices = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = codes * max(len(dictionary), 1) + rank[indices]
+        dictionaries.append([dictionary[i] for i in order])
+    unique, inverse = np.unique(codes, return_inverse=True)
+    segments = []
+    for code in unique:
+        parts = []
+        for dictionary in reversed(dictionaries):
+            code, index = divmod(int(code), max(len(dictionary), 1))
+            parts.append(dictionary[index])
+        segments.append(dict(zip(by, reversed(parts), strict=True)))
+    return inverse.astype(np.int64), segments
+
+
+def missed_records(values: pa.Array, target: Target, success: pa.Array | None) -> np.ndarray:
+    """Which records missed a per-record target (none for a mean or a count)."""
+    statistic = target.statistic
+    if statistic == "attainment":
+        ok = pc.fill_null(pc.less_equal(values, float(target.within)), False)
+    elif statistic == "share" and success is not None:
+        ok = pc.fill_null(success, True)
+    elif statistic in ("min", "max") or percentile_of(statistic) is not None:
+        compare = {"<": pc.less, "<=": pc.less_equal, ">": pc.greater, ">=": pc.greater_equal}
+        ok = pc.fill_null(compare[target.op](values, float(target.threshold)), True)
+    else:
+        return np.zeros(len(values), dtype=bool)
+    return ~np.asarray(ok.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def group_missed(
+    ids: pa.ChunkedArray | pa.Array, missed: np.ndarray, group_ids: np.ndarray, n_groups: int
+) -> list[tuple[tuple[str, ...], int]]:
+    """Per group: the first :data:`MISSED_LIMIT` missed ids (in record order) and their count."""
+    where = np.flatnonzero(missed)
+    groups = group_ids[where]
+    order = np.argsort(groups, kind="stable")
+    where, groups = where[order], groups[order]
+    counts = np.bincount(groups, minlength=n_groups)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    keep = np.arange(len(where)) - starts[groups] < MISSED_LIMIT
+    chosen = pc.take(ids, pa.array(where[keep])).to_pylist() if len(where) else []
+    chosen_groups = groups[keep]
+    bounds = np.searchsorted(chosen_groups, np.arange(n_groups + 1))
+    return [(tuple(str(i) for i in chosen[bounds[g]:bounds[g + 1]]), int(counts[g]))
+            for g in range(n_groups)]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def manifest(contract: Contract, registry: Registry, options: dict[str, Any]) -> dict[str, Any]:
+    """Everything needed to rerun the evaluation and get the same verdicts."""
+    used = {("source", s.adapter) for s in contract.sources.values()}
+    used |= {("metric", lv.metric) for lv in contract.service_levels}
+    plugins = {}
+    for kind, name in sorted(used):
+        origin = registry.origin(kind, name)
+        plugins[f"{kind}:{name}"] = {"plugin": origin.plugin,
+                                     "distribution": origin.distribution,
+                                     "version": origin.version}
+    inputs = {}
+    for name, spec in sorted(contract.sources.items()):
+        if spec.path.is_file():
+            inputs[name] = {"path": str(spec.path), "sha256": file_sha256(spec.path),
+                            "bytes": spec.path.stat().st_size}
+    return {
+        "contract": {"path": str(contract.path) if contract.path else None,
+                     "sha256": contract.sha256},
+        "inputs": inputs,
+        "versions": {"slaengine": slaengine.__version__, "pyarrow": pa.__version__,
+                     "python": platform.python_version()},
+        "plugins": plugins,
+        "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "options": options,
+    }

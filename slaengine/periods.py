@@ -1,0 +1,50 @@
+"""Measurement periods: which period each record belongs to, cut in the contract's timezone.
+
+A record belongs to the period in which it was created (its kind's ``time_field``), read as wall
+time in the contract's timezone: a ticket opened at 2026-03-31 23:30 in New York (03:30 UTC on
+April 1st) is a March ticket. Labels: ``2026-W09`` (ISO weeks, starting Monday), ``2026-03``,
+``2026-Q1``, ``2026``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+PERIODS = ("week", "month", "quarter", "year")
+
+
+def period_keys(timestamps: pa.Array | pa.ChunkedArray, period: str, timezone: str) -> np.ndarray:
+    """One sortable int64 key per timestamp: equal keys share a period, order is chronological.
+
+    Vectorised: the timestamps are viewed in ``timezone`` (a metadata change) and Arrow's
+    calendar kernels extract the local year, month or ISO week.
+    """
+    local = pc.cast(timestamps, pa.timestamp("us", tz=timezone))
+    if period == "week":
+        keys = pc.add(pc.multiply(pc.iso_year(local), 100), pc.iso_week(local))
+    elif period == "month":
+        keys = pc.add(pc.multiply(pc.year(local), 100), pc.month(local))
+    elif period == "quarter":
+        keys = pc.add(pc.multiply(pc.year(local), 10), pc.quarter(local))
+    elif period == "year":
+        keys = pc.year(local)
+    else:
+        raise ValueError(f"unknown period {period!r}; accepted: {', '.join(PERIODS)}")
+    return np.asarray(pc.cast(keys, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def period_label(period: str) -> Callable[[int], str]:
+    """Turn a key from :func:`period_keys` back into its label (``2026-03``, ``2026-Q1`` ...)."""
+    if period == "week":
+        return lambda key: f"{key // 100}-W{key % 100:02d}"
+    if period == "month":
+        return lambda key: f"{key // 100}-{key % 100:02d}"
+    if period == "quarter":
+        return lambda key: f"{key // 10}-Q{key % 10}"
+    if period == "year":
+        return lambda key: f"{key}"
+    raise ValueError(f"unknown period {period!r}; accepted: {', '.join(PERIODS)}")

@@ -1,0 +1,179 @@
+"""What an evaluation produces: verdicts with their evidence, row accounting and a manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import pyarrow as pa
+
+from slaengine.kinds import REJECT_SCHEMA
+
+if TYPE_CHECKING:
+    from slaengine.contract import Contract
+
+Status = Literal["met", "breached", "critical", "insufficient_data"]
+STATUSES: tuple[Status, ...] = ("met", "breached", "critical", "insufficient_data")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One service level in one period and segment.
+
+    ``value`` is in base units: seconds for durations, a fraction 0-1 for rates, the plain
+    number otherwise (``unit`` says which). ``sample_size`` is the number of records the
+    statistic covers (for an attainment target every record, measured or not; otherwise the
+    measured ones); ``unmeasured`` the records whose measure is null (never answered, never
+    resolved, no survey answer); ``excluded`` the records of the period that ``where`` left out.
+    ``compliance`` is achieved ÷ target in the good direction, capped at 1; ``margin`` is the
+    distance to the target on the good side (negative: missed by that much). ``missed`` holds the
+    ids of the records that missed a per-record target (attainment, share, percentiles), at most
+    :data:`MISSED_LIMIT` of them; ``missed_count`` is the full number.
+    """
+
+    service_level: str
+    metric: str
+    period: str
+    segment: dict[str, str]
+    statistic: str
+    value: float | None
+    unit: str
+    target: str
+    minimum: str | None
+    status: Status
+    compliance: float | None
+    margin: float | None
+    sample_size: int
+    unmeasured: int
+    excluded: int
+    missed_count: int = 0
+    missed: tuple[str, ...] = ()
+
+
+MISSED_LIMIT = 1000
+
+
+@dataclass
+class SourceAccount:
+    """Every row a source read, accounted for: ``read == accepted + rejected``.
+
+    ``rejected_by_reason`` counts rejected rows by the reason of their first problem field.
+    """
+
+    source: str
+    adapter: str
+    path: str
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def reconciles(self) -> bool:
+        return self.read == self.accepted + self.rejected
+
+
+@dataclass
+class LevelAccount:
+    """How a service level used its source's accepted records:
+    ``accepted == included + excluded`` (``excluded``: left out by ``where``)."""
+
+    service_level: str
+    source: str
+    accepted: int
+    included: int
+    excluded: int
+
+
+@dataclass
+class Evaluation:
+    """The result of evaluating a contract: what reporters render and ``verify`` re-checks."""
+
+    contract: Contract
+    verdicts: list[Verdict]
+    sources: dict[str, SourceAccount]
+    levels: dict[str, LevelAccount]
+    manifest: dict[str, Any]
+    rejected: pa.Table = field(default_factory=lambda: REJECT_SCHEMA.empty_table())
+
+    def verdict(self, service_level: str, period: str, **segment: str) -> Verdict:
+        """The verdict of ``service_level`` in ``period`` (and segment, if the level has one)."""
+        for verdict in self.verdicts:
+            if (verdict.service_level, verdict.period, verdict.segment) == (
+                service_level, period, segment
+            ):
+                return verdict
+        raise KeyError(f"no verdict for {service_level} in {period} {segment or ''}".strip())
+
+    def count(self, status: Status) -> int:
+        return sum(1 for v in self.verdicts if v.status == status)
+
+    @property
+    def periods(self) -> list[str]:
+        return sorted({v.period for v in self.verdicts})
+
+
+def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
+    """The stable, documented JSON shape of an evaluation (see the README).
+
+    Durations are seconds, rates and compliance fractions 0-1, money strings.
+    """
+    contract = evaluation.contract
+    return {
+        "contract": {
+            "id": contract.id, "client": contract.client, "vendor": contract.vendor,
+            "period": contract.period, "timezone": contract.timezone,
+            "currency": contract.currency,
+            "monthly_fee": str(contract.monthly_fee) if contract.monthly_fee is not None else None,
+        },
+        "manifest": evaluation.manifest,
+        "summary": {status: evaluation.count(status) for status in STATUSES},
+        "verdicts": [
+            {
+                "service_level": v.service_level, "metric": v.metric, "period": v.period,
+                "segment": v.segment, "statistic": v.statistic, "value": v.value,
+                "unit": v.unit, "target": v.target, "minimum": v.minimum, "status": v.status,
+                "compliance": v.compliance, "margin": v.margin, "sample_size": v.sample_size,
+                "unmeasured": v.unmeasured, "excluded": v.excluded,
+                "missed_count": v.missed_count, "missed": list(v.missed),
+            }
+            for v in evaluation.verdicts
+        ],
+        "sources": {
+            name: {"adapter": a.adapter, "path": a.path, "read": a.read, "accepted": a.accepted,
+                   "rejected": a.rejected, "rejected_by_reason": a.rejected_by_reason}
+            for name, a in evaluation.sources.items()
+        },
+        "service_levels": {
+            name: {"source": a.source, "accepted": a.accepted, "included": a.included,
+                   "excluded": a.excluded}
+            for name, a in evaluation.levels.items()
+        },
+    }
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A value as people read it: ``45min``, ``93.4%``, ``4.21``, ``+30.0``, ``1234``."""
+    from slaengine.targets import format_duration
+
+    if value is None:
+        return "—"
+    if unit == "duration":
+        return format_duration(value)
+    if unit == "rate":
+        return f"{value * 100:.1f}%"
+    if unit == "points":
+        return f"{value:+.1f}"
+    if unit == "count":
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+def format_margin(value: float | None, unit: str) -> str:
+    """A signed margin: ``+15min`` room to spare, ``-2.3pp`` missed by."""
+    if value is None:
+        return "—"
+    sign = "+" if value >= 0 else "-"
+    if unit == "rate":
+        return f"{sign}{abs(value) * 100:.1f}pp"
+    return sign + format_value(abs(value), unit).lstrip("+")

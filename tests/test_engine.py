@@ -1,0 +1,130 @@
+"""End to end on tests/data/small.toml: every expected number worked out by hand below.
+
+The fixture (tests/data/small-tickets.csv), times in New York (EST -05:00 until March 8th,
+EDT -04:00 after):
+
+    id   created (local)    1st reply  resolved  prio    contacts csat
+    T1   Mar 02 09:00       +30min     +2h       urgent  1        5
+    T2   Mar 02 10:00       +50min     +5h       urgent  1        4
+    T3   Mar 03 11:00       +2h        +30h      urgent  2        2
+    T4   Mar 04 12:00       —          —         urgent  —        —
+    T5   Mar 05 09:00       +3h        +10h      normal  1        3
+    T6   Mar 31 23:30 EDT   +20min     +1h       normal  1        5   (Apr 1st UTC: still March)
+    T7   Apr 01 09:00       +10min     +1h       urgent  1        5
+    T8   Apr 02 09:00       +40min     +3h       urgent  1        4
+    T9   Apr 03 09:00 naive +5h        +8h       normal  3        4   (no offset: read in New York)
+    T10  "yesterday"                                                  rejected: created_at
+    ""   Apr 03                                                       rejected: ticket_id missing
+    T12  Apr 03 ...                                         csat 9    rejected: outside 1-5
+"""
+
+from pathlib import Path
+
+import pytest
+
+from slaengine.contract import load_contract
+from slaengine.engine import evaluate
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def evaluation():
+    return evaluate(load_contract(DATA / "small.toml"))
+
+
+def test_rows_reconcile(evaluation):
+    # 12 data rows = 9 accepted + 3 rejected (T10, the row without id, T12).
+    tickets = evaluation.sources["tickets"]
+    assert (tickets.read, tickets.accepted, tickets.rejected) == (12, 9, 3)
+    assert evaluation.rejected.num_rows == 3
+    assert sorted(evaluation.rejected["field"].to_pylist()) == ["created_at", "csat", "ticket_id"]
+    # Line numbers: header is line 1, T10 is the 10th data row -> line 11.
+    rows = dict(zip(evaluation.rejected["field"].to_pylist(),
+                    evaluation.rejected["row"].to_pylist(), strict=True))
+    assert rows == {"created_at": 11, "ticket_id": 12, "csat": 13}
+
+
+def test_attainment_counts_unanswered_as_miss(evaluation):
+    # March urgent: T1 30min ok, T2 50min ok, T3 2h miss, T4 never answered = miss.
+    # 2 of 4 = 50%: below the target 75%, but not below the minimum 50% -> breached.
+    v = evaluation.verdict("urgent-first-response", "2026-03")
+    assert v.value == 0.5
+    assert v.status == "breached"
+    assert v.sample_size == 4
+    assert v.unmeasured == 1
+    assert v.compliance == pytest.approx(0.5 / 0.75)
+    assert v.margin == pytest.approx(-0.25)
+    assert v.missed == ("T3", "T4")
+    # where = urgent left out T5 and T6 in March.
+    assert v.excluded == 2
+
+
+def test_attainment_met_in_april(evaluation):
+    # April urgent: T7 10min, T8 40min -> 2 of 2; T9 (normal) left out.
+    v = evaluation.verdict("urgent-first-response", "2026-04")
+    assert (v.value, v.status, v.sample_size, v.excluded, v.missed) == (1.0, "met", 2, 1, ())
+    assert v.compliance == 1.0
+
+
+def test_median_by_priority_nearest_rank(evaluation):
+    # March urgent measured: [30min, 50min, 2h] (T4 has no reply, left out of a median);
+    # nearest rank k = ceil(0.5 * 3) = 2 -> 50min <= 1h: met.
+    v = evaluation.verdict("median-first-response", "2026-03", priority="urgent")
+    assert (v.value, v.status, v.sample_size, v.unmeasured) == (3000.0, "met", 3, 1)
+    assert v.margin == 600.0
+    # March normal: T6 answered in 20min counts in March although it is April in UTC.
+    # [20min, 3h], k = ceil(0.5 * 2) = 1 -> 20min: met.
+    v = evaluation.verdict("median-first-response", "2026-03", priority="normal")
+    assert (v.value, v.status, v.sample_size) == (1200.0, "met", 2)
+    # April normal: only T9, read in New York time: 09:00 -> 14:00 = 5h > 1h.
+    v = evaluation.verdict("median-first-response", "2026-04", priority="normal")
+    assert (v.value, v.status) == (5 * 3600.0, "breached")
+    assert v.missed == ("T9",)
+
+
+def test_fcr_boundary_is_met_exactly(evaluation):
+    # March resolved: T1 1, T2 1, T3 2, T5 1, T6 1 contacts -> 4 of 5 = 80% >= 80%: met.
+    # T4 is unresolved: no value.
+    v = evaluation.verdict("fcr", "2026-03")
+    assert (v.value, v.status, v.sample_size, v.unmeasured) == (0.8, "met", 5, 1)
+    # April: T7 1, T8 1, T9 3 -> 2 of 3; compliance (2/3) / 0.8 = 0.8333.
+    v = evaluation.verdict("fcr", "2026-04")
+    assert v.status == "breached"
+    assert v.compliance == pytest.approx((2 / 3) / 0.8)
+    assert v.missed == ("T9",)
+
+
+def test_csat_mean(evaluation):
+    # March: 5, 4, 2, 3, 5 -> 19 / 5 = 3.8 < 4: breached, compliance 0.95, margin -0.2.
+    v = evaluation.verdict("csat", "2026-03")
+    assert v.value == pytest.approx(3.8)
+    assert v.status == "breached"
+    assert v.compliance == pytest.approx(0.95)
+    assert v.margin == pytest.approx(-0.2)
+    # April: 5, 4, 4 -> 13 / 3 = 4.33: met.
+    assert evaluation.verdict("csat", "2026-04").status == "met"
+
+
+def test_every_period_and_segment_has_a_verdict(evaluation):
+    # 2 periods x (1 + 2 segments + 1 + 1) service-level rows = 10 verdicts.
+    assert len(evaluation.verdicts) == 10
+    assert evaluation.periods == ["2026-03", "2026-04"]
+
+
+def test_level_accounting_reconciles(evaluation):
+    level = evaluation.levels["urgent-first-response"]
+    # 9 accepted = 6 urgent included + 3 normal left out by where.
+    assert (level.accepted, level.included, level.excluded) == (9, 6, 3)
+
+
+def test_manifest_hashes_contract_and_input(evaluation):
+    import hashlib
+
+    manifest = evaluation.manifest
+    contract_bytes = (DATA / "small.toml").read_bytes()
+    assert manifest["contract"]["sha256"] == hashlib.sha256(contract_bytes).hexdigest()
+    data_bytes = (DATA / "small-tickets.csv").read_bytes()
+    assert manifest["inputs"]["tickets"]["sha256"] == hashlib.sha256(data_bytes).hexdigest()
+    assert "metric:csat" in manifest["plugins"]
+    assert manifest["plugins"]["source:csv"]["distribution"] == "slaengine"
