@@ -179,14 +179,19 @@ class _Checker:
         document, problems = contract_schema.validate(document, contract_schema.CONTRACT_SCHEMA)
         for key_path, message, suggestion, accepted in problems:
             self.problem(key_path, message, suggestion, accepted)
-        self.raise_if_any()
+        # Go on checking every part the schema found sound, so one run reports everything.
+        broken = {tuple(p[0][:2]) if p[0][:1] == ("service_levels",) else tuple(p[0][:1])
+                  for p in problems}
+        if ("sources",) in broken or ("service_levels",) in broken:
+            self.raise_if_any()
         head = document["contract"]
         sources = {
             name: self.source(name, table) for name, table in document["sources"].items()
         }
         penalties = self.penalties(document.get("penalties"))
         levels = [self.service_level(i, sl, sources)
-                  for i, sl in enumerate(document["service_levels"])]
+                  for i, sl in enumerate(document["service_levels"])
+                  if ("service_levels", i) not in broken]
         seen: dict[str, int] = {}
         for level in levels:
             if level is None:

@@ -167,14 +167,15 @@ def evaluate_level(
         value_or_none = None if math.isnan(value) else value
         hits = int(stats.hits[g]) if stats.hits is not None else None
         n = int(stats.sample_size[g])
+        counts = {"hits": hits, "n": n} if hits is not None else {}
         ids, count = missed_ids[g]
         verdicts.append(Verdict(
             service_level=level.id, metric=level.metric, period=label(int(periods[p])),
             segment=segments[s] if segments else {}, statistic=statistic,
             value=value_or_none, unit=unit, target=target.text,
             minimum=level.minimum.text if level.minimum else None,
-            status=status(level, value_or_none, n, hits),
-            compliance=target.compliance(value_or_none, hits=hits, n=n),
+            status=status(level, value_or_none, n, counts),
+            compliance=target.compliance(value_or_none, **counts),
             margin=target.margin(value_or_none), sample_size=n,
             unmeasured=int(stats.unmeasured[g]), excluded=int(excluded[p]),
             missed_count=count, missed=ids,
@@ -185,11 +186,13 @@ def evaluate_level(
     return verdicts, account
 
 
-def status(level: ServiceLevel, value: float | None, n: int, hits: int | None) -> str:
-    """met, breached, critical (below the minimum) or insufficient_data (below min_sample)."""
+def status(level: ServiceLevel, value: float | None, n: int, counts: dict[str, int]) -> str:
+    """met, breached, critical (below the minimum) or insufficient_data (below min_sample).
+
+    ``counts`` (hits and n) makes share and attainment comparisons exact.
+    """
     if value is None or n < level.min_sample:
         return "insufficient_data"
-    counts = {"hits": hits, "n": n} if hits is not None else {}
     if level.target.holds(value, **counts):
         return "met"
     if level.minimum is not None and not level.minimum.holds(value, **counts):

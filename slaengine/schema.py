@@ -97,7 +97,9 @@ def validate(
     validator = Validator(schema)
     if validator.validate(document):
         return validator.document, []
-    return document, list(_problems(validator._errors, schema, tuple(prefix)))
+    return validator.document or document, list(
+        _problems(validator._errors, schema, tuple(prefix))
+    )
 
 
 def _problems(errs: Any, schema: dict[str, Any], prefix: tuple) -> Iterator[Problem]:
@@ -134,7 +136,7 @@ def _problems(errs: Any, schema: dict[str, Any], prefix: tuple) -> Iterator[Prob
             yield path, f"{_show(err.value)} is above the maximum of {err.constraint}", None, None
         elif err.rule == "empty":
             yield path, "must not be empty", None, None
-        elif err.rule == "check_with":
+        elif err.rule == "check_with" or err.code == errors.CUSTOM.code:
             for message in err.info or ():
                 yield path, str(message), None, None
         else:

@@ -7,10 +7,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
-
-pytest.importorskip("numpy")
-pq = pytest.importorskip("pyarrow.parquet")
 
 SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "generate.py"
 HEADER = [
