@@ -16,7 +16,7 @@ Types:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
@@ -28,15 +28,28 @@ COUNT = pa.int64()
 SCORE = pa.float64()
 
 
+Bound = tuple[float | None, float | None]
+"""An inclusive ``(low, high)`` range for a numeric field; ``None`` leaves that side open."""
+
+
 @dataclass(frozen=True)
 class RecordKind:
-    """One kind of record: its canonical fields and their Arrow types."""
+    """One kind of record: its canonical fields, their Arrow types and the values they may take.
+
+    ``bounds`` maps a numeric field to its inclusive ``(low, high)`` range; ``None`` leaves that
+    side open (``(0, None)``: never negative). ``not_before`` lists ``(field, earlier)`` pairs: a
+    record whose ``field`` lies before its ``earlier`` field is impossible (a ticket answered
+    before it was opened). Sources reject records that break either rule, with the reason, so
+    that no metric ever sees a negative duration or a CSAT of 7.
+    """
 
     name: str
     fields: dict[str, pa.DataType]
     id_field: str
     time_field: str
     descriptions: dict[str, str]
+    bounds: dict[str, Bound] = field(default_factory=dict)
+    not_before: tuple[tuple[str, str], ...] = ()
 
     @property
     def required(self) -> tuple[str, str]:
@@ -74,6 +87,16 @@ TICKETS = RecordKind(
     id_field="ticket_id",
     time_field="created_at",
     descriptions={name: text for name, _, text in _TICKET_FIELDS},
+    bounds={
+        "contacts": (0, None),
+        "reopens": (0, None),
+        "handle_seconds": (0, None),
+        "on_hold_seconds": (0, None),
+        "csat": (1, 5),
+        "nps": (0, 10),
+        "ces": (1, 7),
+    },
+    not_before=(("first_response_at", "created_at"), ("resolved_at", "created_at")),
 )
 
 RECORD_KINDS: dict[str, RecordKind] = {TICKETS.name: TICKETS}

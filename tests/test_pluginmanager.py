@@ -12,7 +12,8 @@ from slaengine.engine import evaluate
 from slaengine.errors import PluginError, SlaError
 from slaengine.kinds import Metric
 from slaengine.pluginmanager import build_registry
-from tests.test_engine import DATA
+
+DATA = pathlib.Path(__file__).parent / "data"
 
 
 def plugin_module(name: str, **hooks) -> types.ModuleType:

@@ -1,0 +1,455 @@
+"""Turn a source's raw columns into canonical records, and reject the rows that cannot be used.
+
+Every tabular source (CSV, Arrow, Parquet, ...) hands :func:`coerce` its columns as they came:
+text to be parsed, or values that are already typed. :func:`coerce` returns the records typed
+as :mod:`slaengine.fields` says, and one reject row (:data:`slaengine.kinds.REJECT_SCHEMA`) for
+every input row it could not use, with the reason. Nothing is dropped silently, so
+``accepted + rejected == read`` always holds.
+
+Everything is vectorised with ``pyarrow.compute``; Python loops run per column, or per distinct
+bad value on the error path, never per record.
+
+Rules, by field type:
+
+- text is trimmed and an empty string is a null; categories are then dictionary-encoded;
+- timestamps are ISO 8601: ``YYYY-MM-DD`` or ``YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]]``, with an
+  optional ``Z``, ``±HH:MM`` or ``±HHMM`` offset. With an offset the instant is exact; without
+  one it is a wall-clock time in the contract's timezone (see :func:`_localise` for the hours
+  that a DST change skips or repeats). Fractions beyond microseconds are truncated;
+- counts (``int64``) and seconds or scores (``float64``) are decimal numbers (``12``, ``-3``,
+  ``2.5``, ``1e3``); a count must be a whole number (``2.0`` is 2, ``2.5`` is rejected).
+  ``nan``, ``inf``, thousands separators and hexadecimal are not numbers;
+- a null is fine except in the kind's required fields (``ticket_id``, ``created_at``);
+- values must lie in the kind's ``bounds`` and respect its ``not_before`` order.
+
+Already-typed columns: a timestamp with a timezone is converted to UTC, one without a timezone
+(and a date) is read in the contract's timezone; integers, floats and decimals become the
+field's number type (a float NaN counts as a null, the way dataframe libraries write missing
+values); anything else is cast to text for text and category fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from slaengine.errors import DataError, did_you_mean
+from slaengine.fields import TIMESTAMP, RecordKind
+from slaengine.kinds import REJECT_SCHEMA
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["coerce"]
+
+# ISO 8601 shapes accepted for timestamps; ranges (month 13, February 30, hour 25) are checked
+# by Arrow's strict cast afterwards.
+_ISO_RE = (
+    r"^\d{4}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+_OFFSET_RE = r"[T ].*(?:Z|[+-]\d{2}:?\d{2})$"
+_INT_RE = r"^[+-]?\d+$"
+_FLOAT_RE = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+# Quote at most this many characters of a bad value inside a reason (the full value is kept in
+# the reject's ``value`` column).
+_QUOTE_MAX = 80
+_INT64_LIMIT = 2.0**63
+
+
+@dataclass
+class _Column:
+    """One requested field while it is being coerced.
+
+    ``typed`` holds the field's values (null where missing or invalid); ``raw`` is what the
+    source gave, kept to quote values in reasons; ``problem`` is the reason text for each row
+    that breaks a rule on this field (null where the row is fine), or None while there is none.
+    """
+
+    name: str
+    raw: pa.Array
+    typed: pa.Array
+    problem: pa.Array | None = None
+    _text: pa.Array | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> pa.Array:
+        """The values as text, for reasons and the reject's ``value`` column (null if missing)."""
+        if self._text is None:
+            self._text = _trimmed(self.raw)
+        return self._text
+
+    def add_problem(self, mask: pa.Array, reason: pa.Array | str) -> None:
+        """Record ``reason`` for the rows where ``mask`` is true, unless the row has one here."""
+        mask = pc.fill_null(mask, False)
+        if not pc.any(mask).as_py():
+            return
+        if isinstance(reason, str):
+            reason = pa.scalar(reason, pa.string())
+        new = pc.if_else(mask, reason, pa.scalar(None, pa.string()))
+        self.problem = new if self.problem is None else pc.coalesce(self.problem, new)
+
+
+def coerce(
+    raw: pa.Table,
+    *,
+    kind: RecordKind,
+    columns: Mapping[str, str],
+    timezone: str,
+    rows: pa.Array | pa.ChunkedArray | Sequence[int] | np.ndarray,
+    source: str,
+) -> tuple[pa.Table, pa.Table]:
+    """Type a source's raw columns as canonical records and reject the rows that cannot be used.
+
+    :param raw: the source's columns, as text or already typed.
+    :param kind: the record kind; gives each field's type, required fields, bounds and order.
+    :param columns: each requested canonical field -> the raw column holding it. Two fields may
+        read the same raw column.
+    :param timezone: IANA zone in which timestamps without an offset are read.
+    :param rows: the place of each raw row (its line number in a text file, its index
+        otherwise), reported with every reject; one per row of ``raw``.
+    :param source: the source's name, reported with every reject.
+    :return: ``(records, rejected)``: the accepted rows with exactly the requested fields, in
+        the order of ``columns``, typed per ``kind.fields``; and one :data:`REJECT_SCHEMA` row
+        per rejected input row. A row with several problems is rejected once: ``field`` and
+        ``value`` (its text, null when missing) are those of the first failing field in
+        ``columns`` order, ``reason`` joins every problem with ``"; "``.
+    :raises DataError: a raw column is absent, or holds a type the field cannot take (a list
+        where a timestamp belongs): a problem of the whole source, not of single rows.
+    """
+    n = raw.num_rows
+    places = _as_int64(rows)
+    if len(places) != n:
+        raise ValueError(f"coerce: {len(places)} row places for {n} rows of source {source!r}")
+    unknown = [f for f in columns if f not in kind.fields]
+    if unknown:
+        raise ValueError(f"coerce: {unknown} are not fields of record kind {kind.name!r}")
+
+    cols: dict[str, _Column] = {}
+    for name, column in columns.items():
+        if column not in raw.column_names:
+            raise DataError(
+                f"no column {column!r} for field {name!r}",
+                where=f"source {source!r}",
+                suggestion=did_you_mean(column, raw.column_names),
+                accepted=raw.column_names,
+            )
+        cols[name] = _coerce_column(
+            name, _single(raw.column(column)), kind.fields[name], timezone, source, column
+        )
+
+    _check_rules(cols, kind)
+
+    problems = [c for c in cols.values() if c.problem is not None]
+    schema = kind.schema(list(columns))
+    if not problems:
+        records = _table([c.typed for c in cols.values()], schema, raw)
+        return records, REJECT_SCHEMA.empty_table()
+
+    bad = _any_valid([c.problem for c in problems])
+    good = pc.invert(bad)
+    records = _table([c.typed.filter(good) for c in cols.values()], schema, raw.filter(good))
+    return records, _rejects(problems, bad, places, source)
+
+
+# --------------------------------------------------------------------------- per column
+
+
+def _coerce_column(
+    name: str, arr: pa.Array, type_: pa.DataType, timezone: str, source: str, column: str
+) -> _Column:
+    """Type one raw column as ``type_``, recording the rows it cannot type."""
+    if pa.types.is_null(arr.type):
+        # A column with no value at all (an empty or all-null typed input) is simply missing.
+        arr = pa.nulls(len(arr), pa.string())
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if pa.types.is_large_string(arr.type) or pa.types.is_string_view(arr.type):
+        arr = arr.cast(pa.string())
+
+    if type_ == TIMESTAMP:
+        return _timestamps(name, arr, timezone, source, column)
+    if pa.types.is_integer(type_) or pa.types.is_floating(type_):
+        return _numbers(name, arr, type_, source, column)
+    if pa.types.is_string(type_) or (
+        pa.types.is_dictionary(type_) and pa.types.is_string(type_.value_type)
+    ):
+        text = _trimmed(arr)
+        typed = pc.dictionary_encode(text) if pa.types.is_dictionary(type_) else text
+        return _Column(name, arr, typed.cast(type_), _text=text)
+    raise ValueError(f"coerce: field {name!r} has a type coerce cannot make: {type_}")
+
+
+def _timestamps(name: str, arr: pa.Array, timezone: str, source: str, column: str) -> _Column:
+    """Timestamps as UTC microseconds: parsed from ISO 8601 text, or converted if typed."""
+    t = arr.type
+    if pa.types.is_timestamp(t):
+        if t.tz is not None:
+            return _Column(name, arr, _to_us(arr, t.unit, t.tz).cast(TIMESTAMP))
+        return _Column(name, arr, _localise(_to_us(arr, t.unit, None), timezone))
+    if pa.types.is_date(t):
+        return _Column(name, arr, _localise(arr.cast(pa.timestamp("us")), timezone))
+    if not pa.types.is_string(t):
+        raise _type_error(source, column, name, t, "timestamps")
+
+    text = _trimmed(arr)
+    shaped = pc.fill_null(pc.match_substring_regex(text, _ISO_RE), False)
+    # Arrow parses at most microseconds for a "us" timestamp; finer digits are truncated.
+    norm = pc.replace_substring_regex(text, r"(\.\d{6})\d+", r"\1")
+    has_offset = pc.fill_null(pc.match_substring_regex(norm, _OFFSET_RE), False)
+    null = pa.scalar(None, pa.string())
+    naive_text = pc.if_else(pc.and_(shaped, pc.invert(has_offset)), norm, null)
+    aware_text = pc.if_else(pc.and_(shaped, has_offset), norm, null)
+    naive = _localise(_strict_cast(naive_text, pa.timestamp("us")), timezone)
+    aware = _strict_cast(aware_text, TIMESTAMP)
+    typed = pc.coalesce(naive, aware)
+
+    col = _Column(name, arr, typed, _text=text)
+    invalid = pc.and_(pc.is_valid(text), pc.is_null(typed))
+    col.add_problem(invalid, _reason(name, text, " is not an ISO 8601 timestamp"))
+    return col
+
+
+def _numbers(name: str, arr: pa.Array, type_: pa.DataType, source: str, column: str) -> _Column:
+    """Counts (int64) or seconds and scores (float64): parsed strictly from text, or cast."""
+    t = arr.type
+    whole = pa.types.is_integer(type_)
+    if pa.types.is_string(t):
+        text = _trimmed(arr)
+        is_float = pc.fill_null(pc.match_substring_regex(text, _FLOAT_RE), False)
+        null = pa.scalar(None, pa.string())
+        if whole:
+            is_int = pc.fill_null(pc.match_substring_regex(text, _INT_RE), False)
+            digits = pc.replace_substring_regex(pc.if_else(is_int, text, null), r"^\+", "")
+            ints = _strict_cast(digits, pa.int64())
+            rest = pc.and_(is_float, pc.invert(is_int))
+            floats = _strict_cast(pc.if_else(rest, text, null), pa.float64())
+            typed, fraction = _whole(ints, floats)
+        else:
+            typed = _strict_cast(pc.if_else(is_float, text, null), pa.float64())
+            # "1e999" parses as infinity, which is no more a number of seconds than "inf" is.
+            typed = pc.if_else(pc.is_finite(typed), typed, pa.scalar(None, pa.float64()))
+            fraction = None
+        col = _Column(name, arr, typed, _text=text)
+        if fraction is not None:
+            col.add_problem(fraction, _reason(name, text, " is not a whole number"))
+        invalid = pc.and_(pc.is_valid(text), pc.is_null(typed))
+        col.add_problem(invalid, _reason(name, text, " is not a number"))
+        return col
+
+    if pa.types.is_integer(t) or pa.types.is_decimal(t):
+        if whole and pa.types.is_integer(t):
+            typed, fraction = _strict_cast(arr, pa.int64()), None
+        elif whole:
+            typed, fraction = _whole(
+                pa.nulls(len(arr), pa.int64()), _strict_cast(arr, pa.float64())
+            )
+        else:
+            typed, fraction = _strict_cast(arr, pa.float64()), None
+    elif pa.types.is_floating(t):
+        # NaN is how dataframe libraries write a missing number.
+        values = pc.if_else(pc.is_nan(arr), pa.scalar(None, t), arr).cast(pa.float64())
+        if whole:
+            typed, fraction = _whole(pa.nulls(len(arr), pa.int64()), values)
+        else:
+            typed, fraction = values, None
+    else:
+        raise _type_error(source, column, name, t, "numbers")
+    col = _Column(name, arr, typed)
+    if fraction is not None:
+        col.add_problem(fraction, _reason(name, col.text, " is not a whole number"))
+    if pa.types.is_floating(t):
+        present = pc.invert(pc.fill_null(pc.is_nan(arr), True))
+    else:
+        present = pc.is_valid(arr)
+    out_of_range = pc.and_(present, pc.is_null(typed))
+    col.add_problem(out_of_range, _reason(name, col.text, " is out of range"))
+    return col
+
+
+def _whole(ints: pa.Array, floats: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Merge integers with floats that are whole numbers; also say which floats were not."""
+    finite = pc.and_(pc.is_finite(floats), pc.less(pc.abs(floats), _INT64_LIMIT))
+    integral = pc.and_(finite, pc.equal(pc.floor(floats), floats))
+    as_int = pc.if_else(integral, floats, pa.scalar(None, pa.float64())).cast(pa.int64())
+    fraction = pc.fill_null(pc.and_(pc.is_valid(floats), pc.invert(integral)), False)
+    return pc.coalesce(ints, as_int), fraction
+
+
+# --------------------------------------------------------------------------- row rules
+
+
+def _check_rules(cols: dict[str, _Column], kind: RecordKind) -> None:
+    """Add the problems that look at typed values: bounds, order, required fields."""
+    for name, (low, high) in kind.bounds.items():
+        col = cols.get(name)
+        if col is None or (low is None and high is None):
+            continue
+        too_low = pc.less(col.typed, low) if low is not None else None
+        too_high = pc.greater(col.typed, high) if high is not None else None
+        if too_low is not None and too_high is not None:
+            outside = f" is outside {_num(low)}-{_num(high)}"
+            col.add_problem(pc.or_(too_low, too_high), _reason(name, col.text, outside, quote=""))
+        elif too_low is not None:
+            col.add_problem(too_low, _reason(name, col.text, f" is below {_num(low)}", quote=""))
+        elif too_high is not None:
+            col.add_problem(too_high, _reason(name, col.text, f" is above {_num(high)}", quote=""))
+
+    for later, earlier in kind.not_before:
+        if later in cols and earlier in cols:
+            before = pc.less(cols[later].typed, cols[earlier].typed)
+            cols[later].add_problem(before, f"{later}: before {earlier}")
+
+    for name in kind.required:
+        col = cols.get(name)
+        if col is None:
+            continue
+        missing = pc.is_null(col.typed)
+        if col.problem is not None:
+            missing = pc.and_(missing, pc.is_null(col.problem))
+        col.add_problem(missing, f"{name}: missing")
+
+
+def _rejects(problems: list[_Column], bad: pa.Array, places: pa.Array, source: str) -> pa.Table:
+    """One reject row per bad row: first failing field and its value, all reasons joined."""
+    found = [(col, _problem(col).filter(bad)) for col in problems]
+    count = len(found[0][1])
+    reason = found[0][1]
+    for _, p in found[1:]:
+        # binary_join_element_wise(null_handling="skip") loses rows in pyarrow 26 when every
+        # input of a row is null, so the reasons are joined pairwise and coalesced instead.
+        reason = pc.coalesce(pc.binary_join_element_wise(reason, p, "; "), reason, p)
+    field_ = pa.nulls(count, pa.string())
+    value = pa.nulls(count, pa.string())
+    for col, p in reversed(found):
+        failing = pc.is_valid(p)
+        field_ = pc.if_else(failing, pa.scalar(col.name, pa.string()), field_)
+        value = pc.if_else(failing, col.text.filter(bad), value)
+    source_ = pa.repeat(pa.scalar(source, pa.string()), count)
+    arrays = [source_, places.filter(bad), field_, value, reason]
+    return pa.Table.from_arrays(arrays, schema=REJECT_SCHEMA)
+
+
+def _problem(col: _Column) -> pa.Array:
+    """A column's problems; only called for columns that have some."""
+    if col.problem is None:
+        raise AssertionError(f"column {col.name!r} has no problems")
+    return col.problem
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _localise(naive: pa.Array, timezone: str) -> pa.Array:
+    """Read naive timestamps as wall-clock times in ``timezone`` and return UTC instants.
+
+    DST changes: a wall time that occurs twice (the hour repeated when clocks go back) takes
+    its first occurrence (``ambiguous="earliest"``: 01:30 on 2026-11-01 in New York is
+    05:30Z, still daylight time); a wall time that does not exist (the hour skipped when clocks
+    go forward) becomes the last instant before the gap (``nonexistent="earliest"``: 02:30 on
+    2026-03-08 in New York is 06:59:59.999999Z). Both are what a clock on the wall would show a
+    moment earlier, so a record is never moved later than it was written.
+    """
+    local = pc.assume_timezone(naive, timezone, ambiguous="earliest", nonexistent="earliest")
+    return local.cast(TIMESTAMP)
+
+
+def _to_us(arr: pa.Array, unit: str, tz: str | None) -> pa.Array:
+    """Typed timestamps in microseconds; nanoseconds are truncated, coarser units widened."""
+    target = pa.timestamp("us", tz=tz)
+    if unit == "ns":
+        return arr.cast(target, safe=False)
+    return _strict_cast(arr, target)
+
+
+def _strict_cast(arr: pa.Array, type_: pa.DataType) -> pa.Array:
+    """Cast strictly; the values Arrow refuses become nulls instead of failing the whole array.
+
+    Arrow's cast is all-or-nothing. When it fails, the distinct values are cast again by
+    bisection (halves that fail are split until single values remain), so the cost is
+    vectorised casts of O(distinct bad values x log n) pieces, and those values are nulled.
+    """
+    try:
+        return pc.cast(arr, type_)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    distinct = pc.unique(arr.drop_null())
+    bad = pa.concat_arrays(_refused(distinct, type_) or [distinct.slice(0, 0)])
+    keep = pc.invert(pc.is_in(arr, value_set=bad))
+    return pc.cast(pc.if_else(keep, arr, pa.scalar(None, arr.type)), type_)
+
+
+def _refused(values: pa.Array, type_: pa.DataType) -> list[pa.Array]:
+    """The pieces of ``values`` (single values in the end) that Arrow refuses to cast."""
+    try:
+        pc.cast(values, type_)
+        return []
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        if len(values) <= 1:
+            return [values]
+    half = len(values) // 2
+    return _refused(values.slice(0, half), type_) + _refused(values.slice(half), type_)
+
+
+def _trimmed(arr: pa.Array) -> pa.Array:
+    """Values as text, whitespace trimmed, with an empty string as null."""
+    text = arr if pa.types.is_string(arr.type) else pc.cast(arr, pa.string())
+    text = pc.utf8_trim_whitespace(text)
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
+def _reason(name: str, text: pa.Array, what: str, quote: str = "'") -> pa.Array:
+    """``name: 'value' what`` for every row (null where the value is null)."""
+    shown = pc.utf8_slice_codeunits(text, 0, _QUOTE_MAX)
+    cut = pc.greater(pc.utf8_length(text), _QUOTE_MAX)
+    shown = pc.if_else(cut, pc.binary_join_element_wise(shown, "...", ""), shown)
+    return pc.binary_join_element_wise(f"{name}: {quote}", shown, f"{quote}{what}", "")
+
+
+def _num(x: float) -> str:
+    """A bound as people write it: 5, not 5.0."""
+    return f"{x:g}"
+
+
+def _any_valid(arrays: list[pa.Array]) -> pa.Array:
+    """True where any of ``arrays`` holds a value."""
+    out = pc.is_valid(arrays[0])
+    for a in arrays[1:]:
+        out = pc.or_(out, pc.is_valid(a))
+    return out
+
+
+def _single(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One contiguous array, so every column of a batch lines up element by element."""
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return column
+
+
+def _as_int64(rows: pa.Array | pa.ChunkedArray | Sequence[int] | np.ndarray) -> pa.Array:
+    """Row places as one int64 array."""
+    if isinstance(rows, pa.ChunkedArray):
+        rows = _single(rows)
+    if not isinstance(rows, pa.Array):
+        rows = pa.array(rows)
+    return rows.cast(pa.int64())
+
+
+def _table(arrays: list[pa.Array], schema: pa.Schema, raw: pa.Table) -> pa.Table:
+    """The records table; with no fields requested it still has one row per accepted row."""
+    if not arrays:
+        return raw.select([])
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _type_error(
+    source: str, column: str, name: str, type_: pa.DataType, expected: str
+) -> DataError:
+    return DataError(
+        f"column {column!r} holds {type_} values, but field {name!r} expects {expected}",
+        where=f"source {source!r}",
+    )
