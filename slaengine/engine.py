@@ -112,7 +112,9 @@ def reason_counts(rejects: pa.Table) -> dict[str, int]:
     """Rejected rows counted by reason, with the offending value left out so they group."""
     if rejects.num_rows == 0:
         return {}
-    general = pc.replace_substring_regex(rejects["reason"], r"'[^']*'|-?\d+(\.\d+)?", "…")
+    general = pc.replace_substring_regex(
+        rejects["reason"], r"(^|; )([A-Za-z_]+): ('[^']*'|[^ ;']+) is ", r"\1\2: … is "
+    )
     counts = pc.value_counts(general)
     pairs = zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(),
                 strict=True)

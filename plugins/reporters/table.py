@@ -26,7 +26,7 @@ class TableReporter(Reporter):
         from rich.table import Table
 
         terminal = hasattr(stream, "isatty") and stream.isatty()
-        console = Console(file=stream, width=None if terminal else 150,
+        console = Console(file=stream, width=None if terminal else 200,
                           force_terminal=terminal, no_color=not terminal, highlight=False)
         contract = evaluation.contract
         table = Table(
@@ -39,16 +39,17 @@ class TableReporter(Reporter):
                                 ("status", "left"), ("compliance", "right"),
                                 ("margin", "right"), ("sample", "right"),
                                 ("unmeasured", "right"), ("excluded", "right")]:
-            table.add_column(header, justify=justify)  # type: ignore[arg-type]
+            table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
         previous = None
         for v in evaluation.verdicts:
-            if previous is not None and previous != v.service_level:
+            first = previous != v.service_level
+            if previous is not None and first:
                 table.add_section()
             previous = v.service_level
             segment = ", ".join(f"{k}={'—' if x is None else x}" for k, x in v.segment.items())
             compliance = "—" if v.compliance is None else f"{v.compliance * 100:.1f}%"
             table.add_row(
-                v.service_level, v.period, segment, format_value(v.value, v.unit),
+                v.service_level if first else "", v.period, segment, format_value(v.value, v.unit),
                 f"{v.statistic} {v.target}" if not v.target.startswith(v.statistic)
                 and v.statistic != "attainment" else v.target,
                 f"[{STYLES[v.status]}]{v.status}[/]", compliance,
