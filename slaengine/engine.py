@@ -27,6 +27,9 @@ from slaengine.contract import Contract, ServiceLevel, SourceSpec, statistic_uni
 from slaengine.errors import DataError
 from slaengine.fields import TICKETS
 from slaengine.kinds import REJECT_SCHEMA, MeasureContext, Metric, SourceConfig
+
+DUPLICATE_REASON = "duplicate"
+"""Reasons of superseded rows start with this word (``duplicate of ...``)."""
 from slaengine.periods import period_keys, period_label
 from slaengine.pluginmanager import Registry, build_registry, guarded
 from slaengine.statistics import group_statistic
@@ -93,19 +96,27 @@ def read_source(
         account.read += batch.read
         account.accepted += batch.records.num_rows
         account.rejected += batch.rejected.num_rows
+        account.duplicates += batch.duplicates.num_rows
         records.append(batch.records)
         rejected.append(batch.rejected)
+        if batch.duplicates.num_rows:
+            rejected.append(batch.duplicates)
     if not account.reconciles:
         raise DataError(
             f"source adapter {spec.adapter!r} reported {account.read} rows read but "
-            f"{account.accepted} accepted and {account.rejected} rejected",
+            f"{account.accepted} accepted, {account.rejected} rejected and "
+            f"{account.duplicates} duplicates",
             file=spec.path,
         )
     schema = TICKETS.schema(fields)
     table = pa.concat_tables(records) if records else schema.empty_table()
     rejects = pa.concat_tables(rejected) if rejected else REJECT_SCHEMA.empty_table()
-    account.rejected_by_reason = reason_counts(rejects)
+    account.rejected_by_reason = reason_counts(_only_rejected(rejects))
     return SourceData(records=table, account=account, rejected=rejects)
+
+
+def _only_rejected(rejects: pa.Table) -> pa.Table:
+    return rejects.filter(pc.invert(pc.starts_with(rejects["reason"], DUPLICATE_REASON)))
 
 
 def reason_counts(rejects: pa.Table) -> dict[str, int]:

@@ -6,8 +6,9 @@ one of them and returns an instance from the matching hook in :mod:`slaengine.ho
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TextIO
 
@@ -34,7 +35,9 @@ class SourceConfig:
     ``path`` is already resolved against the contract's folder. ``fields`` maps canonical field
     names to the source's own column names (an absent field keeps its canonical name).
     ``options`` holds the plugin's own keys, validated by its ``schema``. Timestamps without an
-    offset are read in ``timezone``.
+    offset are read in ``timezone``. ``time_range`` is the evaluated window ``[start, end)`` of
+    the kind's time field in UTC (``None``: open); a source may use it to skip data early
+    (the engine applies it anyway), never to reject rows.
     """
 
     name: str
@@ -44,22 +47,7 @@ class SourceConfig:
     options: Mapping[str, Any]
     timezone: str
     kind: RecordKind = TICKETS
-
-
-@dataclass
-class SourceBatch:
-    """One slice of a source: the accepted records and the rows that were rejected.
-
-    ``records`` holds exactly the requested canonical fields, typed as in
-    :mod:`slaengine.fields`. ``rejected`` follows :data:`REJECT_SCHEMA`: one row per rejected
-    input row with the place it came from (``row``: the line number in a text file, the row
-    index otherwise), the field and value at fault and the reason. ``read`` is the number of
-    input rows this batch covers, so that ``read == len(records) + len(rejected)``.
-    """
-
-    records: pa.Table
-    rejected: pa.Table
-    read: int
+    time_range: tuple[datetime | None, datetime | None] = (None, None)
 
 
 REJECT_SCHEMA = pa.schema(
@@ -73,6 +61,27 @@ REJECT_SCHEMA = pa.schema(
 )
 
 
+@dataclass
+class SourceBatch:
+    """One slice of a source: the accepted records and the rows that were rejected.
+
+    ``records`` holds exactly the requested canonical fields, typed as in
+    :mod:`slaengine.fields`. ``rejected`` follows :data:`REJECT_SCHEMA`: one row per rejected
+    input row with the place it came from (``row``: the line number in a text file, the row
+    index otherwise), the field and value at fault and the reason. ``duplicates`` (same schema)
+    lists rows superseded by a later version of the same record (an export that repeats a
+    ticket). ``read`` is the number of input rows this batch covers, so that
+    ``read == len(records) + len(rejected) + len(duplicates)``.
+    """
+
+    records: pa.Table
+    rejected: pa.Table
+    read: int
+    duplicates: pa.Table = field(default_factory=lambda: REJECT_SCHEMA.empty_table())
+
+
+
+
 class Source:
     """Reads records for one ``[sources.NAME]`` table whose ``adapter`` is this source's name.
 
@@ -82,6 +91,15 @@ class Source:
 
     name: ClassVar[str]
     schema: ClassVar[dict[str, Any]] = {}
+
+    def available(self, config: SourceConfig) -> Collection[str] | None:
+        """The canonical fields this source can deliver for ``config``.
+
+        ``None`` (the default) means any field of the kind, found through ``fields`` or under its
+        own name. A source with a fixed shape (a help-desk export) returns its set, which lets a
+        metric choose between alternative fields (CSAT as a 1-5 score or as good/bad).
+        """
+        return None
 
     def read(self, config: SourceConfig, fields: Sequence[str]) -> Iterator[SourceBatch]:
         """Yield batches holding the canonical ``fields`` (and nothing else), in order.
@@ -96,14 +114,39 @@ class Source:
 # --------------------------------------------------------------------------- metrics
 
 
-@dataclass(frozen=True)
+@dataclass
 class MeasureContext:
-    """What a metric may need besides the records: the service level's calendar and options."""
+    """What a metric may need besides the records: the service level's clock and options.
+
+    ``calendar`` counts time (24x7 unless the service level names a calendar); ``pause`` lists
+    the clock pauses the service level switches on (``"on_hold"``: subtract
+    ``on_hold_seconds``). Duration metrics call :meth:`duration`, which applies both and keeps
+    the paused seconds per record in ``paused`` so the report can say how much was paused.
+    """
 
     calendar: Calendar
     timezone: str
     service_level: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
+    pause: tuple[str, ...] = ()
+    paused: pa.Array | None = None
+
+    def duration(self, table: pa.Table, start: str, end: str) -> pa.Array:
+        """Seconds from ``start`` to ``end`` per record on this clock; null if either is null.
+
+        With ``pause = ["on_hold"]`` the record's ``on_hold_seconds`` are subtracted (a
+        missing value subtracts nothing), never below zero.
+        """
+        elapsed = self.calendar.elapsed(table[start], table[end])
+        if "on_hold" not in self.pause:
+            return elapsed
+        hold = pc.fill_null(table["on_hold_seconds"], 0.0)
+        hold = pc.if_else(pc.is_valid(elapsed), pc.min_element_wise(hold, elapsed), None)
+        self.paused = hold.combine_chunks() if isinstance(hold, pa.ChunkedArray) else hold
+        return pc.subtract(elapsed, hold)
+
+
+PAUSE_FIELDS = {"on_hold": "on_hold_seconds"}
 
 
 class Metric:
@@ -123,6 +166,13 @@ class Metric:
     better: ClassVar[Better]
     default_statistic: ClassVar[str]
     kind: ClassVar[RecordKind] = TICKETS
+
+    def required_fields(self, available: Collection[str] | None) -> tuple[str, ...]:
+        """The fields to read, given what the source can deliver (``None``: anything).
+
+        The default is ``requires``; a metric with alternative inputs overrides it.
+        """
+        return self.requires
 
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
         """Return one value per row of ``table`` (nulls allowed), without a per-row loop."""

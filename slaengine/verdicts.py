@@ -55,9 +55,10 @@ MISSED_LIMIT = 1000
 
 @dataclass
 class SourceAccount:
-    """Every row a source read, accounted for: ``read == accepted + rejected``.
+    """Every row a source read, accounted for: ``read == accepted + rejected + duplicates``.
 
-    ``rejected_by_reason`` counts rejected rows by the reason of their first problem field.
+    ``rejected_by_reason`` counts rejected rows by reason (the offending values left out);
+    ``duplicates`` are rows superseded by a later version of the same record.
     """
 
     source: str
@@ -66,11 +67,12 @@ class SourceAccount:
     read: int = 0
     accepted: int = 0
     rejected: int = 0
+    duplicates: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
 
     @property
     def reconciles(self) -> bool:
-        return self.read == self.accepted + self.rejected
+        return self.read == self.accepted + self.rejected + self.duplicates
 
 
 @dataclass
@@ -141,7 +143,8 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
         ],
         "sources": {
             name: {"adapter": a.adapter, "path": a.path, "read": a.read, "accepted": a.accepted,
-                   "rejected": a.rejected, "rejected_by_reason": a.rejected_by_reason}
+                   "rejected": a.rejected, "duplicates": a.duplicates,
+                   "rejected_by_reason": a.rejected_by_reason}
             for name, a in evaluation.sources.items()
         },
         "service_levels": {

@@ -34,7 +34,7 @@ def test_evaluate_json_has_the_documented_shape(tmp_path):
     assert document["contract"]["timezone"] == "America/New_York"
     assert document["sources"]["tickets"] == {
         "adapter": "csv", "path": str((DATA / "small-tickets.csv").resolve()), "read": 12,
-        "accepted": 9, "rejected": 3,
+        "accepted": 9, "rejected": 3, "duplicates": 0,
         "rejected_by_reason": document["sources"]["tickets"]["rejected_by_reason"],
     }
     by_key = {(v["service_level"], v["period"], json.dumps(v["segment"])): v

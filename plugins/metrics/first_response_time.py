@@ -22,7 +22,7 @@ class FirstResponseTime(Metric):
     default_statistic = "p90"
 
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
-        return context.calendar.elapsed(table["created_at"], table["first_response_at"])
+        return context.duration(table, "created_at", "first_response_at")
 
 
 @hookimpl

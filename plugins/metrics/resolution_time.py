@@ -23,7 +23,7 @@ class ResolutionTime(Metric):
     default_statistic = "p90"
 
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
-        return context.calendar.elapsed(table["created_at"], table["resolved_at"])
+        return context.duration(table, "created_at", "resolved_at")
 
 
 @hookimpl
