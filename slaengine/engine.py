@@ -28,13 +28,14 @@ from slaengine.errors import DataError
 from slaengine.fields import TICKETS
 from slaengine.kinds import REJECT_SCHEMA, MeasureContext, Metric, SourceConfig
 
-DUPLICATE_REASON = "duplicate"
-"""Reasons of superseded rows start with this word (``duplicate of ...``)."""
 from slaengine.periods import period_keys, period_label
 from slaengine.pluginmanager import Registry, build_registry, guarded
 from slaengine.statistics import group_statistic
 from slaengine.targets import Target, percentile_of
 from slaengine.verdicts import MISSED_LIMIT, Evaluation, LevelAccount, SourceAccount, Verdict
+
+DUPLICATE_REASON = "duplicate"
+"""Reasons of superseded rows start with this word (``duplicate of ...``)."""
 
 
 @dataclass
