@@ -27,7 +27,6 @@ from slaengine.contract import Contract, ServiceLevel, SourceSpec, statistic_uni
 from slaengine.errors import DataError
 from slaengine.fields import TICKETS
 from slaengine.kinds import REJECT_SCHEMA, MeasureContext, Metric, SourceConfig
-
 from slaengine.periods import period_keys, period_label
 from slaengine.pluginmanager import Registry, build_registry, guarded
 from slaengine.statistics import group_statistic
