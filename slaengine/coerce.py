@@ -54,6 +54,7 @@ _ISO_RE = (
 )
 _OFFSET_RE = r"[T ].*(?:Z|[+-]\d{2}:?\d{2})$"
 _INT_RE = r"^[+-]?\d+$"
+_AMOUNT_RE = r"^[+-]?\d+(?:\.\d+)?$"
 _FLOAT_RE = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 # Quote at most this many characters of a bad value inside a reason (the full value is kept in
 # the reject's ``value`` column).
@@ -175,6 +176,10 @@ def _coerce_column(
         return _timestamps(name, arr, timezone, source, column)
     if pa.types.is_integer(type_) or pa.types.is_floating(type_):
         return _numbers(name, arr, type_, source, column)
+    if pa.types.is_decimal(type_):
+        return _amounts(name, arr, type_, source, column)
+    if pa.types.is_boolean(type_):
+        return _booleans(name, arr, source, column)
     if pa.types.is_string(type_) or (
         pa.types.is_dictionary(type_) and pa.types.is_string(type_.value_type)
     ):
@@ -268,6 +273,56 @@ def _numbers(name: str, arr: pa.Array, type_: pa.DataType, source: str, column: 
         present = pc.is_valid(arr)
     out_of_range = pc.and_(present, pc.is_null(typed))
     col.add_problem(out_of_range, _reason(name, col.text, " is out of range"))
+    return col
+
+
+def _amounts(name: str, arr: pa.Array, type_: pa.DataType, source: str, column: str) -> _Column:
+    """Money as exact decimals: ``1234.50`` text, or typed integers and decimals.
+
+    More decimal places than the field keeps is an error, never a silent rounding. Float
+    columns are refused: a float has already lost the exact amount.
+    """
+    t = arr.type
+    if pa.types.is_string(t):
+        text = _trimmed(arr)
+        shaped = pc.fill_null(pc.match_substring_regex(text, _AMOUNT_RE), False)
+        typed = _strict_cast(pc.if_else(shaped, text, pa.scalar(None, pa.string())), type_)
+        col = _Column(name, arr, typed, _text=text)
+        wrong = pc.and_(pc.is_valid(text), pc.invert(shaped))
+        col.add_problem(wrong, _reason(name, text, " is not an amount"))
+        lost = pc.and_(shaped, pc.is_null(typed))
+        col.add_problem(lost, _reason(name, text, f" has more than {type_.scale} decimals"))
+        return col
+    if not (pa.types.is_integer(t) or pa.types.is_decimal(t)):
+        raise _type_error(source, column, name, t, "exact amounts (decimal or integer)")
+    typed = _strict_cast(arr, type_)
+    col = _Column(name, arr, typed)
+    lost = pc.and_(pc.is_valid(arr), pc.is_null(typed))
+    col.add_problem(lost, _reason(name, col.text, f" does not fit {type_}"))
+    return col
+
+
+_TRUE = ["true", "yes", "y", "1", "t"]
+_FALSE = ["false", "no", "n", "0", "f"]
+
+
+def _booleans(name: str, arr: pa.Array, source: str, column: str) -> _Column:
+    """Yes/no values: true/false, yes/no, y/n, t/f, 1/0 (any case), or typed booleans."""
+    t = arr.type
+    if pa.types.is_boolean(t):
+        return _Column(name, arr, arr)
+    if pa.types.is_integer(t):
+        arr = pc.cast(arr, pa.string())
+    elif not pa.types.is_string(t):
+        raise _type_error(source, column, name, t, "yes/no values")
+    text = _trimmed(arr)
+    lower = pc.utf8_lower(text)
+    yes = pc.is_in(lower, value_set=pa.array(_TRUE))
+    no = pc.is_in(lower, value_set=pa.array(_FALSE))
+    typed = pc.if_else(yes, True, pc.if_else(no, False, pa.scalar(None, pa.bool_())))
+    col = _Column(name, arr, typed, _text=text)
+    wrong = pc.and_(pc.is_valid(text), pc.is_null(typed))
+    col.add_problem(wrong, _reason(name, text, " is not yes/no"))
     return col
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from slaengine import schema as contract_schema
 from slaengine.errors import ContractError, KeyPath, SlaError, did_you_mean
-from slaengine.fields import TICKETS, RecordKind, is_category
-from slaengine.kinds import Metric
+from slaengine.fields import RECORD_KINDS, RecordKind, is_category
+from slaengine.kinds import PAUSE_FIELDS, Metric, PeriodMetric
 from slaengine.money import parse_amount
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.targets import Target, TargetError, parse_target
@@ -31,6 +31,11 @@ class SourceSpec:
     path: Path
     fields: dict[str, str]
     options: dict[str, Any]
+    kind: str = "tickets"
+
+    @property
+    def record_kind(self) -> RecordKind:
+        return RECORD_KINDS[self.kind]
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,9 @@ class ServiceLevel:
 
     ``target`` and ``minimum`` carry the statistic (the metric's default when the text names
     none). ``where`` keeps records whose field has one of the listed values; ``by`` breaks the
-    results down into one verdict per segment.
+    results down into one verdict per segment. ``options`` are the metric's own settings
+    (checked by its schema); ``inputs`` names the sources of a period-level metric's further
+    record sets (role -> source); ``pause`` lists the clock pauses that apply.
     """
 
     id: str
@@ -52,6 +59,9 @@ class ServiceLevel:
     where: dict[str, tuple[str, ...]] = field(default_factory=dict)
     by: tuple[str, ...] = ()
     description: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)
+    pause: tuple[str, ...] = ()
 
     @property
     def statistic(self) -> str:
@@ -90,13 +100,20 @@ class Contract:
 
 # A statistic's result is in one of these units; the target must be written in the same one.
 TARGET_UNITS = {"duration": "duration", "rate": "rate", "score": "number", "points": "number",
-                "count": "number"}
+                "count": "number", "money": "number"}
 TARGET_EXAMPLES = {"duration": '"p90 <= 4h"', "rate": '">= 85%"', "number": '">= 4.2"'}
 
 
 def statistic_unit(statistic: str, metric: Metric) -> str:
     """The unit of ``statistic`` applied to ``metric``'s measures, or ValueError if it makes
     no sense (a percentile of yes/no outcomes, a share of durations)."""
+    if isinstance(metric, PeriodMetric) != (statistic == "value"):
+        if statistic == "value":
+            raise ValueError(f"{metric.name} measures each record; value is for period figures")
+        raise ValueError(f"{metric.name} is one figure per period: write the target without a "
+                         'statistic, e.g. "<= 200" or ">= 85%"')
+    if statistic == "value":
+        return metric.unit
     if statistic == "attainment":
         if metric.unit != "duration":
             raise ValueError(
@@ -227,7 +244,7 @@ class _Checker:
             self.problem(key_path, message, suggestion, accepted)
         if problems or plugin is None:
             return None
-        kind = TICKETS
+        kind = RECORD_KINDS[document.get("kind", "tickets")]
         mapping = document.get("fields", {})
         for canonical in mapping:
             if canonical not in kind.fields:
@@ -238,7 +255,7 @@ class _Checker:
         options = {k: v for k, v in document.items() if k not in contract_schema.SOURCE_KEYS}
         return SourceSpec(name=name, adapter=document["adapter"],
                           path=(base / document["path"]).resolve(), fields=dict(mapping),
-                          options=options)
+                          options=options, kind=kind.name)
 
     def penalties(self, table: dict[str, Any] | None) -> dict[str, Any] | None:
         if table is None:
@@ -260,45 +277,40 @@ class _Checker:
     def service_level(
         self, index: int, table: dict[str, Any], sources: dict[str, SourceSpec | None]
     ) -> ServiceLevel | None:
-        where: tuple = ("service_levels", index)
-        ok = True
-        source = table.get("source")
-        if source is None:
-            if len(sources) == 1:
-                source = next(iter(sources))
-            else:
-                ok = False
-                self.problem((*where, "source"),
-                             "required when the contract has more than one source",
-                             accepted=list(sources))
-        elif source not in sources:
-            ok = False
-            self.problem((*where, "source"), f'no source called "{source}" in [sources]',
-                         did_you_mean(source, sources), list(sources))
+        at: tuple = ("service_levels", index)
+        before = len(self.problems)
+        source = self.main_source(table, sources, at)
         metric = self.registry.metrics.get(table["metric"])
         if metric is None:
-            ok = False
             names = self.registry.names("metric")
-            self.problem((*where, "metric"), f'no metric called "{table["metric"]}"',
+            self.problem((*at, "metric"), f'no metric called "{table["metric"]}"',
                          did_you_mean(table["metric"], names), names)
-        target = self.target(table["target"], (*where, "target"), metric)
+        target = self.target(table["target"], (*at, "target"), metric)
         minimum = None
         if "minimum" in table:
-            minimum = self.target(table["minimum"], (*where, "minimum"), metric)
+            minimum = self.target(table["minimum"], (*at, "minimum"), metric)
             if target and minimum:
-                self.check_minimum(target, minimum, (*where, "minimum"))
-        if metric is not None:
-            kind = metric.kind
-            for key in ("where", "by"):
-                names = table.get(key, {}) if key == "where" else table.get(key, [])
-                for name in names:
-                    if name not in kind.fields or not _is_segmentable(kind, name):
-                        ok = False
-                        allowed = [f for f in kind.fields if _is_segmentable(kind, f)]
-                        self.problem((*where, key, name) if key == "where" else (*where, key),
-                                     f'"{name}" is not a category field of {kind.name}',
-                                     did_you_mean(name, allowed), allowed)
-        if not ok or target is None or (minimum is None and "minimum" in table):
+                self.check_minimum(target, minimum, (*at, "minimum"))
+        spec = sources.get(source) if source else None
+        inputs: dict[str, str] = {}
+        options: dict[str, Any] = {}
+        if metric is not None and spec is not None:
+            inputs = self.inputs(metric, spec, table, sources, at)
+            kinds = [RECORD_KINDS[s.kind] for s in (sources[n] for n in inputs.values()) if s]
+            self.check_fields(table, kinds or [spec.record_kind], at)
+            if table.get("by") and isinstance(metric, PeriodMetric):
+                self.problem((*at, "by"), f"{metric.name} is one figure per period; it cannot "
+                             "be broken down with by")
+            options, problems = contract_schema.validate(
+                table.get("options", {}), metric.schema, (*at, "options"))
+            for key_path, message, suggestion, accepted in problems:
+                self.problem(key_path, message, suggestion, accepted)
+            for pause in table.get("pause", []):
+                needed = PAUSE_FIELDS[pause]
+                if metric.unit != "duration" or needed not in spec.record_kind.fields:
+                    self.problem((*at, "pause"), f'pause "{pause}" needs a duration metric on '
+                                 f"records with {needed}; {metric.name} on {spec.kind} has none")
+        if len(self.problems) > before or metric is None or target is None or source is None:
             return None
         where_values = {
             k: (v,) if isinstance(v, str) else tuple(v) for k, v in table.get("where", {}).items()
@@ -307,7 +319,80 @@ class _Checker:
             id=table["id"], index=index, source=source, metric=table["metric"], target=target,
             minimum=minimum, min_sample=table.get("min_sample", 1), where=where_values,
             by=tuple(table.get("by", ())), description=table.get("description", ""),
+            options=options, inputs=inputs, pause=tuple(table.get("pause", ())),
         )
+
+    def main_source(
+        self, table: dict[str, Any], sources: dict[str, SourceSpec | None], at: tuple
+    ) -> str | None:
+        source = table.get("source")
+        if source is None:
+            if len(sources) == 1:
+                return next(iter(sources))
+            self.problem((*at, "source"), "required when the contract has more than one source",
+                         accepted=list(sources))
+            return None
+        if source not in sources:
+            self.problem((*at, "source"), f'no source called "{source}" in [sources]',
+                         did_you_mean(source, sources), list(sources))
+            return None
+        return source
+
+    def inputs(self, metric: Metric, spec: SourceSpec, table: dict[str, Any],
+               sources: dict[str, SourceSpec | None], at: tuple) -> dict[str, str]:
+        """Which source feeds each record set the metric reads (role -> source name)."""
+        if not isinstance(metric, PeriodMetric):
+            if "inputs" in table:
+                self.problem((*at, "inputs"), f"{metric.name} reads one source; inputs is for "
+                             "period-level metrics such as cost_per_contact")
+            if spec.kind not in metric.kinds:
+                self.problem((*at, "source"), f'{metric.name} reads {" or ".join(metric.kinds)} '
+                             f'records; source "{spec.name}" holds {spec.kind}')
+            return {"records": spec.name}
+        roles = list(metric.inputs)
+        chosen = {roles[0]: spec.name}
+        if spec.kind not in metric.inputs[roles[0]].kinds:
+            self.problem((*at, "source"), f"{metric.name} reads its {roles[0]} from "
+                         f'{" or ".join(metric.inputs[roles[0]].kinds)} records; source '
+                         f'"{spec.name}" holds {spec.kind}')
+        given = table.get("inputs", {})
+        for role in given:
+            if role not in roles[1:]:
+                self.problem((*at, "inputs", role), f"{metric.name} has no input called "
+                             f'"{role}"', did_you_mean(role, roles[1:]), roles[1:])
+        for role in roles[1:]:
+            kinds = metric.inputs[role].kinds
+            name = given.get(role)
+            if name is None:
+                fitting = [n for n, s in sources.items() if s and s.kind in kinds]
+                if len(fitting) != 1:
+                    self.problem((*at, "inputs", role), f"{metric.name} needs a source of "
+                                 f'{" or ".join(kinds)} records for "{role}"; name it in inputs',
+                                 accepted=fitting or None)
+                    continue
+                name = fitting[0]
+            found = sources.get(name)
+            if name not in sources:
+                self.problem((*at, "inputs", role), f'no source called "{name}" in [sources]',
+                             did_you_mean(name, sources), list(sources))
+            elif found is not None and found.kind not in kinds:
+                self.problem((*at, "inputs", role), f'source "{name}" holds {found.kind}; '
+                             f'{role} must be {" or ".join(kinds)} records')
+            chosen[role] = name
+        return chosen
+
+    def check_fields(self, table: dict[str, Any], kinds: list[RecordKind], at: tuple) -> None:
+        """``where`` and ``by`` must name category fields of the records read."""
+        allowed = sorted({f for k in kinds for f in k.fields if _is_segmentable(k, f)})
+        names = " or ".join(sorted({k.name for k in kinds}))
+        for name in table.get("where", {}):
+            if name not in allowed:
+                self.problem((*at, "where", name), f'"{name}" is not a category field of {names}',
+                             did_you_mean(name, allowed), allowed)
+        for name in table.get("by", []):
+            if name not in allowed:
+                self.problem((*at, "by"), f'"{name}" is not a category field of {names}',
+                             did_you_mean(name, allowed), allowed)
 
     def target(self, text: str, key_path: KeyPath, metric: Metric | None) -> Target | None:
         try:

@@ -14,6 +14,8 @@ import platform
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +27,17 @@ import slaengine
 from slaengine.calendars import ALWAYS
 from slaengine.contract import Contract, ServiceLevel, SourceSpec, statistic_unit
 from slaengine.errors import DataError
-from slaengine.fields import TICKETS
-from slaengine.kinds import REJECT_SCHEMA, MeasureContext, Metric, SourceConfig
-from slaengine.periods import period_keys, period_label
+from slaengine.kinds import (
+    PAUSE_FIELDS,
+    REJECT_SCHEMA,
+    MeasureContext,
+    Metric,
+    PeriodFigures,
+    PeriodGrid,
+    PeriodMetric,
+    SourceConfig,
+)
+from slaengine.periods import period_bounds, period_keys, period_label
 from slaengine.pluginmanager import Registry, build_registry, guarded
 from slaengine.statistics import group_statistic
 from slaengine.targets import Target, percentile_of
@@ -57,7 +67,7 @@ def evaluate(
     verdicts: list[Verdict] = []
     levels: dict[str, LevelAccount] = {}
     for level in contract.service_levels:
-        found, account = evaluate_level(contract, level, data[level.source].records, registry)
+        found, account = evaluate_level(contract, level, data, registry)
         verdicts.extend(found)
         levels[level.id] = account
     rejected = pa.concat_tables([d.rejected for d in data.values()] or
@@ -69,16 +79,30 @@ def evaluate(
     )
 
 
+def source_config(contract: Contract, spec: SourceSpec) -> SourceConfig:
+    return SourceConfig(name=spec.name, adapter=spec.adapter, path=spec.path,
+                        fields=spec.fields, options=spec.options, timezone=contract.timezone,
+                        kind=spec.record_kind)
+
+
 def needed_fields(contract: Contract, registry: Registry) -> dict[str, list[str]]:
     """The canonical fields each source must deliver, in a stable order (read once each)."""
     needed: dict[str, list[str]] = {}
     for level in contract.service_levels:
         metric: Metric = registry.metrics[level.metric]
-        kind = metric.kind
-        fields = needed.setdefault(level.source, [kind.id_field, kind.time_field])
-        for name in (*metric.requires, *level.where, *level.by):
-            if name not in fields:
-                fields.append(name)
+        for role, name in level.inputs.items():
+            spec = contract.sources[name]
+            kind = spec.record_kind
+            fields = needed.setdefault(name, [kind.id_field, kind.time_field])
+            if isinstance(metric, PeriodMetric):
+                wanted: tuple[str, ...] = metric.inputs[role].fields
+            else:
+                source = registry.sources[spec.adapter]
+                wanted = metric.required_fields(source.available(source_config(contract, spec)))
+                wanted += tuple(PAUSE_FIELDS[p] for p in level.pause)
+            for field_name in (*wanted, *level.where, *level.by):
+                if field_name in kind.fields and field_name not in fields:
+                    fields.append(field_name)
     return needed
 
 
@@ -86,8 +110,7 @@ def read_source(
     contract: Contract, spec: SourceSpec, fields: list[str], registry: Registry
 ) -> SourceData:
     """Read ``spec`` once through its adapter, keeping every rejected row and the counts."""
-    config = SourceConfig(name=spec.name, adapter=spec.adapter, path=spec.path,
-                          fields=spec.fields, options=spec.options, timezone=contract.timezone)
+    config = source_config(contract, spec)
     read = guarded(registry, "source", spec.adapter, "read")
     account = SourceAccount(source=spec.name, adapter=spec.adapter, path=str(spec.path))
     records: list[pa.Table] = []
@@ -108,7 +131,7 @@ def read_source(
             f"{account.duplicates} duplicates",
             file=spec.path,
         )
-    schema = TICKETS.schema(fields)
+    schema = spec.record_kind.schema(fields)
     table = pa.concat_tables(records) if records else schema.empty_table()
     rejects = pa.concat_tables(rejected) if rejected else REJECT_SCHEMA.empty_table()
     account.rejected_by_reason = reason_counts(_only_rejected(rejects))
@@ -133,19 +156,30 @@ def reason_counts(rejects: pa.Table) -> dict[str, int]:
 
 
 def evaluate_level(
-    contract: Contract, level: ServiceLevel, table: pa.Table, registry: Registry
+    contract: Contract, level: ServiceLevel, data: dict[str, SourceData], registry: Registry
 ) -> tuple[list[Verdict], LevelAccount]:
     """All verdicts of one service level: one per period (and segment)."""
     metric: Metric = registry.metrics[level.metric]
-    kind = metric.kind
+    table = data[level.source].records
+    kind = contract.sources[level.source].record_kind
     all_keys = period_keys(table[kind.time_field], contract.period, contract.timezone)
     periods = np.unique(all_keys)
-    mask = np.ones(table.num_rows, dtype=bool)
-    for name, values in level.where.items():
-        column = pc.cast(table[name], pa.string())
-        hit = pc.fill_null(pc.is_in(column, value_set=pa.array(values, pa.string())), False)
-        mask &= np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+    mask = where_mask(table, level.where)
     excluded = np.bincount(np.searchsorted(periods, all_keys[~mask]), minlength=len(periods))
+    account = LevelAccount(service_level=level.id, source=level.source,
+                           accepted=table.num_rows, included=int(mask.sum()),
+                           excluded=int((~mask).sum()))
+    context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
+                             service_level=level.id, options=level.options, pause=level.pause)
+    if isinstance(metric, PeriodMetric):
+        figures = period_figures(contract, level, data, periods, registry, context)
+        verdicts = [
+            verdict(level, metric, label, {}, figures.value[p], int(figures.sample_size[p]), 0,
+                    int(excluded[p]), None, ((), 0), None)
+            for p, label in enumerate(_labels(contract, periods))
+        ]
+        return verdicts, account
+
     kept = table.filter(pa.array(mask))
     period_index = np.searchsorted(periods, all_keys[mask])
     segment_index, segments = segment_groups(kept, level.by)
@@ -153,8 +187,6 @@ def evaluate_level(
     group_ids = period_index * n_segments + segment_index
     n_groups = len(periods) * n_segments
 
-    context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
-                             service_level=level.id)
     measure = guarded(registry, "metric", level.metric, "measure")
     values = measure(kept, context)
     if isinstance(values, pa.ChunkedArray):
@@ -168,38 +200,93 @@ def evaluate_level(
     within = float(target.within) if target.within is not None else None
     stats = group_statistic(statistic, values, group_ids, n_groups, success=success,
                             within=within)
-    missed_mask = missed_records(values, target, success)
-    missed_ids = group_missed(kept[kind.id_field], missed_mask, group_ids, n_groups)
-
-    unit = statistic_unit(statistic, metric)
-    label = period_label(contract.period)
+    missed_ids = group_missed(kept[kind.id_field], missed_records(values, target, success),
+                              group_ids, n_groups)
+    paused = None
+    if context.paused is not None:
+        seconds = np.asarray(pc.fill_null(context.paused, 0.0).to_numpy(zero_copy_only=False))
+        paused = np.bincount(group_ids, weights=seconds, minlength=n_groups)
+    labels = _labels(contract, periods)
     verdicts = []
     for g in range(n_groups):
         p, s = divmod(g, n_segments)
         value = float(stats.value[g])
-        value_or_none = None if math.isnan(value) else value
         hits = int(stats.hits[g]) if stats.hits is not None else None
-        n = int(stats.sample_size[g])
-        counts = {"hits": hits, "n": n} if hits is not None else {}
-        ids, count = missed_ids[g]
-        verdicts.append(Verdict(
-            service_level=level.id, metric=level.metric, period=label(int(periods[p])),
-            segment=segments[s] if segments else {}, statistic=statistic,
-            value=value_or_none, unit=unit, target=target.text,
-            minimum=level.minimum.text if level.minimum else None,
-            status=status(level, value_or_none, n, counts),
-            compliance=target.compliance(value_or_none, **counts),
-            margin=target.margin(value_or_none), sample_size=n,
-            unmeasured=int(stats.unmeasured[g]), excluded=int(excluded[p]),
-            missed_count=count, missed=ids,
+        verdicts.append(verdict(
+            level, metric, labels[p], segments[s] if segments else {},
+            None if math.isnan(value) else value, int(stats.sample_size[g]),
+            int(stats.unmeasured[g]), int(excluded[p]), hits, missed_ids[g],
+            float(paused[g]) if paused is not None else None,
         ))
-    account = LevelAccount(service_level=level.id, source=level.source,
-                           accepted=table.num_rows, included=int(mask.sum()),
-                           excluded=int((~mask).sum()))
     return verdicts, account
 
 
-def status(level: ServiceLevel, value: float | None, n: int, counts: dict[str, int]) -> str:
+def verdict(
+    level: ServiceLevel, metric: Metric, period: str, segment: dict, value: float | Decimal | None,
+    n: int, unmeasured: int, excluded: int, hits: int | None,
+    missed: tuple[tuple[str, ...], int], paused: float | None,
+) -> Verdict:
+    """One verdict: the status, compliance and margin of ``value`` against the targets."""
+    counts = {"hits": hits, "n": n} if hits is not None else {}
+    exact = Fraction(value) if isinstance(value, Decimal) else value
+    target = level.target
+    return Verdict(
+        service_level=level.id, metric=level.metric, period=period, segment=segment,
+        statistic=level.statistic, value=value,
+        unit=statistic_unit(level.statistic, metric), target=target.text,
+        minimum=level.minimum.text if level.minimum else None,
+        status=status(level, exact, n, counts),
+        compliance=target.compliance(_float(value), **counts),
+        margin=target.margin(_float(value)), sample_size=n, unmeasured=unmeasured,
+        excluded=excluded, missed_count=missed[1], missed=missed[0], paused=paused,
+    )
+
+
+def period_figures(
+    contract: Contract, level: ServiceLevel, data: dict[str, SourceData], periods: np.ndarray,
+    registry: Registry, context: MeasureContext,
+) -> PeriodFigures:
+    """Run a period-level metric on its record sets, each narrowed by ``where``."""
+    starts, ends = period_bounds(periods, contract.period, contract.timezone)
+    grid = PeriodGrid(keys=periods, labels=tuple(_labels(contract, periods)), starts=starts,
+                      ends=ends)
+    inputs = {}
+    for role, name in level.inputs.items():
+        records = data[name].records
+        inputs[role] = records.filter(pa.array(where_mask(records, level.where)))
+    aggregate = guarded(registry, "metric", level.metric, "aggregate")
+    figures: PeriodFigures = aggregate(inputs, grid, context)
+    if len(figures.value) != len(periods):
+        raise DataError(f'metric "{level.metric}" returned {len(figures.value)} figures for '
+                        f"{len(periods)} periods")
+    return figures
+
+
+def where_mask(table: pa.Table, where: dict[str, tuple[str, ...]]) -> np.ndarray:
+    """Records whose fields hold one of the listed values (fields the table lacks are skipped:
+    a period-level metric's record sets need not all carry them)."""
+    mask = np.ones(table.num_rows, dtype=bool)
+    for name, values in where.items():
+        if name not in table.column_names:
+            continue
+        column = pc.cast(table[name], pa.string())
+        hit = pc.fill_null(pc.is_in(column, value_set=pa.array(values, pa.string())), False)
+        mask &= np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+    return mask
+
+
+def _labels(contract: Contract, periods: np.ndarray) -> list[str]:
+    label = period_label(contract.period)
+    return [label(int(p)) for p in periods]
+
+
+def _float(value: float | Decimal | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def status(
+    level: ServiceLevel, value: float | Fraction | None, n: int, counts: dict[str, int]
+) -> str:
     """met, breached, critical (below the minimum) or insufficient_data (below min_sample).
 
     ``counts`` (hits and n) makes share and attainment comparisons exact.

@@ -11,7 +11,8 @@ Types:
   it in the contract's timezone;
 - categories (priority, channel, ...) are dictionary-encoded strings;
 - durations that arrive as numbers are seconds (``float64``);
-- counts are ``int64``; survey scores are ``float64``.
+- counts are ``int64``; survey scores are ``float64``; yes/no outcomes are ``bool``;
+- money is an exact ``decimal128(18, 4)`` in the contract's currency, never a float.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ TEXT = pa.string()
 SECONDS = pa.float64()
 COUNT = pa.int64()
 SCORE = pa.float64()
+BOOL = pa.bool_()
+MONEY = pa.decimal128(18, 4)
 
 
 Bound = tuple[float | None, float | None]
@@ -76,7 +79,25 @@ _TICKET_FIELDS: list[tuple[str, pa.DataType, str]] = [
     ("reopens", COUNT, "times the ticket was reopened after resolution"),
     ("handle_seconds", SECONDS, "agent handling time (talk + hold + after-contact work)"),
     ("on_hold_seconds", SECONDS, "time the ticket waited on the customer or a third party"),
+    ("organization", CATEGORY, "customer organization the ticket belongs to"),
+    ("tags", TEXT, "the ticket's tags, separated by single spaces"),
+    ("replies", COUNT, "public replies an agent added to the ticket"),
+    ("assigned_at", TIMESTAMP, "when the ticket was first assigned to an agent"),
+    ("first_response_business_seconds", SECONDS,
+     "time to the first reply within the help desk's business hours (its own figure)"),
+    ("first_resolution_business_seconds", SECONDS,
+     "time to the first resolution within the help desk's business hours (its own figure)"),
+    ("resolution_business_seconds", SECONDS,
+     "time to the final resolution within the help desk's business hours (its own figure)"),
+    ("agent_wait_seconds", SECONDS, "time the ticket waited on the agent (new or open)"),
+    ("agent_wait_business_seconds", SECONDS, "agent_wait_seconds within business hours"),
+    ("requester_wait_seconds", SECONDS,
+     "time the requester waited for a solution (new, open or on hold)"),
+    ("requester_wait_business_seconds", SECONDS, "requester_wait_seconds within business hours"),
+    ("on_hold_business_seconds", SECONDS, "on_hold_seconds within business hours"),
     ("csat", SCORE, "customer satisfaction score, 1-5"),
+    ("satisfaction", CATEGORY,
+     "satisfaction rating: good or bad (answered), offered (not answered) or unoffered"),
     ("nps", SCORE, "likelihood to recommend, 0-10"),
     ("ces", SCORE, "customer effort score, 1-7 (lower is better)"),
 ]
@@ -92,6 +113,15 @@ TICKETS = RecordKind(
         "reopens": (0, None),
         "handle_seconds": (0, None),
         "on_hold_seconds": (0, None),
+        "replies": (0, None),
+        "first_response_business_seconds": (0, None),
+        "first_resolution_business_seconds": (0, None),
+        "resolution_business_seconds": (0, None),
+        "agent_wait_seconds": (0, None),
+        "agent_wait_business_seconds": (0, None),
+        "requester_wait_seconds": (0, None),
+        "requester_wait_business_seconds": (0, None),
+        "on_hold_business_seconds": (0, None),
         "csat": (1, 5),
         "nps": (0, 10),
         "ces": (1, 7),
@@ -99,7 +129,98 @@ TICKETS = RecordKind(
     not_before=(("first_response_at", "created_at"), ("resolved_at", "created_at")),
 )
 
-RECORD_KINDS: dict[str, RecordKind] = {TICKETS.name: TICKETS}
+def _kind(
+    name: str,
+    rows: list[tuple[str, pa.DataType, str]],
+    *,
+    bounds: dict[str, Bound] | None = None,
+    not_before: tuple[tuple[str, str], ...] = (),
+) -> RecordKind:
+    """A record kind whose first field is its id and second its period time."""
+    return RecordKind(
+        name=name,
+        fields={n: t for n, t, _ in rows},
+        id_field=rows[0][0],
+        time_field=rows[1][0],
+        descriptions={n: d for n, _, d in rows},
+        bounds=bounds or {},
+        not_before=not_before,
+    )
+
+
+_SURVEY_BOUNDS: dict[str, Bound] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+
+SURVEYS = _kind("surveys", [
+    ("survey_id", TEXT, "identifier of the survey response"),
+    ("responded_at", TIMESTAMP, "when the customer answered (decides the period)"),
+    ("ticket_id", TEXT, "the ticket the survey is about, to link it with `link`"),
+    ("channel", CATEGORY, "channel of the surveyed contact"),
+    ("agent", CATEGORY, "agent of the surveyed contact"),
+    ("organization", CATEGORY, "customer organization the ticket belongs to"),
+    ("tags", TEXT, "the ticket's tags, separated by single spaces"),
+    ("replies", COUNT, "public replies an agent added to the ticket"),
+    ("assigned_at", TIMESTAMP, "when the ticket was first assigned to an agent"),
+    ("first_response_business_seconds", SECONDS,
+     "time to the first reply within the help desk's business hours (its own figure)"),
+    ("first_resolution_business_seconds", SECONDS,
+     "time to the first resolution within the help desk's business hours (its own figure)"),
+    ("resolution_business_seconds", SECONDS,
+     "time to the final resolution within the help desk's business hours (its own figure)"),
+    ("agent_wait_seconds", SECONDS, "time the ticket waited on the agent (new or open)"),
+    ("agent_wait_business_seconds", SECONDS, "agent_wait_seconds within business hours"),
+    ("requester_wait_seconds", SECONDS,
+     "time the requester waited for a solution (new, open or on hold)"),
+    ("requester_wait_business_seconds", SECONDS, "requester_wait_seconds within business hours"),
+    ("on_hold_business_seconds", SECONDS, "on_hold_seconds within business hours"),
+    ("csat", SCORE, "customer satisfaction score, 1-5"),
+    ("satisfaction", CATEGORY,
+     "satisfaction rating: good or bad (answered), offered (not answered) or unoffered"),
+    ("nps", SCORE, "likelihood to recommend, 0-10"),
+    ("ces", SCORE, "customer effort score, 1-7 (lower is better)"),
+], bounds=_SURVEY_BOUNDS)
+
+CALLS = _kind("calls", [
+    ("call_id", TEXT, "identifier of the call"),
+    ("started_at", TIMESTAMP, "when the call entered the queue (decides the period)"),
+    ("answered_at", TIMESTAMP, "when an agent answered; empty for an abandoned call"),
+    ("ended_at", TIMESTAMP, "when the call ended (or the caller hung up)"),
+    ("queue", CATEGORY, "queue or skill the call was routed to"),
+    ("agent", CATEGORY, "agent who answered"),
+    ("ticket_id", TEXT, "the ticket the call belongs to, if any"),
+    ("talk_seconds", SECONDS, "talk time"),
+    ("hold_seconds", SECONDS, "time the caller was on hold during the call"),
+    ("wrap_seconds", SECONDS, "after-call work"),
+    ("resolved", BOOL, "whether the call resolved the caller's issue"),
+], bounds={"talk_seconds": (0, None), "hold_seconds": (0, None), "wrap_seconds": (0, None)},
+   not_before=(("answered_at", "started_at"), ("ended_at", "started_at")))
+
+COSTS = _kind("costs", [
+    ("cost_id", TEXT, "identifier of the cost line (invoice line, payroll entry)"),
+    ("incurred_at", TIMESTAMP, "when the cost was incurred (decides the period)"),
+    ("amount", MONEY, "amount in the contract's currency (exact decimal)"),
+    ("category", CATEGORY, "kind of cost (staff, tooling, telephony, fee)"),
+], bounds={})
+
+CUSTOMERS = _kind("customers", [
+    ("customer_id", TEXT, "identifier of the customer"),
+    ("started_at", TIMESTAMP, "when the customer relationship started"),
+    ("ended_at", TIMESTAMP, "when the customer left; empty while still a customer"),
+    ("plan", CATEGORY, "plan, product or segment of the customer"),
+], not_before=(("ended_at", "started_at"),))
+
+SALES = _kind("sales", [
+    ("sale_id", TEXT, "identifier of the sale"),
+    ("sold_at", TIMESTAMP, "when the sale was made (decides the period)"),
+    ("customer_id", TEXT, "the customer who bought"),
+    ("ticket_id", TEXT, "the support contact that led to the sale, if any"),
+    ("sale_type", CATEGORY, "upsell, cross_sell or new"),
+    ("agent", CATEGORY, "agent credited with the sale"),
+    ("amount", MONEY, "revenue in the contract's currency (exact decimal)"),
+])
+
+RECORD_KINDS: dict[str, RecordKind] = {
+    kind.name: kind for kind in (TICKETS, SURVEYS, CALLS, COSTS, CUSTOMERS, SALES)
+}
 
 
 def is_category(type_: pa.DataType) -> bool:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TextIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from slaengine.calendars import Calendar
     from slaengine.verdicts import Evaluation
 
-Unit = Literal["duration", "boolean", "score", "points", "count"]
+Unit = Literal["duration", "boolean", "score", "points", "count", "rate", "money"]
 Better = Literal["lower", "higher"]
 
 
@@ -101,6 +103,14 @@ class Source:
         """
         return None
 
+    def columns(self, config: SourceConfig) -> list[tuple[str, str]] | None:
+        """The columns the data has, as ``(name, type)`` pairs, for ``slaengine inspect``.
+
+        Reads as little as it can (a header, a schema, a first page). ``None`` (the default)
+        means the source cannot tell without reading everything.
+        """
+        return None
+
     def read(self, config: SourceConfig, fields: Sequence[str]) -> Iterator[SourceBatch]:
         """Yield batches holding the canonical ``fields`` (and nothing else), in order.
 
@@ -154,8 +164,12 @@ class Metric:
 
     ``requires``: canonical fields the metric reads. ``unit``: what one measure is —
     ``duration`` (seconds), ``boolean`` (a yes/no outcome), ``score`` (a survey answer),
-    ``points`` or ``count``. ``better``: whether lower or higher values are good.
-    ``default_statistic``: used when a target names none (``>= 85%``).
+    ``points``, ``count``, ``rate`` (a fraction 0-1) or ``money`` (an exact Decimal).
+    ``better``: whether lower or higher values are good. ``default_statistic``: used when a
+    target names none (``>= 85%``). ``kinds``: the record kinds the metric can read (a source
+    declares its kind). ``schema``: a cerberus schema for the service level's ``options``
+    table, which reaches :meth:`measure` as ``context.options``. ``formula``: one line for
+    ``slaengine metrics``.
 
     A record whose measure cannot be computed (never answered, never resolved) gets a null.
     """
@@ -165,7 +179,9 @@ class Metric:
     unit: ClassVar[Unit]
     better: ClassVar[Better]
     default_statistic: ClassVar[str]
-    kind: ClassVar[RecordKind] = TICKETS
+    kinds: ClassVar[tuple[str, ...]] = ("tickets",)
+    schema: ClassVar[dict[str, Any]] = {}
+    formula: ClassVar[str] = ""
 
     def required_fields(self, available: Collection[str] | None) -> tuple[str, ...]:
         """The fields to read, given what the source can deliver (``None``: anything).
@@ -185,6 +201,73 @@ class Metric:
         it (CSAT: 4 or 5 out of 5).
         """
         return pc.cast(values, pa.bool_())
+
+
+@dataclass(frozen=True)
+class Input:
+    """One set of records a period-level metric reads: which kinds may supply it, which fields."""
+
+    kinds: tuple[str, ...]
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PeriodGrid:
+    """The periods being evaluated: sorted keys, labels and their UTC bounds ``[start, end)``.
+
+    ``starts`` and ``ends`` are int64 microseconds since the epoch (UTC), so a metric can compare
+    them with timestamp columns cast to int64.
+    """
+
+    keys: np.ndarray
+    labels: tuple[str, ...]
+    starts: np.ndarray
+    ends: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def index(self, timestamps: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """The position of each timestamp's period in the grid; -1 outside it or null."""
+        never = np.iinfo(np.int64).max
+        micros = pc.fill_null(pc.cast(timestamps, pa.int64()), never)
+        micros = np.asarray(micros.to_numpy(zero_copy_only=False), dtype=np.int64)
+        position = np.searchsorted(self.starts, micros, side="right") - 1
+        inside = (position >= 0) & (micros < self.ends[np.clip(position, 0, None)])
+        return np.where(inside, position, -1).astype(np.int64)
+
+
+@dataclass
+class PeriodFigures:
+    """What a period-level metric computes: one value per period of the grid and its sample.
+
+    ``value`` items are floats, exact Decimals (money) or None (no figure: nothing to divide
+    by); ``sample_size`` is the number of records behind each figure (the tickets open, the
+    contacts, the customers at the start), compared with ``min_sample``.
+    """
+
+    value: list[float | Decimal | None]
+    sample_size: np.ndarray
+
+
+class PeriodMetric(Metric):
+    """A figure per period computed from whole sets of records, not one measure per record.
+
+    Backlog at the end of the period, cost per contact, retention: each period gets one value,
+    compared with the target as the statistic ``value`` (``target = "<= 200"``). ``inputs``
+    names the record sets the metric reads; the first comes from the service level's
+    ``source``, the others from its ``inputs`` table or, when the contract has exactly one
+    source of a fitting kind, from that source.
+    """
+
+    default_statistic = "value"
+    inputs: ClassVar[dict[str, Input]] = {}
+
+    def aggregate(
+        self, inputs: Mapping[str, pa.Table], grid: PeriodGrid, context: MeasureContext
+    ) -> PeriodFigures:
+        """Compute one figure per period of ``grid`` from the ``inputs`` tables (by role)."""
+        raise NotImplementedError
 
 
 # --------------------------------------------------------------------------- reporters

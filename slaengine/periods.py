@@ -9,6 +9,8 @@ April 1st) is a March ticket. Labels: ``2026-W09`` (ISO weeks, starting Monday),
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -48,3 +50,38 @@ def period_label(period: str) -> Callable[[int], str]:
     if period == "year":
         return lambda key: f"{key}"
     raise ValueError(f"unknown period {period!r}; accepted: {', '.join(PERIODS)}")
+
+
+def period_bounds(keys: np.ndarray, period: str, timezone: str) -> tuple[np.ndarray, np.ndarray]:
+    """UTC bounds ``[start, end)`` of each period key, as int64 microseconds since the epoch.
+
+    Computed per period (a handful), in the contract's timezone, so a month that starts in
+    winter time and ends in summer time has its true length.
+    """
+    zone = ZoneInfo(timezone)
+    starts, ends = [], []
+    for key in (int(k) for k in keys):
+        first, after = _local_span(key, period)
+        starts.append(_micros(datetime.combine(first, time(), zone)))
+        ends.append(_micros(datetime.combine(after, time(), zone)))
+    return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+
+
+def _local_span(key: int, period: str) -> tuple[date, date]:
+    if period == "week":
+        monday = date.fromisocalendar(key // 100, key % 100, 1)
+        return monday, monday + timedelta(days=7)
+    if period == "month":
+        year, month = divmod(key, 100)
+        return date(year, month, 1), date(year + month // 12, month % 12 + 1, 1)
+    if period == "quarter":
+        year, quarter = divmod(key, 10)
+        first = date(year, 3 * quarter - 2, 1)
+        return first, date(year + quarter // 4, (3 * quarter) % 12 + 1, 1)
+    if period == "year":
+        return date(key, 1, 1), date(key + 1, 1, 1)
+    raise ValueError(f"unknown period {period!r}; accepted: {', '.join(PERIODS)}")
+
+
+def _micros(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1_000_000

@@ -14,6 +14,8 @@ from typing import Any
 from cerberus import Validator, errors
 
 from slaengine.errors import KeyPath
+from slaengine.fields import RECORD_KINDS
+from slaengine.kinds import PAUSE_FIELDS
 from slaengine.money import parse_amount
 from slaengine.periods import PERIODS
 
@@ -47,6 +49,7 @@ CONTRACT_KEYS: dict[str, Any] = {
 
 SOURCE_KEYS: dict[str, Any] = {
     "adapter": {"type": "string", "required": True},
+    "kind": {"type": "string", "allowed": list(RECORD_KINDS), "default": "tickets"},
     "path": {"type": "string", "required": True, "empty": False},
     "fields": {"type": "dict", "valuesrules": {"type": "string", "empty": False}},
 }
@@ -64,6 +67,9 @@ SERVICE_LEVEL_KEYS: dict[str, Any] = {
         "valuesrules": {"type": ["string", "list"], "schema": {"type": "string"}},
     },
     "by": {"type": "list", "schema": {"type": "string"}},
+    "options": {"type": "dict"},
+    "inputs": {"type": "dict", "valuesrules": {"type": "string"}},
+    "pause": {"type": "list", "schema": {"type": "string", "allowed": list(PAUSE_FIELDS)}},
 }
 
 PENALTY_KEYS: dict[str, Any] = {"model": {"type": "string", "required": True}}

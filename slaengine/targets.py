@@ -25,15 +25,22 @@ from fractions import Fraction
 
 from slaengine.errors import SlaError, did_you_mean
 
-STATISTICS: tuple[str, ...] = ("mean", "median", "min", "max", "count", "share", "attainment")
-"""The fixed statistic names; ``pNN`` (a percentile, 0 < NN <= 100) is accepted besides them."""
+STATISTICS: tuple[str, ...] = (
+    "mean", "median", "min", "max", "count", "share", "value", "attainment"
+)
+"""The fixed statistic names; ``pNN`` (a percentile, 0 < NN <= 100) is accepted besides them.
+
+``value`` is the figure of a period-level metric (backlog, cost per contact, retention), which
+has no per-record measures to summarise."""
 
 OPERATORS: tuple[str, ...] = ("<", "<=", ">", ">=")
 
 DURATION_UNITS: dict[str, int] = {"s": 1, "min": 60, "h": 3600, "d": 86400}
 """Duration units and their length in seconds."""
 
-_WRITTEN_STATISTICS = ("mean", "median", "min", "max", "count", "share", "pNN (e.g. p90, p99.9)")
+_WRITTEN_STATISTICS = (
+    "mean", "median", "min", "max", "count", "share", "value", "pNN (e.g. p90, p99.9)"
+)
 
 _COMPARE: dict[str, Callable[[object, object], bool]] = {
     "<": operator.lt,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
@@ -28,7 +29,9 @@ class Verdict:
     ``compliance`` is achieved ÷ target in the good direction, capped at 1; ``margin`` is the
     distance to the target on the good side (negative: missed by that much). ``missed`` holds the
     ids of the records that missed a per-record target (attainment, share, percentiles), at most
-    :data:`MISSED_LIMIT` of them; ``missed_count`` is the full number.
+    :data:`MISSED_LIMIT` of them; ``missed_count`` is the full number. ``paused`` is the total
+    of seconds the clock stood still (``pause``), None when no pause applies. Money values are
+    exact Decimals.
     """
 
     service_level: str
@@ -36,7 +39,7 @@ class Verdict:
     period: str
     segment: dict[str, str]
     statistic: str
-    value: float | None
+    value: float | Decimal | None
     unit: str
     target: str
     minimum: str | None
@@ -48,6 +51,7 @@ class Verdict:
     excluded: int
     missed_count: int = 0
     missed: tuple[str, ...] = ()
+    paused: float | None = None
 
 
 MISSED_LIMIT = 1000
@@ -133,11 +137,12 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
         "verdicts": [
             {
                 "service_level": v.service_level, "metric": v.metric, "period": v.period,
-                "segment": v.segment, "statistic": v.statistic, "value": v.value,
+                "segment": v.segment, "statistic": v.statistic,
+                "value": str(v.value) if isinstance(v.value, Decimal) else v.value,
                 "unit": v.unit, "target": v.target, "minimum": v.minimum, "status": v.status,
                 "compliance": v.compliance, "margin": v.margin, "sample_size": v.sample_size,
                 "unmeasured": v.unmeasured, "excluded": v.excluded,
-                "missed_count": v.missed_count, "missed": list(v.missed),
+                "missed_count": v.missed_count, "missed": list(v.missed), "paused": v.paused,
             }
             for v in evaluation.verdicts
         ],
@@ -155,8 +160,9 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
     }
 
 
-def format_value(value: float | None, unit: str) -> str:
-    """A value as people read it: ``45min``, ``93.4%``, ``4.21``, ``+30.0``, ``1234``."""
+def format_value(value: float | Decimal | None, unit: str) -> str:
+    """A value as people read it: ``45min``, ``93.4%``, ``4.21``, ``+30.0``, ``1234``,
+    ``1,234.50`` (money)."""
     from slaengine.targets import format_duration
 
     if value is None:
@@ -169,6 +175,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value:+.1f}"
     if unit == "count":
         return f"{value:.0f}"
+    if unit == "money":
+        return f"{Decimal(value):,.2f}" if isinstance(value, Decimal) else f"{value:,.2f}"
     return f"{value:.2f}"
 
 

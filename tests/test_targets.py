@@ -211,7 +211,9 @@ def test_other_errors(text: str, fragment: str) -> None:
 
 
 def test_statistic_names() -> None:
-    assert STATISTICS == ("mean", "median", "min", "max", "count", "share", "attainment")
+    assert STATISTICS == (
+        "mean", "median", "min", "max", "count", "share", "value", "attainment"
+    )
     assert is_statistic("p90")
     assert is_statistic("p99.9")
     assert is_statistic("p100")
