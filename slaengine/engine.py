@@ -98,7 +98,8 @@ def needed_fields(contract: Contract, registry: Registry) -> dict[str, list[str]
                 wanted: tuple[str, ...] = metric.inputs[role].fields
             else:
                 source = registry.sources[spec.adapter]
-                wanted = metric.required_fields(source.available(source_config(contract, spec)))
+                available = source.available(source_config(contract, spec)) or kind.fields
+                wanted = metric.required_fields(set(available))
                 wanted += tuple(PAUSE_FIELDS[p] for p in level.pause)
             for field_name in (*wanted, *level.where, *level.by):
                 if field_name in kind.fields and field_name not in fields:

@@ -183,10 +183,12 @@ class Metric:
     schema: ClassVar[dict[str, Any]] = {}
     formula: ClassVar[str] = ""
 
-    def required_fields(self, available: Collection[str] | None) -> tuple[str, ...]:
-        """The fields to read, given what the source can deliver (``None``: anything).
+    def required_fields(self, available: Collection[str]) -> tuple[str, ...]:
+        """The fields to read, given the canonical fields the source can deliver.
 
-        The default is ``requires``; a metric with alternative inputs overrides it.
+        ``available`` is the source's :meth:`Source.available`, or every field of its record
+        kind. The default is ``requires``; a metric with alternative inputs overrides it
+        (CSAT reads ``csat`` scores, or Zendesk's good/bad ``satisfaction``).
         """
         return self.requires
 
