@@ -46,38 +46,76 @@ def main(debug: bool) -> None:
 
 @main.command()
 @click.argument("contract", type=click.Path(path_type=Path))
-@click.option("--format", "format_", default=None,
-              help="Output format: a reporter's name (see `slaengine plugins`). "
-                   "Default: guessed from --output, else table.")
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
-              help="Write the report to this file instead of standard output.")
+@click.option("--format", "formats", multiple=True,
+              help="Output format: a reporter's name (see `slaengine plugins`). Repeat it with "
+                   "--output to write several reports at once. Default: guessed from the "
+                   "--output suffix, else table.")
+@click.option("--output", "-o", "outputs", type=click.Path(path_type=Path), multiple=True,
+              help="Write the report to this file instead of standard output (repeatable).")
 @click.option("--fail-on", type=click.Choice(sorted(FAIL_ON)), default=None,
               help="Exit with code 1 when a verdict is breached (or critical) / critical.")
 @click.option("--rejects", type=click.Path(path_type=Path), default=None,
-              help="Write every rejected input row (source, row, field, value, reason) "
-                   "to this CSV file.")
-def evaluate(contract: Path, format_: str | None, output: Path | None, fail_on: str | None,
-             rejects: Path | None) -> None:
+              help="Write every rejected or duplicate input row (source, row, field, value, "
+                   "reason) to this CSV file.")
+@click.option("--evidence", type=click.Path(path_type=Path), default=None,
+              help="Write the records behind every breached or critical verdict to this folder "
+                   "(one CSV per service level and period, and index.csv).")
+@click.option("--as-of", "as_of", default=None, metavar="WHEN",
+              help="Evaluate the data as it stood then (2026-03-18 means the end of that day "
+                   "in the contract's timezone) and show the running period's outlook.")
+def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...],
+             fail_on: str | None, rejects: Path | None, evidence: Path | None,
+             as_of: str | None) -> None:
     """Evaluate every service level of CONTRACT on its data and report the verdicts."""
 
     def body() -> int:
         from slaengine.contract import load_contract
         from slaengine.engine import evaluate as run
-        from slaengine.pluginmanager import build_registry
+        from slaengine.pluginmanager import build_registry, guarded
 
         registry = build_registry()
-        reporter = _reporter(registry, format_, output)
+        plan = _plan_outputs(registry, formats, outputs)
         loaded = load_contract(contract, registry)
-        options = {"format": reporter.name, "fail_on": fail_on}
-        evaluation = run(loaded, registry, options=options)
-        _write(output, lambda stream: reporter.write(evaluation, stream))
+        moment = _as_of(as_of, loaded.timezone) if as_of else None
+        options = {"formats": [name for name, _ in plan], "fail_on": fail_on}
+        with _progress(len(loaded.sources) + len(loaded.service_levels)) as step:
+            evaluation = run(loaded, registry, options=options, evidence=evidence is not None,
+                             as_of=moment, progress=step)
+        for name, output in plan:
+            write = guarded(registry, "reporter", name, "write")
+            _write(output, lambda stream, write=write: write(evaluation, stream))
         if rejects is not None:
             import pyarrow.csv as pacsv
 
             pacsv.write_csv(evaluation.rejected, rejects)
+        if evidence is not None:
+            from slaengine.evidence import write_evidence
+
+            files = write_evidence(evaluation, evidence)
+            click.echo(f"evidence: {len(files) - 1} file(s), index in {files[0]}", err=True)
         if fail_on and any(v.status in FAIL_ON[fail_on] for v in evaluation.verdicts):
             return 1
         return 0
+
+    _run(body)
+
+
+@main.command()
+@click.argument("result", type=click.Path(path_type=Path))
+def verify(result: Path) -> None:
+    """Re-run the evaluation recorded in RESULT (a JSON report) and compare every verdict.
+
+    Exit code 0 when every verdict and credit is identical, 1 when something differs (and
+    which input changed, if one did), 2 when RESULT cannot be used.
+    """
+
+    def body() -> int:
+        from slaengine.verify import verify_result
+
+        report = verify_result(result)
+        for line in report.lines:
+            click.echo(line)
+        return 0 if report.identical else 1
 
     _run(body)
 
@@ -124,6 +162,34 @@ def plugins() -> None:
     _run(body)
 
 
+@main.command("inspect")
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--source", "source_name", default=None,
+              help="For a contract: inspect only this source.")
+@click.option("--adapter", default=None,
+              help="For a data file or folder: the source adapter (default: from the suffix).")
+@click.option("--rows", default=5, show_default=True, type=click.IntRange(0, 1000),
+              help="Sample records to show.")
+def inspect_command(target: Path, source_name: str | None, adapter: str | None,
+                    rows: int) -> None:
+    """Show what a source delivers: columns, mapping, types, row counts, time range, samples.
+
+    TARGET is a contract (.toml: each of its sources, or --source NAME) or a data file or
+    folder (read with canonical column names, no mapping, in UTC).
+    """
+
+    def body() -> int:
+        from rich.console import Console
+
+        from slaengine.inspect import inspect_target, render
+
+        found = inspect_target(target, source=source_name, adapter=adapter, rows=rows)
+        render(found, Console())
+        return 0
+
+    _run(body)
+
+
 @main.command()
 @click.option("--metric", required=True, help="The metric of the first service level.")
 @click.option("--target", required=True, help='Its target, e.g. "95% within 1h".')
@@ -164,15 +230,79 @@ def init(metric: str, target: str, contract_id: str, data_path: str, adapter: st
     _run(body)
 
 
-def _reporter(registry: Any, format_: str | None, output: Path | None) -> Any:
-    if format_ is None:
-        by_suffix = {r.suffix: r.name for r in registry.reporters.values() if r.suffix}
-        format_ = by_suffix.get(output.suffix, "table") if output is not None else "table"
-    if format_ not in registry.reporters:
-        names = registry.names("reporter")
-        raise UsageError(f'--format: no reporter called "{format_}"',
-                         suggestion=did_you_mean(format_, names), accepted=names)
-    return registry.reporters[format_]
+def _plan_outputs(
+    registry: Any, formats: tuple[str, ...], outputs: tuple[Path, ...]
+) -> list[tuple[str, Path | None]]:
+    """Pair formats with outputs: in order when both are given, by suffix when only outputs."""
+    if formats and outputs and len(formats) != len(outputs):
+        raise UsageError(f"{len(formats)} --format but {len(outputs)} --output: give one "
+                         "--output per --format, or only --output files with known suffixes")
+    by_suffix = {r.suffix: r.name for r in registry.reporters.values() if r.suffix}
+    if not outputs:
+        pairs: list[tuple[str, Path | None]] = [(f, None) for f in formats] or [("table", None)]
+        if len(pairs) > 1:
+            raise UsageError("several --format need one --output each")
+    elif formats:
+        pairs = list(zip(formats, outputs, strict=True))
+    else:
+        pairs = []
+        for output in outputs:
+            if output.suffix not in by_suffix:
+                raise UsageError(f"--output {output}: cannot tell the format from "
+                                 f'"{output.suffix}"; add --format',
+                                 accepted=sorted(by_suffix))
+            pairs.append((by_suffix[output.suffix], output))
+    for name, _ in pairs:
+        if name not in registry.reporters:
+            names = registry.names("reporter")
+            raise UsageError(f'--format: no reporter called "{name}"',
+                             suggestion=did_you_mean(name, names), accepted=names)
+    return pairs
+
+
+def _as_of(text: str, timezone: str) -> Any:
+    """``2026-03-18`` (the end of that day) or an ISO date-time; naive in ``timezone``."""
+    from datetime import UTC, date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text) + timedelta(days=1)
+            moment = datetime(day.year, day.month, day.day)
+        else:
+            moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f'--as-of: "{text}" is not a date (2026-03-18) or an ISO date-time '
+                         "(2026-03-18T12:00)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment.astimezone(UTC)
+
+
+class _progress:
+    """A progress bar on stderr while the engine works, only when stderr is a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.bar: Any = None
+
+    def __enter__(self) -> Callable[[str], None]:
+        if not sys.stderr.isatty():
+            return lambda _: None
+        from rich.progress import Progress
+
+        self.bar = Progress(transient=True)
+        self.bar.start()
+        task = self.bar.add_task("starting", total=self.total)
+
+        def step(description: str) -> None:
+            self.bar.update(task, description=description, advance=1)
+
+        return step
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _write(output: Path | None, render: Callable[[TextIO], None]) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import math
 import platform
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import slaengine
+from slaengine import outlook
 from slaengine.calendars import ALWAYS
 from slaengine.contract import Contract, ServiceLevel, SourceSpec, statistic_unit
 from slaengine.errors import DataError
@@ -57,25 +58,50 @@ class SourceData:
 
 
 def evaluate(
-    contract: Contract, registry: Registry | None = None, *, options: dict[str, Any] | None = None
+    contract: Contract,
+    registry: Registry | None = None,
+    *,
+    options: dict[str, Any] | None = None,
+    evidence: bool = False,
+    as_of: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
-    """Evaluate every service level of ``contract`` on its sources."""
+    """Evaluate every service level of ``contract`` on its sources.
+
+    ``evidence`` keeps, per service level, the records that missed a per-record target with
+    the fields that decided it. ``as_of`` evaluates the data as it stood at that instant:
+    records created later are left out (counted), and the running period gets an outlook.
+    ``progress`` is called with a short description before each step.
+    """
     registry = registry or build_registry()
+    step = progress or (lambda _: None)
     needed = needed_fields(contract, registry)
-    data = {name: read_source(contract, contract.sources[name], fields, registry)
-            for name, fields in needed.items()}
+    data = {}
+    for name, fields in needed.items():
+        step(f"reading {name}")
+        data[name] = read_source(contract, contract.sources[name], fields, registry, as_of)
     verdicts: list[Verdict] = []
     levels: dict[str, LevelAccount] = {}
+    kept: dict[str, pa.Table] = {}
     for level in contract.service_levels:
-        found, account = evaluate_level(contract, level, data, registry)
+        step(f"evaluating {level.id}")
+        found, account, missed = evaluate_level(contract, level, data, registry, evidence)
         verdicts.extend(found)
         levels[level.id] = account
+        if missed is not None:
+            kept[level.id] = missed
+    if as_of is not None:
+        verdicts = outlook.apply(contract, verdicts, as_of)
     rejected = pa.concat_tables([d.rejected for d in data.values()] or
                                 [REJECT_SCHEMA.empty_table()])
+    manifest_options = dict(options or {})
+    if as_of is not None:
+        manifest_options["as_of"] = as_of.isoformat()
     return Evaluation(
         contract=contract, verdicts=verdicts,
         sources={name: d.account for name, d in data.items()}, levels=levels,
-        manifest=manifest(contract, registry, options or {}), rejected=rejected,
+        manifest=manifest(contract, registry, manifest_options), rejected=rejected,
+        evidence=kept,
     )
 
 
@@ -108,10 +134,17 @@ def needed_fields(contract: Contract, registry: Registry) -> dict[str, list[str]
 
 
 def read_source(
-    contract: Contract, spec: SourceSpec, fields: list[str], registry: Registry
+    contract: Contract, spec: SourceSpec, fields: list[str], registry: Registry,
+    as_of: datetime | None = None,
 ) -> SourceData:
-    """Read ``spec`` once through its adapter, keeping every rejected row and the counts."""
+    """Read ``spec`` once through its adapter, keeping every rejected row and the counts.
+
+    With ``as_of``, records whose time lies after it are counted as ``after_as_of`` and left
+    out (a source may skip them early through ``time_range``).
+    """
     config = source_config(contract, spec)
+    if as_of is not None:
+        config = replace(config, time_range=(None, as_of))
     read = guarded(registry, "source", spec.adapter, "read")
     account = SourceAccount(source=spec.name, adapter=spec.adapter, path=str(spec.path))
     records: list[pa.Table] = []
@@ -134,6 +167,11 @@ def read_source(
         )
     schema = spec.record_kind.schema(fields)
     table = pa.concat_tables(records) if records else schema.empty_table()
+    if as_of is not None:
+        time = table[spec.record_kind.time_field]
+        early = pc.fill_null(pc.less_equal(time, pa.scalar(as_of, time.type)), True)
+        account.after_as_of = table.num_rows - pc.sum(early).as_py() if table.num_rows else 0
+        table = table.filter(early)
     rejects = pa.concat_tables(rejected) if rejected else REJECT_SCHEMA.empty_table()
     account.rejected_by_reason = reason_counts(_only_rejected(rejects))
     return SourceData(records=table, account=account, rejected=rejects)
@@ -157,9 +195,14 @@ def reason_counts(rejects: pa.Table) -> dict[str, int]:
 
 
 def evaluate_level(
-    contract: Contract, level: ServiceLevel, data: dict[str, SourceData], registry: Registry
-) -> tuple[list[Verdict], LevelAccount]:
-    """All verdicts of one service level: one per period (and segment)."""
+    contract: Contract, level: ServiceLevel, data: dict[str, SourceData], registry: Registry,
+    evidence: bool = False,
+) -> tuple[list[Verdict], LevelAccount, pa.Table | None]:
+    """All verdicts of one service level: one per period (and segment).
+
+    With ``evidence``, also the records that missed a per-record target (see
+    :func:`evidence_table`).
+    """
     metric: Metric = registry.metrics[level.metric]
     table = data[level.source].records
     kind = contract.sources[level.source].record_kind
@@ -179,7 +222,7 @@ def evaluate_level(
                     int(excluded[p]), None, ((), 0), None)
             for p, label in enumerate(_labels(contract, periods))
         ]
-        return verdicts, account
+        return verdicts, account, None
 
     kept = table.filter(pa.array(mask))
     period_index = np.searchsorted(periods, all_keys[mask])
@@ -201,8 +244,8 @@ def evaluate_level(
     within = float(target.within) if target.within is not None else None
     stats = group_statistic(statistic, values, group_ids, n_groups, success=success,
                             within=within)
-    missed_ids = group_missed(kept[kind.id_field], missed_records(values, target, success),
-                              group_ids, n_groups)
+    missed = missed_records(values, target, success)
+    missed_ids = group_missed(kept[kind.id_field], missed, group_ids, n_groups)
     paused = None
     if context.paused is not None:
         seconds = np.asarray(pc.fill_null(context.paused, 0.0).to_numpy(zero_copy_only=False))
@@ -219,7 +262,26 @@ def evaluate_level(
             int(stats.unmeasured[g]), int(excluded[p]), hits, missed_ids[g],
             float(paused[g]) if paused is not None else None,
         ))
-    return verdicts, account
+    table_of_missed = None
+    if evidence:
+        table_of_missed = evidence_table(kept, values, missed, np.array(labels)[period_index],
+                                         kind.id_field, kind.time_field)
+    return verdicts, account, table_of_missed
+
+
+def evidence_table(kept: pa.Table, values: pa.Array, missed: np.ndarray, periods: np.ndarray,
+                   id_field: str, time_field: str) -> pa.Table:
+    """The records that missed, with the period and every field the evaluation read.
+
+    ``measure`` is the record's measure in base units (seconds, yes/no, score); empty when the
+    record had none (never answered counts as a miss).
+    """
+    rows = pa.array(missed)
+    table = kept.filter(rows)
+    front = [id_field, time_field]
+    table = table.select(front + [c for c in table.column_names if c not in front])
+    table = table.add_column(1, "period", pa.array(periods[missed], pa.string()))
+    return table.append_column("measure", values.filter(rows))
 
 
 def verdict(

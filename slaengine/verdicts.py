@@ -31,7 +31,8 @@ class Verdict:
     ids of the records that missed a per-record target (attainment, share, percentiles), at most
     :data:`MISSED_LIMIT` of them; ``missed_count`` is the full number. ``paused`` is the total
     of seconds the clock stood still (``pause``), None when no pause applies. Money values are
-    exact Decimals.
+    exact Decimals. ``outlook`` is set for the running period of an ``--as-of`` evaluation
+    (see :mod:`slaengine.outlook`).
     """
 
     service_level: str
@@ -52,6 +53,7 @@ class Verdict:
     missed_count: int = 0
     missed: tuple[str, ...] = ()
     paused: float | None = None
+    outlook: dict[str, Any] | None = None
 
 
 MISSED_LIMIT = 1000
@@ -62,7 +64,8 @@ class SourceAccount:
     """Every row a source read, accounted for: ``read == accepted + rejected + duplicates``.
 
     ``rejected_by_reason`` counts rejected rows by reason (the offending values left out);
-    ``duplicates`` are rows superseded by a later version of the same record.
+    ``duplicates`` are rows superseded by a later version of the same record. With
+    ``--as-of``, ``after_as_of`` of the accepted records lie after that instant and were left out.
     """
 
     source: str
@@ -73,6 +76,7 @@ class SourceAccount:
     rejected: int = 0
     duplicates: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    after_as_of: int = 0
 
     @property
     def reconciles(self) -> bool:
@@ -101,6 +105,7 @@ class Evaluation:
     levels: dict[str, LevelAccount]
     manifest: dict[str, Any]
     rejected: pa.Table = field(default_factory=lambda: REJECT_SCHEMA.empty_table())
+    evidence: dict[str, pa.Table] = field(default_factory=dict)
 
     def verdict(self, service_level: str, period: str, **segment: str) -> Verdict:
         """The verdict of ``service_level`` in ``period`` (and segment, if the level has one)."""
@@ -143,13 +148,15 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
                 "compliance": v.compliance, "margin": v.margin, "sample_size": v.sample_size,
                 "unmeasured": v.unmeasured, "excluded": v.excluded,
                 "missed_count": v.missed_count, "missed": list(v.missed), "paused": v.paused,
+                **({"outlook": v.outlook} if v.outlook is not None else {}),
             }
             for v in evaluation.verdicts
         ],
         "sources": {
             name: {"adapter": a.adapter, "path": a.path, "read": a.read, "accepted": a.accepted,
                    "rejected": a.rejected, "duplicates": a.duplicates,
-                   "rejected_by_reason": a.rejected_by_reason}
+                   "rejected_by_reason": a.rejected_by_reason,
+                   **({"after_as_of": a.after_as_of} if a.after_as_of else {})}
             for name, a in evaluation.sources.items()
         },
         "service_levels": {

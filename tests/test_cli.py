@@ -125,3 +125,75 @@ def test_init_rejects_a_bad_target_or_metric():
     result = run("init", "--metric", "cstat", "--target", ">= 4")
     assert result.exit_code == 2
     assert 'did you mean "csat"?' in result.output
+
+
+def test_several_outputs_at_once_by_suffix(tmp_path):
+    json_out, text_out = tmp_path / "r.json", tmp_path / "r.txt"
+    result = run("evaluate", SMALL, "-o", str(json_out), "-o", str(text_out))
+    assert result.exit_code == 0, result.output
+    assert json.loads(json_out.read_text())["contract"]["id"] == "small"
+    assert "urgent-first-response" in text_out.read_text()
+
+
+def test_evidence_holds_the_records_behind_each_breach(tmp_path):
+    folder = tmp_path / "evidence"
+    assert run("evaluate", SMALL, "--evidence", str(folder)).exit_code == 0
+    with (folder / "index.csv").open(newline="") as handle:
+        index = list(csv.DictReader(handle))
+    # Breaches with per-record misses: urgent March (T3, T4), median normal April (T9),
+    # FCR April (T9). The CSAT mean breach has no per-record target, so no file.
+    assert sorted((r["service_level"], r["period"], r["records"]) for r in index) == [
+        ("fcr", "2026-04", "1"),
+        ("median-first-response", "2026-04", "1"),
+        ("urgent-first-response", "2026-03", "2"),
+    ]
+    with (folder / "urgent-first-response" / "2026-03.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["ticket_id"] for r in rows] == ["T3", "T4"]
+    # T3 answered after 2h = 7200 s; T4 never answered: no measure.
+    assert [r["measure"] for r in rows] == ["7200", ""]
+
+
+def test_verify_confirms_an_untouched_result_and_names_a_changed_input(tmp_path):
+    contract = tmp_path / "small.toml"
+    contract.write_text((DATA / "small.toml").read_text())
+    data = tmp_path / "small-tickets.csv"
+    data.write_text((DATA / "small-tickets.csv").read_text())
+    out = tmp_path / "result.json"
+    assert run("evaluate", str(contract), "-o", str(out)).exit_code == 0
+    result = run("verify", str(out))
+    assert result.exit_code == 0, result.output
+    assert "identical: 10 verdicts" in result.output
+    # T8 now answered after 2h instead of 40 min: April urgent drops to 1 of 2.
+    data.write_text(data.read_text().replace("2026-04-02T09:40:00-04:00",
+                                             "2026-04-02T11:00:00-04:00"))
+    result = run("verify", str(out))
+    assert result.exit_code == 1
+    assert f"changed: input tickets {data}" in result.output
+    assert "differs: verdict urgent-first-response 2026-04: value 1.0 → 0.5" in result.output
+
+
+def test_as_of_shows_the_outlook_of_the_running_period():
+    # --as-of 2026-03-16 means up to 2026-03-17 00:00 in New York (EDT, 04:00Z).
+    # March runs from 03-01 05:00Z to 04-01 04:00Z: 743 h; 383 h have elapsed: 51.5%.
+    # Urgent first response so far: T1, T2 within 1h, T3, T4 not: 2 of 4.
+    # Projected sample ceil(4 / 0.5155) = 8, so ~4 more; 75% of 8 = 6 needs 4 more hits.
+    out = run("evaluate", SMALL, "--as-of", "2026-03-16", "--format", "json")
+    assert out.exit_code == 0, out.output
+    document = json.loads(out.output)
+    urgent = next(v for v in document["verdicts"]
+                  if v["service_level"] == "urgent-first-response" and v["period"] == "2026-03")
+    outlook = urgent["outlook"]
+    assert abs(outlook["elapsed"] - 383 / 743) < 1e-9
+    assert (outlook["projected_sample"], outlook["remaining"]) == (8, 4)
+    assert (outlook["needed_within_target"], outlook["achievable"]) == (4, True)
+    # T6 to T9 were created after the as-of instant.
+    assert document["sources"]["tickets"]["after_as_of"] == 4
+    table = run("evaluate", SMALL, "--as-of", "2026-03-16")
+    assert "needs 4 of the next ~4 records within target" in table.output
+
+
+def test_as_of_must_be_a_date():
+    result = run("evaluate", SMALL, "--as-of", "mid-March")
+    assert result.exit_code == 2
+    assert "--as-of" in result.output

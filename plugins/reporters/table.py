@@ -60,12 +60,23 @@ class TableReporter(Reporter):
         counts = ", ".join(f"{evaluation.count(s)} {s.replace('_', ' ')}" for s in STYLES)
         console.print(f"verdicts: {counts}")
         for name, account in evaluation.sources.items():
+            duplicates = f" + {account.duplicates} duplicates" if account.duplicates else ""
             console.print(
                 f"source {name}: {account.read} rows read = {account.accepted} accepted "
-                f"+ {account.rejected} rejected ({account.adapter}: {account.path})"
+                f"+ {account.rejected} rejected{duplicates} ({account.adapter}: {account.path})"
             )
+            if account.after_as_of:
+                console.print(f"  {account.after_as_of} accepted records lie after --as-of "
+                              "and were left out")
             for reason, count in account.rejected_by_reason.items():
                 console.print(f"  rejected {count}: {reason}")
+        for v in evaluation.verdicts:
+            if v.outlook is not None:
+                from slaengine.outlook import describe
+
+                segment = "".join(f" {k}={x}" for k, x in v.segment.items())
+                console.print(f"outlook {v.service_level}{segment} {v.period}: "
+                              f"{describe(v.outlook)}")
         for name, level in evaluation.levels.items():
             if level.excluded:
                 console.print(f"service level {name}: {level.excluded} of {level.accepted} "
