@@ -18,6 +18,7 @@ from slaengine.errors import ContractError, KeyPath, SlaError, did_you_mean
 from slaengine.fields import RECORD_KINDS, RecordKind, is_category
 from slaengine.kinds import PAUSE_FIELDS, Metric, PeriodMetric
 from slaengine.money import parse_amount
+from slaengine.penalties import penalty_schema, reference_problems
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.targets import Target, TargetError, parse_target
 
@@ -178,6 +179,7 @@ class _Checker:
         self.lines = contract_schema.key_lines(text)
         self.text = text
         self.problems: list[ContractError] = []
+        self.penalty_model: Any = None
 
     def problem(self, key_path: KeyPath, message: str, suggestion: str | None = None,
                 accepted: list[str] | None = None) -> None:
@@ -209,6 +211,10 @@ class _Checker:
         levels = [self.service_level(i, sl, sources)
                   for i, sl in enumerate(document["service_levels"])
                   if ("service_levels", i) not in broken]
+        if penalties is not None and not any(p[0][:1] == ("penalties",) for p in problems):
+            ids = [sl.get("id") for sl in document["service_levels"] if isinstance(sl, dict)]
+            for problem in reference_problems(ids, penalties, self.penalty_model):
+                self.problem(*problem)
         seen: dict[str, int] = {}
         for level in levels:
             if level is None:
@@ -266,12 +272,11 @@ class _Checker:
             names = self.registry.names("penalty model")
             self.problem(("penalties", "model"), f'no penalty model called "{model}"',
                          did_you_mean(model, names), names)
-        schema = dict(contract_schema.PENALTY_KEYS)
-        if plugin is not None:
-            schema.update(plugin.schema)
-        document, problems = contract_schema.validate(table, schema, ("penalties",))
+        document, problems = contract_schema.validate(
+            table, penalty_schema(plugin), ("penalties",))
         for key_path, message, suggestion, accepted in problems:
             self.problem(key_path, message, suggestion, accepted)
+        self.penalty_model = plugin
         return document
 
     def service_level(

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import slaengine
-from slaengine import outlook
+from slaengine import outlook, penalties
 from slaengine.calendars import ALWAYS
 from slaengine.contract import Contract, ServiceLevel, SourceSpec, statistic_unit
 from slaengine.errors import DataError
@@ -97,12 +97,17 @@ def evaluate(
     manifest_options = dict(options or {})
     if as_of is not None:
         manifest_options["as_of"] = as_of.isoformat()
-    return Evaluation(
+    evaluation = Evaluation(
         contract=contract, verdicts=verdicts,
         sources={name: d.account for name, d in data.items()}, levels=levels,
         manifest=manifest(contract, registry, manifest_options), rejected=rejected,
         evidence=kept,
     )
+    if contract.penalties is not None:
+        step("assessing service credits")
+        model = registry.penalty_models[contract.penalties["model"]]
+        evaluation.credits = penalties.assess(evaluation, model, contract.penalties)
+    return evaluation
 
 
 def source_config(contract: Contract, spec: SourceSpec) -> SourceConfig:
@@ -443,6 +448,8 @@ def manifest(contract: Contract, registry: Registry, options: dict[str, Any]) ->
     """Everything needed to rerun the evaluation and get the same verdicts."""
     used = {("source", s.adapter) for s in contract.sources.values()}
     used |= {("metric", lv.metric) for lv in contract.service_levels}
+    if contract.penalties is not None:
+        used.add(("penalty model", contract.penalties["model"]))
     plugins = {}
     for kind, name in sorted(used):
         origin = registry.origin(kind, name)

@@ -12,6 +12,7 @@ from slaengine.kinds import REJECT_SCHEMA
 
 if TYPE_CHECKING:
     from slaengine.contract import Contract
+    from slaengine.penalties import CreditSchedule
 
 Status = Literal["met", "breached", "critical", "insufficient_data"]
 STATUSES: tuple[Status, ...] = ("met", "breached", "critical", "insufficient_data")
@@ -106,6 +107,7 @@ class Evaluation:
     manifest: dict[str, Any]
     rejected: pa.Table = field(default_factory=lambda: REJECT_SCHEMA.empty_table())
     evidence: dict[str, pa.Table] = field(default_factory=dict)
+    credits: CreditSchedule | None = None
 
     def verdict(self, service_level: str, period: str, **segment: str) -> Verdict:
         """The verdict of ``service_level`` in ``period`` (and segment, if the level has one)."""
@@ -130,7 +132,7 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
     Durations are seconds, rates and compliance fractions 0-1, money strings.
     """
     contract = evaluation.contract
-    return {
+    document = {
         "contract": {
             "id": contract.id, "client": contract.client, "vendor": contract.vendor,
             "period": contract.period, "timezone": contract.timezone,
@@ -165,6 +167,11 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
             for name, a in evaluation.levels.items()
         },
     }
+    if evaluation.credits is not None:
+        from slaengine.penalties import schedule_to_dict
+
+        document.update(schedule_to_dict(evaluation.credits))
+    return document
 
 
 def format_value(value: float | Decimal | None, unit: str) -> str:

@@ -139,3 +139,25 @@ def test_missing_contract_file(tmp_path):
 def test_example_contract_is_valid():
     contract = load_contract(Path(__file__).parent.parent / "contracts" / "isp-helpdesk.toml")
     assert len(contract.service_levels) >= 8
+
+
+def test_penalty_key_typo_is_caught_with_a_suggestion(tmp_path):
+    path = tmp_path / "contract.toml"
+    path.write_text(SMALL + '\n[penalties]\nmodel = "at-risk-pool"\nat_risk = "12%"\n'
+                    'allocations = { fcr = "60%" }\nearn_back_period = 3\n')
+    with pytest.raises(ContractError) as info:
+        load_contract(path)
+    text = info.value.render()
+    assert "penalties.earn_back_period: unknown key" in text
+    assert 'did you mean "earn_back_periods"?' in text
+    assert f"line {len(SMALL.splitlines()) + 6}" in text
+
+
+def test_penalty_allocation_names_a_service_level_that_does_not_exist(tmp_path):
+    path = tmp_path / "contract.toml"
+    path.write_text(SMALL + '\n[penalties]\nmodel = "at-risk-pool"\nat_risk = "12%"\n'
+                    'allocations = { fcrr = "60%" }\n')
+    with pytest.raises(ContractError) as info:
+        load_contract(path)
+    assert 'penalties.allocations.fcrr: no service level called "fcrr"' in info.value.render()
+    assert 'did you mean "fcr"?' in info.value.render()

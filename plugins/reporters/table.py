@@ -59,6 +59,12 @@ class TableReporter(Reporter):
         console.print(table)
         counts = ", ".join(f"{evaluation.count(s)} {s.replace('_', ' ')}" for s in STYLES)
         console.print(f"verdicts: {counts}")
+        if evaluation.credits is not None:
+            from slaengine.penalties import format_schedule
+
+            console.print()
+            console.print(format_schedule(evaluation.credits), markup=False)
+            console.print()
         for name, account in evaluation.sources.items():
             duplicates = f" + {account.duplicates} duplicates" if account.duplicates else ""
             console.print(

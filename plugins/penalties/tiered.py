@@ -1,0 +1,144 @@
+"""The ``tiered`` penalty model: credit bands by how far compliance fell short."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import pairwise
+from typing import Any, ClassVar
+
+from slaengine import hookimpl
+from slaengine.kinds import PenaltyModel
+from slaengine.penalties import (
+    AMOUNT_OR_SHARE,
+    PERCENT,
+    CreditLine,
+    FeeShare,
+    compliance_decimal,
+    outcomes,
+    parse_percent,
+    percent_text,
+    period_fee,
+    rounding_of,
+)
+from slaengine.verdicts import Evaluation
+
+
+@dataclass(frozen=True)
+class Band:
+    """Compliance in ``[low, high)`` costs ``credit``."""
+
+    low: Decimal
+    high: Decimal
+    credit: FeeShare
+
+    def holds(self, compliance: Decimal) -> bool:
+        return self.low <= compliance < self.high
+
+    def describe(self) -> str:
+        if self.low == 0:
+            return f"below {percent_text(self.high)}"
+        return f"{percent_text(self.low)} up to (not including) {percent_text(self.high)}"
+
+
+def parse_bands(entries: list[Mapping[str, Any]]) -> list[Band]:
+    """The ``bands`` list as :class:`Band` objects; ValueError if one is malformed or two
+    overlap."""
+    bands = []
+    for i, entry in enumerate(entries):
+        if "below" in entry:
+            if "from" in entry or "to" in entry:
+                raise ValueError(f"bands[{i}]: write either below or from and to, not both")
+            low, high = Decimal(0), parse_percent(entry["below"])
+        elif "from" in entry and "to" in entry:
+            low, high = parse_percent(entry["from"]), parse_percent(entry["to"])
+        else:
+            raise ValueError(f'bands[{i}]: needs from and to (e.g. from = "95%", to = "99%") '
+                             'or below (e.g. below = "90%")')
+        if low >= high:
+            raise ValueError(f"bands[{i}]: from {percent_text(low)} is not below to "
+                             f"{percent_text(high)}")
+        bands.append(Band(low, high, FeeShare.parse(entry["credit"])))
+    ordered = sorted(bands, key=lambda b: b.low)
+    for lower, upper in pairwise(ordered):
+        if upper.low < lower.high:
+            raise ValueError(f"bands {lower.describe()} and {upper.describe()} overlap")
+    return bands
+
+
+def _check_bands(field_name: str, value: Any, error: Any) -> None:
+    try:
+        parse_bands(value)
+    except (ValueError, KeyError, TypeError) as exc:
+        error(field_name, str(exc))
+
+
+class TieredModel(PenaltyModel):
+    """Credit bands by compliance (``model = "tiered"``).
+
+    ::
+
+        [penalties]
+        model = "tiered"
+        bands = [
+          { from = "95%", to = "99%", credit = "2%" },
+          { from = "90%", to = "95%", credit = "5%" },
+          { below = "90%", credit = "10%" },
+        ]
+        service_levels = ["urgent-first-response", "fcr"]   # optional; default: all
+
+    Compliance is the verdict's achieved ÷ target in the good direction, capped at 100% (FCR
+    76% against ``>= 80%`` is 95%; a p90 of 4h12m against ``<= 4h`` is 240 ÷ 252 = 95.2%).
+
+    **Boundaries: a band owns its lower edge, not its upper one** -- ``from <= compliance <
+    to``; ``below = "90%"`` means ``compliance < 90%``. So exactly 95% costs 2% (band 95-99),
+    exactly 90% costs 5%, and exactly 99% costs nothing. The verdict's float compliance is
+    compared as the decimal it prints as (``Decimal(repr(x))``), so 0.95 is exactly 95%.
+
+    Only breached and critical verdicts are credited; a failure whose compliance lies above
+    every band costs nothing. ``credit`` is a share of the period's fee (``"5%"``: the monthly
+    fee, × 3 for a quarter, × 12 for a year) or an amount (``"500.00"``). Bands must not overlap.
+    A service level broken down with ``by`` is credited once per period, at its lowest segment.
+    """
+
+    name = "tiered"
+    schema: ClassVar[dict[str, Any]] = {
+        "bands": {
+            "type": "list", "required": True, "minlength": 1, "check_with": _check_bands,
+            "schema": {"type": "dict", "schema": {
+                "from": PERCENT, "to": PERCENT, "below": PERCENT,
+                "credit": {**AMOUNT_OR_SHARE, "required": True},
+            }},
+        },
+        "service_levels": {"type": "list", "schema": {"type": "string"}},
+    }
+    level_keys: ClassVar[tuple[str, ...]] = ("service_levels",)
+
+    def assess(self, evaluation: Evaluation, options: Mapping[str, Any]) -> list[CreditLine]:
+        contract = evaluation.contract
+        rounding = rounding_of(options, contract.currency)
+        fee = period_fee(contract)
+        bands = parse_bands(options.get("bands", []))
+        chosen = options.get("service_levels")
+        lines = []
+        for outcome in outcomes(evaluation):
+            if not outcome.failed or outcome.compliance is None:
+                continue
+            if chosen is not None and outcome.service_level not in chosen:
+                continue
+            compliance = compliance_decimal(outcome.compliance)
+            band = next((b for b in bands if b.holds(compliance)), None)
+            if band is None:
+                continue
+            amount = rounding(band.credit.of(fee))
+            lines.append(CreditLine(
+                outcome.period, outcome.service_level, amount, contract.currency, self.name,
+                f"{outcome.describe()}; compliance {percent_text(compliance)} is in the band "
+                f"{band.describe()}: {band.credit.explain(fee)} = {amount}"))
+        return lines
+
+
+@hookimpl
+def register_penalty_models() -> list[PenaltyModel]:
+    return [TieredModel()]
