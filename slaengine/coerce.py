@@ -30,8 +30,9 @@ values); anything else is cast to text for text and category fields.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -84,11 +85,19 @@ class _Column:
             self._text = _trimmed(self.raw)
         return self._text
 
-    def add_problem(self, mask: pa.Array, reason: pa.Array | str) -> None:
-        """Record ``reason`` for the rows where ``mask`` is true, unless the row has one here."""
+    def add_problem(
+        self, mask: pa.Array, reason: pa.Array | str | Callable[[], pa.Array]
+    ) -> None:
+        """Record ``reason`` for the rows where ``mask`` is true, unless the row has one here.
+
+        A callable reason is only built when some row has the problem: quoting every value of
+        a clean column would cost more than parsing it.
+        """
         mask = pc.fill_null(mask, False)
         if not pc.any(mask).as_py():
             return
+        if callable(reason):
+            reason = reason()
         if isinstance(reason, str):
             reason = pa.scalar(reason, pa.string())
         new = pc.if_else(mask, reason, pa.scalar(None, pa.string()))
@@ -215,7 +224,7 @@ def _timestamps(name: str, arr: pa.Array, timezone: str, source: str, column: st
 
     col = _Column(name, arr, typed, _text=text)
     invalid = pc.and_(pc.is_valid(text), pc.is_null(typed))
-    col.add_problem(invalid, _reason(name, text, " is not an ISO 8601 timestamp"))
+    col.add_problem(invalid, lambda: _reason(name, text, " is not an ISO 8601 timestamp"))
     return col
 
 
@@ -241,9 +250,9 @@ def _numbers(name: str, arr: pa.Array, type_: pa.DataType, source: str, column: 
             fraction = None
         col = _Column(name, arr, typed, _text=text)
         if fraction is not None:
-            col.add_problem(fraction, _reason(name, text, " is not a whole number"))
+            col.add_problem(fraction, lambda: _reason(name, text, " is not a whole number"))
         invalid = pc.and_(pc.is_valid(text), pc.is_null(typed))
-        col.add_problem(invalid, _reason(name, text, " is not a number"))
+        col.add_problem(invalid, lambda: _reason(name, text, " is not a number"))
         return col
 
     if pa.types.is_integer(t) or pa.types.is_decimal(t):
@@ -266,13 +275,13 @@ def _numbers(name: str, arr: pa.Array, type_: pa.DataType, source: str, column: 
         raise _type_error(source, column, name, t, "numbers")
     col = _Column(name, arr, typed)
     if fraction is not None:
-        col.add_problem(fraction, _reason(name, col.text, " is not a whole number"))
+        col.add_problem(fraction, lambda: _reason(name, col.text, " is not a whole number"))
     if pa.types.is_floating(t):
         present = pc.invert(pc.fill_null(pc.is_nan(arr), True))
     else:
         present = pc.is_valid(arr)
     out_of_range = pc.and_(present, pc.is_null(typed))
-    col.add_problem(out_of_range, _reason(name, col.text, " is out of range"))
+    col.add_problem(out_of_range, lambda: _reason(name, col.text, " is out of range"))
     return col
 
 
@@ -289,16 +298,17 @@ def _amounts(name: str, arr: pa.Array, type_: pa.DataType, source: str, column: 
         typed = _strict_cast(pc.if_else(shaped, text, pa.scalar(None, pa.string())), type_)
         col = _Column(name, arr, typed, _text=text)
         wrong = pc.and_(pc.is_valid(text), pc.invert(shaped))
-        col.add_problem(wrong, _reason(name, text, " is not an amount"))
+        col.add_problem(wrong, lambda: _reason(name, text, " is not an amount"))
         lost = pc.and_(shaped, pc.is_null(typed))
-        col.add_problem(lost, _reason(name, text, f" has more than {type_.scale} decimals"))
+        decimals = f" has more than {type_.scale} decimals"
+        col.add_problem(lost, lambda: _reason(name, text, decimals))
         return col
     if not (pa.types.is_integer(t) or pa.types.is_decimal(t)):
         raise _type_error(source, column, name, t, "exact amounts (decimal or integer)")
     typed = _strict_cast(arr, type_)
     col = _Column(name, arr, typed)
     lost = pc.and_(pc.is_valid(arr), pc.is_null(typed))
-    col.add_problem(lost, _reason(name, col.text, f" does not fit {type_}"))
+    col.add_problem(lost, lambda: _reason(name, col.text, f" does not fit {type_}"))
     return col
 
 
@@ -322,7 +332,7 @@ def _booleans(name: str, arr: pa.Array, source: str, column: str) -> _Column:
     typed = pc.if_else(yes, True, pc.if_else(no, False, pa.scalar(None, pa.bool_())))
     col = _Column(name, arr, typed, _text=text)
     wrong = pc.and_(pc.is_valid(text), pc.is_null(typed))
-    col.add_problem(wrong, _reason(name, text, " is not yes/no"))
+    col.add_problem(wrong, lambda: _reason(name, text, " is not yes/no"))
     return col
 
 
@@ -347,12 +357,12 @@ def _check_rules(cols: dict[str, _Column], kind: RecordKind) -> None:
         too_low = pc.less(col.typed, low) if low is not None else None
         too_high = pc.greater(col.typed, high) if high is not None else None
         if too_low is not None and too_high is not None:
-            outside = f" is outside {_num(low)}-{_num(high)}"
-            col.add_problem(pc.or_(too_low, too_high), _reason(name, col.text, outside, quote=""))
+            mask, what = pc.or_(too_low, too_high), f" is outside {_num(low)}-{_num(high)}"
         elif too_low is not None:
-            col.add_problem(too_low, _reason(name, col.text, f" is below {_num(low)}", quote=""))
-        elif too_high is not None:
-            col.add_problem(too_high, _reason(name, col.text, f" is above {_num(high)}", quote=""))
+            mask, what = too_low, f" is below {_num(low)}"
+        else:
+            mask, what = too_high, f" is above {_num(high)}"
+        col.add_problem(mask, partial(_reason, name, col.text, what, quote=""))
 
     for later, earlier in kind.not_before:
         if later in cols and earlier in cols:
