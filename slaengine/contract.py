@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from slaengine import schema as contract_schema
+from slaengine.calendars import Calendar, build_calendars
 from slaengine.errors import ContractError, KeyPath, SlaError, did_you_mean
 from slaengine.fields import RECORD_KINDS, RecordKind, is_category
 from slaengine.kinds import PAUSE_FIELDS, Metric, PeriodMetric
@@ -47,7 +48,8 @@ class ServiceLevel:
     none). ``where`` keeps records whose field has one of the listed values; ``by`` breaks the
     results down into one verdict per segment. ``options`` are the metric's own settings
     (checked by its schema); ``inputs`` names the sources of a period-level metric's further
-    record sets (role -> source); ``pause`` lists the clock pauses that apply.
+    record sets (role -> source); ``pause`` lists the clock pauses that apply; ``calendar``
+    names the business-hours calendar durations are counted in (None: 24x7).
     """
 
     id: str
@@ -63,6 +65,7 @@ class ServiceLevel:
     options: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)
     pause: tuple[str, ...] = ()
+    calendar: str | None = None
 
     @property
     def statistic(self) -> str:
@@ -87,6 +90,7 @@ class Contract:
     monthly_fee: Decimal | None = None
     description: str = ""
     penalties: dict[str, Any] | None = None
+    calendars: dict[str, Calendar] = field(default_factory=dict)
 
     @property
     def sha256(self) -> str:
@@ -180,6 +184,8 @@ class _Checker:
         self.text = text
         self.problems: list[ContractError] = []
         self.penalty_model: Any = None
+        self.calendars: dict[str, Calendar] = {}
+        self.broken: set[tuple] = set()
 
     def problem(self, key_path: KeyPath, message: str, suggestion: str | None = None,
                 accepted: list[str] | None = None) -> None:
@@ -201,9 +207,11 @@ class _Checker:
         # Go on checking every part the schema found sound, so one run reports everything.
         broken = {tuple(p[0][:2]) if p[0][:1] == ("service_levels",) else tuple(p[0][:1])
                   for p in problems}
+        self.broken = broken
         if ("sources",) in broken or ("service_levels",) in broken:
             self.raise_if_any()
         head = document["contract"]
+        self.calendars = self.build_calendars(document.get("calendars", {}), head)
         sources = {
             name: self.source(name, table) for name, table in document["sources"].items()
         }
@@ -232,7 +240,17 @@ class _Checker:
             service_levels=tuple(lv for lv in levels if lv is not None),
             monthly_fee=parse_amount(fee) if fee is not None else None,
             description=head.get("description", ""), penalties=penalties,
+            calendars=self.calendars,
         )
+
+    def build_calendars(self, tables: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
+        if ("calendars",) in self.broken or not tables:
+            return {}
+        try:
+            return build_calendars(tables, default_timezone=head.get("timezone"))
+        except ContractError as exc:
+            self.problem(exc.key_path, exc.message, exc.suggestion, exc.accepted)
+            return {}
 
     def source(self, name: str, table: dict[str, Any]) -> SourceSpec | None:
         where = ("sources", name)
@@ -310,6 +328,14 @@ class _Checker:
                 table.get("options", {}), metric.schema, (*at, "options"))
             for key_path, message, suggestion, accepted in problems:
                 self.problem(key_path, message, suggestion, accepted)
+            calendar = table.get("calendar")
+            if calendar is not None and calendar not in self.calendars:
+                names = sorted(self.calendars)
+                self.problem((*at, "calendar"), f'no calendar called "{calendar}" in [calendars]',
+                             did_you_mean(calendar, names), names)
+            elif calendar is not None and metric.unit != "duration":
+                self.problem((*at, "calendar"), f"{metric.name} measures {metric.unit}, not "
+                             "time; a calendar only applies to duration metrics")
             for pause in table.get("pause", []):
                 needed = PAUSE_FIELDS[pause]
                 if metric.unit != "duration" or needed not in spec.record_kind.fields:
@@ -325,6 +351,7 @@ class _Checker:
             minimum=minimum, min_sample=table.get("min_sample", 1), where=where_values,
             by=tuple(table.get("by", ())), description=table.get("description", ""),
             options=options, inputs=inputs, pause=tuple(table.get("pause", ())),
+            calendar=table.get("calendar"),
         )
 
     def main_source(

@@ -218,7 +218,8 @@ def evaluate_level(
     account = LevelAccount(service_level=level.id, source=level.source,
                            accepted=table.num_rows, included=int(mask.sum()),
                            excluded=int((~mask).sum()))
-    context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
+    calendar = contract.calendars[level.calendar] if level.calendar else ALWAYS
+    context = MeasureContext(calendar=calendar, timezone=contract.timezone,
                              service_level=level.id, options=level.options, pause=level.pause)
     if isinstance(metric, PeriodMetric):
         figures = period_figures(contract, level, data, periods, registry, context)

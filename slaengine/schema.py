@@ -13,6 +13,7 @@ from typing import Any
 
 from cerberus import Validator, errors
 
+from slaengine.calendars import CALENDAR_SCHEMA
 from slaengine.errors import KeyPath
 from slaengine.fields import RECORD_KINDS
 from slaengine.kinds import PAUSE_FIELDS
@@ -70,6 +71,7 @@ SERVICE_LEVEL_KEYS: dict[str, Any] = {
     "options": {"type": "dict"},
     "inputs": {"type": "dict", "valuesrules": {"type": "string"}},
     "pause": {"type": "list", "schema": {"type": "string", "allowed": list(PAUSE_FIELDS)}},
+    "calendar": {"type": "string"},
 }
 
 PENALTY_KEYS: dict[str, Any] = {"model": {"type": "string", "required": True}}
@@ -88,6 +90,11 @@ CONTRACT_SCHEMA: dict[str, Any] = {
         "required": True,
         "minlength": 1,
         "schema": {"type": "dict", "schema": SERVICE_LEVEL_KEYS},
+    },
+    "calendars": {
+        "type": "dict",
+        "keysrules": {"type": "string", "regex": NAME},
+        "valuesrules": {"type": "dict", "schema": CALENDAR_SCHEMA},
     },
     "penalties": {"type": "dict"},
 }

@@ -128,3 +128,47 @@ def test_manifest_hashes_contract_and_input(evaluation):
     assert manifest["inputs"]["tickets"]["sha256"] == hashlib.sha256(data_bytes).hexdigest()
     assert "metric:csat" in manifest["plugins"]
     assert manifest["plugins"]["source:csv"]["distribution"] == "slaengine"
+
+
+def test_business_hours_calendar_counts_only_support_time(tmp_path):
+    # Support hours Mon-Fri 09:00-17:00 New York; March 3rd is a holiday.
+    # March urgent replies: T1 Mon 09:00 -> 09:30 = 30 min; T2 Mon 10:00 -> 10:50 = 50 min;
+    # T3 opened on the holiday Tue 11:00, answered 13:00 = 0 business minutes; T4 none.
+    # Sorted [0, 30, 50] min: median rank ceil(0.5 * 3) = 2 -> 30 min (24x7 said 50 min).
+    # March normal: T5 Thu 09:00 -> 12:00 = 3h; T6 Tue 23:30 -> 23:50 = 0 (outside hours):
+    # [0, 3h] -> rank 1 -> 0 s. April normal: T9 Fri 09:00 -> 14:00 = 5h, still a miss.
+    text = (DATA / "small.toml").read_text().replace(
+        'by = ["priority"]\ntarget = "median <= 1h"',
+        'by = ["priority"]\ntarget = "median <= 1h"\ncalendar = "support"',
+    ) + ('\n[calendars.support]\ntimezone = "America/New_York"\n'
+         'hours = { mon-fri = "09:00-17:00" }\nholidays = [2026-03-03]\n')
+    (tmp_path / "c.toml").write_text(text)
+    (tmp_path / "small-tickets.csv").write_bytes((DATA / "small-tickets.csv").read_bytes())
+    evaluation = evaluate(load_contract(tmp_path / "c.toml"))
+    urgent = evaluation.verdict("median-first-response", "2026-03", priority="urgent")
+    assert (urgent.value, urgent.sample_size, urgent.unmeasured) == (1800.0, 3, 1)
+    normal = evaluation.verdict("median-first-response", "2026-03", priority="normal")
+    assert normal.value == 0.0
+    april = evaluation.verdict("median-first-response", "2026-04", priority="normal")
+    assert (april.value, april.status) == (5 * 3600.0, "breached")
+    # The other service levels keep counting round the clock.
+    assert evaluation.verdict("urgent-first-response", "2026-03").value == 0.5
+
+
+def test_on_hold_time_pauses_the_clock(tmp_path):
+    # Resolution of T1..T3 with on-hold seconds 3600, none, 7200 subtracted:
+    # T1 2h - 1h = 1h; T2 5h - 0 = 5h; T3 30h - 2h = 28h. Paused in total 3h = 10800 s.
+    rows = ["id,created,resolved,hold",
+            "T1,2026-03-02T09:00:00Z,2026-03-02T11:00:00Z,3600",
+            "T2,2026-03-02T10:00:00Z,2026-03-02T15:00:00Z,",
+            "T3,2026-03-03T11:00:00Z,2026-03-04T17:00:00Z,7200"]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "c.toml").write_text(
+        '[contract]\nid = "p"\nclient = "C"\nvendor = "V"\n'
+        '[sources.t]\nadapter = "csv"\npath = "t.csv"\n'
+        'fields = { ticket_id = "id", created_at = "created", resolved_at = "resolved", '
+        'on_hold_seconds = "hold" }\n'
+        '[[service_levels]]\nid = "res"\nmetric = "resolution_time"\ntarget = "max <= 30h"\n'
+        'pause = ["on_hold"]\n')
+    v = evaluate(load_contract(tmp_path / "c.toml")).verdict("res", "2026-03")
+    assert (v.value, v.paused, v.status) == (28 * 3600.0, 10800.0, "met")
