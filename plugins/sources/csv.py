@@ -11,10 +11,11 @@ from typing import Any, ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
+from slaengine.plugins.sources._columns import check_columns, requested_columns
 
 from slaengine import hookimpl
 from slaengine.coerce import coerce
-from slaengine.errors import DataError, did_you_mean
+from slaengine.errors import DataError
 from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
 
 # A ragged row's text is quoted in the reject's ``value`` up to this many characters.
@@ -88,13 +89,13 @@ class CsvSource(Source):
             raise DataError(f"{what} (sources.{config.name}.path)", file=path)
         delimiter = str(config.options.get("delimiter", ","))
         encoding = _encoding(path, config, str(config.options.get("encoding", "utf-8")))
-        columns = {f: config.fields.get(f, f) for f in fields}
+        columns = requested_columns(config, fields)
 
         header = self._header(path, delimiter, encoding)
         if header is None:
             yield _empty(config, fields)
             return
-        self._check_columns(path, config, columns, header)
+        check_columns(path, config, columns, header)
 
         names = sorted(set(columns.values()))
         table, ragged = self._read(path, config.name, delimiter, encoding, names)
@@ -125,6 +126,16 @@ class CsvSource(Source):
             first = False
             yield SourceBatch(records=records, rejected=rejected, read=read)
 
+    def columns(self, config: SourceConfig) -> list[tuple[str, str]] | None:
+        """The header's column names; every CSV value is text until it is typed."""
+        path = Path(config.path)
+        if not path.is_file():
+            return None
+        delimiter = str(config.options.get("delimiter", ","))
+        encoding = _encoding(path, config, str(config.options.get("encoding", "utf-8")))
+        header = self._header(path, delimiter, encoding)
+        return [(name, "text") for name in header or []]
+
     # ----------------------------------------------------------------------- helpers
 
     @staticmethod
@@ -146,30 +157,6 @@ class CsvSource(Source):
             return reader.schema.names
         finally:
             reader.close()
-
-    @staticmethod
-    def _check_columns(
-        path: Path, config: SourceConfig, columns: dict[str, str], header: list[str]
-    ) -> None:
-        """Raise a DataError naming every requested column the header lacks or repeats."""
-        problems = []
-        for field_name, column in columns.items():
-            mapped = field_name in config.fields
-            key = f"sources.{config.name}.fields.{field_name}"
-            said = f'{key} = "{column}"' if mapped else f"{key} (not set, so its canonical name)"
-            count = header.count(column)
-            if count == 1:
-                continue
-            if count > 1:
-                problems.append(f'{said}: column "{column}" appears {count} times in the header')
-                continue
-            guess = _closest(column, header)
-            hint = f' (did you mean "{guess}"?)' if guess else ""
-            problems.append(f'{said}: no column "{column}"{hint}')
-        if problems:
-            listed = ", ".join(f'"{c}"' for c in header)
-            message = "\n".join([*problems, f"the file's columns are: {listed}"])
-            raise DataError(message, file=path)
 
     @staticmethod
     def _read(
@@ -261,12 +248,6 @@ def _empty(config: SourceConfig, fields: Sequence[str]) -> SourceBatch:
         rejected=REJECT_SCHEMA.empty_table(),
         read=0,
     )
-
-
-def _closest(column: str, header: list[str]) -> str | None:
-    """A header name equal up to case and spaces, else the closest one, else None."""
-    folded = {h.strip().casefold(): h for h in header}
-    return folded.get(column.strip().casefold()) or did_you_mean(column, header)
 
 
 def _encoding(path: Path, config: SourceConfig, name: str) -> str:
