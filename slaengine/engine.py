@@ -50,11 +50,27 @@ DUPLICATE_REASON = "duplicate"
 
 @dataclass
 class SourceData:
-    """A source's accepted records (only the needed fields) and its accounting."""
+    """A source's accepted records (only the needed fields) and its accounting.
+
+    The period of each record is computed once per source and shared by its service levels.
+    """
 
     records: pa.Table
     account: SourceAccount
     rejected: pa.Table
+    _keys: np.ndarray | None = None
+    _periods: np.ndarray | None = None
+
+    def period_keys(self, time_field: str, contract: Contract) -> np.ndarray:
+        if self._keys is None:
+            self._keys = period_keys(self.records[time_field], contract.period,
+                                     contract.timezone)
+        return self._keys
+
+    def periods(self, time_field: str, contract: Contract) -> np.ndarray:
+        if self._periods is None:
+            self._periods = np.unique(self.period_keys(time_field, contract))
+        return self._periods
 
 
 def evaluate(
@@ -116,24 +132,34 @@ def source_config(contract: Contract, spec: SourceSpec) -> SourceConfig:
                         kind=spec.record_kind)
 
 
+def level_fields(contract: Contract, level: ServiceLevel, registry: Registry,
+                 role: str = "records") -> list[str]:
+    """The canonical fields one service level reads from the source playing ``role``."""
+    metric: Metric = registry.metrics[level.metric]
+    spec = contract.sources[level.inputs[role]]
+    kind = spec.record_kind
+    if isinstance(metric, PeriodMetric):
+        wanted: tuple[str, ...] = metric.inputs[role].fields
+    else:
+        source = registry.sources[spec.adapter]
+        available = source.available(source_config(contract, spec)) or kind.fields
+        wanted = metric.required_fields(set(available))
+        wanted += tuple(PAUSE_FIELDS[p] for p in level.pause)
+    fields = [kind.id_field, kind.time_field]
+    for name in (*wanted, *level.where, *level.by):
+        if name in kind.fields and name not in fields:
+            fields.append(name)
+    return fields
+
+
 def needed_fields(contract: Contract, registry: Registry) -> dict[str, list[str]]:
     """The canonical fields each source must deliver, in a stable order (read once each)."""
     needed: dict[str, list[str]] = {}
     for level in contract.service_levels:
-        metric: Metric = registry.metrics[level.metric]
         for role, name in level.inputs.items():
-            spec = contract.sources[name]
-            kind = spec.record_kind
-            fields = needed.setdefault(name, [kind.id_field, kind.time_field])
-            if isinstance(metric, PeriodMetric):
-                wanted: tuple[str, ...] = metric.inputs[role].fields
-            else:
-                source = registry.sources[spec.adapter]
-                available = source.available(source_config(contract, spec)) or kind.fields
-                wanted = metric.required_fields(set(available))
-                wanted += tuple(PAUSE_FIELDS[p] for p in level.pause)
-            for field_name in (*wanted, *level.where, *level.by):
-                if field_name in kind.fields and field_name not in fields:
+            fields = needed.setdefault(name, [])
+            for field_name in level_fields(contract, level, registry, role):
+                if field_name not in fields:
                     fields.append(field_name)
     return needed
 
@@ -209,10 +235,11 @@ def evaluate_level(
     :func:`evidence_table`).
     """
     metric: Metric = registry.metrics[level.metric]
-    table = data[level.source].records
+    source = data[level.source]
+    table = source.records
     kind = contract.sources[level.source].record_kind
-    all_keys = period_keys(table[kind.time_field], contract.period, contract.timezone)
-    periods = np.unique(all_keys)
+    all_keys = source.period_keys(kind.time_field, contract)
+    periods = source.periods(kind.time_field, contract)
     mask = where_mask(table, level.where)
     excluded = np.bincount(np.searchsorted(periods, all_keys[~mask]), minlength=len(periods))
     account = LevelAccount(service_level=level.id, source=level.source,
@@ -230,7 +257,10 @@ def evaluate_level(
         ]
         return verdicts, account, None
 
-    kept = table.filter(pa.array(mask))
+    # Only this level's columns are copied, and only when where leaves records out.
+    kept = table.select(level_fields(contract, level, registry))
+    if not mask.all():
+        kept = kept.filter(pa.array(mask))
     period_index = np.searchsorted(periods, all_keys[mask])
     segment_index, segments = segment_groups(kept, level.by)
     n_segments = max(len(segments), 1)
