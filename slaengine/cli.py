@@ -191,6 +191,52 @@ def inspect_command(target: Path, source_name: str | None, adapter: str | None,
 
 
 @main.command()
+def metrics() -> None:
+    """List every installed metric: kinds, unit, direction, default statistic, fields, formula."""
+
+    def body() -> int:
+        from slaengine.fields import RECORD_KINDS
+        from slaengine.kinds import PeriodMetric
+        from slaengine.pluginmanager import build_registry
+
+        registry = build_registry()
+        rows = []
+        for name in registry.names("metric"):
+            metric = registry.metrics[name]
+            if isinstance(metric, PeriodMetric):
+                kinds = " + ".join("/".join(i.kinds) for i in metric.inputs.values())
+                fields = "; ".join(f"{role}: {', '.join(i.fields) or '(id, time)'}"
+                                   for role, i in metric.inputs.items())
+            else:
+                kinds = "/".join(metric.kinds)
+                alternatives = {metric.required_fields(set(RECORD_KINDS[k].fields))
+                                for k in metric.kinds if k in RECORD_KINDS}
+                fields = " | ".join(", ".join(f) or "(id, time)" for f in sorted(alternatives))
+            rows.append((name, kinds, metric.unit, metric.better, metric.default_statistic,
+                         fields, metric.formula))
+        header = ("metric", "kinds", "unit", "better", "default", "fields", "formula")
+        if sys.stdout.isatty():
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table(title="metrics")
+            for column in header:
+                table.add_column(column, no_wrap=column in ("metric", "unit", "better"))
+            for row in rows:
+                table.add_row(*row)
+            Console().print(table)
+        else:
+            for row in rows:
+                name, kinds, unit, better, default, fields, formula = row
+                click.echo(f"{name}\n  kinds: {kinds}\n  unit: {unit}, {better} is better, "
+                           f"default statistic: {default}\n  fields: {fields}\n"
+                           f"  formula: {formula}")
+        return 0
+
+    _run(body)
+
+
+@main.command()
 @click.option("--metric", required=True, help="The metric of the first service level.")
 @click.option("--target", required=True, help='Its target, e.g. "95% within 1h".')
 @click.option("--id", "contract_id", default="my-contract", show_default=True)

@@ -22,6 +22,7 @@ class FirstContactResolution(Metric):
     unit = "boolean"
     better = "higher"
     default_statistic = "share"
+    formula = "resolved with one contact ÷ resolved"
 
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
         one_contact = pc.equal(table["contacts"], 1)

@@ -20,6 +20,7 @@ class FirstResponseTime(Metric):
     unit = "duration"
     better = "lower"
     default_statistic = "p90"
+    formula = "first_response_at − created_at per ticket, on the calendar"
 
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
         return context.duration(table, "created_at", "first_response_at")

@@ -14,7 +14,8 @@ class NetPromoterScore(Metric):
 
     Each answer measures +100 (promoter), 0 (passive, 7–8) or -100 (detractor), so the mean of
     the measures is the NPS: 5 promoters, 3 passives and 2 detractors give (500 - 200) / 10 = 30.
-    Example: ``target = ">= 30"``. Tickets without an answer are left out.
+    Example: ``target = ">= 30"``. Tickets or surveys without an answer are left
+    out. Fields: ``nps`` on tickets or on a survey source (``kind = "surveys"``).
     """
 
     name = "nps"
@@ -22,6 +23,8 @@ class NetPromoterScore(Metric):
     unit = "points"
     better = "higher"
     default_statistic = "mean"
+    kinds = ("tickets", "surveys")
+    formula = "% promoters (9–10) − % detractors (0–6), in points"
 
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
         score = table["nps"]

@@ -21,6 +21,7 @@ class ResolutionTime(Metric):
     unit = "duration"
     better = "lower"
     default_statistic = "p90"
+    formula = "resolved_at − created_at per ticket, on the calendar (mean: MTTR)"
 
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
         return context.duration(table, "created_at", "resolved_at")

@@ -20,6 +20,7 @@ class TicketVolume(Metric):
     unit = "count"
     better = "lower"
     default_statistic = "count"
+    formula = "tickets received (created) in the period"
 
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
         return pa.repeat(pa.scalar(1.0), table.num_rows) if table.num_rows else pa.array(

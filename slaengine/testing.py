@@ -1,0 +1,218 @@
+"""Case files for metric tests: small hand-checked tables in, expected verdicts out.
+
+Usable by third-party plugin authors too: write a TOML case per metric, then one pytest
+function runs them all::
+
+    from slaengine.testing import assert_case, evaluate_case, load_cases
+
+    @pytest.mark.parametrize("case", load_cases("tests/metrics/my_metric.toml"))
+    def test_my_metric(case, tmp_path):
+        assert_case(case, evaluate_case(case, tmp_path))
+
+A case is a mapping (a parsed TOML file)::
+
+    description = "what the case shows"
+    [contract]                      # optional: period (month), timezone (UTC), currency (USD)
+    period = "month"
+
+    [sources.tickets]               # one table per source; kind defaults to the source's name
+    kind = "tickets"                # when that is a record kind, else tickets
+    rows = [                        # canonical field names; values as in a CSV file
+      { ticket_id = "T1", created_at = 2026-01-05T09:00:00Z, reopens = 0 },
+    ]
+    # or: csv = '''ticket_id,created_at\\nT1,2026-01-05T09:00:00Z\\n'''
+
+    [service_level]                 # one [[service_levels]] entry; id defaults to "case"
+    metric = "reopen_rate"
+    target = "<= 20%"
+
+    [[expected]]                    # one per verdict (period, segment)
+    period = "2026-01"
+    segment = { agent = "a.moreno" }   # optional
+    value = 0.5                     # a float, a string for exact money ("12.3400"), "none"
+    status = "met"
+    sample_size = 2                 # optional, as are unmeasured, missed, excluded
+
+Every verdict must be listed unless the case says ``complete = false``. A file may hold several
+cases sharing its ``contract`` and ``sources``: put each ``service_level`` and its ``expected``
+in a ``[[cases]]`` entry (see :func:`load_cases`). Records are written to CSV files with
+canonical column names, so the ``csv`` source reads them exactly as it reads real data.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from slaengine import hookimpl
+from slaengine.contract import load_contract
+from slaengine.engine import evaluate
+from slaengine.fields import RECORD_KINDS
+from slaengine.kinds import Source, SourceConfig
+from slaengine.pluginmanager import Registry, build_registry
+from slaengine.plugins.sources.csv import CsvSource
+from slaengine.verdicts import Evaluation, Verdict
+
+CASE_ID = "case"
+CASE_ADAPTER = "case-csv"
+NONE = "none"
+"""``value = "none"`` expects a verdict without a value (nothing to compute it from)."""
+CHECKED = ("status", "sample_size", "unmeasured", "excluded", "missed_count")
+
+
+class CaseSource(CsvSource):
+    """The ``csv`` source, except that it can deliver exactly the columns its file has.
+
+    A metric with alternative inputs (CSAT as a 1-5 score or as good/bad ``satisfaction``)
+    then sees what the case's rows provide, as it would with a fixed-shape help-desk export.
+    """
+
+    name = CASE_ADAPTER
+
+    def available(self, config: SourceConfig) -> frozenset[str] | None:
+        columns = self.columns(config)
+        return frozenset(name for name, _ in columns) if columns else None
+
+
+class _CasePlugin:
+    @hookimpl
+    def register_sources(self) -> list[Source]:
+        return [CaseSource()]
+
+
+def case_registry(extra: Sequence[object] = ()) -> Registry:
+    """Every installed plugin, the ``case-csv`` source, and ``extra`` plugins (modules or
+    objects with hook implementations, e.g. the plugin under test before it is installed)."""
+    return build_registry([_CasePlugin(), *extra])
+
+
+def load_cases(path: str | Path) -> list[dict[str, Any]]:
+    """The cases of one TOML file: the file itself, or each ``[[cases]]`` entry merged over the
+    file's shared keys (``contract``, ``sources``, ``description``). Each case gets ``name``
+    (``FILE`` or ``FILE[i]``) for test ids."""
+    path = Path(path)
+    document = tomllib.loads(path.read_text(encoding="utf-8"))
+    entries = document.pop("cases", None)
+    if entries is None:
+        return [{"name": path.stem, **document}]
+    return [{"name": f"{path.stem}[{i}]", **document, **entry} for i, entry in enumerate(entries)]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value)
+
+
+def write_records(records: Sequence[Mapping[str, Any]] | str, path: Path) -> Path:
+    """Write rows (mappings, canonical names; a missing key is an empty cell) or CSV text."""
+    if isinstance(records, str):
+        path.write_text(records, encoding="utf-8")
+        return path
+    columns: list[str] = []
+    for row in records:
+        columns.extend(name for name in row if name not in columns)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        writer.writerows([_text(row.get(name)) for name in columns] for row in records)
+    return path
+
+
+def case_contract(case: Mapping[str, Any], folder: Path) -> Path:
+    """Write the case's records and a contract reading them into ``folder``; return its path.
+
+    The contract has canonical column names (no ``fields`` mapping), timezone UTC and monthly
+    periods unless the case's ``contract`` table says otherwise, and one service level. Sources
+    use the ``case-csv`` adapter (:class:`CaseSource`).
+    """
+    head = {"id": CASE_ID, "client": "Case Client", "vendor": "Case Vendor", "currency": "USD",
+            "period": "month", "timezone": "UTC", **case.get("contract", {})}
+    sources: dict[str, dict[str, Any]] = {}
+    for name, spec in case["sources"].items():
+        kind = spec.get("kind", name if name in RECORD_KINDS else "tickets")
+        records = spec["csv"] if "csv" in spec else spec.get("rows", [])
+        write_records(records, folder / f"{name}.csv")
+        sources[name] = {"adapter": CASE_ADAPTER, "kind": kind, "path": f"{name}.csv"}
+    level = {"id": CASE_ID, **case["service_level"]}
+    document = {"contract": head, "sources": sources, "service_levels": [level]}
+    path = folder / "contract.toml"
+    path.write_text(tomli_w.dumps(document), encoding="utf-8")
+    return path
+
+
+def evaluate_case(
+    case: Mapping[str, Any], tmp_path: Path, registry: Registry | None = None
+) -> Evaluation:
+    """Write the case to ``tmp_path`` as CSV files and a contract, and evaluate it.
+
+    ``registry`` must offer the ``case-csv`` source: use :func:`case_registry` (the default).
+    """
+    registry = registry or case_registry()
+    contract = load_contract(case_contract(case, Path(tmp_path)), registry)
+    return evaluate(contract, registry)
+
+
+def _same_value(expected: Any, actual: float | Decimal | None) -> bool:
+    if isinstance(expected, str) and expected.lower() == NONE:
+        return actual is None
+    if actual is None:
+        return False
+    if isinstance(expected, str):  # exact money
+        return isinstance(actual, Decimal) and actual == Decimal(expected)
+    if isinstance(actual, Decimal):
+        return False  # money must be written as a string, to be compared exactly
+    return math.isclose(float(actual), float(expected), rel_tol=1e-9, abs_tol=1e-9)
+
+
+def check_case(case: Mapping[str, Any], evaluation: Evaluation) -> list[str]:
+    """Compare the evaluation's verdicts with the case's ``expected``; return the differences
+    (an empty list when everything matches)."""
+    problems: list[str] = []
+    found: dict[tuple[str, tuple], Verdict] = {
+        (v.period, tuple(sorted(v.segment.items()))): v for v in evaluation.verdicts
+    }
+    listed = set()
+    for expected in case.get("expected", []):
+        key = (expected["period"], tuple(sorted(expected.get("segment", {}).items())))
+        listed.add(key)
+        where = f"{key[0]}{' ' + str(dict(key[1])) if key[1] else ''}"
+        verdict = found.get(key)
+        if verdict is None:
+            problems.append(f"{where}: no verdict (found: {sorted(p for p, _ in found)})")
+            continue
+        if "value" in expected and not _same_value(expected["value"], verdict.value):
+            problems.append(f"{where}: value {verdict.value!r}, expected {expected['value']!r}")
+        for name in CHECKED:
+            if name in expected and getattr(verdict, name) != expected[name]:
+                problems.append(f"{where}: {name} {getattr(verdict, name)!r}, "
+                                f"expected {expected[name]!r}")
+        if "missed" in expected and list(verdict.missed) != list(expected["missed"]):
+            problems.append(f"{where}: missed {list(verdict.missed)}, "
+                            f"expected {list(expected['missed'])}")
+    if case.get("complete", True):
+        for key in sorted(set(found) - listed):
+            v = found[key]
+            problems.append(f"{key[0]} {dict(key[1]) or ''}: unexpected verdict "
+                            f"value={v.value!r} status={v.status} n={v.sample_size}")
+    return problems
+
+
+def assert_case(case: Mapping[str, Any], evaluation: Evaluation) -> None:
+    """Raise AssertionError listing every difference between the verdicts and ``expected``."""
+    problems = check_case(case, evaluation)
+    if problems:
+        name = case.get("name", case.get("description", "case"))
+        raise AssertionError(f"{name}:\n  " + "\n  ".join(problems))
