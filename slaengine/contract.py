@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,11 @@ class ServiceLevel:
 
 @dataclass(frozen=True)
 class Contract:
-    """A checked contract. ``text`` is the file's exact content (its SHA-256 is in manifests)."""
+    """A checked contract. ``text`` is the file's exact content (its SHA-256 is in manifests).
+
+    ``window`` holds the optional ``start`` and ``end`` dates: only the periods that overlap
+    them are evaluated.
+    """
 
     path: Path | None
     text: str
@@ -91,6 +96,7 @@ class Contract:
     description: str = ""
     penalties: dict[str, Any] | None = None
     calendars: dict[str, Calendar] = field(default_factory=dict)
+    window: tuple[date | None, date | None] = (None, None)
 
     @property
     def sha256(self) -> str:
@@ -240,7 +246,7 @@ class _Checker:
             service_levels=tuple(lv for lv in levels if lv is not None),
             monthly_fee=parse_amount(fee) if fee is not None else None,
             description=head.get("description", ""), penalties=penalties,
-            calendars=self.calendars,
+            calendars=self.calendars, window=(head.get("start"), head.get("end")),
         )
 
     def build_calendars(self, tables: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:

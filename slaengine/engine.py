@@ -13,11 +13,12 @@ import math
 import platform
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -240,11 +241,18 @@ def evaluate_level(
     kind = contract.sources[level.source].record_kind
     all_keys = source.period_keys(kind.time_field, contract)
     periods = source.periods(kind.time_field, contract)
+    inside = np.ones(table.num_rows, dtype=bool)
+    if contract.window != (None, None):
+        periods = window_periods(contract, periods)
+        inside = np.isin(all_keys, periods)
     mask = where_mask(table, level.where)
-    excluded = np.bincount(np.searchsorted(periods, all_keys[~mask]), minlength=len(periods))
+    excluded = np.bincount(np.searchsorted(periods, all_keys[inside & ~mask]),
+                           minlength=len(periods))
+    mask &= inside
     account = LevelAccount(service_level=level.id, source=level.source,
                            accepted=table.num_rows, included=int(mask.sum()),
-                           excluded=int((~mask).sum()))
+                           excluded=int((inside & ~mask).sum()),
+                           outside_window=int((~inside).sum()))
     calendar = contract.calendars[level.calendar] if level.calendar else ALWAYS
     context = MeasureContext(calendar=calendar, timezone=contract.timezone,
                              service_level=level.id, options=level.options, pause=level.pause)
@@ -361,6 +369,23 @@ def period_figures(
     return figures
 
 
+def window_periods(contract: Contract, periods: np.ndarray) -> np.ndarray:
+    """The periods that overlap the contract's ``start``..``end`` window (dates, inclusive)."""
+    starts, ends = period_bounds(periods, contract.period, contract.timezone)
+    first, last = contract.window
+    keep = np.ones(len(periods), dtype=bool)
+    if first is not None:
+        keep &= ends > _local_midnight(first, contract.timezone)
+    if last is not None:
+        keep &= starts < _local_midnight(last + timedelta(days=1), contract.timezone)
+    return periods[keep]
+
+
+def _local_midnight(day: date, timezone: str) -> int:
+    moment = datetime.combine(day, datetime.min.time(), ZoneInfo(timezone))
+    return int(moment.timestamp()) * 1_000_000
+
+
 def where_mask(table: pa.Table, where: dict[str, tuple[str, ...]]) -> np.ndarray:
     """Records whose fields hold one of the listed values (fields the table lacks are skipped:
     a period-level metric's record sets need not all carry them)."""
@@ -440,7 +465,10 @@ def missed_records(values: pa.Array, target: Target, success: pa.Array | None) -
     if statistic == "attainment":
         ok = pc.fill_null(pc.less_equal(values, float(target.within)), False)
     elif statistic == "share" and success is not None:
-        ok = pc.fill_null(success, True)
+        # Lower is better (reopen rate <= 5%): the records that count against it are the
+        # successes of the measure (reopened), not the others.
+        counted = pc.invert(success) if target.better == "lower" else success
+        ok = pc.fill_null(counted, True)
     elif statistic in ("min", "max") or percentile_of(statistic) is not None:
         compare = {"<": pc.less, "<=": pc.less_equal, ">": pc.greater, ">=": pc.greater_equal}
         ok = pc.fill_null(compare[target.op](values, float(target.threshold)), True)

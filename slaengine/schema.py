@@ -46,6 +46,8 @@ CONTRACT_KEYS: dict[str, Any] = {
     "monthly_fee": {"check_with": _check_amount},
     "period": {"type": "string", "allowed": list(PERIODS), "default": "month"},
     "timezone": {"type": "string", "check_with": _check_timezone, "default": "UTC"},
+    "start": {"type": "date"},
+    "end": {"type": "date"},
 }
 
 SOURCE_KEYS: dict[str, Any] = {
@@ -170,7 +172,7 @@ def _schema_at(schema: dict[str, Any], path: tuple) -> dict[str, Any]:
     return current
 
 
-_TYPE_WORDS = {"string": "a string", "integer": "a whole number", "dict": "a table",
+_TYPE_WORDS = {"date": "a date such as 2026-01-01", "string": "a string", "integer": "a whole number", "dict": "a table",
                "list": "a list", "number": "a number", "boolean": "true or false"}
 
 

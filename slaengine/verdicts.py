@@ -87,13 +87,15 @@ class SourceAccount:
 @dataclass
 class LevelAccount:
     """How a service level used its source's accepted records:
-    ``accepted == included + excluded`` (``excluded``: left out by ``where``)."""
+    ``accepted == included + excluded + outside_window`` (``excluded``: left out by ``where``;
+    ``outside_window``: in periods outside the contract's ``start``..``end``)."""
 
     service_level: str
     source: str
     accepted: int
     included: int
     excluded: int
+    outside_window: int = 0
 
 
 @dataclass
@@ -163,7 +165,7 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
         },
         "service_levels": {
             name: {"source": a.source, "accepted": a.accepted, "included": a.included,
-                   "excluded": a.excluded}
+                   "excluded": a.excluded, "outside_window": a.outside_window}
             for name, a in evaluation.levels.items()
         },
     }

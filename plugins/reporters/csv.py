@@ -1,0 +1,54 @@
+"""``--format csv``: one row per service level × period × segment, for spreadsheets.
+
+The columns are the verdict fields of the JSON output, in base units: ``value`` in seconds for
+durations and a fraction 0-1 for rates (``unit`` says which), ``compliance`` a fraction, money as
+exact decimal text; an empty cell is a missing value. ``segment`` reads ``key=value; key=value``
+(empty without ``by``); ``missed`` lists the ids of the records that missed (at most 1000,
+``missed_count`` has the full number), separated by spaces. Floats are written in full
+precision, so a spreadsheet gets exactly the numbers of the JSON output.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import Any, TextIO
+
+from slaengine import hookimpl
+from slaengine.kinds import Reporter
+from slaengine.verdicts import Evaluation, evaluation_to_dict
+
+COLUMNS = (
+    "service_level", "metric", "period", "segment", "statistic", "value", "unit", "target",
+    "minimum", "status", "compliance", "margin", "sample_size", "unmeasured", "excluded",
+    "missed_count", "paused", "missed",
+)
+
+
+def _text(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+class CsvReporter(Reporter):
+    """One CSV row per service level, period and segment, in base units, for spreadsheets."""
+
+    name = "csv"
+    suffix = ".csv"
+
+    def write(self, evaluation: Evaluation, stream: TextIO) -> None:
+        writer = csv.writer(stream, lineterminator="\r\n")
+        writer.writerow(COLUMNS)
+        for verdict in evaluation_to_dict(evaluation)["verdicts"]:
+            row = dict(verdict)
+            row["segment"] = "; ".join(f"{k}={'' if v is None else v}"
+                                       for k, v in verdict["segment"].items())
+            row["missed"] = " ".join(verdict["missed"])
+            writer.writerow([_text(row.get(column)) for column in COLUMNS])
+
+
+@hookimpl
+def register_reporters() -> list[Reporter]:
+    return [CsvReporter()]
