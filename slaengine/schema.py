@@ -172,8 +172,9 @@ def _schema_at(schema: dict[str, Any], path: tuple) -> dict[str, Any]:
     return current
 
 
-_TYPE_WORDS = {"date": "a date such as 2026-01-01", "string": "a string", "integer": "a whole number", "dict": "a table",
-               "list": "a list", "number": "a number", "boolean": "true or false"}
+_TYPE_WORDS = {"date": "a date such as 2026-01-01", "string": "a string",
+               "integer": "a whole number", "dict": "a table", "list": "a list",
+               "number": "a number", "boolean": "true or false"}
 
 
 def _types(constraint: Any) -> str:
