@@ -51,7 +51,7 @@ class TableReporter(Reporter):
             table.add_row(
                 v.service_level if first else "", v.period, segment, format_value(v.value, v.unit),
                 f"{v.statistic} {v.target}" if not v.target.startswith(v.statistic)
-                and v.statistic != "attainment" else v.target,
+                and v.statistic not in ("attainment", "value") else v.target,
                 f"[{STYLES[v.status]}]{v.status}[/]", compliance,
                 format_margin(v.margin, v.unit), str(v.sample_size), str(v.unmeasured),
                 str(v.excluded),
@@ -87,6 +87,9 @@ class TableReporter(Reporter):
             if level.excluded:
                 console.print(f"service level {name}: {level.excluded} of {level.accepted} "
                               "records left out by where")
+            if level.outside_window:
+                console.print(f"service level {name}: {level.outside_window} of "
+                              f"{level.accepted} records in periods outside start..end")
 
 
 @hookimpl
