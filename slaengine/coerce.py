@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -176,6 +175,9 @@ def _coerce_column(
     if pa.types.is_null(arr.type):
         # A column with no value at all (an empty or all-null typed input) is simply missing.
         arr = pa.nulls(len(arr), pa.string())
+    if (pa.types.is_dictionary(arr.type) and pa.types.is_dictionary(type_)
+            and pa.types.is_string(arr.type.value_type)):
+        return _categories(name, arr, type_)
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     if pa.types.is_large_string(arr.type) or pa.types.is_string_view(arr.type):
@@ -196,6 +198,18 @@ def _coerce_column(
         typed = pc.dictionary_encode(text) if pa.types.is_dictionary(type_) else text
         return _Column(name, arr, typed.cast(type_), _text=text)
     raise ValueError(f"coerce: field {name!r} has a type coerce cannot make: {type_}")
+
+
+def _categories(name: str, arr: pa.DictionaryArray, type_: pa.DataType) -> _Column:
+    """Dictionary input for a category field: only the (short) dictionary is trimmed.
+
+    Entries that become equal after trimming (``"urgent "`` and ``"urgent"``) are merged, and an
+    empty entry becomes a null, exactly as for text input, at the cost of one index lookup.
+    """
+    trimmed = pc.dictionary_encode(_trimmed(arr.dictionary))
+    indices = pc.take(trimmed.indices, arr.indices)
+    typed = pa.DictionaryArray.from_arrays(indices, trimmed.dictionary)
+    return _Column(name, arr, typed.cast(type_))
 
 
 def _timestamps(name: str, arr: pa.Array, timezone: str, source: str, column: str) -> _Column:
@@ -362,7 +376,7 @@ def _check_rules(cols: dict[str, _Column], kind: RecordKind) -> None:
             mask, what = too_low, f" is below {_num(low)}"
         else:
             mask, what = too_high, f" is above {_num(high)}"
-        col.add_problem(mask, partial(_reason, name, col.text, what, quote=""))
+        col.add_problem(mask, lambda n=name, c=col, w=what: _reason(n, c.text, w, quote=""))
 
     for later, earlier in kind.not_before:
         if later in cols and earlier in cols:

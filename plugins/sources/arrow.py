@@ -16,6 +16,7 @@ from slaengine.plugins.sources._columns import check_columns, requested_columns
 from slaengine import hookimpl
 from slaengine.coerce import coerce
 from slaengine.errors import DataError
+from slaengine.fields import is_category
 from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
 
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".arrow": "ipc", ".feather": "ipc",
@@ -85,8 +86,9 @@ class ArrowSource(Source):
 
     def read(self, config: SourceConfig, fields: Sequence[str]) -> Iterator[SourceBatch]:
         """Yield the requested canonical ``fields`` batch by batch, in file order."""
-        data = _open(config)
         columns = requested_columns(config, fields)
+        # Category columns are decoded as dictionaries: coerce then trims the dictionary only.
+        data = _open(config, [columns[f] for f in fields if is_category(config.kind.fields[f])])
         check_columns(Path(config.path), config, columns, data.schema.names)
         names = sorted(set(columns.values()))
         time_column = columns.get(config.kind.time_field)
@@ -152,7 +154,7 @@ class _Data:
             yield from scanner.to_batches()
 
 
-def _open(config: SourceConfig) -> _Data:
+def _open(config: SourceConfig, dictionary_columns: Sequence[str] = ()) -> _Data:
     """The dataset at ``config.path``, or a clear DataError saying why it cannot be opened."""
     path = Path(config.path)
     if not path.exists():
@@ -162,7 +164,7 @@ def _open(config: SourceConfig) -> _Data:
     try:
         if path.is_dir():
             dataset = ds.dataset(
-                str(path), format=_file_format(format_),
+                str(path), format=_file_format(format_, dictionary_columns),
                 partitioning="hive" if partitioning == "hive" else None,
             )
             if not dataset.files:
@@ -172,16 +174,19 @@ def _open(config: SourceConfig) -> _Data:
             with pa.OSFile(str(path), "rb") as handle:
                 schema = pa.ipc.open_stream(handle).schema
             return _Data(format_, stream=path, schema=schema)
-        return _Data(format_, dataset=ds.dataset(str(path), format=_file_format(format_)))
+        return _Data(format_, dataset=ds.dataset(
+            str(path), format=_file_format(format_, dictionary_columns)))
     except (pa.ArrowInvalid, OSError) as exc:
         raise _unreadable(config, format_, exc) from exc
 
 
-def _file_format(format_: str) -> ds.FileFormat | str:
-    """Parquet without pre-buffering: whole row groups' bytes are not held ahead of decoding."""
+def _file_format(format_: str, dictionary_columns: Sequence[str] = ()) -> ds.FileFormat | str:
+    """Parquet without pre-buffering (whole row groups' bytes are not held ahead of decoding),
+    reading ``dictionary_columns`` as dictionaries."""
     if format_ == "parquet":
         options = ds.ParquetFragmentScanOptions(pre_buffer=False)
-        return ds.ParquetFileFormat(default_fragment_scan_options=options)
+        read = ds.ParquetReadOptions(dictionary_columns=list(dictionary_columns))
+        return ds.ParquetFileFormat(read_options=read, default_fragment_scan_options=options)
     return format_
 
 
