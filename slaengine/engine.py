@@ -70,7 +70,12 @@ class SourceData:
 
     def periods(self, time_field: str, contract: Contract) -> np.ndarray:
         if self._periods is None:
-            self._periods = np.unique(self.period_keys(time_field, contract))
+            keys = self.period_keys(time_field, contract)
+            if len(keys) == 0:
+                self._periods = keys
+            else:  # keys span a few hundred values at most: count them instead of sorting
+                low = int(keys.min())
+                self._periods = np.flatnonzero(np.bincount(keys - low)) + low
         return self._periods
 
 
@@ -427,36 +432,44 @@ def status(
 def segment_groups(table: pa.Table, by: Iterable[str]) -> tuple[np.ndarray, list[dict]]:
     """A segment index per record and the segments (``{"priority": "urgent"}``) in order.
 
-    Segments are the value combinations present, sorted; a missing value is its own segment.
+    Segments are the value combinations present, sorted by value; a missing value is its own
+    segment, after the others. Works on dictionary indices: no string is compared per record.
     """
     by = list(by)
     if not by:
         return np.zeros(table.num_rows, dtype=np.int64), []
     codes = np.zeros(table.num_rows, dtype=np.int64)
-    dictionaries = []
+    vocabularies: list[list[str | None]] = []
     for name in by:
-        column = pc.cast(table[name], pa.string())
-        encoded = pc.dictionary_encode(column, null_encoding="encode")
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks() if encoded.num_chunks else pa.array(
-                [], pa.dictionary(pa.int32(), pa.string()))
-        dictionary = encoded.dictionary.to_pylist()
-        order = np.argsort(np.array([(v is None, v or "") for v in dictionary],
-                                    dtype=[("n", bool), ("v", object)]), kind="stable")
-        rank = np.empty(len(dictionary), dtype=np.int64)
+        indices, dictionary = _dictionary(table[name])
+        order = sorted(range(len(dictionary)), key=lambda i: dictionary[i])
+        rank = np.empty(len(dictionary) + 1, dtype=np.int64)
         rank[order] = np.arange(len(dictionary))
-        indices = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        codes = codes * max(len(dictionary), 1) + rank[indices]
-        dictionaries.append([dictionary[i] for i in order])
-    unique, inverse = np.unique(codes, return_inverse=True)
+        rank[len(dictionary)] = len(dictionary)  # the null segment sorts last
+        codes = codes * (len(dictionary) + 1) + rank[indices]
+        vocabularies.append([dictionary[i] for i in order] + [None])
+    present = np.bincount(codes) > 0
+    inverse = (np.cumsum(present) - 1)[codes]
     segments = []
-    for code in unique:
+    for code in np.flatnonzero(present):
         parts = []
-        for dictionary in reversed(dictionaries):
-            code, index = divmod(int(code), max(len(dictionary), 1))
-            parts.append(dictionary[index])
+        for vocabulary in reversed(vocabularies):
+            code, index = divmod(int(code), len(vocabulary))
+            parts.append(vocabulary[index])
         segments.append(dict(zip(by, reversed(parts), strict=True)))
     return inverse.astype(np.int64), segments
+
+
+def _dictionary(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
+    """Index per record (nulls get ``len(dictionary)``) and the distinct values as text."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.unify_dictionaries() if pa.types.is_dictionary(column.type) else column
+        column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(pc.cast(column, pa.string()))
+    dictionary = [str(v) for v in column.dictionary.to_pylist()]
+    indices = pc.fill_null(pc.cast(column.indices, pa.int64()), len(dictionary))
+    return np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64), dictionary
 
 
 def missed_records(values: pa.Array, target: Target, success: pa.Array | None) -> np.ndarray:

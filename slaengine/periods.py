@@ -22,21 +22,50 @@ PERIODS = ("week", "month", "quarter", "year")
 def period_keys(timestamps: pa.Array | pa.ChunkedArray, period: str, timezone: str) -> np.ndarray:
     """One sortable int64 key per timestamp: equal keys share a period, order is chronological.
 
-    Vectorised: the timestamps are viewed in ``timezone`` (a metadata change) and Arrow's
-    calendar kernels extract the local year, month or ISO week.
+    The periods spanned by the data are enumerated (a handful), their UTC bounds computed in
+    ``timezone``, and every instant is placed with one binary search — far cheaper than
+    converting each instant to local calendar fields. Null instants get key 0.
     """
-    local = pc.cast(timestamps, pa.timestamp("us", tz=timezone))
-    if period == "week":
-        keys = pc.add(pc.multiply(pc.iso_year(local), 100), pc.iso_week(local))
-    elif period == "month":
-        keys = pc.add(pc.multiply(pc.year(local), 100), pc.month(local))
-    elif period == "quarter":
-        keys = pc.add(pc.multiply(pc.year(local), 10), pc.quarter(local))
-    elif period == "year":
-        keys = pc.year(local)
-    else:
+    if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}; accepted: {', '.join(PERIODS)}")
-    return np.asarray(pc.cast(keys, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    micros = pc.cast(timestamps, pa.int64())
+    if len(micros) == 0 or micros.null_count == len(micros):
+        return np.zeros(len(micros), dtype=np.int64)
+    bounds = pc.min_max(micros)
+    zone = ZoneInfo(timezone)
+    first = _key_of(_instant(bounds["min"].as_py(), zone), period)
+    last = _key_of(_instant(bounds["max"].as_py(), zone), period)
+    keys = [first]
+    while keys[-1] != last:
+        keys.append(_next_key(keys[-1], period))
+    grid = np.array(keys, dtype=np.int64)
+    starts, _ = period_bounds(grid, period, timezone)
+    values = np.asarray(pc.fill_null(micros, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    position = np.clip(np.searchsorted(starts, values, side="right") - 1, 0, None)
+    out = grid[position]
+    if micros.null_count:
+        out[np.asarray(pc.is_null(micros).to_numpy(zero_copy_only=False), dtype=bool)] = 0
+    return out
+
+
+def _instant(micros: int, zone: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(micros // 1_000_000, zone)  # periods start on whole seconds
+
+
+def _key_of(moment: datetime, period: str) -> int:
+    if period == "week":
+        iso = moment.isocalendar()
+        return iso.year * 100 + iso.week
+    if period == "month":
+        return moment.year * 100 + moment.month
+    if period == "quarter":
+        return moment.year * 10 + (moment.month - 1) // 3 + 1
+    return moment.year
+
+
+def _next_key(key: int, period: str) -> int:
+    _, after = _local_span(key, period)
+    return _key_of(datetime.combine(after, time()), period)
 
 
 def period_label(period: str) -> Callable[[int], str]:

@@ -44,3 +44,18 @@ def test_keys_sort_chronologically():
     instants = [datetime(2026, 12, 31, tzinfo=UTC), datetime(2027, 1, 1, 6, tzinfo=UTC)]
     keys = period_keys(pa.array(instants, pa.timestamp("us", tz="UTC")), "month", "UTC")
     assert keys[0] < keys[1]
+
+
+def test_period_keys_match_local_calendar_fields_at_every_boundary():
+    # Around each New York month boundary of 2026 (DST changes included): one microsecond
+    # before and at local midnight, compared with zoneinfo's own local date.
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("America/New_York")
+    instants = []
+    for month in range(1, 13):
+        midnight = datetime(2026, month, 1, tzinfo=zone).astimezone(UTC)
+        instants += [midnight - timedelta(microseconds=1), midnight]
+    expected = [f"{i.astimezone(zone):%Y-%m}" for i in instants]
+    assert labels(instants, "month", "America/New_York") == expected
