@@ -61,6 +61,7 @@ class SourceData:
     rejected: pa.Table
     _keys: np.ndarray | None = None
     _periods: np.ndarray | None = None
+    _positions: np.ndarray | None = None
 
     def period_keys(self, time_field: str, contract: Contract) -> np.ndarray:
         if self._keys is None:
@@ -69,14 +70,29 @@ class SourceData:
         return self._keys
 
     def periods(self, time_field: str, contract: Contract) -> np.ndarray:
-        if self._periods is None:
-            keys = self.period_keys(time_field, contract)
-            if len(keys) == 0:
-                self._periods = keys
-            else:  # keys span a few hundred values at most: count them instead of sorting
-                low = int(keys.min())
-                self._periods = np.flatnonzero(np.bincount(keys - low)) + low
+        """The sorted periods present in the records."""
+        self._index(time_field, contract)
+        assert self._periods is not None
         return self._periods
+
+    def positions(self, time_field: str, contract: Contract) -> np.ndarray:
+        """Each record's position in :meth:`periods`."""
+        self._index(time_field, contract)
+        assert self._positions is not None
+        return self._positions
+
+    def _index(self, time_field: str, contract: Contract) -> None:
+        if self._periods is not None:
+            return
+        keys = self.period_keys(time_field, contract)
+        if len(keys) == 0:
+            self._periods, self._positions = keys, keys
+            return
+        # Keys span a few hundred values at most: count them instead of sorting.
+        low = int(keys.min())
+        present = np.bincount(keys - low) > 0
+        self._periods = np.flatnonzero(present) + low
+        self._positions = (np.cumsum(present) - 1)[keys - low]
 
 
 def evaluate(
@@ -244,15 +260,17 @@ def evaluate_level(
     source = data[level.source]
     table = source.records
     kind = contract.sources[level.source].record_kind
-    all_keys = source.period_keys(kind.time_field, contract)
     periods = source.periods(kind.time_field, contract)
+    positions = source.positions(kind.time_field, contract)
     inside = np.ones(table.num_rows, dtype=bool)
     if contract.window != (None, None):
-        periods = window_periods(contract, periods)
-        inside = np.isin(all_keys, periods)
+        kept_periods = window_periods(contract, periods)
+        lookup = np.full(len(periods), -1, dtype=np.int64)
+        lookup[np.isin(periods, kept_periods)] = np.arange(len(kept_periods))
+        periods, positions = kept_periods, lookup[positions]
+        inside = positions >= 0
     mask = where_mask(table, level.where)
-    excluded = np.bincount(np.searchsorted(periods, all_keys[inside & ~mask]),
-                           minlength=len(periods))
+    excluded = np.bincount(positions[inside & ~mask], minlength=len(periods))
     mask &= inside
     account = LevelAccount(service_level=level.id, source=level.source,
                            accepted=table.num_rows, included=int(mask.sum()),
@@ -274,7 +292,7 @@ def evaluate_level(
     kept = table.select(level_fields(contract, level, registry))
     if not mask.all():
         kept = kept.filter(pa.array(mask))
-    period_index = np.searchsorted(periods, all_keys[mask])
+    period_index = positions[mask]
     segment_index, segments = segment_groups(kept, level.by)
     n_segments = max(len(segments), 1)
     group_ids = period_index * n_segments + segment_index
