@@ -1,0 +1,36 @@
+"""The README tells the truth: its error example is what the tool prints, and it names every
+plugin the project ships."""
+
+from pathlib import Path
+
+import pytest
+
+from slaengine.contract import parse_contract
+from slaengine.errors import SlaError
+from slaengine.pluginmanager import KINDS, build_registry
+
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_starts_with_the_two_commands():
+    head = README.split("---")[0]
+    assert 'pip install -e ".[test]" && slaengine evaluate contracts/isp-helpdesk.toml' in head
+    assert "python -m pytest" in head
+
+
+def test_readme_error_example_is_real():
+    contract = ROOT / "contracts" / "isp-helpdesk.toml"
+    text = contract.read_text().replace('minimum = "60% within 1h"', 'minimun = "60% within 1h"')
+    with pytest.raises(SlaError) as info:
+        parse_contract(text, path=Path("contracts/isp-helpdesk.toml"))
+    assert info.value.render() in README
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_readme_names_every_builtin_plugin(kind):
+    registry = build_registry()
+    builtin = [n for n in registry.names(kind)
+               if registry.origin(kind, n).distribution == "slaengine"]
+    missing = [n for n in builtin if f"`{n}`" not in README]
+    assert not missing, f"README does not mention these {kind}s: {missing}"
