@@ -41,7 +41,7 @@ from slaengine.kinds import (
 )
 from slaengine.periods import period_bounds, period_keys, period_label
 from slaengine.pluginmanager import Registry, build_registry, guarded
-from slaengine.statistics import group_statistic
+from slaengine.statistics import GroupAccumulator
 from slaengine.targets import Target, percentile_of
 from slaengine.verdicts import MISSED_LIMIT, Evaluation, LevelAccount, SourceAccount, Verdict
 
@@ -114,20 +114,45 @@ def evaluate(
     registry = registry or build_registry()
     step = progress or (lambda _: None)
     needed = needed_fields(contract, registry)
+    streamed: dict[str, list[RecordLevel]] = {}
+    keep: dict[str, list[str]] = {}
+    for level in contract.service_levels:
+        metric = registry.metrics[level.metric]
+        if isinstance(metric, PeriodMetric):
+            for role, name in level.inputs.items():
+                fields = keep.setdefault(name, [])
+                fields += [f for f in level_fields(contract, level, registry, role)
+                           if f not in fields]
+        else:
+            streamed.setdefault(level.source, []).append(
+                RecordLevel(contract, level, registry, evidence))
     data = {}
     for name, fields in needed.items():
         step(f"reading {name}")
-        data[name] = read_source(contract, contract.sources[name], fields, registry, as_of)
-    verdicts: list[Verdict] = []
-    levels: dict[str, LevelAccount] = {}
+        levels_here = streamed.get(name, [])
+
+        def feed(records: pa.Table, keys: np.ndarray, levels_here=levels_here) -> None:
+            for streaming in levels_here:
+                streaming.add(records, keys)
+
+        data[name] = read_source(contract, contract.sources[name], fields, registry, as_of,
+                                 on_batch=feed, keep=keep.get(name, []))
+    found: dict[str, tuple[list[Verdict], LevelAccount]] = {}
     kept: dict[str, pa.Table] = {}
+    for streaming_levels in streamed.values():
+        for streaming in streaming_levels:
+            step(f"evaluating {streaming.level.id}")
+            verdicts_of, account, missed = streaming.finish()
+            found[streaming.level.id] = (verdicts_of, account)
+            if missed is not None:
+                kept[streaming.level.id] = missed
     for level in contract.service_levels:
-        step(f"evaluating {level.id}")
-        found, account, missed = evaluate_level(contract, level, data, registry, evidence)
-        verdicts.extend(found)
-        levels[level.id] = account
-        if missed is not None:
-            kept[level.id] = missed
+        if level.id not in found:
+            step(f"evaluating {level.id}")
+            verdicts_of, account, _ = evaluate_level(contract, level, data, registry)
+            found[level.id] = (verdicts_of, account)
+    verdicts = [v for level in contract.service_levels for v in found[level.id][0]]
+    levels = {level.id: found[level.id][1] for level in contract.service_levels}
     if as_of is not None:
         verdicts = outlook.apply(contract, verdicts, as_of)
     rejected = pa.concat_tables([d.rejected for d in data.values()] or
@@ -188,16 +213,23 @@ def needed_fields(contract: Contract, registry: Registry) -> dict[str, list[str]
 
 def read_source(
     contract: Contract, spec: SourceSpec, fields: list[str], registry: Registry,
-    as_of: datetime | None = None,
+    as_of: datetime | None = None, *,
+    on_batch: Callable[[pa.Table, np.ndarray], None] | None = None,
+    keep: list[str] | None = None,
 ) -> SourceData:
     """Read ``spec`` once through its adapter, keeping every rejected row and the counts.
 
-    With ``as_of``, records whose time lies after it are counted as ``after_as_of`` and left
-    out (a source may skip them early through ``time_range``).
+    Each batch of accepted records goes to ``on_batch`` with its records' period keys, as it
+    arrives; only the ``keep`` fields (all ``fields`` when None) are held for later, so a
+    source evaluated batch by batch is never in memory whole. With ``as_of``, records whose
+    time lies after it are counted as ``after_as_of`` and left out (a source may skip them early
+    through ``time_range``).
     """
     config = source_config(contract, spec)
     if as_of is not None:
         config = replace(config, time_range=(None, as_of))
+    kind = spec.record_kind
+    keep = list(fields) if keep is None else keep
     read = guarded(registry, "source", spec.adapter, "read")
     account = SourceAccount(source=spec.name, adapter=spec.adapter, path=str(spec.path))
     records: list[pa.Table] = []
@@ -207,10 +239,20 @@ def read_source(
         account.accepted += batch.records.num_rows
         account.rejected += batch.rejected.num_rows
         account.duplicates += batch.duplicates.num_rows
-        records.append(batch.records)
         rejected.append(batch.rejected)
         if batch.duplicates.num_rows:
             rejected.append(batch.duplicates)
+        table = batch.records
+        if as_of is not None and table.num_rows:
+            time = table[kind.time_field]
+            early = pc.fill_null(pc.less_equal(time, pa.scalar(as_of, time.type)), True)
+            account.after_as_of += table.num_rows - pc.sum(early).as_py()
+            table = table.filter(early)
+        if on_batch is not None and table.num_rows:
+            on_batch(table, period_keys(table[kind.time_field], contract.period,
+                                        contract.timezone))
+        if keep:
+            records.append(table.select(keep))
     if not account.reconciles:
         raise DataError(
             f"source adapter {spec.adapter!r} reported {account.read} rows read but "
@@ -218,13 +260,7 @@ def read_source(
             f"{account.duplicates} duplicates",
             file=spec.path,
         )
-    schema = spec.record_kind.schema(fields)
-    table = pa.concat_tables(records) if records else schema.empty_table()
-    if as_of is not None:
-        time = table[spec.record_kind.time_field]
-        early = pc.fill_null(pc.less_equal(time, pa.scalar(as_of, time.type)), True)
-        account.after_as_of = table.num_rows - pc.sum(early).as_py() if table.num_rows else 0
-        table = table.filter(early)
+    table = pa.concat_tables(records) if records else kind.schema(keep).empty_table()
     rejects = pa.concat_tables(rejected) if rejected else REJECT_SCHEMA.empty_table()
     account.rejected_by_reason = reason_counts(_only_rejected(rejects))
     return SourceData(records=table, account=account, rejected=rejects)
@@ -249,14 +285,11 @@ def reason_counts(rejects: pa.Table) -> dict[str, int]:
 
 def evaluate_level(
     contract: Contract, level: ServiceLevel, data: dict[str, SourceData], registry: Registry,
-    evidence: bool = False,
-) -> tuple[list[Verdict], LevelAccount, pa.Table | None]:
-    """All verdicts of one service level: one per period (and segment).
-
-    With ``evidence``, also the records that missed a per-record target (see
-    :func:`evidence_table`).
-    """
-    metric: Metric = registry.metrics[level.metric]
+) -> tuple[list[Verdict], LevelAccount, None]:
+    """All verdicts of a period-level service level (backlog, cost per contact ...): one per
+    period, from its record sets held whole (they are needed whole: a backlog looks back)."""
+    metric = registry.metrics[level.metric]
+    assert isinstance(metric, PeriodMetric)
     source = data[level.source]
     table = source.records
     kind = contract.sources[level.source].record_kind
@@ -276,78 +309,187 @@ def evaluate_level(
                            accepted=table.num_rows, included=int(mask.sum()),
                            excluded=int((inside & ~mask).sum()),
                            outside_window=int((~inside).sum()))
-    calendar = contract.calendars[level.calendar] if level.calendar else ALWAYS
-    context = MeasureContext(calendar=calendar, timezone=contract.timezone,
-                             service_level=level.id, options=level.options, pause=level.pause)
-    if isinstance(metric, PeriodMetric):
-        figures = period_figures(contract, level, data, periods, registry, context)
-        verdicts = [
-            verdict(level, metric, label, {}, figures.value[p], int(figures.sample_size[p]), 0,
-                    int(excluded[p]), None, ((), 0), None)
-            for p, label in enumerate(_labels(contract, periods))
-        ]
-        return verdicts, account, None
-
-    # Only this level's columns are copied, and only when where leaves records out.
-    kept = table.select(level_fields(contract, level, registry))
-    if not mask.all():
-        kept = kept.filter(pa.array(mask))
-    period_index = positions[mask]
-    segment_index, segments = segment_groups(kept, level.by)
-    n_segments = max(len(segments), 1)
-    group_ids = period_index * n_segments + segment_index
-    n_groups = len(periods) * n_segments
-
-    measure = guarded(registry, "metric", level.metric, "measure")
-    values = measure(kept, context)
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if len(values) != kept.num_rows:
-        raise DataError(f'metric "{level.metric}" returned {len(values)} measures for '
-                        f"{kept.num_rows} records")
-    target = level.target
-    statistic = level.statistic
-    success = metric.success(values) if statistic == "share" else None
-    within = float(target.within) if target.within is not None else None
-    stats = group_statistic(statistic, values, group_ids, n_groups, success=success,
-                            within=within)
-    missed = missed_records(values, target, success)
-    missed_ids = group_missed(kept[kind.id_field], missed, group_ids, n_groups)
-    paused = None
-    if context.paused is not None:
-        seconds = np.asarray(pc.fill_null(context.paused, 0.0).to_numpy(zero_copy_only=False))
-        paused = np.bincount(group_ids, weights=seconds, minlength=n_groups)
-    labels = _labels(contract, periods)
-    verdicts = []
-    for g in range(n_groups):
-        p, s = divmod(g, n_segments)
-        value = float(stats.value[g])
-        hits = int(stats.hits[g]) if stats.hits is not None else None
-        verdicts.append(verdict(
-            level, metric, labels[p], segments[s] if segments else {},
-            None if math.isnan(value) else value, int(stats.sample_size[g]),
-            int(stats.unmeasured[g]), int(excluded[p]), hits, missed_ids[g],
-            float(paused[g]) if paused is not None else None,
-        ))
-    table_of_missed = None
-    if evidence:
-        table_of_missed = evidence_table(kept, values, missed, np.array(labels)[period_index],
-                                         kind.id_field, kind.time_field)
-    return verdicts, account, table_of_missed
+    context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
+                             service_level=level.id, options=level.options)
+    figures = period_figures(contract, level, data, periods, registry, context)
+    verdicts = [
+        verdict(level, metric, label, {}, figures.value[p], int(figures.sample_size[p]), 0,
+                int(excluded[p]), None, ((), 0), None)
+        for p, label in enumerate(_labels(contract, periods))
+    ]
+    return verdicts, account, None
 
 
-def evidence_table(kept: pa.Table, values: pa.Array, missed: np.ndarray, periods: np.ndarray,
+class RecordLevel:
+    """One per-record service level, evaluated batch by batch as its source is read.
+
+    Each batch is narrowed (window, ``where``), measured, and folded into per-group counters
+    (:class:`~slaengine.statistics.GroupAccumulator`); a group is a (period, segment) pair,
+    numbered as first seen. Only what a verdict needs survives a batch: counters, the measured
+    values of order statistics, the ids of records that missed, and (with evidence) the missed
+    records themselves. :meth:`finish` orders the groups and gives the verdicts.
+    """
+
+    def __init__(self, contract: Contract, level: ServiceLevel, registry: Registry,
+                 evidence: bool) -> None:
+        self.contract = contract
+        self.level = level
+        self.metric: Metric = registry.metrics[level.metric]
+        self.kind = contract.sources[level.source].record_kind
+        self.fields = level_fields(contract, level, registry)
+        self.measure = guarded(registry, "metric", level.metric, "measure")
+        self.calendar = contract.calendars[level.calendar] if level.calendar else ALWAYS
+        target = level.target
+        self.accumulator = GroupAccumulator(
+            level.statistic, float(target.within) if target.within is not None else None)
+        self.evidence = evidence
+        self.groups: dict[tuple[int, tuple], int] = {}
+        self.periods: set[int] = set()
+        self.excluded: dict[int, int] = {}
+        self.paused = np.zeros(0)
+        self.missed: list[tuple[np.ndarray, pa.Array]] = []
+        self.evidence_parts: list[tuple[pa.Table, np.ndarray]] = []
+        self.account = LevelAccount(service_level=level.id, source=level.source, accepted=0,
+                                    included=0, excluded=0)
+        self.window = contract.window != (None, None)
+
+    def add(self, table: pa.Table, keys: np.ndarray) -> None:
+        """Fold one batch of the source's accepted records (``keys``: their period keys)."""
+        self.account.accepted += table.num_rows
+        present = _present(keys)
+        inside = np.ones(len(keys), dtype=bool)
+        if self.window:
+            allowed = window_periods(self.contract, present)
+            inside = np.isin(keys, allowed)
+            present = allowed
+        self.periods.update(int(k) for k in present)
+        mask = where_mask(table, self.level.where)
+        for key, count in zip(*np.unique(keys[inside & ~mask], return_counts=True),
+                              strict=True):
+            self.excluded[int(key)] = self.excluded.get(int(key), 0) + int(count)
+        self.account.excluded += int((inside & ~mask).sum())
+        self.account.outside_window += int((~inside).sum())
+        mask &= inside
+        self.account.included += int(mask.sum())
+        if not mask.any():
+            return
+        kept = table.select(self.fields)
+        if not mask.all():
+            kept = kept.filter(pa.array(mask))
+        groups = self._group_ids(kept, keys[mask])
+        context = MeasureContext(calendar=self.calendar, timezone=self.contract.timezone,
+                                 service_level=self.level.id, options=self.level.options,
+                                 pause=self.level.pause)
+        values = self.measure(kept, context)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        if len(values) != kept.num_rows:
+            raise DataError(f'metric "{self.level.metric}" returned {len(values)} measures for '
+                            f"{kept.num_rows} records")
+        success = self.metric.success(values) if self.level.statistic == "share" else None
+        self.accumulator.add(values, groups, success)
+        if context.paused is not None:
+            seconds = np.asarray(pc.fill_null(context.paused, 0.0).to_numpy(zero_copy_only=False))
+            weights = np.bincount(groups, weights=seconds)
+            if len(weights) > len(self.paused):
+                self.paused = np.concatenate([self.paused,
+                                              np.zeros(len(weights) - len(self.paused))])
+            self.paused[: len(weights)] += weights
+        missed = missed_records(values, self.level.target, success)
+        if missed.any():
+            rows = pa.array(missed)
+            self.missed.append((groups[missed], kept[self.kind.id_field].filter(rows)))
+            if self.evidence:
+                self.evidence_parts.append((
+                    evidence_table(kept, values, missed, self.kind.id_field,
+                                   self.kind.time_field), groups[missed]))
+
+    def _group_ids(self, kept: pa.Table, keys: np.ndarray) -> np.ndarray:
+        """The group of each record: its period and segment, numbered as first seen."""
+        segment_index, segments = segment_groups(kept, self.level.by)
+        local = keys * (len(segments) + 1) + segment_index
+        pairs, inverse = np.unique(local, return_inverse=True)
+        lookup = np.empty(len(pairs), dtype=np.int64)
+        for i, pair in enumerate(pairs.tolist()):
+            key, index = divmod(pair, len(segments) + 1)
+            segment = tuple(segments[index].values()) if segments else ()
+            lookup[i] = self.groups.setdefault((key, segment), len(self.groups))
+        return lookup[inverse]
+
+    def finish(self) -> tuple[list[Verdict], LevelAccount, pa.Table | None]:
+        """Every period of the source times every segment seen: the verdicts, in order."""
+        level, contract = self.level, self.contract
+        periods = sorted(self.periods)
+        segments = sorted({segment for _, segment in self.groups}, key=_segment_order)
+        if not level.by:
+            segments = [()]
+        period_at = {key: i for i, key in enumerate(periods)}
+        segment_at = {segment: i for i, segment in enumerate(segments)}
+        remap = np.empty(len(self.groups), dtype=np.int64)
+        for (key, segment), g in self.groups.items():
+            remap[g] = period_at[key] * len(segments) + segment_at[segment]
+        n_groups = len(periods) * len(segments)
+        stats = self.accumulator.finish(remap, n_groups)
+        if self.missed:
+            groups = remap[np.concatenate([g for g, _ in self.missed])]
+            ids = pa.chunked_array([i for _, i in self.missed]).combine_chunks()
+            missed_ids = group_missed(ids, np.ones(len(groups), dtype=bool), groups, n_groups)
+        else:
+            missed_ids = [((), 0)] * n_groups
+        paused = None
+        if level.pause:
+            paused = np.bincount(remap, weights=self.paused[: len(remap)], minlength=n_groups)
+        labels = _labels(contract, np.array(periods, dtype=np.int64))
+        verdicts = []
+        for g in range(n_groups):
+            p, s = divmod(g, len(segments))
+            value = float(stats.value[g])
+            hits = int(stats.hits[g]) if stats.hits is not None else None
+            verdicts.append(verdict(
+                level, self.metric, labels[p], dict(zip(level.by, segments[s], strict=True)),
+                None if math.isnan(value) else value, int(stats.sample_size[g]),
+                int(stats.unmeasured[g]), self.excluded.get(periods[p], 0), hits,
+                missed_ids[g], float(paused[g]) if paused is not None else None,
+            ))
+        table_of_missed = None
+        if self.evidence and self.evidence_parts:
+            table_of_missed = _evidence_of(self.evidence_parts, remap, labels, len(segments))
+        return verdicts, self.account, table_of_missed
+
+
+def _present(keys: np.ndarray) -> np.ndarray:
+    """The distinct period keys of a batch, sorted (few: counted rather than sorted)."""
+    if len(keys) == 0:
+        return keys
+    low = int(keys.min())
+    return np.flatnonzero(np.bincount(keys - low)) + low
+
+
+def _segment_order(segment: tuple) -> tuple:
+    """Segments sort by value; a missing value after the others."""
+    return tuple((value is None, value or "") for value in segment)
+
+
+def _evidence_of(parts: list[tuple[pa.Table, np.ndarray]], remap: np.ndarray,
+                 labels: list[str], n_segments: int) -> pa.Table:
+    tables = []
+    for table, groups in parts:
+        periods = np.array(labels)[remap[groups] // n_segments]
+        tables.append(table.add_column(1, "period", pa.array(periods, pa.string())))
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def evidence_table(kept: pa.Table, values: pa.Array, missed: np.ndarray,
                    id_field: str, time_field: str) -> pa.Table:
-    """The records that missed, with the period and every field the evaluation read.
+    """The records that missed, with every field the evaluation read and their measure.
 
     ``measure`` is the record's measure in base units (seconds, yes/no, score); empty when the
-    record had none (never answered counts as a miss).
+    record had none (never answered counts as a miss). The period is added by the caller.
     """
     rows = pa.array(missed)
     table = kept.filter(rows)
     front = [id_field, time_field]
     table = table.select(front + [c for c in table.column_names if c not in front])
-    table = table.add_column(1, "period", pa.array(periods[missed], pa.string()))
     return table.append_column("measure", values.filter(rows))
 
 

@@ -176,3 +176,96 @@ def _pick(
         k = int(rank[g]) - 1
         out[g] = np.partition(run, k)[k]
     return out
+
+
+class GroupAccumulator:
+    """:func:`group_statistic` fed batch by batch, so a source never has to be held whole.
+
+    Counts, sums and hits are added up per group as batches arrive; only order statistics
+    (percentiles, median, min, max) keep the measured values themselves — one float and one
+    group id per measured record, never the records. Group ids may grow from batch to batch;
+    :meth:`finish` maps them onto the final groups.
+    """
+
+    def __init__(self, statistic: str, within: float | None = None) -> None:
+        if not is_statistic(statistic):
+            raise ValueError(f"unknown statistic {statistic!r}")
+        self.statistic = statistic
+        self.within = within
+        self.total = np.zeros(0, dtype=np.int64)
+        self.counted = np.zeros(0, dtype=np.int64)
+        self.sums = np.zeros(0, dtype=np.float64)
+        self.hits = np.zeros(0, dtype=np.int64)
+        self.sample = np.zeros(0, dtype=np.int64)
+        self.values: list[np.ndarray] = []
+        self.groups: list[np.ndarray] = []
+        self.keeps_values = statistic in ("median", "min", "max") or (
+            percentile_of(statistic) is not None
+        )
+
+    def add(
+        self,
+        values: pa.Array | pa.ChunkedArray | np.ndarray,
+        groups: np.ndarray,
+        success: pa.Array | pa.ChunkedArray | np.ndarray | None = None,
+    ) -> None:
+        """Add one batch: a measure and a group id per record (and success for ``share``)."""
+        x = _as_float(values)
+        groups = np.asarray(groups, dtype=np.int64)
+        size = int(groups.max()) + 1 if groups.size else 0
+        self._grow(size)
+        measured = ~np.isnan(x)
+        self.total[:size] += np.bincount(groups, minlength=size)
+        self.counted[:size] += np.bincount(groups[measured], minlength=size)
+        if self.statistic == "mean":
+            self.sums[:size] += np.bincount(groups[measured], weights=x[measured], minlength=size)
+        elif self.statistic == "share":
+            if success is None:
+                raise ValueError("share needs success=: one boolean per record")
+            ok = _as_float(success)
+            known = ~np.isnan(ok) & measured
+            self.sample[:size] += np.bincount(groups[known], minlength=size)
+            self.hits[:size] += np.bincount(groups[known & (ok != 0)], minlength=size)
+        elif self.statistic == "attainment":
+            if self.within is None:
+                raise ValueError("attainment needs a per-record limit: within=SECONDS")
+            met = measured & (x <= float(self.within))
+            self.hits[:size] += np.bincount(groups[met], minlength=size)
+        elif self.keeps_values:
+            self.values.append(x[measured])
+            self.groups.append(groups[measured])
+
+    def finish(self, remap: np.ndarray, n_groups: int) -> GroupStats:
+        """The statistic per final group; ``remap[g]`` is the final group of accumulated ``g``."""
+        self._grow(len(remap))
+        remap = np.asarray(remap, dtype=np.int64)
+
+        def merged(per_group: np.ndarray, dtype: type = np.int64) -> np.ndarray:
+            return np.bincount(remap, weights=per_group[: len(remap)],
+                               minlength=n_groups).astype(dtype)
+
+        total, counted = merged(self.total), merged(self.counted)
+        unmeasured = total - counted
+        if self.statistic == "count":
+            return GroupStats(total.astype(np.float64), total, unmeasured)
+        if self.statistic == "mean":
+            return GroupStats(_ratio(merged(self.sums, np.float64), counted), counted, unmeasured)
+        if self.statistic == "share":
+            hits, sample = merged(self.hits), merged(self.sample)
+            return GroupStats(_ratio(hits, sample), sample, total - sample, hits)
+        if self.statistic == "attainment":
+            hits = merged(self.hits)
+            return GroupStats(_ratio(hits, total), total, unmeasured, hits)
+        values = np.concatenate(self.values) if self.values else np.zeros(0)
+        groups = remap[np.concatenate(self.groups)] if self.groups else np.zeros(0, np.int64)
+        stats = group_statistic(self.statistic, values, groups, n_groups)
+        return GroupStats(stats.value, counted, unmeasured)
+
+    def _grow(self, size: int) -> None:
+        if size <= len(self.total):
+            return
+        for name in ("total", "counted", "sums", "hits", "sample"):
+            old = getattr(self, name)
+            new = np.zeros(size, dtype=old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
