@@ -348,6 +348,7 @@ class RecordLevel:
         self.excluded: dict[int, int] = {}
         self.paused = np.zeros(0)
         self.missed: list[tuple[np.ndarray, pa.Array]] = []
+        self.missed_seen = np.zeros(0, dtype=np.int64)
         self.evidence_parts: list[tuple[pa.Table, np.ndarray]] = []
         self.account = LevelAccount(service_level=level.id, source=level.source, accepted=0,
                                     included=0, excluded=0)
@@ -397,12 +398,35 @@ class RecordLevel:
             self.paused[: len(weights)] += weights
         missed = missed_records(values, self.level.target, success)
         if missed.any():
-            rows = pa.array(missed)
-            self.missed.append((groups[missed], kept[self.kind.id_field].filter(rows)))
+            kept_ids = self._within_limit(groups, missed)
+            self.missed.append((groups[kept_ids], kept[self.kind.id_field].filter(
+                pa.array(kept_ids))))
             if self.evidence:
                 self.evidence_parts.append((
                     evidence_table(kept, values, missed, self.kind.id_field,
                                    self.kind.time_field), groups[missed]))
+
+    def _within_limit(self, groups: np.ndarray, missed: np.ndarray) -> np.ndarray:
+        """``missed``, less the records past the first MISSED_LIMIT ids of their group.
+
+        Every missed record is still counted; only the ids kept for the report are capped, so
+        a month with a million misses costs a thousand strings, not a million.
+        """
+        where = np.flatnonzero(missed)
+        batch_groups = groups[where]
+        size = int(batch_groups.max()) + 1
+        if len(self.missed_seen) < size:
+            self.missed_seen = np.concatenate(
+                [self.missed_seen, np.zeros(size - len(self.missed_seen), dtype=np.int64)])
+        order = np.argsort(batch_groups, kind="stable")
+        sorted_groups = batch_groups[order]
+        first = np.searchsorted(sorted_groups, sorted_groups)  # start of each group's run
+        rank = np.empty(len(where), dtype=np.int64)
+        rank[order] = np.arange(len(where)) - first + self.missed_seen[sorted_groups]
+        self.missed_seen[:size] += np.bincount(batch_groups, minlength=size)
+        keep = np.zeros(len(missed), dtype=bool)
+        keep[where[rank < MISSED_LIMIT]] = True
+        return keep
 
     def _group_ids(self, kept: pa.Table, keys: np.ndarray) -> np.ndarray:
         """The group of each record: its period and segment, numbered as first seen."""
@@ -430,12 +454,15 @@ class RecordLevel:
             remap[g] = period_at[key] * len(segments) + segment_at[segment]
         n_groups = len(periods) * len(segments)
         stats = self.accumulator.finish(remap, n_groups)
+        missed_ids = [((), 0)] * n_groups
         if self.missed:
             groups = remap[np.concatenate([g for g, _ in self.missed])]
             ids = pa.chunked_array([i for _, i in self.missed]).combine_chunks()
-            missed_ids = group_missed(ids, np.ones(len(groups), dtype=bool), groups, n_groups)
-        else:
-            missed_ids = [((), 0)] * n_groups
+            kept = group_missed(ids, np.ones(len(groups), dtype=bool), groups, n_groups)
+            seen = np.zeros(len(remap), dtype=np.int64)
+            seen[: len(self.missed_seen)] = self.missed_seen[: len(remap)]
+            counts = np.bincount(remap, weights=seen, minlength=n_groups).astype(np.int64)
+            missed_ids = [(kept[g][0], int(counts[g])) for g in range(n_groups)]
         paused = None
         if level.pause:
             paused = np.bincount(remap, weights=self.paused[: len(remap)], minlength=n_groups)

@@ -172,3 +172,29 @@ def test_on_hold_time_pauses_the_clock(tmp_path):
         'pause = ["on_hold"]\n')
     v = evaluate(load_contract(tmp_path / "c.toml")).verdict("res", "2026-03")
     assert (v.value, v.paused, v.status) == (28 * 3600.0, 10800.0, "met")
+
+
+def test_batch_size_does_not_change_any_verdict(monkeypatch):
+    # The engine folds batches into counters as they arrive; three-row batches must give
+    # exactly what one batch gives (the fixture's 12 rows make four batches).
+    from slaengine.plugins.sources.csv import CsvSource
+
+    whole = evaluate(load_contract(DATA / "small.toml"))
+    monkeypatch.setattr(CsvSource, "batch_rows", 3)
+    batched = evaluate(load_contract(DATA / "small.toml"))
+    assert batched.verdicts == whole.verdicts
+    assert batched.levels == whole.levels
+    assert batched.sources["tickets"].read == 12
+
+
+def test_missed_ids_are_capped_but_counted_in_full(monkeypatch):
+    # March urgent missed T3 and T4; with room for one id per verdict, T3 (the first in file
+    # order) is kept and the count still says 2 — across two-row batches as well.
+    from slaengine import engine
+    from slaengine.plugins.sources.csv import CsvSource
+
+    monkeypatch.setattr(engine, "MISSED_LIMIT", 1)
+    monkeypatch.setattr(CsvSource, "batch_rows", 2)
+    verdict = evaluate(load_contract(DATA / "small.toml")).verdict(
+        "urgent-first-response", "2026-03")
+    assert (verdict.missed, verdict.missed_count) == (("T3",), 2)

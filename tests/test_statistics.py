@@ -184,3 +184,36 @@ def test_percentile_target_matches_attainment_of_measured(
             continue
         hits = sum(v <= limit for v in measured)
         assert (stats.value[group] <= limit) == (hits * 100 >= nn * n)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    statistic=st.sampled_from(["count", "mean", "median", "p90", "min", "max", "share",
+                               "attainment"]),
+    rows=st.lists(st.tuples(st.integers(0, 3), st.one_of(st.none(), st.integers(0, 100))),
+                  max_size=60),
+    cuts=st.lists(st.integers(0, 60), max_size=4),
+)
+def test_accumulator_over_batches_equals_one_pass(statistic, rows, cuts):
+    # Feeding the records in arbitrary batches, with group ids numbered in order of first
+    # appearance, must give exactly what one pass over all of them gives.
+    from slaengine.statistics import GroupAccumulator
+
+    groups = np.array([g for g, _ in rows], dtype=np.int64)
+    values = np.array([np.nan if v is None else float(v) for _, v in rows])
+    success = np.where(np.isnan(values), np.nan, (values >= 50).astype(float))
+    whole = group_statistic(statistic, values, groups, 4, success=success, within=40)
+    first_seen: dict[int, int] = {}
+    local = np.array([first_seen.setdefault(int(g), len(first_seen)) for g in groups],
+                     dtype=np.int64)
+    accumulator = GroupAccumulator(statistic, within=40)
+    bounds = sorted({0, len(rows), *(c for c in cuts if c <= len(rows))})
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        accumulator.add(values[start:end], local[start:end], success[start:end])
+    remap = np.array(sorted(first_seen, key=first_seen.get), dtype=np.int64)
+    merged = accumulator.finish(remap, 4)
+    np.testing.assert_array_equal(merged.value, whole.value)
+    np.testing.assert_array_equal(merged.sample_size, whole.sample_size)
+    np.testing.assert_array_equal(merged.unmeasured, whole.unmeasured)
+    if whole.hits is not None:
+        np.testing.assert_array_equal(merged.hits, whole.hits)
