@@ -10,12 +10,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from slaengine.plugins.reporters.csv import COLUMNS, CsvReporter
-from slaengine.plugins.reporters.html import HtmlReporter, axis_ticks
-from slaengine.plugins.reporters.markdown import MarkdownReporter, cell
 
 from slaengine.contract import load_contract
 from slaengine.engine import evaluate
+from slaengine.plugins.reporters.csv import COLUMNS, CsvReporter
+from slaengine.plugins.reporters.html import HtmlReporter, axis_ticks
+from slaengine.plugins.reporters.markdown import MarkdownReporter, cell
 from slaengine.verdicts import evaluation_to_dict
 
 DATA = Path(__file__).parent / "data"

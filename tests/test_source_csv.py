@@ -10,11 +10,11 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from slaengine.plugins.sources.csv import CsvSource, register_sources
 
 from slaengine.errors import DataError
 from slaengine.fields import TICKETS
 from slaengine.kinds import REJECT_SCHEMA, SourceBatch, SourceConfig
+from slaengine.plugins.sources.csv import CsvSource, register_sources
 
 VENDOR = {
     "ticket_id": "Ticket ID",

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pyarrow as pa
-from slaengine.plugins.metrics.backlog import open_at_end
 
 from slaengine import hookimpl
 from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
+from slaengine.plugins.metrics.backlog import open_at_end
 from slaengine.targets import TargetError, parse_duration
 
 DEFAULT_OLDER_THAN = "7d"

@@ -7,10 +7,10 @@ from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
-from slaengine.plugins.metrics._period import micros
 
 from slaengine import hookimpl
 from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
+from slaengine.plugins.metrics._period import micros
 
 
 def open_at_end(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from slaengine.plugins.metrics._period import SalesOfType
-
 from slaengine import hookimpl
 from slaengine.kinds import Metric
+from slaengine.plugins.metrics._period import SalesOfType
 
 
 class CrossSellRevenue(SalesOfType):

@@ -9,11 +9,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from slaengine.plugins.metrics._period import money_sums, quantize
 
 from slaengine import hookimpl
 from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
 from slaengine.money import parse_amount
+from slaengine.plugins.metrics._period import money_sums, quantize
 
 DAY_US = 86_400 * 1_000_000
 

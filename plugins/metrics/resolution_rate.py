@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import pyarrow as pa
-from slaengine.plugins.metrics._period import counts
 
 from slaengine import hookimpl
 from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
+from slaengine.plugins.metrics._period import counts
 
 
 class ResolutionRate(PeriodMetric):

@@ -8,10 +8,10 @@ from typing import ClassVar
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from slaengine.plugins.metrics._period import sums
 
 from slaengine import hookimpl
 from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
+from slaengine.plugins.metrics._period import sums
 
 
 class ResponseTime(PeriodMetric):

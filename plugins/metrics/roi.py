@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import ClassVar
 
 import pyarrow as pa
-from slaengine.plugins.metrics._period import counts, money_sums
 
 from slaengine import hookimpl
 from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
+from slaengine.plugins.metrics._period import counts, money_sums
 
 
 class ReturnOnInvestment(PeriodMetric):

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
-from slaengine.plugins.sources._columns import check_columns, requested_columns
 
 from slaengine import hookimpl
 from slaengine.coerce import coerce
 from slaengine.errors import DataError
 from slaengine.fields import is_category
 from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
+from slaengine.plugins.sources._columns import check_columns, requested_columns
 
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".arrow": "ipc", ".feather": "ipc",
             ".ipc": "ipc"}

@@ -11,12 +11,12 @@ from typing import Any, ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
-from slaengine.plugins.sources._columns import check_columns, requested_columns
 
 from slaengine import hookimpl
 from slaengine.coerce import coerce
 from slaengine.errors import DataError
 from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
+from slaengine.plugins.sources._columns import check_columns, requested_columns
 
 # A ragged row's text is quoted in the reject's ``value`` up to this many characters.
 _TEXT_MAX = 200
