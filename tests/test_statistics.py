@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import numpy as np
@@ -208,7 +209,7 @@ def test_accumulator_over_batches_equals_one_pass(statistic, rows, cuts):
                      dtype=np.int64)
     accumulator = GroupAccumulator(statistic, within=40)
     bounds = sorted({0, len(rows), *(c for c in cuts if c <= len(rows))})
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         accumulator.add(values[start:end], local[start:end], success[start:end])
     remap = np.array(sorted(first_seen, key=first_seen.get), dtype=np.int64)
     merged = accumulator.finish(remap, 4)
