@@ -132,8 +132,9 @@ def evaluate(
         levels_here = streamed.get(name, [])
 
         def feed(records: pa.Table, keys: np.ndarray, levels_here=levels_here) -> None:
+            batch = Batch(records, keys)
             for streaming in levels_here:
-                streaming.add(records, keys)
+                streaming.add(batch)
 
         data[name] = read_source(contract, contract.sources[name], fields, registry, as_of,
                                  on_batch=feed, keep=keep.get(name, []))
@@ -320,6 +321,25 @@ def evaluate_level(
     return verdicts, account, None
 
 
+class Batch:
+    """One batch of accepted records as every service level of its source sees it.
+
+    The period keys, and the segments of each ``by`` list, are computed once per batch and
+    shared by the service levels, which each take the rows their ``where`` keeps.
+    """
+
+    def __init__(self, table: pa.Table, keys: np.ndarray) -> None:
+        self.table = table
+        self.keys = keys
+        self.present = _present(keys)
+        self._segments: dict[tuple[str, ...], tuple[np.ndarray, list[dict]]] = {}
+
+    def segments(self, by: tuple[str, ...]) -> tuple[np.ndarray, list[dict]]:
+        if by not in self._segments:
+            self._segments[by] = segment_groups(self.table, by)
+        return self._segments[by]
+
+
 class RecordLevel:
     """One per-record service level, evaluated batch by batch as its source is read.
 
@@ -354,30 +374,40 @@ class RecordLevel:
                                     included=0, excluded=0)
         self.window = contract.window != (None, None)
 
-    def add(self, table: pa.Table, keys: np.ndarray) -> None:
-        """Fold one batch of the source's accepted records (``keys``: their period keys)."""
+    def add(self, batch: Batch) -> None:
+        """Fold one batch of the source's accepted records."""
+        table, keys = batch.table, batch.keys
         self.account.accepted += table.num_rows
-        present = _present(keys)
-        inside = np.ones(len(keys), dtype=bool)
+        present = batch.present
+        inside = None
         if self.window:
             allowed = window_periods(self.contract, present)
             inside = np.isin(keys, allowed)
             present = allowed
         self.periods.update(int(k) for k in present)
         mask = where_mask(table, self.level.where)
-        for key, count in zip(*np.unique(keys[inside & ~mask], return_counts=True),
-                              strict=True):
-            self.excluded[int(key)] = self.excluded.get(int(key), 0) + int(count)
-        self.account.excluded += int((inside & ~mask).sum())
-        self.account.outside_window += int((~inside).sum())
-        mask &= inside
+        if inside is not None:
+            self.account.outside_window += int((~inside).sum())
+            left_out = inside & ~mask
+            mask &= inside
+        else:
+            left_out = ~mask
+        if left_out.any():
+            low = int(keys.min())
+            counts = np.bincount(keys[left_out] - low)
+            for offset in np.flatnonzero(counts):
+                key = int(offset) + low
+                self.excluded[key] = self.excluded.get(key, 0) + int(counts[offset])
+            self.account.excluded += int(left_out.sum())
         self.account.included += int(mask.sum())
         if not mask.any():
             return
         kept = table.select(self.fields)
+        segment_index, segments = batch.segments(self.level.by)
         if not mask.all():
             kept = kept.filter(pa.array(mask))
-        groups = self._group_ids(kept, keys[mask])
+            segment_index = segment_index[mask]
+        groups = self._group_ids(keys[mask], segment_index, segments)
         context = MeasureContext(calendar=self.calendar, timezone=self.contract.timezone,
                                  service_level=self.level.id, options=self.level.options,
                                  pause=self.level.pause)
@@ -428,11 +458,14 @@ class RecordLevel:
         keep[where[rank < MISSED_LIMIT]] = True
         return keep
 
-    def _group_ids(self, kept: pa.Table, keys: np.ndarray) -> np.ndarray:
+    def _group_ids(self, keys: np.ndarray, segment_index: np.ndarray,
+                   segments: list[dict]) -> np.ndarray:
         """The group of each record: its period and segment, numbered as first seen."""
-        segment_index, segments = segment_groups(kept, self.level.by)
         local = keys * (len(segments) + 1) + segment_index
-        pairs, inverse = np.unique(local, return_inverse=True)
+        low = int(local.min())
+        present = np.bincount(local - low) > 0  # a few hundred values: counted, not sorted
+        pairs = np.flatnonzero(present) + low
+        inverse = (np.cumsum(present) - 1)[local - low]
         lookup = np.empty(len(pairs), dtype=np.int64)
         for i, pair in enumerate(pairs.tolist()):
             key, index = divmod(pair, len(segments) + 1)
