@@ -331,13 +331,23 @@ class Batch:
     def __init__(self, table: pa.Table, keys: np.ndarray) -> None:
         self.table = table
         self.keys = keys
-        self.present = _present(keys)
-        self._segments: dict[tuple[str, ...], tuple[np.ndarray, list[dict]]] = {}
+        low = int(keys.min())
+        seen = np.bincount(keys - low) > 0
+        self.present = np.flatnonzero(seen) + low
+        self.position = (np.cumsum(seen) - 1)[keys - low]  # index into present
+        self._codes: dict[tuple[str, ...], tuple[np.ndarray, list[tuple[int, tuple]]]] = {}
 
-    def segments(self, by: tuple[str, ...]) -> tuple[np.ndarray, list[dict]]:
-        if by not in self._segments:
-            self._segments[by] = segment_groups(self.table, by)
-        return self._segments[by]
+    def codes(self, by: tuple[str, ...]) -> tuple[np.ndarray, list[tuple[int, tuple]]]:
+        """A small code per record for its (period, segment) pair, and the pairs by code."""
+        if by not in self._codes:
+            segment_index, segments = segment_groups(self.table, by)
+            width = max(len(segments), 1)
+            codes = self.position * width + segment_index
+            pairs = [(int(self.present[c // width]),
+                      tuple(segments[c % width].values()) if segments else ())
+                     for c in range(len(self.present) * width)]
+            self._codes[by] = (codes, pairs)
+        return self._codes[by]
 
 
 class RecordLevel:
@@ -403,11 +413,17 @@ class RecordLevel:
         if not mask.any():
             return
         kept = table.select(self.fields)
-        segment_index, segments = batch.segments(self.level.by)
+        codes, pairs = batch.codes(self.level.by)
         if not mask.all():
             kept = kept.filter(pa.array(mask))
-            segment_index = segment_index[mask]
-        groups = self._group_ids(keys[mask], segment_index, segments)
+            codes = codes[mask]
+        # Only pairs that occur among the kept records become groups (a segment that where
+        # leaves out must not appear with an empty verdict).
+        occurs = np.bincount(codes, minlength=len(pairs)) > 0
+        lookup = np.full(len(pairs), -1, dtype=np.int64)
+        for code in np.flatnonzero(occurs):
+            lookup[code] = self.groups.setdefault(pairs[code], len(self.groups))
+        groups = lookup[codes]
         context = MeasureContext(calendar=self.calendar, timezone=self.contract.timezone,
                                  service_level=self.level.id, options=self.level.options,
                                  pause=self.level.pause)
@@ -457,21 +473,6 @@ class RecordLevel:
         keep = np.zeros(len(missed), dtype=bool)
         keep[where[rank < MISSED_LIMIT]] = True
         return keep
-
-    def _group_ids(self, keys: np.ndarray, segment_index: np.ndarray,
-                   segments: list[dict]) -> np.ndarray:
-        """The group of each record: its period and segment, numbered as first seen."""
-        local = keys * (len(segments) + 1) + segment_index
-        low = int(local.min())
-        present = np.bincount(local - low) > 0  # a few hundred values: counted, not sorted
-        pairs = np.flatnonzero(present) + low
-        inverse = (np.cumsum(present) - 1)[local - low]
-        lookup = np.empty(len(pairs), dtype=np.int64)
-        for i, pair in enumerate(pairs.tolist()):
-            key, index = divmod(pair, len(segments) + 1)
-            segment = tuple(segments[index].values()) if segments else ()
-            lookup[i] = self.groups.setdefault((key, segment), len(self.groups))
-        return lookup[inverse]
 
     def finish(self) -> tuple[list[Verdict], LevelAccount, pa.Table | None]:
         """Every period of the source times every segment seen: the verdicts, in order."""

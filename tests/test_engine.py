@@ -198,3 +198,17 @@ def test_missed_ids_are_capped_but_counted_in_full(monkeypatch):
     verdict = evaluate(load_contract(DATA / "small.toml")).verdict(
         "urgent-first-response", "2026-03")
     assert (verdict.missed, verdict.missed_count) == (("T3",), 2)
+
+
+def test_segments_left_out_by_where_do_not_appear(tmp_path):
+    # by = ["priority"] with where = urgent: only the urgent segment exists, in both months;
+    # the normal tickets of the same batches must not produce empty "normal" verdicts.
+    text = (DATA / "small.toml").read_text().replace(
+        'where = { priority = ["urgent"] }',
+        'where = { priority = ["urgent"] }\nby = ["priority"]')
+    (tmp_path / "c.toml").write_text(text)
+    (tmp_path / "small-tickets.csv").write_bytes((DATA / "small-tickets.csv").read_bytes())
+    evaluation = evaluate(load_contract(tmp_path / "c.toml"))
+    segments = [v.segment for v in evaluation.verdicts
+                if v.service_level == "urgent-first-response"]
+    assert segments == [{"priority": "urgent"}, {"priority": "urgent"}]
