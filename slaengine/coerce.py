@@ -226,6 +226,9 @@ def _timestamps(name: str, arr: pa.Array, timezone: str, source: str, column: st
 
     text = _trimmed(arr)
     shaped = pc.fill_null(pc.match_substring_regex(text, _ISO_RE), False)
+    fast = _uniform(text, shaped, timezone)
+    if fast is not None:
+        return _Column(name, arr, fast, _text=text)
     # Arrow parses at most microseconds for a "us" timestamp; finer digits are truncated.
     norm = pc.replace_substring_regex(text, r"(\.\d{6})\d+", r"\1")
     has_offset = pc.fill_null(pc.match_substring_regex(norm, _OFFSET_RE), False)
@@ -240,6 +243,21 @@ def _timestamps(name: str, arr: pa.Array, timezone: str, source: str, column: st
     invalid = pc.and_(pc.is_valid(text), pc.is_null(typed))
     col.add_problem(invalid, lambda: _reason(name, text, " is not an ISO 8601 timestamp"))
     return col
+
+
+def _uniform(text: pa.Array, shaped: pa.Array, timezone: str) -> pa.Array | None:
+    """The common case in one cast: every value well-formed and all naive (or all with an
+    offset). None when the column is mixed or has a bad value: then the careful path runs."""
+    if not pc.all(pc.or_(shaped, pc.is_null(text))).as_py():
+        return None
+    try:
+        return _localise(pc.cast(text, pa.timestamp("us")), timezone)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:
+        return pc.cast(text, TIMESTAMP)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def _numbers(name: str, arr: pa.Array, type_: pa.DataType, source: str, column: str) -> _Column:

@@ -246,3 +246,18 @@ def test_hook_offers_the_source() -> None:
     (source,) = register_sources()
     assert isinstance(source, CsvSource)
     assert source.name == "csv"
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf"])
+def test_clean_looking_numbers_the_parser_accepts_are_still_rejected(tmp_path, bad):
+    # The fast typed read accepts nan and inf as floats; they must still be rejected by row,
+    # with the same reason as on the text path.
+    path = tmp_path / "t.csv"
+    path.write_text("ticket_id,created_at,handle_seconds\n"
+                    f"T1,2026-03-01 10:00:00,60\nT2,2026-03-01 11:00:00,{bad}\n")
+    config = SourceConfig(name="t", adapter="csv", path=path, fields={}, options={},
+                          timezone="UTC")
+    batches = list(CsvSource().read(config, ["ticket_id", "created_at", "handle_seconds"]))
+    rejected = pa.concat_tables([b.rejected for b in batches])
+    assert rejected["reason"].to_pylist() == [f"handle_seconds: '{bad}' is not a number"]
+    assert rejected["row"].to_pylist() == [3]

@@ -15,6 +15,7 @@ import pyarrow.csv as pcsv
 from slaengine import hookimpl
 from slaengine.coerce import coerce
 from slaengine.errors import DataError
+from slaengine.fields import TIMESTAMP
 from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
 from slaengine.plugins.sources._columns import check_columns, requested_columns
 
@@ -98,10 +99,19 @@ class CsvSource(Source):
         check_columns(path, config, columns, header)
 
         names = sorted(set(columns.values()))
-        table, ragged = self._read(path, config.name, delimiter, encoding, names)
+        typed = _typed_columns(config, columns)
+        try:
+            # Optimistic: let the CSV parser type every column (multi-threaded C++). A single
+            # value it cannot parse fails the whole read, and the careful path takes over.
+            table, ragged = self._read(path, config.name, delimiter, encoding, names,
+                                       types=typed)
+            if _has_non_finite(table):
+                raise DataError("nan or inf: the text path rejects them by row")
+        except (DataError, pa.ArrowInvalid):
+            table, ragged = self._read(path, config.name, delimiter, encoding, names)
         if ragged and any(r.number is None for r in ragged):
             # Multi-threaded parsing does not know where a bad row was; find out, on this
-            # error path only, with a single-threaded pass.
+            # error path only, with a single-threaded text pass.
             table, ragged = self._read(
                 path, config.name, delimiter, encoding, names, use_threads=False
             )
@@ -167,8 +177,10 @@ class CsvSource(Source):
         names: list[str],
         *,
         use_threads: bool = True,
+        types: dict[str, pa.DataType] | None = None,
     ) -> tuple[pa.Table, list[_Ragged]]:
-        """Read ``names`` as text, collecting the rows with the wrong number of columns."""
+        """Read ``names`` as text (or as ``types``), collecting the rows with the wrong number
+        of columns."""
         ragged: list[_Ragged] = []
 
         def on_invalid(row: Any) -> str:
@@ -184,8 +196,9 @@ class CsvSource(Source):
                 parse_options=_parse_options(delimiter, on_invalid),
                 convert_options=pcsv.ConvertOptions(
                     include_columns=names,
-                    column_types={n: pa.string() for n in names},
-                    strings_can_be_null=False,
+                    column_types=types or {n: pa.string() for n in names},
+                    strings_can_be_null=types is not None,
+                    null_values=[""],  # "NA", "null", "nan" are values to judge, not gaps
                 ),
             )
         except pa.ArrowInvalid as exc:
@@ -199,6 +212,33 @@ class CsvSource(Source):
         except (LookupError, OSError, UnicodeError) as exc:
             raise _unreadable(path, exc) from exc
         return table, ragged
+
+
+def _typed_columns(config: SourceConfig, columns: dict[str, str]) -> dict[str, pa.DataType]:
+    """The types the CSV parser may try for each column on the optimistic path.
+
+    Timestamps are tried as wall times without an offset (coerce then reads them in the
+    contract's timezone); a column with offsets, a bad value or a number in the wrong shape
+    makes the parser fail, and the text path decides row by row. Yes/no columns stay text.
+    """
+    wanted: dict[str, set[pa.DataType]] = {}
+    for field_name, column in columns.items():
+        type_ = config.kind.fields[field_name]
+        if type_ == TIMESTAMP:
+            type_ = pa.timestamp("us")
+        elif pa.types.is_boolean(type_):
+            type_ = pa.string()
+        wanted.setdefault(column, set()).add(type_)
+    return {c: t.pop() if len(t) == 1 else pa.string() for c, t in wanted.items()}
+
+
+def _has_non_finite(table: pa.Table) -> bool:
+    """Whether a float column holds nan or inf, which the parser accepts but slaengine does not
+    take for a number (the text path rejects those rows with their reason)."""
+    return any(
+        pc.any(pc.invert(pc.is_finite(column))).as_py()
+        for column in table.columns if pa.types.is_floating(column.type)
+    )
 
 
 def _parse_options(delimiter: str, handler: Any) -> pcsv.ParseOptions:
