@@ -464,13 +464,17 @@ class RecordLevel:
         if len(self.missed_seen) < size:
             self.missed_seen = np.concatenate(
                 [self.missed_seen, np.zeros(size - len(self.missed_seen), dtype=np.int64)])
+        keep = np.zeros(len(missed), dtype=bool)
+        wanting = self.missed_seen[batch_groups] < MISSED_LIMIT
+        if not wanting.any():  # every group already holds its ids: only count
+            self.missed_seen[:size] += np.bincount(batch_groups, minlength=size)
+            return keep
         order = np.argsort(batch_groups, kind="stable")
         sorted_groups = batch_groups[order]
         first = np.searchsorted(sorted_groups, sorted_groups)  # start of each group's run
         rank = np.empty(len(where), dtype=np.int64)
         rank[order] = np.arange(len(where)) - first + self.missed_seen[sorted_groups]
         self.missed_seen[:size] += np.bincount(batch_groups, minlength=size)
-        keep = np.zeros(len(missed), dtype=bool)
         keep[where[rank < MISSED_LIMIT]] = True
         return keep
 

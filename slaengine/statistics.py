@@ -215,22 +215,33 @@ class GroupAccumulator:
         size = int(groups.max()) + 1 if groups.size else 0
         self._grow(size)
         measured = ~np.isnan(x)
-        self.total[:size] += np.bincount(groups, minlength=size)
-        self.counted[:size] += np.bincount(groups[measured], minlength=size)
-        if self.statistic == "mean":
-            self.sums[:size] += np.bincount(groups[measured], weights=x[measured], minlength=size)
-        elif self.statistic == "share":
+        # One counting pass per batch: each record's group and state folded into one code
+        # (state 0: not measured, 1: measured, 2: measured and a hit), so no masked copies.
+        state = measured.astype(np.int64)
+        if self.statistic == "share":
             if success is None:
                 raise ValueError("share needs success=: one boolean per record")
             ok = _as_float(success)
             known = ~np.isnan(ok) & measured
-            self.sample[:size] += np.bincount(groups[known], minlength=size)
-            self.hits[:size] += np.bincount(groups[known & (ok != 0)], minlength=size)
+            state = known.astype(np.int64) + (known & (ok != 0))
         elif self.statistic == "attainment":
             if self.within is None:
                 raise ValueError("attainment needs a per-record limit: within=SECONDS")
-            met = measured & (x <= float(self.within))
-            self.hits[:size] += np.bincount(groups[met], minlength=size)
+            state += measured & (x <= float(self.within))
+        counts = np.bincount(groups * 3 + state, minlength=3 * size).reshape(size, 3)
+        self.total[:size] += counts.sum(axis=1)
+        if self.statistic == "share":
+            self.sample[:size] += counts[:, 1] + counts[:, 2]
+            self.hits[:size] += counts[:, 2]
+            # counted: records with a measure, known outcome or not
+            self.counted[:size] += np.bincount(groups, weights=measured,
+                                               minlength=size).astype(np.int64)
+        else:
+            self.counted[:size] += counts[:, 1] + counts[:, 2]
+            self.hits[:size] += counts[:, 2]
+        if self.statistic == "mean":
+            self.sums[:size] += np.bincount(groups, weights=np.where(measured, x, 0.0),
+                                            minlength=size)
         elif self.keeps_values:
             self.values.append(x[measured])
             self.groups.append(groups[measured])
