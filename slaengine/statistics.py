@@ -244,7 +244,7 @@ class GroupAccumulator:
                                             minlength=size)
         elif self.keeps_values:
             self.values.append(x[measured])
-            self.groups.append(groups[measured])
+            self.groups.append(groups[measured].astype(np.int32))  # groups are few
 
     def finish(self, remap: np.ndarray, n_groups: int) -> GroupStats:
         """The statistic per final group; ``remap[g]`` is the final group of accumulated ``g``."""

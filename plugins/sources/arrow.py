@@ -77,7 +77,7 @@ class ArrowSource(Source):
         "format": {"type": "string", "allowed": ["parquet", "ipc"]},
         "partitioning": {"type": "string", "allowed": ["hive", "none"]},
     }
-    batch_rows: ClassVar[int] = 1_000_000
+    batch_rows: ClassVar[int] = 262_144
 
     def columns(self, config: SourceConfig) -> list[tuple[str, str]] | None:
         """The data's columns (partition columns included) and their Arrow types."""
