@@ -197,8 +197,7 @@ class GroupAccumulator:
         self.sums = np.zeros(0, dtype=np.float64)
         self.hits = np.zeros(0, dtype=np.int64)
         self.sample = np.zeros(0, dtype=np.int64)
-        self.values: list[np.ndarray] = []
-        self.groups: list[np.ndarray] = []
+        self.values: dict[int, list[np.ndarray]] = {}
         self.keeps_values = statistic in ("median", "min", "max") or (
             percentile_of(statistic) is not None
         )
@@ -243,8 +242,15 @@ class GroupAccumulator:
             self.sums[:size] += np.bincount(groups, weights=np.where(measured, x, 0.0),
                                             minlength=size)
         elif self.keeps_values:
-            self.values.append(x[measured])
-            self.groups.append(groups[measured].astype(np.int32))  # groups are few
+            # Kept per group, so the end never needs one array of every value at once.
+            kept, owner = x[measured], groups[measured]
+            order = np.argsort(owner.astype(np.int32), kind="stable")
+            kept, owner = kept[order], owner[order]
+            cuts = np.flatnonzero(np.diff(owner)) + 1
+            starts = np.concatenate(([0], cuts)).astype(np.int64)
+            for start, part in zip(starts, np.split(kept, cuts), strict=True):
+                if len(part):
+                    self.values.setdefault(int(owner[start]), []).append(part)
 
     def finish(self, remap: np.ndarray, n_groups: int) -> GroupStats:
         """The statistic per final group; ``remap[g]`` is the final group of accumulated ``g``."""
@@ -267,10 +273,24 @@ class GroupAccumulator:
         if self.statistic == "attainment":
             hits = merged(self.hits)
             return GroupStats(_ratio(hits, total), total, unmeasured, hits)
-        values = np.concatenate(self.values) if self.values else np.zeros(0)
-        groups = remap[np.concatenate(self.groups)] if self.groups else np.zeros(0, np.int64)
-        stats = group_statistic(self.statistic, values, groups, n_groups)
-        return GroupStats(stats.value, counted, unmeasured)
+        value = np.full(n_groups, np.nan)
+        final: dict[int, list[np.ndarray]] = {}
+        for group, parts in self.values.items():
+            final.setdefault(int(remap[group]), []).extend(parts)
+        for group, parts in final.items():
+            run = np.concatenate(parts)  # one group's values at a time
+            n = np.array([len(run)])
+            if self.statistic == "min":
+                rank = 1
+            elif self.statistic == "max":
+                rank = len(run)
+            else:
+                pct = percentile_of(self.statistic)
+                assert pct is not None
+                rank = int(nearest_rank(pct, n)[0])
+            value[group] = np.partition(run, rank - 1)[rank - 1]
+            final[group] = []
+        return GroupStats(value, counted, unmeasured)
 
     def _grow(self, size: int) -> None:
         if size <= len(self.total):
