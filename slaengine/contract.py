@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slaengine import schema as contract_schema
 from slaengine.calendars import Calendar, build_calendars
@@ -75,6 +76,22 @@ class ServiceLevel:
 
 
 @dataclass(frozen=True)
+class Exclusion:
+    """Records excluded by agreement (``[[exclusions]]``): those whose time lies in
+    ``[start, end)`` (UTC) and match ``where``, for the listed service levels (all when empty).
+    Force majeure, an outage the client caused: the reason is carried into every report."""
+
+    reason: str
+    start: datetime
+    end: datetime
+    service_levels: tuple[str, ...] = ()
+    where: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def applies_to(self, level: str) -> bool:
+        return not self.service_levels or level in self.service_levels
+
+
+@dataclass(frozen=True)
 class Contract:
     """A checked contract. ``text`` is the file's exact content (its SHA-256 is in manifests).
 
@@ -97,6 +114,7 @@ class Contract:
     penalties: dict[str, Any] | None = None
     calendars: dict[str, Calendar] = field(default_factory=dict)
     window: tuple[date | None, date | None] = (None, None)
+    exclusions: tuple[Exclusion, ...] = ()
 
     @property
     def sha256(self) -> str:
@@ -247,7 +265,28 @@ class _Checker:
             monthly_fee=parse_amount(fee) if fee is not None else None,
             description=head.get("description", ""), penalties=penalties,
             calendars=self.calendars, window=(head.get("start"), head.get("end")),
+            exclusions=self.exclusions(document.get("exclusions", []), head["timezone"], seen),
         )
+
+    def exclusions(self, tables: list[dict[str, Any]], timezone: str,
+                   levels: dict[str, int]) -> tuple[Exclusion, ...]:
+        out = []
+        for i, table in enumerate(tables):
+            at = ("exclusions", i)
+            for name in table.get("service_levels", []):
+                if name not in levels:
+                    self.problem((*at, "service_levels"), f'no service level called "{name}"',
+                                 did_you_mean(name, levels), list(levels))
+            start, end = _instant(table["from"], timezone), _instant(table["to"], timezone)
+            if end <= start:
+                self.problem((*at, "to"), f"{table['to']} is not after from = {table['from']}")
+            where = {k: (v,) if isinstance(v, str) else tuple(v)
+                     for k, v in table.get("where", {}).items()}
+            out.append(Exclusion(reason=table["reason"], start=start, end=end,
+                                 service_levels=tuple(table.get("service_levels", ())),
+                                 where=where))
+        self.raise_if_any()
+        return tuple(out)
 
     def build_calendars(self, tables: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
         if ("calendars",) in self.broken or not tables:
@@ -473,3 +512,12 @@ class _Checker:
 def _is_segmentable(kind: RecordKind, name: str) -> bool:
     return is_category(kind.fields[name]) or name == kind.id_field
 
+
+def _instant(value: date | datetime, timezone: str) -> datetime:
+    """A TOML date or date-time as a UTC instant: a date is its midnight, a date-time without
+    an offset is wall time, both in the contract's timezone."""
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(timezone))
+    return value.astimezone(UTC)

@@ -194,7 +194,8 @@ def level_fields(contract: Contract, level: ServiceLevel, registry: Registry,
         wanted = metric.required_fields(set(available))
         wanted += tuple(PAUSE_FIELDS[p] for p in level.pause)
     fields = [kind.id_field, kind.time_field]
-    for name in (*wanted, *level.where, *level.by):
+    agreed = [f for e in contract.exclusions if e.applies_to(level.id) for f in e.where]
+    for name in (*wanted, *level.where, *level.by, *agreed):
         if name in kind.fields and name not in fields:
             fields.append(name)
     return fields
@@ -304,12 +305,15 @@ def evaluate_level(
         periods, positions = kept_periods, lookup[positions]
         inside = positions >= 0
     mask = where_mask(table, level.where)
+    agreed, counts = agreed_exclusions(contract, level, table, kind.time_field,
+                                       among=mask & inside)
+    mask &= ~agreed
     excluded = np.bincount(positions[inside & ~mask], minlength=len(periods))
     mask &= inside
     account = LevelAccount(service_level=level.id, source=level.source,
                            accepted=table.num_rows, included=int(mask.sum()),
                            excluded=int((inside & ~mask).sum()),
-                           outside_window=int((~inside).sum()))
+                           outside_window=int((~inside).sum()), agreed=counts)
     context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
                              service_level=level.id, options=level.options)
     figures = period_figures(contract, level, data, periods, registry, context)
@@ -396,6 +400,13 @@ class RecordLevel:
             present = allowed
         self.periods.update(int(k) for k in present)
         mask = where_mask(table, self.level.where)
+        if self.contract.exclusions:
+            kept = mask if inside is None else mask & inside  # what would otherwise count
+            agreed, counts = agreed_exclusions(self.contract, self.level, table,
+                                               self.kind.time_field, among=kept)
+            mask &= ~agreed
+            for reason, count in counts.items():
+                self.account.agreed[reason] = self.account.agreed.get(reason, 0) + count
         if inside is not None:
             self.account.outside_window += int((~inside).sum())
             left_out = inside & ~mask
@@ -614,6 +625,30 @@ def window_periods(contract: Contract, periods: np.ndarray) -> np.ndarray:
 def _local_midnight(day: date, timezone: str) -> int:
     moment = datetime.combine(day, datetime.min.time(), ZoneInfo(timezone))
     return int(moment.timestamp()) * 1_000_000
+
+
+def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
+                      time_field: str, among: np.ndarray | None = None,
+                      ) -> tuple[np.ndarray, dict[str, int]]:
+    """Records the contract excludes by agreement for ``level`` (only ``among`` those, when
+    given), and how many per reason (a record in two exclusions counts once, for the first)."""
+    excluded = np.zeros(table.num_rows, dtype=bool)
+    counts: dict[str, int] = {}
+    for exclusion in contract.exclusions:
+        if not exclusion.applies_to(level.id) or table.num_rows == 0:
+            continue
+        time = table[time_field]
+        start, end = (pa.scalar(t, time.type) for t in (exclusion.start, exclusion.end))
+        during = pc.and_(pc.greater_equal(time, start), pc.less(time, end))
+        hit = np.asarray(pc.fill_null(during, False).to_numpy(zero_copy_only=False), dtype=bool)
+        hit &= where_mask(table, exclusion.where)
+        if among is not None:
+            hit &= among
+        new = hit & ~excluded
+        if new.any():
+            counts[exclusion.reason] = counts.get(exclusion.reason, 0) + int(new.sum())
+        excluded |= hit
+    return excluded, counts
 
 
 def where_mask(table: pa.Table, where: dict[str, tuple[str, ...]]) -> np.ndarray:

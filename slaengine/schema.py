@@ -76,6 +76,17 @@ SERVICE_LEVEL_KEYS: dict[str, Any] = {
     "calendar": {"type": "string"},
 }
 
+EXCLUSION_KEYS: dict[str, Any] = {
+    "reason": {"type": "string", "required": True, "empty": False},
+    "from": {"type": ["datetime", "date"], "required": True},
+    "to": {"type": ["datetime", "date"], "required": True},
+    "service_levels": {"type": "list", "schema": {"type": "string"}},
+    "where": {
+        "type": "dict",
+        "valuesrules": {"type": ["string", "list"], "schema": {"type": "string"}},
+    },
+}
+
 PENALTY_KEYS: dict[str, Any] = {"model": {"type": "string", "required": True}}
 
 CONTRACT_SCHEMA: dict[str, Any] = {
@@ -98,6 +109,7 @@ CONTRACT_SCHEMA: dict[str, Any] = {
         "keysrules": {"type": "string", "regex": NAME},
         "valuesrules": {"type": "dict", "schema": CALENDAR_SCHEMA},
     },
+    "exclusions": {"type": "list", "schema": {"type": "dict", "schema": EXCLUSION_KEYS}},
     "penalties": {"type": "dict"},
 }
 
@@ -172,7 +184,8 @@ def _schema_at(schema: dict[str, Any], path: tuple) -> dict[str, Any]:
     return current
 
 
-_TYPE_WORDS = {"date": "a date such as 2026-01-01", "string": "a string",
+_TYPE_WORDS = {"date": "a date such as 2026-01-01",
+               "datetime": "a date-time such as 2026-03-10T08:00:00-05:00", "string": "a string",
                "integer": "a whole number", "dict": "a table", "list": "a list",
                "number": "a number", "boolean": "true or false"}
 

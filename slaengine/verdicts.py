@@ -87,8 +87,9 @@ class SourceAccount:
 @dataclass
 class LevelAccount:
     """How a service level used its source's accepted records:
-    ``accepted == included + excluded + outside_window`` (``excluded``: left out by ``where``;
-    ``outside_window``: in periods outside the contract's ``start``..``end``)."""
+    ``accepted == included + excluded + outside_window`` (``excluded``: left out by ``where``
+    or by an agreed exclusion — ``agreed`` counts the latter by reason; ``outside_window``: in
+    periods outside the contract's ``start``..``end``)."""
 
     service_level: str
     source: str
@@ -96,6 +97,7 @@ class LevelAccount:
     included: int
     excluded: int
     outside_window: int = 0
+    agreed: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -165,7 +167,8 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
         },
         "service_levels": {
             name: {"source": a.source, "accepted": a.accepted, "included": a.included,
-                   "excluded": a.excluded, "outside_window": a.outside_window}
+                   "excluded": a.excluded, "outside_window": a.outside_window,
+                   "agreed_exclusions": a.agreed}
             for name, a in evaluation.levels.items()
         },
     }

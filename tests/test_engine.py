@@ -24,6 +24,7 @@ import pytest
 
 from slaengine.contract import load_contract
 from slaengine.engine import evaluate
+from slaengine.errors import SlaError
 
 DATA = Path(__file__).parent / "data"
 
@@ -212,3 +213,37 @@ def test_segments_left_out_by_where_do_not_appear(tmp_path):
     segments = [v.segment for v in evaluation.verdicts
                 if v.service_level == "urgent-first-response"]
     assert segments == [{"priority": "urgent"}, {"priority": "urgent"}]
+
+
+def test_records_excluded_by_agreement_are_left_out_and_counted(tmp_path):
+    # A client-caused outage on March 2nd, 09:00-10:30 New York time, for the urgent first
+    # response only: T1 (09:00) and T2 (10:00) are excluded. March urgent then has T3 (2h,
+    # miss) and T4 (never answered, miss): 0 of 2. The where-excluded T5, T6 still count as
+    # excluded, so the period's excluded = 2 (where) + 2 (agreed) = 4.
+    text = (DATA / "small.toml").read_text() + (
+        '\n[[exclusions]]\nreason = "client network change CHG-1881"\n'
+        "from = 2026-03-02T09:00:00\nto = 2026-03-02T10:30:00\n"
+        'service_levels = ["urgent-first-response"]\n')
+    (tmp_path / "c.toml").write_text(text)
+    (tmp_path / "small-tickets.csv").write_bytes((DATA / "small-tickets.csv").read_bytes())
+    evaluation = evaluate(load_contract(tmp_path / "c.toml"))
+    v = evaluation.verdict("urgent-first-response", "2026-03")
+    assert (v.value, v.sample_size, v.excluded, v.missed) == (0.0, 2, 4, ("T3", "T4"))
+    level = evaluation.levels["urgent-first-response"]
+    assert level.agreed == {"client network change CHG-1881": 2}
+    # 9 accepted = 4 included (T3, T4, T7, T8) + 5 excluded (3 by where + 2 by agreement).
+    assert (level.accepted, level.included, level.excluded) == (9, 4, 5)
+    # Other service levels are untouched: FCR March still counts T1 and T2.
+    assert evaluation.verdict("fcr", "2026-03").sample_size == 5
+
+
+def test_an_exclusion_naming_an_unknown_service_level_is_an_error(tmp_path):
+    text = (DATA / "small.toml").read_text() + (
+        '\n[[exclusions]]\nreason = "x"\nfrom = 2026-03-02\nto = 2026-03-03\n'
+        'service_levels = ["fcrr"]\n')
+    (tmp_path / "c.toml").write_text(text)
+    (tmp_path / "small-tickets.csv").write_bytes((DATA / "small-tickets.csv").read_bytes())
+    with pytest.raises(SlaError) as info:
+        load_contract(tmp_path / "c.toml")
+    assert 'exclusions[0].service_levels: no service level called "fcrr"' in info.value.render()
+    assert 'did you mean "fcr"?' in info.value.render()

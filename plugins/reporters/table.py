@@ -87,6 +87,9 @@ class TableReporter(Reporter):
             if level.excluded:
                 console.print(f"service level {name}: {level.excluded} of {level.accepted} "
                               "records left out by where")
+            for reason, count in level.agreed.items():
+                console.print(f"service level {name}: {count} records excluded by agreement: "
+                              f"{reason}")
             if level.outside_window:
                 console.print(f"service level {name}: {level.outside_window} of "
                               f"{level.accepted} records in periods outside start..end")
