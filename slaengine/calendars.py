@@ -122,6 +122,7 @@ _EPOCH = date(1970, 1, 1)
 _MARGIN_DAYS = 3  # covers any UTC offset (< 1 day) plus an overnight shift's spill
 _TABLE_LIMIT = 1 << 22  # largest grid table (entries) before falling back to searchsorted
 _CHUNK = 1 << 20  # records per block when reading the table (keeps temporaries in cache)
+_BLOCK_DAYS = 128  # tables are built for whole blocks of days
 _SAMPLE = 6 * 3600  # seconds between offset samples when looking for DST changes
 
 
@@ -242,8 +243,10 @@ class BusinessCalendar(Calendar):
             span = self._span
             if span is not None and span.lo <= lo and hi < span.hi:
                 return span
-            first = lo // _DAY - 1
-            last = hi // _DAY + 2
+            # Rounded out to blocks of _BLOCK_DAYS: batches of a sorted source move forward a
+            # little at a time and should find their span already built, not rebuild it.
+            first = (lo // _DAY - 1) // _BLOCK_DAYS * _BLOCK_DAYS
+            last = -(-(hi // _DAY + 2) // _BLOCK_DAYS) * _BLOCK_DAYS
             if span is not None:
                 first = min(first, span.lo // _DAY)
                 last = max(last, span.hi // _DAY)
