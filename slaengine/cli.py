@@ -6,6 +6,7 @@ or bad usage, always as a short message without a traceback (``--debug`` shows i
 
 from __future__ import annotations
 
+import glob
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -131,7 +132,9 @@ def validate(contract: Path) -> None:
 
         loaded = load_contract(contract)
         for name, spec in loaded.sources.items():
-            if not spec.path.exists():
+            pattern = str(spec.path)
+            found = glob.glob(pattern) if any(c in pattern for c in "*?[") else None
+            if (found is None and not spec.path.exists()) or found == []:
                 raise ContractError(loaded.path, ("sources", name, "path"),
                                     f"no such file or folder: {spec.path}")
         click.echo(f"{contract}: ok — {len(loaded.service_levels)} service levels, "

@@ -241,6 +241,8 @@ def read_source(
         account.accepted += batch.records.num_rows
         account.rejected += batch.rejected.num_rows
         account.duplicates += batch.duplicates.num_rows
+        for note, count in batch.notes.items():
+            account.notes[note] = account.notes.get(note, 0) + count
         rejected.append(batch.rejected)
         if batch.duplicates.num_rows:
             rejected.append(batch.duplicates)

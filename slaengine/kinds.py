@@ -73,13 +73,15 @@ class SourceBatch:
     index otherwise), the field and value at fault and the reason. ``duplicates`` (same schema)
     lists rows superseded by a later version of the same record (an export that repeats a
     ticket). ``read`` is the number of input rows this batch covers, so that
-    ``read == len(records) + len(rejected) + len(duplicates)``.
+    ``read == len(records) + len(rejected) + len(duplicates)``. ``notes`` are counts a source
+    wants in the report beside the accounting (Zendesk: ratings offered but not answered).
     """
 
     records: pa.Table
     rejected: pa.Table
     read: int
     duplicates: pa.Table = field(default_factory=lambda: REJECT_SCHEMA.empty_table())
+    notes: dict[str, int] = field(default_factory=dict)
 
 
 

@@ -78,6 +78,7 @@ class SourceAccount:
     duplicates: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     after_as_of: int = 0
+    notes: dict[str, int] = field(default_factory=dict)
 
     @property
     def reconciles(self) -> bool:
@@ -162,7 +163,8 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
             name: {"adapter": a.adapter, "path": a.path, "read": a.read, "accepted": a.accepted,
                    "rejected": a.rejected, "duplicates": a.duplicates,
                    "rejected_by_reason": a.rejected_by_reason,
-                   **({"after_as_of": a.after_as_of} if a.after_as_of else {})}
+                   **({"after_as_of": a.after_as_of} if a.after_as_of else {}),
+                   **({"notes": a.notes} if a.notes else {})}
             for name, a in evaluation.sources.items()
         },
         "service_levels": {

@@ -197,3 +197,19 @@ def test_as_of_must_be_a_date():
     result = run("evaluate", SMALL, "--as-of", "mid-March")
     assert result.exit_code == 2
     assert "--as-of" in result.output
+
+
+def test_validate_accepts_a_glob_path_that_matches(tmp_path):
+    # A Zendesk export is often a glob of page files: validate checks that it matches.
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "page-1.json").write_text('{"tickets": []}')
+    contract = ('[contract]\nid = "z"\nclient = "C"\nvendor = "V"\n'
+                '[sources.zd]\nadapter = "zendesk"\npath = "pages/page-*.json"\n'
+                '[[service_levels]]\nid = "volume"\nmetric = "ticket_volume"\n'
+                'target = "count <= 5"\n')
+    (tmp_path / "c.toml").write_text(contract)
+    assert run("validate", str(tmp_path / "c.toml")).exit_code == 0
+    (tmp_path / "c.toml").write_text(contract.replace("page-*", "pgae-*"))
+    result = run("validate", str(tmp_path / "c.toml"))
+    assert result.exit_code == 2
+    assert "sources.zd.path: no such file" in result.output

@@ -292,3 +292,6 @@ def test_evaluate_end_to_end(tmp_path: Path) -> None:
     # satisfaction: 101 good, 102 bad, 103 offered (not answered): good / (good + bad) = 1/2
     csat = verdicts["csat"]
     assert (csat.value, csat.sample_size, csat.unmeasured, csat.status) == (0.5, 2, 1, "met")
+    # The report says how many ratings were offered but not answered: 103 only.
+    assert account.notes == {"satisfaction ratings offered but not answered": 1,
+                             "satisfaction ratings not offered": 0}

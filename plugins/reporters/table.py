@@ -76,6 +76,8 @@ class TableReporter(Reporter):
                               "and were left out")
             for reason, count in account.rejected_by_reason.items():
                 console.print(f"  rejected {count}: {reason}")
+            for note, count in account.notes.items():
+                console.print(f"  {note}: {count}")
         for v in evaluation.verdicts:
             if v.outlook is not None:
                 from slaengine.outlook import describe

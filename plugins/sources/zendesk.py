@@ -261,7 +261,20 @@ class ZendeskSource(Source):
             rejected=pa.concat_tables([malformed, *adapter_rejects, rejected]),
             read=read,
             duplicates=duplicates,
+            notes=_rating_notes(records),
         )
+
+
+def _rating_notes(records: pa.Table) -> dict[str, int]:
+    """How many satisfaction ratings were offered but not answered, and not offered at all:
+    Zendesk's ``offered`` and ``unoffered`` are not answers, so CSAT leaves them out."""
+    if "satisfaction" not in records.column_names or records.num_rows == 0:
+        return {}
+    counts = pc.value_counts(pc.cast(records["satisfaction"], pa.string()))
+    seen = dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(),
+                    strict=True))
+    return {"satisfaction ratings offered but not answered": seen.get("offered", 0),
+            "satisfaction ratings not offered": seen.get("unoffered", 0)}
 
 
 # --------------------------------------------------------------------------- files
