@@ -8,6 +8,7 @@ segment seen, so an empty segment shows up as ``insufficient_data`` instead of v
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import math
 import platform
@@ -778,6 +779,30 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def input_files(path: Path) -> list[Path]:
+    """The files behind a source path: the file, every file under a folder, or a glob's matches
+    (sorted, so the digest does not depend on the file system's order)."""
+    text = str(path)
+    if any(c in text for c in "*?["):
+        return sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file())
+    return [path] if path.is_file() else []
+
+
+def input_digest(path: Path) -> dict[str, Any]:
+    """SHA-256 of a source's input: of the file itself, or for a folder or glob of the list of
+    its files' relative paths and SHA-256, so adding, removing or changing a page shows."""
+    files = input_files(path)
+    if len(files) == 1 and files[0] == path:
+        return {"path": str(path), "sha256": file_sha256(path), "bytes": path.stat().st_size}
+    base = path if path.is_dir() else path.parent
+    listing = [(str(f.relative_to(base)), file_sha256(f)) for f in files]
+    digest = hashlib.sha256("".join(f"{n}\t{h}\n" for n, h in listing).encode()).hexdigest()
+    return {"path": str(path), "sha256": digest, "bytes": sum(f.stat().st_size for f in files),
+            "files": len(files)}
+
+
 def manifest(contract: Contract, registry: Registry, options: dict[str, Any]) -> dict[str, Any]:
     """Everything needed to rerun the evaluation and get the same verdicts."""
     used = {("source", s.adapter) for s in contract.sources.values()}
@@ -790,11 +815,7 @@ def manifest(contract: Contract, registry: Registry, options: dict[str, Any]) ->
         plugins[f"{kind}:{name}"] = {"plugin": origin.plugin,
                                      "distribution": origin.distribution,
                                      "version": origin.version}
-    inputs = {}
-    for name, spec in sorted(contract.sources.items()):
-        if spec.path.is_file():
-            inputs[name] = {"path": str(spec.path), "sha256": file_sha256(spec.path),
-                            "bytes": spec.path.stat().st_size}
+    inputs = {name: input_digest(spec.path) for name, spec in sorted(contract.sources.items())}
     return {
         "contract": {"path": str(contract.path) if contract.path else None,
                      "sha256": contract.sha256},

@@ -28,7 +28,7 @@ class VerifyReport:
 def verify_result(path: Path) -> VerifyReport:
     """Re-run the evaluation recorded in ``path`` and say whether everything is identical."""
     from slaengine.contract import load_contract
-    from slaengine.engine import evaluate, file_sha256
+    from slaengine.engine import evaluate, input_digest, input_files
     from slaengine.pluginmanager import build_registry
     from slaengine.verdicts import evaluation_to_dict
 
@@ -46,7 +46,7 @@ def verify_result(path: Path) -> VerifyReport:
                             f"{contract.sha256[:12]}…)")
     for name, entry in sorted(manifest.get("inputs", {}).items()):
         input_path = Path(entry["path"])
-        now = file_sha256(input_path) if input_path.is_file() else "missing"
+        now = input_digest(input_path)["sha256"] if input_files(input_path) else "missing"
         if now != entry["sha256"]:
             report.lines.append(f"changed: input {name} {input_path} (SHA-256 "
                                 f"{entry['sha256'][:12]}… is now {now[:12]}…)")

@@ -213,3 +213,23 @@ def test_validate_accepts_a_glob_path_that_matches(tmp_path):
     result = run("validate", str(tmp_path / "c.toml"))
     assert result.exit_code == 2
     assert "sources.zd.path: no such file" in result.output
+
+
+def test_verify_names_a_changed_page_of_a_folder_source(tmp_path):
+    # A folder of export pages is hashed file by file: touching one page is caught.
+    import shutil
+
+    shutil.copytree(DATA / "zendesk" / "pages", tmp_path / "pages")
+    (tmp_path / "c.toml").write_text(
+        '[contract]\nid = "z"\nclient = "C"\nvendor = "V"\n'
+        '[sources.zd]\nadapter = "zendesk"\npath = "pages"\n'
+        '[[service_levels]]\nid = "volume"\nmetric = "ticket_volume"\ntarget = "count <= 5"\n')
+    out = tmp_path / "r.json"
+    assert run("evaluate", str(tmp_path / "c.toml"), "-o", str(out)).exit_code == 0
+    assert json.loads(out.read_text())["manifest"]["inputs"]["zd"]["files"] >= 2
+    assert run("verify", str(out)).exit_code == 0
+    page = sorted((tmp_path / "pages").iterdir())[0]
+    page.write_bytes(page.read_bytes() + b"\n")
+    result = run("verify", str(out))
+    assert result.exit_code == 1
+    assert f"changed: input zd {tmp_path / 'pages'}" in result.output
