@@ -36,6 +36,7 @@ class SourceSpec:
     fields: dict[str, str]
     options: dict[str, Any]
     kind: str = "tickets"
+    link: str | None = None
 
     @property
     def record_kind(self) -> RecordKind:
@@ -239,6 +240,7 @@ class _Checker:
         sources = {
             name: self.source(name, table) for name, table in document["sources"].items()
         }
+        self.check_links(sources)
         penalties = self.penalties(document.get("penalties"))
         levels = [self.service_level(i, sl, sources)
                   for i, sl in enumerate(document["service_levels"])
@@ -324,7 +326,28 @@ class _Checker:
         options = {k: v for k, v in document.items() if k not in contract_schema.SOURCE_KEYS}
         return SourceSpec(name=name, adapter=document["adapter"],
                           path=(base / document["path"]).resolve(), fields=dict(mapping),
-                          options=options, kind=kind.name)
+                          options=options, kind=kind.name, link=document.get("link"))
+
+    def check_links(self, sources: dict[str, SourceSpec | None]) -> None:
+        """``link = "tickets"`` joins a source's records to another source's by the latter's
+        id (surveys to tickets by ``ticket_id``): never implicit, and only on a shared id."""
+        for name, spec in sources.items():
+            if spec is None or spec.link is None:
+                continue
+            at = ("sources", name, "link")
+            other = sources.get(spec.link)
+            if spec.link not in sources or spec.link == name:
+                others = [n for n in sources if n != name]
+                self.problem(at, f'no other source called "{spec.link}"',
+                             did_you_mean(spec.link, others), others)
+            elif other is not None:
+                key = other.record_kind.id_field
+                if key not in spec.record_kind.fields:
+                    self.problem(at, f"{spec.kind} records have no {key} to find their "
+                                 f"{other.kind} by")
+                elif other.link is not None:
+                    self.problem(at, f'source "{spec.link}" is itself linked; link to the '
+                                 "source that holds the records")
 
     def penalties(self, table: dict[str, Any] | None) -> dict[str, Any] | None:
         if table is None:
@@ -365,6 +388,9 @@ class _Checker:
         if metric is not None and spec is not None:
             inputs = self.inputs(metric, spec, table, sources, at)
             kinds = [RECORD_KINDS[s.kind] for s in (sources[n] for n in inputs.values()) if s]
+            linked = sources.get(spec.link) if spec.link else None
+            if linked is not None:
+                kinds.append(linked.record_kind)
             self.check_fields(table, kinds or [spec.record_kind], at)
             if table.get("by") and isinstance(metric, PeriodMetric):
                 self.problem((*at, "by"), f"{metric.name} is one figure per period; it cannot "

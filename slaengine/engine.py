@@ -127,18 +127,34 @@ def evaluate(
         else:
             streamed.setdefault(level.source, []).append(
                 RecordLevel(contract, level, registry, evidence))
-    data = {}
+    joins = join_plan(contract, registry)
+    for name, fields in joins.items():
+        target = contract.sources[contract.sources[name].link]
+        wanted = keep.setdefault(target.name, [])
+        wanted += [f for f in (target.record_kind.id_field, *fields) if f not in wanted]
+    data: dict[str, SourceData] = {}
     for name, fields in needed.items():
         step(f"reading {name}")
         levels_here = streamed.get(name, [])
+        spec = contract.sources[name]
+        unmatched = [0]
 
-        def feed(records: pa.Table, keys: np.ndarray, levels_here=levels_here) -> None:
+        def feed(records: pa.Table, keys: np.ndarray, levels_here=levels_here, spec=spec,
+                 unmatched=unmatched) -> None:
+            if spec.name in joins:
+                linked = contract.sources[spec.link]
+                records, missing = join(records, data[linked.name].records,
+                                        linked.record_kind.id_field, joins[spec.name])
+                unmatched[0] += missing
             batch = Batch(records, keys)
             for streaming in levels_here:
                 streaming.add(batch)
 
-        data[name] = read_source(contract, contract.sources[name], fields, registry, as_of,
+        data[name] = read_source(contract, spec, fields, registry, as_of,
                                  on_batch=feed, keep=keep.get(name, []))
+        if name in joins:
+            data[name].account.notes[f"records without a matching {spec.link} record"] = (
+                unmatched[0])
     found: dict[str, tuple[list[Verdict], LevelAccount]] = {}
     kept: dict[str, pa.Table] = {}
     for streaming_levels in streamed.values():
@@ -196,22 +212,71 @@ def level_fields(contract: Contract, level: ServiceLevel, registry: Registry,
         wanted += tuple(PAUSE_FIELDS[p] for p in level.pause)
     fields = [kind.id_field, kind.time_field]
     agreed = [f for e in contract.exclusions if e.applies_to(level.id) for f in e.where]
+    joined = linked_fields(contract, spec, (*level.where, *level.by, *agreed))
+    key = contract.sources[spec.link].record_kind.id_field if spec.link else None
+    if joined and key not in fields:  # the key that finds each record's linked record
+        fields.append(str(key))
     for name in (*wanted, *level.where, *level.by, *agreed):
-        if name in kind.fields and name not in fields:
+        if (name in kind.fields or name in joined) and name not in fields:
             fields.append(name)
     return fields
 
 
+def linked_fields(contract: Contract, spec: SourceSpec, names: Iterable[str]) -> list[str]:
+    """Of ``names``, the fields ``spec`` takes from the source it links to (``link``)."""
+    if spec.link is None:
+        return []
+    other = contract.sources[spec.link].record_kind
+    return [n for n in dict.fromkeys(names)
+            if n not in spec.record_kind.fields and n in other.fields]
+
+
 def needed_fields(contract: Contract, registry: Registry) -> dict[str, list[str]]:
-    """The canonical fields each source must deliver, in a stable order (read once each)."""
+    """The canonical fields each source must deliver, in a stable order (read once each).
+
+    A linked-to source comes first, delivering its id and the fields the linking source's
+    service levels take from it."""
     needed: dict[str, list[str]] = {}
     for level in contract.service_levels:
         for role, name in level.inputs.items():
+            spec = contract.sources[name]
             fields = needed.setdefault(name, [])
             for field_name in level_fields(contract, level, registry, role):
-                if field_name not in fields:
+                if field_name in spec.record_kind.fields and field_name not in fields:
                     fields.append(field_name)
-    return needed
+    for name, fields in join_plan(contract, registry).items():
+        target = contract.sources[contract.sources[name].link]
+        wanted = needed.setdefault(target.name, [])
+        kind = target.record_kind
+        for field_name in (kind.id_field, kind.time_field, *fields):
+            if field_name not in wanted:
+                wanted.append(field_name)
+    linked = {contract.sources[n].link for n in needed if contract.sources[n].link}
+    return dict(sorted(needed.items(), key=lambda item: item[0] not in linked))
+
+
+def join_plan(contract: Contract, registry: Registry) -> dict[str, list[str]]:
+    """Per linking source, the fields its service levels take from the linked source."""
+    plan: dict[str, list[str]] = {}
+    for level in contract.service_levels:
+        for role, name in level.inputs.items():
+            spec = contract.sources[name]
+            joined = [f for f in level_fields(contract, level, registry, role)
+                      if f not in spec.record_kind.fields]
+            if joined:
+                fields = plan.setdefault(name, [])
+                fields += [f for f in joined if f not in fields]
+    return plan
+
+
+def join(records: pa.Table, linked: pa.Table, key: str, fields: list[str]) -> tuple[pa.Table, int]:
+    """``records`` with ``fields`` taken from the ``linked`` record whose id equals their
+    ``key``; null where there is none (also returned: how many had none)."""
+    index = pc.index_in(records[key], value_set=linked[key].combine_chunks()
+                        if isinstance(linked[key], pa.ChunkedArray) else linked[key])
+    for name in fields:
+        records = records.append_column(name, pc.take(linked[name], index))
+    return records, int(pc.sum(pc.is_null(index)).as_py() or 0)
 
 
 def read_source(

@@ -156,7 +156,7 @@ _SURVEY_BOUNDS: dict[str, Bound] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7
 SURVEYS = _kind("surveys", [
     ("survey_id", TEXT, "identifier of the survey response"),
     ("responded_at", TIMESTAMP, "when the customer answered (decides the period)"),
-    ("ticket_id", TEXT, "the ticket the survey is about"),
+    ("ticket_id", TEXT, "the ticket the survey is about (see a source's `link`)"),
     ("channel", CATEGORY, "channel of the surveyed contact"),
     ("agent", CATEGORY, "agent of the surveyed contact"),
     ("organization", CATEGORY, "customer organization the ticket belongs to"),

@@ -55,6 +55,7 @@ SOURCE_KEYS: dict[str, Any] = {
     "kind": {"type": "string", "allowed": list(RECORD_KINDS), "default": "tickets"},
     "path": {"type": "string", "required": True, "empty": False},
     "fields": {"type": "dict", "valuesrules": {"type": "string", "empty": False}},
+    "link": {"type": "string"},
 }
 
 SERVICE_LEVEL_KEYS: dict[str, Any] = {

@@ -247,3 +247,37 @@ def test_an_exclusion_naming_an_unknown_service_level_is_an_error(tmp_path):
         load_contract(tmp_path / "c.toml")
     assert 'exclusions[0].service_levels: no service level called "fcrr"' in info.value.render()
     assert 'did you mean "fcr"?' in info.value.render()
+
+
+def test_surveys_linked_to_tickets_take_their_priority(tmp_path):
+    # Surveys carry no priority; link = "tickets" finds each survey's ticket by ticket_id.
+    # March: S1 on T1 (urgent) 5, S2 on T3 (urgent) 2 -> urgent mean 3.5; S3 on T5 (normal) 4;
+    # S4 names a ticket that does not exist: its priority is missing, a segment of its own.
+    (tmp_path / "small-tickets.csv").write_bytes((DATA / "small-tickets.csv").read_bytes())
+    (tmp_path / "surveys.csv").write_text(
+        "survey_id,responded_at,ticket_id,csat\n"
+        "S1,2026-03-03T10:00:00Z,T1,5\nS2,2026-03-04T10:00:00Z,T3,2\n"
+        "S3,2026-03-06T10:00:00Z,T5,4\nS4,2026-03-07T10:00:00Z,T99,3\n")
+    contract = (DATA / "small.toml").read_text().split("[[service_levels]]")[0] + (
+        '[sources.surveys]\nadapter = "csv"\nkind = "surveys"\npath = "surveys.csv"\n'
+        'link = "tickets"\n\n'
+        '[[service_levels]]\nid = "csat-by-priority"\nsource = "surveys"\nmetric = "csat"\n'
+        'by = ["priority"]\ntarget = "mean >= 4"\n')
+    (tmp_path / "c.toml").write_text(contract)
+    evaluation = evaluate(load_contract(tmp_path / "c.toml"))
+    values = {v.segment["priority"]: v.value for v in evaluation.verdicts}
+    assert values == {"urgent": 3.5, "normal": 4.0, None: 3.0}
+    notes = evaluation.sources["surveys"].notes
+    assert notes == {"records without a matching tickets record": 1}
+
+
+def test_a_link_without_a_shared_id_is_an_error(tmp_path):
+    # Calls reach tickets by ticket_id, but tickets have no call_id to reach calls by.
+    contract = (DATA / "small.toml").read_text().replace(
+        '[sources.tickets]', '[sources.calls]\nadapter = "csv"\nkind = "calls"\n'
+        'path = "calls.csv"\n\n[sources.tickets]\nlink = "calls"')
+    contract = contract.replace('metric = "', 'source = "tickets"\nmetric = "')
+    (tmp_path / "c.toml").write_text(contract)
+    with pytest.raises(SlaError) as info:
+        load_contract(tmp_path / "c.toml")
+    assert "sources.tickets.link: tickets records have no call_id" in info.value.render()
