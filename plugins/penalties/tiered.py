@@ -134,7 +134,7 @@ class TieredModel(PenaltyModel):
             amount = rounding(band.credit.of(fee))
             lines.append(CreditLine(
                 outcome.period, outcome.service_level, amount, contract.currency, self.name,
-                f"{outcome.describe()}; compliance {percent_text(compliance)} is in the band "
+                f"{outcome.describe()}; compliance {_shown(compliance)} is in the band "
                 f"{band.describe()}: {band.credit.explain(fee)} = {amount}"))
         return lines
 
@@ -142,3 +142,12 @@ class TieredModel(PenaltyModel):
 @hookimpl
 def register_penalty_models() -> list[PenaltyModel]:
     return [TieredModel()]
+
+
+def _shown(compliance: Decimal) -> str:
+    """Compliance for people, to two decimals; the band was chosen on the exact value, and a
+    rounded figure that sits on a band edge says so (``94.999…%`` is not shown as ``95.00%``)."""
+    rounded = (compliance * 100).quantize(Decimal("0.01"))
+    if rounded == compliance * 100:
+        return percent_text(compliance)
+    return f"{rounded}% (exactly {percent_text(compliance)})" if rounded % 1 == 0 else f"{rounded}%"
