@@ -548,7 +548,8 @@ class RecordLevel:
         if not wanting.any():  # every group already holds its ids: only count
             self.missed_seen[:size] += np.bincount(batch_groups, minlength=size)
             return keep
-        order = np.argsort(batch_groups, kind="stable")
+        small = np.int16 if size < 2**15 else np.int64  # int16 sorts by radix
+        order = np.argsort(batch_groups.astype(small), kind="stable")
         sorted_groups = batch_groups[order]
         first = np.searchsorted(sorted_groups, sorted_groups)  # start of each group's run
         rank = np.empty(len(where), dtype=np.int64)

@@ -244,7 +244,8 @@ class GroupAccumulator:
         elif self.keeps_values:
             # Kept per group, so the end never needs one array of every value at once.
             kept, owner = x[measured], groups[measured]
-            order = np.argsort(owner.astype(np.int32), kind="stable")
+            small = np.int16 if len(self.total) < 2**15 else np.int64  # int16: radix sort
+            order = np.argsort(owner.astype(small), kind="stable")
             kept, owner = kept[order], owner[order]
             cuts = np.flatnonzero(np.diff(owner)) + 1
             starts = np.concatenate(([0], cuts)).astype(np.int64)
