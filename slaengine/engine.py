@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import math
 import platform
 from collections.abc import Callable, Iterable
@@ -42,7 +43,7 @@ from slaengine.kinds import (
 )
 from slaengine.periods import period_bounds, period_keys, period_label
 from slaengine.pluginmanager import Registry, build_registry, guarded
-from slaengine.statistics import GroupAccumulator
+from slaengine.statistics import GroupAccumulator, as_float
 from slaengine.targets import Target, percentile_of
 from slaengine.verdicts import MISSED_LIMIT, Evaluation, LevelAccount, SourceAccount, Verdict
 
@@ -393,6 +394,23 @@ def evaluate_level(
     return verdicts, account, None
 
 
+@dataclass
+class Narrowed:
+    """One batch as a service level sees it: the periods present, what was left out and why,
+    and the kept records with their measures (``mask``: which rows were kept, None for all)."""
+
+    periods: np.ndarray
+    outside: int
+    agreed: dict[str, int]
+    excluded: dict[int, int]
+    included: int
+    mask: np.ndarray | None = None
+    kept: pa.Table | None = None
+    values: pa.Array | None = None
+    numbers: np.ndarray | None = None
+    paused: np.ndarray | None = None
+
+
 class Batch:
     """One batch of accepted records as every service level of its source sees it.
 
@@ -408,6 +426,13 @@ class Batch:
         self.present = np.flatnonzero(seen) + low
         self.position = (np.cumsum(seen) - 1)[keys - low]  # index into present
         self._codes: dict[tuple[str, ...], tuple[np.ndarray, list[tuple[int, tuple]]]] = {}
+        self._shared: dict[tuple, Narrowed] = {}
+
+    def shared(self, key: tuple, compute: Callable[[Batch], Narrowed]) -> Narrowed:
+        """What ``compute`` gives for this batch, computed once per ``key``."""
+        if key not in self._shared:
+            self._shared[key] = compute(self)
+        return self._shared[key]
 
     def codes(self, by: tuple[str, ...]) -> tuple[np.ndarray, list[tuple[int, tuple]]]:
         """A small code per record for its (period, segment) pair, and the pairs by code."""
@@ -455,54 +480,71 @@ class RecordLevel:
         self.account = LevelAccount(service_level=level.id, source=level.source, accepted=0,
                                     included=0, excluded=0)
         self.window = contract.window != (None, None)
+        # Levels that read the same records with the same metric and clock share one
+        # narrowing and one measure per batch (mean, median and p90 of one response time).
+        self.share_key = (
+            level.metric, tuple(sorted(level.where.items())), level.calendar, level.pause,
+            json.dumps(level.options, sort_keys=True, default=str), tuple(self.fields),
+            tuple(i for i, e in enumerate(contract.exclusions) if e.applies_to(level.id)),
+        )
 
     def add(self, batch: Batch) -> None:
         """Fold one batch of the source's accepted records."""
-        table, keys = batch.table, batch.keys
-        self.account.accepted += table.num_rows
-        present = batch.present
-        inside = None
-        if self.window:
-            allowed = window_periods(self.contract, present)
-            inside = np.isin(keys, allowed)
-            present = allowed
-        self.periods.update(int(k) for k in present)
-        mask = where_mask(table, self.level.where)
-        if self.contract.exclusions:
-            kept = mask if inside is None else mask & inside  # what would otherwise count
-            agreed, counts = agreed_exclusions(self.contract, self.level, table,
-                                               self.kind.time_field, among=kept)
-            mask &= ~agreed
-            for reason, count in counts.items():
-                self.account.agreed[reason] = self.account.agreed.get(reason, 0) + count
-        if inside is not None:
-            self.account.outside_window += int((~inside).sum())
-            left_out = inside & ~mask
-            mask &= inside
-        else:
-            left_out = ~mask
-        if left_out.any():
-            low = int(keys.min())
-            counts = np.bincount(keys[left_out] - low)
-            for offset in np.flatnonzero(counts):
-                key = int(offset) + low
-                self.excluded[key] = self.excluded.get(key, 0) + int(counts[offset])
-            self.account.excluded += int(left_out.sum())
-        self.account.included += int(mask.sum())
-        if not mask.any():
+        self.account.accepted += batch.table.num_rows
+        shared = batch.shared(self.share_key, self._narrow_and_measure)
+        self.periods.update(int(k) for k in shared.periods)
+        self.account.outside_window += shared.outside
+        for reason, count in shared.agreed.items():
+            self.account.agreed[reason] = self.account.agreed.get(reason, 0) + count
+        for key, count in shared.excluded.items():
+            self.excluded[key] = self.excluded.get(key, 0) + count
+        self.account.excluded += sum(shared.excluded.values())
+        self.account.included += shared.included
+        if shared.kept is None:
             return
-        kept = table.select(self.fields)
         codes, pairs = batch.codes(self.level.by)
-        if not mask.all():
-            kept = kept.filter(pa.array(mask))
-            codes = codes[mask]
+        if shared.mask is not None:
+            codes = codes[shared.mask]
         # Only pairs that occur among the kept records become groups (a segment that where
         # leaves out must not appear with an empty verdict).
         occurs = np.bincount(codes, minlength=len(pairs)) > 0
         lookup = np.full(len(pairs), -1, dtype=np.int64)
         for code in np.flatnonzero(occurs):
             lookup[code] = self.groups.setdefault(pairs[code], len(self.groups))
-        groups = lookup[codes]
+        self._fold(shared, lookup[codes])
+
+    def _narrow_and_measure(self, batch: Batch) -> Narrowed:
+        """The records this level keeps from ``batch`` (window, where, agreed exclusions) and
+        their measures: the same for every level with the same share key, so computed once."""
+        table, keys = batch.table, batch.keys
+        present, inside = batch.present, None
+        if self.window:
+            present = window_periods(self.contract, present)
+            inside = np.isin(keys, present)
+        mask = where_mask(table, self.level.where)
+        agreed_counts: dict[str, int] = {}
+        if self.contract.exclusions:
+            counting = mask if inside is None else mask & inside  # what would otherwise count
+            agreed, agreed_counts = agreed_exclusions(self.contract, self.level, table,
+                                                      self.kind.time_field, among=counting)
+            mask &= ~agreed
+        left_out = ~mask if inside is None else inside & ~mask
+        if inside is not None:
+            mask &= inside
+        excluded: dict[int, int] = {}
+        if left_out.any():
+            low = int(keys.min())
+            counts = np.bincount(keys[left_out] - low)
+            excluded = {int(o) + low: int(counts[o]) for o in np.flatnonzero(counts)}
+        narrowed = Narrowed(periods=present, outside=int((~inside).sum()) if inside is not None
+                            else 0, agreed=agreed_counts, excluded=excluded,
+                            included=int(mask.sum()))
+        if not narrowed.included:
+            return narrowed
+        kept = table.select(self.fields)
+        if not mask.all():
+            kept = kept.filter(pa.array(mask))
+            narrowed.mask = mask
         context = MeasureContext(calendar=self.calendar, timezone=self.contract.timezone,
                                  service_level=self.level.id, options=self.level.options,
                                  pause=self.level.pause)
@@ -512,17 +554,27 @@ class RecordLevel:
         if len(values) != kept.num_rows:
             raise DataError(f'metric "{self.level.metric}" returned {len(values)} measures for '
                             f"{kept.num_rows} records")
-        success = self.metric.success(values) if self.level.statistic == "share" else None
-        self.accumulator.add(values, groups, success)
+        narrowed.kept, narrowed.values = kept, values
+        narrowed.numbers = as_float(values)
         if context.paused is not None:
-            seconds = np.asarray(pc.fill_null(context.paused, 0.0).to_numpy(zero_copy_only=False))
-            weights = np.bincount(groups, weights=seconds)
+            narrowed.paused = np.asarray(
+                pc.fill_null(context.paused, 0.0).to_numpy(zero_copy_only=False))
+        return narrowed
+
+    def _fold(self, shared: Narrowed, groups: np.ndarray) -> None:
+        """Add one batch's measures to the counters, the paused time and the missed ids."""
+        values = shared.values
+        success = self.metric.success(values) if self.level.statistic == "share" else None
+        self.accumulator.add(shared.numbers, groups, success)
+        if shared.paused is not None:
+            weights = np.bincount(groups, weights=shared.paused)
             if len(weights) > len(self.paused):
                 self.paused = np.concatenate([self.paused,
                                               np.zeros(len(weights) - len(self.paused))])
             self.paused[: len(weights)] += weights
         missed = missed_records(values, self.level.target, success)
         if missed.any():
+            kept = shared.kept
             kept_ids = self._within_limit(groups, missed)
             self.missed.append((groups[kept_ids], kept[self.kind.id_field].filter(
                 pa.array(kept_ids))))

@@ -61,7 +61,7 @@ def group_statistic(
     """
     if not is_statistic(statistic):
         raise ValueError(f"unknown statistic {statistic!r}")
-    x = _as_float(values)
+    x = as_float(values)
     groups = np.asarray(group_ids, dtype=np.int64)
     if groups.shape != x.shape:
         raise ValueError(f"group_ids has {groups.size} entries for {x.size} values")
@@ -118,8 +118,8 @@ def nearest_rank(percentile: Fraction, n: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- helpers
 
 
-def _as_float(values: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
-    """Measures as float64 with NaN for nulls (booleans become 0/1)."""
+def as_float(values: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
+    """Measures as float64 with NaN for nulls (booleans become 0/1); numpy input as it is."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.Array):
@@ -143,7 +143,7 @@ def _share(
 ) -> GroupStats:
     if success is None:
         raise ValueError("share needs success=: one boolean per record")
-    ok = _as_float(success)
+    ok = as_float(success)
     if ok.shape != x.shape:
         raise ValueError(f"success has {ok.size} entries for {x.size} values")
     known = ~np.isnan(ok) & ~np.isnan(x)
@@ -209,7 +209,7 @@ class GroupAccumulator:
         success: pa.Array | pa.ChunkedArray | np.ndarray | None = None,
     ) -> None:
         """Add one batch: a measure and a group id per record (and success for ``share``)."""
-        x = _as_float(values)
+        x = as_float(values)
         groups = np.asarray(groups, dtype=np.int64)
         size = int(groups.max()) + 1 if groups.size else 0
         self._grow(size)
@@ -220,7 +220,7 @@ class GroupAccumulator:
         if self.statistic == "share":
             if success is None:
                 raise ValueError("share needs success=: one boolean per record")
-            ok = _as_float(success)
+            ok = as_float(success)
             known = ~np.isnan(ok) & measured
             state = known.astype(np.int64) + (known & (ok != 0))
         elif self.statistic == "attainment":

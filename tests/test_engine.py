@@ -281,3 +281,24 @@ def test_a_link_without_a_shared_id_is_an_error(tmp_path):
     with pytest.raises(SlaError) as info:
         load_contract(tmp_path / "c.toml")
     assert "sources.tickets.link: tickets records have no call_id" in info.value.render()
+
+
+def test_levels_sharing_a_measure_give_what_they_give_alone(tmp_path):
+    # mean and median of the same first response by priority share one measure per batch;
+    # each must equal its verdicts when evaluated in a contract of its own.
+    (tmp_path / "small-tickets.csv").write_bytes((DATA / "small-tickets.csv").read_bytes())
+    head = (DATA / "small.toml").read_text().split("[[service_levels]]")[0]
+    level = ('[[service_levels]]\nid = "{id}"\nmetric = "first_response_time"\n'
+             'by = ["priority"]\ntarget = "{target}"\n')
+    mean = level.format(id="mean", target="mean <= 1h")
+    median = level.format(id="median", target="median <= 1h")
+    results = {}
+    for name, body in (("both", mean + median), ("mean", mean), ("median", median)):
+        (tmp_path / f"{name}.toml").write_text(head + body)
+        results[name] = evaluate(load_contract(tmp_path / f"{name}.toml")).verdicts
+    assert results["both"] == results["mean"] + results["median"]
+    # March urgent mean: (30 + 50 + 120) / 3 min = 66.7 min; median 50 min.
+    march = {(v.service_level, v.segment["priority"]): v.value for v in results["both"]
+             if v.period == "2026-03"}
+    assert march[("mean", "urgent")] == pytest.approx(4000.0)
+    assert march[("median", "urgent")] == 3000.0
