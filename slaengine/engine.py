@@ -115,47 +115,18 @@ def evaluate(
     """
     registry = registry or build_registry()
     step = progress or (lambda _: None)
-    needed = needed_fields(contract, registry)
-    streamed: dict[str, list[RecordLevel]] = {}
-    keep: dict[str, list[str]] = {}
-    for level in contract.service_levels:
-        metric = registry.metrics[level.metric]
-        if isinstance(metric, PeriodMetric):
-            for role, name in level.inputs.items():
-                fields = keep.setdefault(name, [])
-                fields += [f for f in level_fields(contract, level, registry, role)
-                           if f not in fields]
-        else:
-            streamed.setdefault(level.source, []).append(
-                RecordLevel(contract, level, registry, evidence))
+    streamed, keep = plan(contract, registry, evidence)
     joins = join_plan(contract, registry)
-    for name, fields in joins.items():
-        target = contract.sources[contract.sources[name].link]
-        wanted = keep.setdefault(target.name, [])
-        wanted += [f for f in (target.record_kind.id_field, *fields) if f not in wanted]
     data: dict[str, SourceData] = {}
-    for name, fields in needed.items():
+    for name, fields in needed_fields(contract, registry).items():
         step(f"reading {name}")
-        levels_here = streamed.get(name, [])
-        spec = contract.sources[name]
-        unmatched = [0]
-
-        def feed(records: pa.Table, keys: np.ndarray, levels_here=levels_here, spec=spec,
-                 unmatched=unmatched) -> None:
-            if spec.name in joins:
-                linked = contract.sources[spec.link]
-                records, missing = join(records, data[linked.name].records,
-                                        linked.record_kind.id_field, joins[spec.name])
-                unmatched[0] += missing
-            batch = Batch(records, keys)
-            for streaming in levels_here:
-                streaming.add(batch)
-
-        data[name] = read_source(contract, spec, fields, registry, as_of,
+        feed, unmatched = _feeder(contract, name, streamed, joins, data)
+        data[name] = read_source(contract, contract.sources[name], fields, registry, as_of,
                                  on_batch=feed, keep=keep.get(name, []))
         if name in joins:
-            data[name].account.notes[f"records without a matching {spec.link} record"] = (
-                unmatched[0])
+            link = contract.sources[name].link
+            data[name].account.notes[f"records without a matching {link} record"] = (
+                unmatched.count)
     found: dict[str, tuple[list[Verdict], LevelAccount]] = {}
     kept: dict[str, pa.Table] = {}
     for streaming_levels in streamed.values():
@@ -190,6 +161,56 @@ def evaluate(
         model = registry.penalty_models[contract.penalties["model"]]
         evaluation.credits = penalties.assess(evaluation, model, contract.penalties)
     return evaluation
+
+
+def plan(contract: Contract, registry: Registry, evidence: bool,
+         ) -> tuple[dict[str, list[RecordLevel]], dict[str, list[str]]]:
+    """Per source: the per-record levels folded as it is read, and the fields to keep whole
+    (for period-level metrics, and for sources other sources link to)."""
+    streamed: dict[str, list[RecordLevel]] = {}
+    keep: dict[str, list[str]] = {}
+    for level in contract.service_levels:
+        if isinstance(registry.metrics[level.metric], PeriodMetric):
+            for role, name in level.inputs.items():
+                fields = keep.setdefault(name, [])
+                fields += [f for f in level_fields(contract, level, registry, role)
+                           if f not in fields]
+        else:
+            streamed.setdefault(level.source, []).append(
+                RecordLevel(contract, level, registry, evidence))
+    for name, fields in join_plan(contract, registry).items():
+        target = contract.sources[contract.sources[name].link]
+        wanted = keep.setdefault(target.name, [])
+        wanted += [f for f in (target.record_kind.id_field, *fields) if f not in wanted]
+    return streamed, keep
+
+
+@dataclass
+class _Counter:
+    count: int = 0
+
+
+def _feeder(contract: Contract, name: str, streamed: dict[str, list[RecordLevel]],
+            joins: dict[str, list[str]], data: dict[str, SourceData],
+            ) -> tuple[Callable[[pa.Table, np.ndarray], None], _Counter]:
+    """What happens to each batch of source ``name``: joined to its linked source (already
+    read, in ``data``; the counter counts records without a match), then folded into each of
+    its per-record levels."""
+    levels = streamed.get(name, [])
+    spec = contract.sources[name]
+    unmatched = _Counter()
+
+    def feed(records: pa.Table, keys: np.ndarray) -> None:
+        if name in joins:
+            linked = contract.sources[str(spec.link)]
+            records, missing = join(records, data[linked.name].records,
+                                    linked.record_kind.id_field, joins[name])
+            unmatched.count += missing
+        batch = Batch(records, keys)
+        for level in levels:
+            level.add(batch)
+
+    return feed, unmatched
 
 
 def source_config(contract: Contract, spec: SourceSpec) -> SourceConfig:
