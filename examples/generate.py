@@ -54,6 +54,10 @@ COLUMNS = [
     "Handle (s)",
     "CSAT",
     "NPS",
+    "Reopens",
+    "Escalated",
+    "Replies",
+    "Response (s)",
 ]
 
 # --- the help desk ---------------------------------------------------------------------
@@ -97,6 +101,9 @@ MONTH_RESPONSE = np.array([0.85, 0.80, 2.20, 1.25, 1.00, 1.10])
 MONTH_RESOLUTION = np.array([0.90, 0.85, 1.70, 1.20, 1.00, 1.05])
 MONTH_FCR = np.array([0.86, 0.87, 0.75, 0.81, 0.84, 0.83])
 MONTH_CSAT = np.array([0.10, 0.15, -0.45, -0.10, 0.00, 0.05])
+MONTH_REOPEN = np.array([0.05, 0.04, 0.11, 0.07, 0.05, 0.06])  # of solved tickets
+ESCALATION = np.array([0.20, 0.10, 0.05, 0.02])  # per priority
+MONTH_ESCALATION = np.array([1.00, 0.90, 1.80, 1.20, 1.00, 1.00])
 
 # Arrivals: local hour-of-day profile and weekday factor (Monday first).
 HOUR_PROFILE = np.array([
@@ -117,6 +124,8 @@ BAD_KINDS = [
 CSV_SCHEMA = pa.schema(
     [(name, pa.string()) for name in COLUMNS[:8]]
     + [("Handle (s)", pa.int64()), ("CSAT", pa.int64()), ("NPS", pa.int64())]
+    + [("Reopens", pa.int64()), ("Escalated", pa.string()), ("Replies", pa.int64()),
+       ("Response (s)", pa.int64())]
 )
 TS_TYPE = pa.timestamp("us", tz=TZ_NAME)
 PARQUET_SCHEMA = pa.schema(
@@ -132,6 +141,10 @@ PARQUET_SCHEMA = pa.schema(
         ("Handle (s)", pa.int32()),
         ("CSAT", pa.int32()),
         ("NPS", pa.int32()),
+        ("Reopens", pa.int32()),
+        ("Escalated", pa.bool_()),
+        ("Replies", pa.int32()),
+        ("Response (s)", pa.int64()),
     ]
 )
 
@@ -254,6 +267,15 @@ def simulate(
     csat_given = resolved & (rng.random(n) < CSAT_RESPONSE_RATE)
     nps_given = resolved & (rng.random(n) < NPS_RESPONSE_RATE)
 
+    # Drawn last, so the columns above stay what they were for a given seed.
+    reopens = np.where(resolved & (rng.random(n) < MONTH_REOPEN[month]),
+                       1 + (rng.random(n) < 0.2), 0).astype(np.int64)
+    escalated = rng.random(n) < ESCALATION[prio] * MONTH_ESCALATION[month]
+    replies = np.where(answered, contacts + rng.integers(0, 3, n), 0).astype(np.int64)
+    # Every reply after the first is quicker than the first: 40% of it on average.
+    later = response * 0.4 * np.exp(rng.normal(0.0, 0.4, n))
+    response_total = np.where(answered, response + (replies - 1) * later, 0).astype(np.int64)
+
     return {
         "local": local,
         "first": first,
@@ -269,6 +291,10 @@ def simulate(
         "csat_given": csat_given,
         "nps": nps,
         "nps_given": nps_given,
+        "reopens": reopens,
+        "escalated": escalated,
+        "replies": replies,
+        "response_total": response_total,
     }
 
 
@@ -325,6 +351,13 @@ def build_batch(
     csat_arr = pa.array(csat, mask=~csat_given)
     nps_arr = pa.array(t["nps"], mask=~t["nps_given"])
 
+    tail = [
+        pa.array(t["reopens"], mask=~t["resolved"]),
+        pa.array(np.where(t["escalated"], "yes", "no")),
+        pa.array(t["replies"]),
+        pa.array(t["response_total"], mask=~answered),
+    ]
+
     broken_created = {0: "yesterday", 1: "2026-02-30 10:00:00"}
     created_bad = np.zeros(n, dtype=bool)
     for kind in broken_created:
@@ -352,6 +385,7 @@ def build_batch(
             pa.array(handle),
             csat_arr,
             nps_arr,
+            *tail,
         ]
         return pa.RecordBatch.from_arrays(columns, schema=CSV_SCHEMA)
 
@@ -371,6 +405,10 @@ def build_batch(
         pa.array(handle.astype(np.int32)),
         pc.cast(csat_arr, pa.int32()),
         pc.cast(nps_arr, pa.int32()),
+        pa.array(t["reopens"].astype(np.int32), mask=~t["resolved"]),
+        pa.array(t["escalated"]),
+        pa.array(t["replies"].astype(np.int32)),
+        pa.array(t["response_total"], mask=~answered),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=PARQUET_SCHEMA)
 

@@ -512,6 +512,12 @@ class _Checker:
             self.problem(key_path, f"{target.text!r}: {exc}")
             return None
         expected = TARGET_UNITS[unit]
+        if target.unit == expected and target.statistic == "share" and not (
+            0 <= target.threshold <= 1
+        ):
+            self.problem(key_path, f"{target.text!r}: a share of records must be between 0% "
+                         "and 100%")
+            return None
         if target.unit != expected:
             self.problem(
                 key_path,

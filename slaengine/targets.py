@@ -393,11 +393,8 @@ def _read_quantity(sc: _Scanner, what: str) -> tuple[Fraction, str, str]:
     name = unit.group()
     token = f"{number.group()}{name}"
     if name == "%":
-        if not 0 <= value <= 100:
-            raise sc.error(
-                f"a percentage must be between 0% and 100%, found {number.group()}%",
-                number.start(),
-            )
+        # Any rate: a resolution rate or a return on investment can pass 100% or go below 0;
+        # a share of records cannot, which _check_compatible and the contract check.
         return value / 100, "rate", token
     if name in DURATION_UNITS:
         if value < 0:
@@ -444,6 +441,8 @@ def _check_compatible(
         raise sc.error('count takes a plain number, as in "count <= 5000"', position)
     if statistic == "share" and unit != "rate":
         raise sc.error('share takes a percentage, as in "share >= 80%"', position)
+    if statistic == "share" and not 0 <= value <= 1:
+        raise sc.error(f"a share must be between 0% and 100%, found {value * 100}%", position)
 
 
 # --------------------------------------------------------------------------- small helpers

@@ -161,3 +161,10 @@ def test_penalty_allocation_names_a_service_level_that_does_not_exist(tmp_path):
         load_contract(path)
     assert 'penalties.allocations.fcrr: no service level called "fcrr"' in info.value.render()
     assert 'did you mean "fcr"?' in info.value.render()
+
+
+def test_a_default_share_target_over_100_percent_is_an_error(tmp_path):
+    # ">= 120%" parses (a rate may pass 100%), but FCR's default statistic is a share.
+    error = broken(tmp_path, 'target = ">= 80%"', 'target = ">= 120%"')
+    assert "service_levels[2].target" in error.render()
+    assert "between 0% and 100%" in error.render()

@@ -23,6 +23,10 @@ HEADER = [
     "Handle (s)",
     "CSAT",
     "NPS",
+    "Reopens",
+    "Escalated",
+    "Replies",
+    "Response (s)",
 ]
 
 

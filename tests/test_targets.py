@@ -176,7 +176,13 @@ def test_error_unknown_statistic_lists_accepted() -> None:
 def test_error_percentage_over_100() -> None:
     assert "between 0% and 100%" in str(_error("150% within 1h"))
     assert "150%" in str(_error("150% within 1h"))
-    assert "between 0% and 100%" in str(_error(">= 101%"))
+    assert "between 0% and 100%" in str(_error("share >= 101%"))
+
+
+def test_a_plain_rate_may_pass_100_or_go_below_0() -> None:
+    # Rates such as a return on investment or a resolution rate are not shares of records.
+    assert parse_target(">= 150%").threshold == Fraction(3, 2)
+    assert parse_target(">= -50%").threshold == Fraction(-1, 2)
 
 
 def test_error_empty() -> None:
@@ -195,7 +201,7 @@ def test_error_empty() -> None:
         ("95% within 3600", "expected a duration unit"),
         ("95% within 1 hours", 'unknown unit "hours"'),
         ("<= -1h", "cannot be negative"),
-        (">= -5%", "between 0% and 100%"),
+        ("share >= -5%", "between 0% and 100%"),
         ("p90 <= 24h extra", 'unexpected "extra"'),
         ("p90 <= ", "expected a number"),
         ("=< 3", "expected a statistic or an operator"),
