@@ -743,7 +743,8 @@ def period_figures(
     inputs = {}
     for role, name in level.inputs.items():
         records = data[name].records
-        inputs[role] = records.filter(pa.array(where_mask(records, level.where)))
+        mask = where_mask(records, level.where)
+        inputs[role] = records if mask.all() else records.filter(pa.array(mask))
     aggregate = guarded(registry, "metric", level.metric, "aggregate")
     figures: PeriodFigures = aggregate(inputs, grid, context)
     if len(figures.value) != len(periods):
