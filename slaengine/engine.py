@@ -232,7 +232,10 @@ def level_fields(contract: Contract, level: ServiceLevel, registry: Registry,
         available = source.available(source_config(contract, spec)) or kind.fields
         wanted = metric.required_fields(set(available))
         wanted += tuple(PAUSE_FIELDS[p] for p in level.pause)
-    fields = [kind.id_field, kind.time_field]
+    # A period-level metric never names single records, so it needs no ids: a long text column
+    # fewer to hold whole.
+    fields = [kind.time_field] if isinstance(metric, PeriodMetric) else [kind.id_field,
+                                                                          kind.time_field]
     agreed = [f for e in contract.exclusions if e.applies_to(level.id) for f in e.where]
     joined = linked_fields(contract, spec, (*level.where, *level.by, *agreed))
     key = contract.sources[spec.link].record_kind.id_field if spec.link else None

@@ -236,9 +236,15 @@ class PeriodGrid:
         never = np.iinfo(np.int64).max
         micros = pc.fill_null(pc.cast(timestamps, pa.int64()), never)
         micros = np.asarray(micros.to_numpy(zero_copy_only=False), dtype=np.int64)
-        position = np.searchsorted(self.starts, micros, side="right") - 1
-        inside = (position >= 0) & (micros < self.ends[np.clip(position, 0, None)])
-        return np.where(inside, position, -1).astype(np.int64)
+        # In place where it can be: this runs over whole record sets.
+        position = np.searchsorted(self.starts, micros, side="right").astype(np.int64)
+        position -= 1
+        outside = position < 0
+        np.clip(position, 0, None, out=position)
+        outside |= micros >= self.ends[position]
+        del micros
+        position[outside] = -1
+        return position
 
 
 @dataclass

@@ -28,11 +28,11 @@ def quantize(amount: Decimal) -> Decimal:
 
 
 def time_field(table: pa.Table, kinds: Iterable[str]) -> str:
-    """The period-deciding field of ``table``: the time field of the first of ``kinds`` whose
-    id field the table carries (the engine always reads a kind's id and time fields)."""
+    """The period-deciding field of ``table``: the time field of the first of ``kinds`` that
+    the table carries (the engine always delivers a kind's time field)."""
     for name in kinds:
         kind = RECORD_KINDS[name]
-        if kind.id_field in table.column_names and kind.time_field in table.column_names:
+        if kind.time_field in table.column_names:
             return kind.time_field
     raise ValueError(f"records of none of the kinds {', '.join(kinds)}: {table.column_names}")
 
