@@ -726,7 +726,7 @@ def print_table(rows: list[dict]) -> None:
 
 
 def print_goals(rows: list[dict]) -> None:
-    """The goals of the performance issue, for the largest size measured."""
+    """The performance goals (see the README), for the largest size measured."""
     if not rows:
         return
     size = max(r["rows"] for r in rows)
