@@ -77,7 +77,7 @@ class ArrowSource(Source):
         "format": {"type": "string", "allowed": ["parquet", "ipc"]},
         "partitioning": {"type": "string", "allowed": ["hive", "none"]},
     }
-    batch_rows: ClassVar[int] = 262_144
+    batch_rows: ClassVar[int] = 131_072
 
     def columns(self, config: SourceConfig) -> list[tuple[str, str]] | None:
         """The data's columns (partition columns included) and their Arrow types."""
