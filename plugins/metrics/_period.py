@@ -48,7 +48,8 @@ def micros(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
 def counts(index: np.ndarray, grid: PeriodGrid, mask: np.ndarray | None = None) -> np.ndarray:
     """Records per period: ``index`` is :meth:`PeriodGrid.index` (-1 outside the grid)."""
     keep = index >= 0 if mask is None else (index >= 0) & mask
-    return np.bincount(index[keep], minlength=len(grid)).astype(np.int64)
+    bins = np.where(keep, index, len(grid))
+    return np.bincount(bins, minlength=len(grid) + 1)[: len(grid)].astype(np.int64)
 
 
 def sums(
@@ -57,8 +58,9 @@ def sums(
     """Float sums per period (nulls add nothing)."""
     x = pc.fill_null(pc.cast(values, pa.float64()), 0.0)
     x = np.asarray(x.to_numpy(zero_copy_only=False), dtype=np.float64)
-    keep = index >= 0
-    return np.bincount(index[keep], weights=x[keep], minlength=len(grid))
+    # Records outside the grid go to one extra bin, dropped: no masked copies of the columns.
+    bins = np.where(index >= 0, index, len(grid))
+    return np.bincount(bins, weights=x, minlength=len(grid) + 1)[: len(grid)]
 
 
 def money_sums(
