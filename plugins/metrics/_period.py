@@ -56,11 +56,15 @@ def sums(
     values: pa.ChunkedArray | pa.Array, index: np.ndarray, grid: PeriodGrid
 ) -> np.ndarray:
     """Float sums per period (nulls add nothing)."""
-    x = pc.fill_null(pc.cast(values, pa.float64()), 0.0)
-    x = np.asarray(x.to_numpy(zero_copy_only=False), dtype=np.float64)
-    # Records outside the grid go to one extra bin, dropped: no masked copies of the columns.
-    bins = np.where(index >= 0, index, len(grid))
-    return np.bincount(bins, weights=x, minlength=len(grid) + 1)[: len(grid)]
+    # Arrow's group-by sums the column chunk by chunk: no float copy of a whole record set.
+    table = pa.table({"period": pa.chunked_array([index]), "x": pc.cast(values, pa.float64())})
+    summed = table.group_by("period").aggregate([("x", "sum")])
+    out = np.zeros(len(grid))
+    for period, total in zip(summed["period"].to_pylist(), summed["x_sum"].to_pylist(),
+                             strict=True):
+        if period >= 0 and total is not None:
+            out[period] = total
+    return out
 
 
 def money_sums(

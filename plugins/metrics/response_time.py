@@ -46,7 +46,7 @@ class ResponseTime(PeriodMetric):
         index = grid.index(tickets["created_at"])
         both = pc.and_(pc.is_valid(tickets["response_seconds"]), pc.is_valid(tickets["replies"]))
         both = np.asarray(both.to_numpy(zero_copy_only=False), dtype=bool)
-        index = np.where(both, index, -1)
+        index[~both] = -1
         waited = sums(tickets["response_seconds"], index, grid)
         replies = np.rint(sums(tickets["replies"], index, grid)).astype(np.int64)
         value: list[float | None] = [
