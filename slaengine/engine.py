@@ -111,7 +111,8 @@ def evaluate(
     ``evidence`` keeps, per service level, the records that missed a per-record target with
     the fields that decided it. ``as_of`` evaluates the data as it stood at that instant:
     records created later are left out (counted), and the running period gets an outlook.
-    ``progress`` is called with a short description before each step.
+    ``progress`` is called with a short description of what is being done, as it changes
+    (several times a second at most: once per batch).
     """
     registry = registry or build_registry()
     step = progress or (lambda _: None)
@@ -121,8 +122,16 @@ def evaluate(
     for name, fields in needed_fields(contract, registry).items():
         step(f"reading {name}")
         feed, unmatched = _feeder(contract, name, streamed, joins, data)
+        seen = _Counter()
+
+        def counted(records: pa.Table, keys: np.ndarray, feed=feed, name=name,
+                    seen=seen) -> None:
+            feed(records, keys)
+            seen.count += records.num_rows
+            step(f"reading {name}: {seen.count:,} records")
+
         data[name] = read_source(contract, contract.sources[name], fields, registry, as_of,
-                                 on_batch=feed, keep=keep.get(name, []))
+                                 on_batch=counted, keep=keep.get(name, []))
         if name in joins:
             link = contract.sources[name].link
             data[name].account.notes[f"records without a matching {link} record"] = (
