@@ -259,3 +259,26 @@ def test_the_cli_writes_every_new_format(tmp_path):
     assert outputs[0].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert outputs[1].read_text(encoding="utf-8").startswith("# SLA report")
     assert outputs[2].read_text(encoding="utf-8").startswith("service_level,metric,period")
+
+
+def test_agreed_exclusions_and_source_notes_reach_markdown_and_html(tmp_path):
+    # The outage of March 2nd 09:00-10:30 excludes T1 and T2 from the urgent first response.
+    import io
+
+    from slaengine.contract import load_contract as load
+    from slaengine.engine import evaluate as run
+    from slaengine.pluginmanager import build_registry
+
+    data = Path(__file__).parent / "data"
+    (tmp_path / "small-tickets.csv").write_bytes((data / "small-tickets.csv").read_bytes())
+    (tmp_path / "c.toml").write_text((data / "small.toml").read_text() + (
+        '\n[[exclusions]]\nreason = "client network change CHG-1881"\n'
+        "from = 2026-03-02T09:00:00\nto = 2026-03-02T10:30:00\n"
+        'service_levels = ["urgent-first-response"]\n'))
+    registry = build_registry()
+    evaluation = run(load(tmp_path / "c.toml", registry), registry)
+    for name in ("md", "html"):
+        out = io.StringIO()
+        registry.reporters[name].write(evaluation, out)
+        assert "of which 2 excluded by agreement: client network change CHG-1881" in (
+            out.getvalue()), name
