@@ -282,3 +282,22 @@ def test_agreed_exclusions_and_source_notes_reach_markdown_and_html(tmp_path):
         registry.reporters[name].write(evaluation, out)
         assert "of which 2 excluded by agreement: client network change CHG-1881" in (
             out.getvalue()), name
+
+
+def test_the_as_of_outlook_reaches_markdown_and_html():
+    # --as-of 2026-03-16 on small.toml: urgent first response needs 4 of the ~4 records still
+    # expected (worked out in tests/test_cli.py).
+    import io
+    from datetime import UTC, datetime
+
+    from slaengine.contract import load_contract as load
+    from slaengine.engine import evaluate as run
+    from slaengine.pluginmanager import build_registry
+
+    registry = build_registry()
+    contract = load(Path(__file__).parent / "data" / "small.toml", registry)
+    evaluation = run(contract, registry, as_of=datetime(2026, 3, 17, 4, tzinfo=UTC))
+    for name in ("md", "html"):
+        out = io.StringIO()
+        registry.reporters[name].write(evaluation, out)
+        assert "needs 4 of the next ~4 records within target" in out.getvalue(), name

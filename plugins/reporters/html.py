@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from slaengine import hookimpl
 from slaengine.kinds import Reporter
+from slaengine.outlook import describe as describe_outlook
 from slaengine.verdicts import STATUSES, Evaluation, evaluation_to_dict, format_margin, format_value
 
 if TYPE_CHECKING:
@@ -136,6 +137,7 @@ def report_context(evaluation: Evaluation) -> dict[str, Any]:
             "minimum_text": v["minimum"] or "",
             "compliance_text": percent(v["compliance"]),
             "margin_text": format_margin(v["margin"], v["unit"]),
+            "outlook_text": describe_outlook(v["outlook"]) if v.get("outlook") else "",
             **look,
         }
         rows.append(row)
