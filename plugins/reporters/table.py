@@ -86,8 +86,9 @@ class TableReporter(Reporter):
                 console.print(f"outlook {v.service_level}{segment} {v.period}: "
                               f"{describe(v.outlook)}")
         for name, level in evaluation.levels.items():
-            if level.excluded:
-                console.print(f"service level {name}: {level.excluded} of {level.accepted} "
+            by_where = level.excluded - sum(level.agreed.values())
+            if by_where:
+                console.print(f"service level {name}: {by_where} of {level.accepted} "
                               "records left out by where")
             for reason, count in level.agreed.items():
                 console.print(f"service level {name}: {count} records excluded by agreement: "
