@@ -233,3 +233,21 @@ def test_verify_names_a_changed_page_of_a_folder_source(tmp_path):
     result = run("verify", str(out))
     assert result.exit_code == 1
     assert f"changed: input zd {tmp_path / 'pages'}" in result.output
+
+
+def test_the_table_says_how_long_the_clock_was_paused(tmp_path):
+    # T1 held 3600 s and T3 7200 s (T2 none): 3h paused in March.
+    (tmp_path / "t.csv").write_text(
+        "id,created,resolved,hold\n"
+        "T1,2026-03-02T09:00:00Z,2026-03-02T11:00:00Z,3600\n"
+        "T2,2026-03-02T10:00:00Z,2026-03-02T15:00:00Z,\n"
+        "T3,2026-03-03T11:00:00Z,2026-03-04T17:00:00Z,7200\n")
+    (tmp_path / "c.toml").write_text(
+        '[contract]\nid = "p"\nclient = "C"\nvendor = "V"\n'
+        '[sources.t]\nadapter = "csv"\npath = "t.csv"\n'
+        'fields = { ticket_id = "id", created_at = "created", resolved_at = "resolved", '
+        'on_hold_seconds = "hold" }\n'
+        '[[service_levels]]\nid = "res"\nmetric = "resolution_time"\ntarget = "max <= 30h"\n'
+        'pause = ["on_hold"]\n')
+    result = run("evaluate", str(tmp_path / "c.toml"))
+    assert "service level res: the clock stood still for 3h on hold in all" in result.output

@@ -85,6 +85,13 @@ class TableReporter(Reporter):
                 segment = "".join(f" {k}={x}" for k, x in v.segment.items())
                 console.print(f"outlook {v.service_level}{segment} {v.period}: "
                               f"{describe(v.outlook)}")
+        paused: dict[str, float] = {}
+        for v in evaluation.verdicts:
+            if v.paused:
+                paused[v.service_level] = paused.get(v.service_level, 0.0) + v.paused
+        for name, seconds in paused.items():
+            console.print(f"service level {name}: the clock stood still for "
+                          f"{format_value(seconds, 'duration')} on hold in all")
         for name, level in evaluation.levels.items():
             by_where = level.excluded - sum(level.agreed.values())
             if by_where:
