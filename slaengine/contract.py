@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from slaengine import schema as contract_schema
 from slaengine.calendars import Calendar, build_calendars
 from slaengine.errors import ContractError, KeyPath, SlaError, did_you_mean
-from slaengine.fields import RECORD_KINDS, RecordKind, is_category
+from slaengine.fields import RECORD_KINDS, TIMESTAMP, RecordKind, is_category
 from slaengine.kinds import PAUSE_FIELDS, Metric, PeriodMetric
 from slaengine.money import parse_amount
 from slaengine.penalties import penalty_schema, reference_problems
@@ -52,7 +52,9 @@ class ServiceLevel:
     results down into one verdict per segment. ``options`` are the metric's own settings
     (checked by its schema); ``inputs`` names the sources of a period-level metric's further
     record sets (role -> source); ``pause`` lists the clock pauses that apply; ``calendar``
-    names the business-hours calendar durations are counted in (None: 24x7).
+    names the business-hours calendar durations are counted in (None: 24x7); ``period_by``
+    names the time field that decides a record's period (None: the kind's, e.g. created_at;
+    ``"resolved_at"`` for contracts that count tickets in the month they were resolved).
     """
 
     id: str
@@ -69,6 +71,7 @@ class ServiceLevel:
     inputs: dict[str, str] = field(default_factory=dict)
     pause: tuple[str, ...] = ()
     calendar: str | None = None
+    period_by: str | None = None
 
     @property
     def statistic(self) -> str:
@@ -407,6 +410,16 @@ class _Checker:
             elif calendar is not None and metric.unit != "duration":
                 self.problem((*at, "calendar"), f"{metric.name} measures {metric.unit}, not "
                              "time; a calendar only applies to duration metrics")
+            period_by = table.get("period_by")
+            if period_by is not None:
+                kind = spec.record_kind
+                times = [f for f, t in kind.fields.items() if t == TIMESTAMP]
+                if period_by not in times:
+                    self.problem((*at, "period_by"), f'"{period_by}" is not a time field of '
+                                 f"{kind.name}", did_you_mean(period_by, times), times)
+                elif isinstance(metric, PeriodMetric):
+                    self.problem((*at, "period_by"), f"{metric.name} is one figure per "
+                                 "period and decides itself which time counts")
             for pause in table.get("pause", []):
                 needed = PAUSE_FIELDS[pause]
                 if metric.unit != "duration" or needed not in spec.record_kind.fields:
@@ -422,7 +435,7 @@ class _Checker:
             minimum=minimum, min_sample=table.get("min_sample", 1), where=where_values,
             by=tuple(table.get("by", ())), description=table.get("description", ""),
             options=options, inputs=inputs, pause=tuple(table.get("pause", ())),
-            calendar=table.get("calendar"),
+            calendar=table.get("calendar"), period_by=table.get("period_by"),
         )
 
     def main_source(

@@ -215,7 +215,7 @@ def _feeder(contract: Contract, name: str, streamed: dict[str, list[RecordLevel]
             records, missing = join(records, data[linked.name].records,
                                     linked.record_kind.id_field, joins[name])
             unmatched.count += missing
-        batch = Batch(records, keys)
+        batch = Batch(records, keys, contract, spec.record_kind.time_field)
         for level in levels:
             level.add(batch)
 
@@ -250,7 +250,8 @@ def level_fields(contract: Contract, level: ServiceLevel, registry: Registry,
     key = contract.sources[spec.link].record_kind.id_field if spec.link else None
     if joined and key not in fields:  # the key that finds each record's linked record
         fields.append(str(key))
-    for name in (*wanted, *level.where, *level.by, *agreed):
+    period = (level.period_by,) if level.period_by else ()
+    for name in (*wanted, *level.where, *level.by, *agreed, *period):
         if (name in kind.fields or name in joined) and name not in fields:
             fields.append(name)
     return fields
@@ -437,6 +438,7 @@ class Narrowed:
     agreed: dict[str, int]
     excluded: dict[int, int]
     included: int
+    without: int = 0
     mask: np.ndarray | None = None
     kept: pa.Table | None = None
     values: pa.Array | None = None
@@ -444,22 +446,55 @@ class Narrowed:
     paused: np.ndarray | None = None
 
 
+@dataclass
+class BatchPeriods:
+    """The periods of one batch's records by one time field: each record's key, whether it
+    has one (``valid``: None when all do), the keys present and each record's position."""
+
+    keys: np.ndarray
+    valid: np.ndarray | None
+    present: np.ndarray
+    position: np.ndarray
+
+
+def batch_periods(keys: np.ndarray, valid: np.ndarray | None = None) -> BatchPeriods:
+    chosen = keys if valid is None else keys[valid]
+    position = np.zeros(len(keys), dtype=np.int64)
+    if len(chosen) == 0:
+        return BatchPeriods(keys, valid, chosen, position)
+    low = int(chosen.min())
+    seen = np.bincount(chosen - low) > 0  # keys span a few hundred values: counted
+    at = (np.cumsum(seen) - 1)[chosen - low]
+    if valid is None:
+        position = at
+    else:
+        position[valid] = at
+    return BatchPeriods(keys, valid, np.flatnonzero(seen) + low, position)
+
+
 class Batch:
     """One batch of accepted records as every service level of its source sees it.
 
-    The period keys, and the segments of each ``by`` list, are computed once per batch and
+    The period keys (by the kind's time field, or another one a level names in
+    ``period_by``), and the segments of each ``by`` list, are computed once per batch and
     shared by the service levels, which each take the rows their ``where`` keeps.
     """
 
-    def __init__(self, table: pa.Table, keys: np.ndarray) -> None:
+    def __init__(self, table: pa.Table, keys: np.ndarray, contract: Contract,
+                 time_field: str) -> None:
         self.table = table
-        self.keys = keys
-        low = int(keys.min())
-        seen = np.bincount(keys - low) > 0
-        self.present = np.flatnonzero(seen) + low
-        self.position = (np.cumsum(seen) - 1)[keys - low]  # index into present
-        self._codes: dict[tuple[str, ...], tuple[np.ndarray, list[tuple[int, tuple]]]] = {}
+        self.contract = contract
+        self._periods: dict[str, BatchPeriods] = {time_field: batch_periods(keys)}
+        self._codes: dict[tuple, tuple[np.ndarray, list[tuple[int, tuple]]]] = {}
         self._shared: dict[tuple, Narrowed] = {}
+
+    def periods(self, field_name: str) -> BatchPeriods:
+        if field_name not in self._periods:
+            column = self.table[field_name]
+            valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), dtype=bool)
+            keys = period_keys(column, self.contract.period, self.contract.timezone)
+            self._periods[field_name] = batch_periods(keys, None if valid.all() else valid)
+        return self._periods[field_name]
 
     def shared(self, key: tuple, compute: Callable[[Batch], Narrowed]) -> Narrowed:
         """What ``compute`` gives for this batch, computed once per ``key``."""
@@ -467,17 +502,19 @@ class Batch:
             self._shared[key] = compute(self)
         return self._shared[key]
 
-    def codes(self, by: tuple[str, ...]) -> tuple[np.ndarray, list[tuple[int, tuple]]]:
+    def codes(self, by: tuple[str, ...], field_name: str,
+              ) -> tuple[np.ndarray, list[tuple[int, tuple]]]:
         """A small code per record for its (period, segment) pair, and the pairs by code."""
-        if by not in self._codes:
+        if (by, field_name) not in self._codes:
+            periods = self.periods(field_name)
             segment_index, segments = segment_groups(self.table, by)
             width = max(len(segments), 1)
-            codes = self.position * width + segment_index
-            pairs = [(int(self.present[c // width]),
+            codes = periods.position * width + segment_index
+            pairs = [(int(periods.present[c // width]),
                       tuple(segments[c % width].values()) if segments else ())
-                     for c in range(len(self.present) * width)]
-            self._codes[by] = (codes, pairs)
-        return self._codes[by]
+                     for c in range(len(periods.present) * width)]
+            self._codes[(by, field_name)] = (codes, pairs)
+        return self._codes[(by, field_name)]
 
 
 class RecordLevel:
@@ -496,6 +533,7 @@ class RecordLevel:
         self.level = level
         self.metric: Metric = registry.metrics[level.metric]
         self.kind = contract.sources[level.source].record_kind
+        self.period_field = level.period_by or self.kind.time_field
         self.fields = level_fields(contract, level, registry)
         self.measure = guarded(registry, "metric", level.metric, "measure")
         self.calendar = contract.calendars[level.calendar] if level.calendar else ALWAYS
@@ -519,6 +557,7 @@ class RecordLevel:
             level.metric, tuple(sorted(level.where.items())), level.calendar, level.pause,
             json.dumps(level.options, sort_keys=True, default=str), tuple(self.fields),
             tuple(i for i, e in enumerate(contract.exclusions) if e.applies_to(level.id)),
+            self.period_field,
         )
 
     def add(self, batch: Batch) -> None:
@@ -527,6 +566,7 @@ class RecordLevel:
         shared = batch.shared(self.share_key, self._narrow_and_measure)
         self.periods.update(int(k) for k in shared.periods)
         self.account.outside_window += shared.outside
+        self.account.without_period += shared.without
         for reason, count in shared.agreed.items():
             self.account.agreed[reason] = self.account.agreed.get(reason, 0) + count
         for key, count in shared.excluded.items():
@@ -535,7 +575,7 @@ class RecordLevel:
         self.account.included += shared.included
         if shared.kept is None:
             return
-        codes, pairs = batch.codes(self.level.by)
+        codes, pairs = batch.codes(self.level.by, self.period_field)
         if shared.mask is not None:
             codes = codes[shared.mask]
         # Only pairs that occur among the kept records become groups (a segment that where
@@ -549,11 +589,14 @@ class RecordLevel:
     def _narrow_and_measure(self, batch: Batch) -> Narrowed:
         """The records this level keeps from ``batch`` (window, where, agreed exclusions) and
         their measures: the same for every level with the same share key, so computed once."""
-        table, keys = batch.table, batch.keys
-        present, inside = batch.present, None
+        table = batch.table
+        periods = batch.periods(self.period_field)
+        keys, present, inside = periods.keys, periods.present, periods.valid
+        without = 0 if inside is None else int((~inside).sum())
         if self.window:
             present = window_periods(self.contract, present)
-            inside = np.isin(keys, present)
+            within = np.isin(keys, present)
+            inside = within if inside is None else inside & within
         mask = where_mask(table, self.level.where)
         agreed_counts: dict[str, int] = {}
         if self.contract.exclusions:
@@ -566,12 +609,12 @@ class RecordLevel:
             mask &= inside
         excluded: dict[int, int] = {}
         if left_out.any():
-            low = int(keys.min())
+            low = int(keys[left_out].min())
             counts = np.bincount(keys[left_out] - low)
             excluded = {int(o) + low: int(counts[o]) for o in np.flatnonzero(counts)}
-        narrowed = Narrowed(periods=present, outside=int((~inside).sum()) if inside is not None
-                            else 0, agreed=agreed_counts, excluded=excluded,
-                            included=int(mask.sum()))
+        outside = int((~inside).sum()) - without if inside is not None else 0
+        narrowed = Narrowed(periods=present, outside=outside, agreed=agreed_counts,
+                            excluded=excluded, included=int(mask.sum()), without=without)
         if not narrowed.included:
             return narrowed
         kept = table.select(self.fields)

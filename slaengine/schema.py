@@ -75,6 +75,7 @@ SERVICE_LEVEL_KEYS: dict[str, Any] = {
     "inputs": {"type": "dict", "valuesrules": {"type": "string"}},
     "pause": {"type": "list", "schema": {"type": "string", "allowed": list(PAUSE_FIELDS)}},
     "calendar": {"type": "string"},
+    "period_by": {"type": "string"},
 }
 
 EXCLUSION_KEYS: dict[str, Any] = {

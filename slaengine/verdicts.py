@@ -90,7 +90,9 @@ class LevelAccount:
     """How a service level used its source's accepted records:
     ``accepted == included + excluded + outside_window`` (``excluded``: left out by ``where``
     or by an agreed exclusion — ``agreed`` counts the latter by reason; ``outside_window``: in
-    periods outside the contract's ``start``..``end``)."""
+    periods outside the contract's ``start``..``end``). With ``period_by``, ``without_period``
+    records have no time in that field yet (unresolved) and belong to no period: counted apart,
+    so ``accepted == included + excluded + outside_window + without_period``."""
 
     service_level: str
     source: str
@@ -99,6 +101,7 @@ class LevelAccount:
     excluded: int
     outside_window: int = 0
     agreed: dict[str, int] = field(default_factory=dict)
+    without_period: int = 0
 
 
 @dataclass
@@ -170,7 +173,8 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
         "service_levels": {
             name: {"source": a.source, "accepted": a.accepted, "included": a.included,
                    "excluded": a.excluded, "outside_window": a.outside_window,
-                   "agreed_exclusions": a.agreed}
+                   "agreed_exclusions": a.agreed,
+                   **({"without_period": a.without_period} if a.without_period else {})}
             for name, a in evaluation.levels.items()
         },
     }

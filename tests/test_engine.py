@@ -302,3 +302,34 @@ def test_levels_sharing_a_measure_give_what_they_give_alone(tmp_path):
              if v.period == "2026-03"}
     assert march[("mean", "urgent")] == pytest.approx(4000.0)
     assert march[("median", "urgent")] == 3000.0
+
+
+def test_period_by_resolution_counts_tickets_in_the_month_they_were_resolved(tmp_path):
+    # Resolution time by the month of resolution (New York): T6 was created on March 31st
+    # 23:30 but resolved April 1st 00:30, so it moves to April; T4 was never resolved and
+    # belongs to no period. March: T1 2h, T2 5h, T3 30h, T5 10h -> max 30h, 4 tickets.
+    # April: T6 1h, T7 1h, T8 3h, T9 8h -> 4 tickets.
+    text = (DATA / "small.toml").read_text().split("[[service_levels]]")[0] + (
+        '[[service_levels]]\nid = "resolved"\nmetric = "resolution_time"\n'
+        'period_by = "resolved_at"\ntarget = "max <= 30h"\n')
+    (tmp_path / "c.toml").write_text(text)
+    (tmp_path / "small-tickets.csv").write_bytes((DATA / "small-tickets.csv").read_bytes())
+    evaluation = evaluate(load_contract(tmp_path / "c.toml"))
+    march, april = (evaluation.verdict("resolved", p) for p in ("2026-03", "2026-04"))
+    assert (march.value, march.sample_size) == (30 * 3600.0, 4)
+    assert (april.value, april.sample_size) == (8 * 3600.0, 4)
+    level = evaluation.levels["resolved"]
+    # Only id, created_at and resolved_at are read here, so T12 (whose CSAT of 9 rejects it
+    # elsewhere) is accepted: 10 accepted = 8 included + 2 never resolved (T4, T12).
+    assert (level.accepted, level.included, level.without_period) == (10, 8, 2)
+
+
+def test_period_by_must_name_a_time_field(tmp_path):
+    text = (DATA / "small.toml").read_text().replace(
+        'target = "mean >= 4"', 'target = "mean >= 4"\nperiod_by = "resolved"')
+    (tmp_path / "c.toml").write_text(text)
+    with pytest.raises(SlaError) as info:
+        load_contract(tmp_path / "c.toml")
+    assert 'service_levels[3].period_by: "resolved" is not a time field of tickets' in (
+        info.value.render())
+    assert 'did you mean "resolved_at"?' in info.value.render()

@@ -100,6 +100,9 @@ class TableReporter(Reporter):
             for reason, count in level.agreed.items():
                 console.print(f"service level {name}: {count} records excluded by agreement: "
                               f"{reason}")
+            if level.without_period:
+                console.print(f"service level {name}: {level.without_period} records have no "
+                              "time in period_by yet and belong to no period")
             if level.outside_window:
                 console.print(f"service level {name}: {level.outside_window} of "
                               f"{level.accepted} records in periods outside start..end")
