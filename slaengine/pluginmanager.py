@@ -131,7 +131,8 @@ def build_registry(
 
 
 def _register(registry: Registry, plugin: object, info: PluginInfo) -> None:
-    if info.plugin in registry.plugins:
+    # Already there: a plugin under test that is also installed through its entry point.
+    if info.plugin in registry.plugins or registry.manager.is_registered(plugin):
         return
     try:
         registry.manager.register(plugin, name=info.plugin)
