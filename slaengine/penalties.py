@@ -308,12 +308,9 @@ class AppliedExclusion:
 
 
 @dataclass
-class PeriodCredits:
-    """One period's ledger (``lines``), its bonuses, and its totals (see the module doc)."""
+class Totals:
+    """The money totals of a period or a year (see the module doc for each step)."""
 
-    period: str
-    lines: list[CreditLine] = field(default_factory=list)
-    bonuses: list[CreditLine] = field(default_factory=list)
     before_caps: Decimal = Decimal(0)
     capped: Decimal = Decimal(0)
     after_caps: Decimal = Decimal(0)
@@ -323,16 +320,19 @@ class PeriodCredits:
 
 
 @dataclass
-class YearTotals:
+class PeriodCredits(Totals):
+    """One period's ledger (``lines``), its bonuses, and its totals."""
+
+    period: str = ""
+    lines: list[CreditLine] = field(default_factory=list)
+    bonuses: list[CreditLine] = field(default_factory=list)
+
+
+@dataclass
+class YearTotals(Totals):
     """The periods of one calendar year added up."""
 
-    year: str
-    before_caps: Decimal = Decimal(0)
-    capped: Decimal = Decimal(0)
-    after_caps: Decimal = Decimal(0)
-    earned_back: Decimal = Decimal(0)
-    bonus_total: Decimal = Decimal(0)
-    net: Decimal = Decimal(0)
+    year: str = ""
 
 
 @dataclass
@@ -624,7 +624,7 @@ def assess(evaluation: Evaluation, model: PenaltyModel, options: Mapping[str, An
     periods: list[PeriodCredits] = []
 
     for i, label in enumerate(labels):
-        credits = PeriodCredits(label)
+        credits = PeriodCredits(period=label)
         ledger = credits.lines
         charged: dict[str, Decimal] = {}
         for line in base.get(label, []):
@@ -835,7 +835,7 @@ def _meets(outcome: LevelOutcome, bonus: _Bonus, fail: Any) -> bool:
 def _years(periods: Iterable[PeriodCredits]) -> list[YearTotals]:
     years: dict[str, YearTotals] = {}
     for p in periods:
-        year = years.setdefault(p.period[:4], YearTotals(p.period[:4]))
+        year = years.setdefault(p.period[:4], YearTotals(year=p.period[:4]))
         year.before_caps += p.before_caps
         year.capped += p.capped
         year.after_caps += p.after_caps
@@ -854,7 +854,7 @@ def _line(line: CreditLine) -> dict[str, Any]:
             "note": line.note}
 
 
-def _totals(t: PeriodCredits | YearTotals) -> dict[str, str]:
+def _totals(t: Totals) -> dict[str, str]:
     return {"before_caps": str(t.before_caps), "capped": str(t.capped),
             "after_caps": str(t.after_caps), "earned_back": str(t.earned_back),
             "bonuses": str(t.bonus_total), "net": str(t.net)}
