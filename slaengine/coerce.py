@@ -92,9 +92,9 @@ class _Column:
         A callable reason is only built when some row has the problem: quoting every value of
         a clean column would cost more than parsing it.
         """
-        mask = pc.fill_null(mask, False)
-        if not pc.any(mask).as_py():
+        if not pc.any(mask).as_py():  # nulls are skipped: a null mask entry is no problem
             return
+        mask = pc.fill_null(mask, False)
         if callable(reason):
             reason = reason()
         if isinstance(reason, str):
@@ -386,6 +386,8 @@ def _check_rules(cols: dict[str, _Column], kind: RecordKind) -> None:
         col = cols.get(name)
         if col is None or (low is None and high is None):
             continue
+        if _within(col.typed, low, high):  # one pass for the common case: all values fit
+            continue
         too_low = pc.less(col.typed, low) if low is not None else None
         too_high = pc.greater(col.typed, high) if high is not None else None
         if too_low is not None and too_high is not None:
@@ -409,6 +411,18 @@ def _check_rules(cols: dict[str, _Column], kind: RecordKind) -> None:
         if col.problem is not None:
             missing = pc.and_(missing, pc.is_null(col.problem))
         col.add_problem(missing, f"{name}: missing")
+
+
+def _within(values: pa.Array, low: float | None, high: float | None) -> bool:
+    """Whether every value lies within ``low``..``high`` (nulls aside)."""
+    if values.null_count:  # Arrow's min_max is slow on nulls; comparisons are not
+        return not ((low is not None and pc.any(pc.less(values, low)).as_py())
+                    or (high is not None and pc.any(pc.greater(values, high)).as_py()))
+    extremes = pc.min_max(values)
+    least, most = extremes["min"].as_py(), extremes["max"].as_py()
+    if least is None:
+        return True
+    return (low is None or least >= low) and (high is None or most <= high)
 
 
 def _rejects(problems: list[_Column], bad: pa.Array, places: pa.Array, source: str) -> pa.Table:

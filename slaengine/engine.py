@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import platform
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -43,7 +44,7 @@ from slaengine.kinds import (
 )
 from slaengine.periods import period_bounds, period_keys, period_label
 from slaengine.pluginmanager import Registry, build_registry, guarded
-from slaengine.statistics import GroupAccumulator, as_float
+from slaengine.statistics import Tally, TallyResult, as_float
 from slaengine.targets import Target, percentile_of
 from slaengine.verdicts import MISSED_LIMIT, Evaluation, LevelAccount, SourceAccount, Verdict
 
@@ -116,6 +117,7 @@ def evaluate(
     """
     registry = registry or build_registry()
     step = progress or (lambda _: None)
+    digests = Digests(contract)
     streamed, keep = plan(contract, registry, evidence)
     joins = join_plan(contract, registry)
     data: dict[str, SourceData] = {}
@@ -162,7 +164,7 @@ def evaluate(
     evaluation = Evaluation(
         contract=contract, verdicts=verdicts,
         sources={name: d.account for name, d in data.items()}, levels=levels,
-        manifest=manifest(contract, registry, manifest_options), rejected=rejected,
+        manifest=manifest(contract, registry, manifest_options, digests), rejected=rejected,
         evidence=kept,
     )
     if contract.penalties is not None:
@@ -178,6 +180,8 @@ def plan(contract: Contract, registry: Registry, evidence: bool,
     (for period-level metrics, and for sources other sources link to)."""
     streamed: dict[str, list[RecordLevel]] = {}
     keep: dict[str, list[str]] = {}
+    tallies: dict[tuple, Tally] = {}
+    indexes: dict[tuple, GroupIndex] = {}
     for level in contract.service_levels:
         if isinstance(registry.metrics[level.metric], PeriodMetric):
             for role, name in level.inputs.items():
@@ -186,7 +190,7 @@ def plan(contract: Contract, registry: Registry, evidence: bool,
                            if f not in fields]
         else:
             streamed.setdefault(level.source, []).append(
-                RecordLevel(contract, level, registry, evidence))
+                RecordLevel(contract, level, registry, evidence, tallies, indexes))
     for name, fields in join_plan(contract, registry).items():
         target = contract.sources[contract.sources[name].link]
         wanted = keep.setdefault(target.name, [])
@@ -215,7 +219,8 @@ def _feeder(contract: Contract, name: str, streamed: dict[str, list[RecordLevel]
             records, missing = join(records, data[linked.name].records,
                                     linked.record_kind.id_field, joins[name])
             unmatched.count += missing
-        batch = Batch(records, keys, contract, spec.record_kind.time_field)
+        batch = Batch(records, keys, contract, spec.record_kind.time_field,
+                      levels[0].indexes if levels else None)
         for level in levels:
             level.add(batch)
 
@@ -431,7 +436,11 @@ def evaluate_level(
 @dataclass
 class Narrowed:
     """One batch as a service level sees it: the periods present, what was left out and why,
-    and the kept records with their measures (``mask``: which rows were kept, None for all)."""
+    and the kept records with their measures (``mask``: which rows were kept, None for all).
+
+    ``numbers`` are the measures as float64 (NaN: not measured); ``outcomes`` (made on first
+    use, for ``share``) each record's success as 1.0, 0.0 or NaN (unknown).
+    """
 
     periods: np.ndarray
     outside: int
@@ -444,6 +453,13 @@ class Narrowed:
     values: pa.Array | None = None
     numbers: np.ndarray | None = None
     paused: np.ndarray | None = None
+    _outcomes: np.ndarray | None = None
+
+    def outcomes(self, metric: Metric) -> np.ndarray:
+        if self._outcomes is None:
+            assert self.values is not None
+            self._outcomes = as_float(metric.success(self.values))
+        return self._outcomes
 
 
 @dataclass
@@ -472,21 +488,42 @@ def batch_periods(keys: np.ndarray, valid: np.ndarray | None = None) -> BatchPer
     return BatchPeriods(keys, valid, np.flatnonzero(seen) + low, position)
 
 
+class GroupIndex:
+    """The (period, segment) groups of one way of grouping (a ``by`` list and a period field),
+    numbered as first seen across all batches and shared by every level grouping that way."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[int, tuple], int] = {}
+        self.pairs: list[tuple[int, tuple]] = []
+
+    def ids_of(self, pairs: list[tuple[int, tuple]]) -> np.ndarray:
+        """The id of each pair, numbering the new ones."""
+        out = np.empty(len(pairs), dtype=np.intp)
+        for i, pair in enumerate(pairs):  # once per (period, segment) of a batch, not per record
+            found = self.ids.get(pair)
+            if found is None:
+                found = self.ids[pair] = len(self.pairs)
+                self.pairs.append(pair)
+            out[i] = found
+        return out
+
+
 class Batch:
     """One batch of accepted records as every service level of its source sees it.
 
     The period keys (by the kind's time field, or another one a level names in
-    ``period_by``), and the segments of each ``by`` list, are computed once per batch and
-    shared by the service levels, which each take the rows their ``where`` keeps.
+    ``period_by``), the segments of each ``by`` list and each record's group are computed once
+    per batch and shared by the service levels, which each take the rows their ``where`` keeps.
     """
 
     def __init__(self, table: pa.Table, keys: np.ndarray, contract: Contract,
-                 time_field: str) -> None:
+                 time_field: str, indexes: dict[tuple, GroupIndex] | None = None) -> None:
         self.table = table
         self.contract = contract
+        self.indexes = {} if indexes is None else indexes
         self._periods: dict[str, BatchPeriods] = {time_field: batch_periods(keys)}
-        self._codes: dict[tuple, tuple[np.ndarray, list[tuple[int, tuple]]]] = {}
-        self._shared: dict[tuple, Narrowed] = {}
+        self._groups: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._shared: dict[tuple, Any] = {}
 
     def periods(self, field_name: str) -> BatchPeriods:
         if field_name not in self._periods:
@@ -496,16 +533,17 @@ class Batch:
             self._periods[field_name] = batch_periods(keys, None if valid.all() else valid)
         return self._periods[field_name]
 
-    def shared(self, key: tuple, compute: Callable[[Batch], Narrowed]) -> Narrowed:
+    def shared(self, key: tuple, compute: Callable[[Batch], Any]) -> Any:
         """What ``compute`` gives for this batch, computed once per ``key``."""
         if key not in self._shared:
             self._shared[key] = compute(self)
         return self._shared[key]
 
-    def codes(self, by: tuple[str, ...], field_name: str,
-              ) -> tuple[np.ndarray, list[tuple[int, tuple]]]:
-        """A small code per record for its (period, segment) pair, and the pairs by code."""
-        if (by, field_name) not in self._codes:
+    def groups(self, by: tuple[str, ...], field_name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each record's group (its (period, segment) pair's id in the grouping's
+        :class:`GroupIndex`), and the ids present in the batch."""
+        key = (by, field_name)
+        if key not in self._groups:
             periods = self.periods(field_name)
             segment_index, segments = segment_groups(self.table, by)
             width = max(len(segments), 1)
@@ -513,22 +551,28 @@ class Batch:
             pairs = [(int(periods.present[c // width]),
                       tuple(segments[c % width].values()) if segments else ())
                      for c in range(len(periods.present) * width)]
-            self._codes[(by, field_name)] = (codes, pairs)
-        return self._codes[(by, field_name)]
+            ids = self.indexes.setdefault(key, GroupIndex()).ids_of(pairs)
+            chosen = codes if periods.valid is None else codes[periods.valid]
+            present = ids[np.flatnonzero(np.bincount(chosen, minlength=len(pairs)))]
+            self._groups[key] = (ids[codes], present)
+        return self._groups[key]
 
 
 class RecordLevel:
     """One per-record service level, evaluated batch by batch as its source is read.
 
     Each batch is narrowed (window, ``where``), measured, and folded into per-group counters
-    (:class:`~slaengine.statistics.GroupAccumulator`); a group is a (period, segment) pair,
-    numbered as first seen. Only what a verdict needs survives a batch: counters, the measured
-    values of order statistics, the ids of records that missed, and (with evidence) the missed
-    records themselves. :meth:`finish` orders the groups and gives the verdicts.
+    (:class:`~slaengine.statistics.Tally`); a group is a (period, segment) pair. Levels that
+    read the same records with the same metric, clock and grouping share the narrowing, the
+    measure and the tally, so a batch is measured and counted once for all of them. Only what
+    a verdict needs survives a batch: counters, the measured values of order statistics, the
+    ids of the first records that missed, and (with evidence) the missed records themselves.
+    :meth:`finish` orders the groups and gives the verdicts.
     """
 
     def __init__(self, contract: Contract, level: ServiceLevel, registry: Registry,
-                 evidence: bool) -> None:
+                 evidence: bool, tallies: dict[tuple, Tally] | None = None,
+                 indexes: dict[tuple, GroupIndex] | None = None) -> None:
         self.contract = contract
         self.level = level
         self.metric: Metric = registry.metrics[level.metric]
@@ -537,11 +581,7 @@ class RecordLevel:
         self.fields = level_fields(contract, level, registry)
         self.measure = guarded(registry, "metric", level.metric, "measure")
         self.calendar = contract.calendars[level.calendar] if level.calendar else ALWAYS
-        target = level.target
-        self.accumulator = GroupAccumulator(
-            level.statistic, float(target.within) if target.within is not None else None)
         self.evidence = evidence
-        self.groups: dict[tuple[int, tuple], int] = {}
         self.periods: set[int] = set()
         self.excluded: dict[int, int] = {}
         self.paused = np.zeros(0)
@@ -552,18 +592,29 @@ class RecordLevel:
                                     included=0, excluded=0)
         self.window = contract.window != (None, None)
         # Levels that read the same records with the same metric and clock share one
-        # narrowing and one measure per batch (mean, median and p90 of one response time).
+        # narrowing and one measure per batch (mean, median and p90 of one response time),
+        # and, grouped the same way, one tally.
         self.share_key = (
             level.metric, tuple(sorted(level.where.items())), level.calendar, level.pause,
             json.dumps(level.options, sort_keys=True, default=str), tuple(self.fields),
             tuple(i for i, e in enumerate(contract.exclusions) if e.applies_to(level.id)),
             self.period_field,
         )
+        self.grouping = (level.by, self.period_field)
+        self.indexes = {} if indexes is None else indexes
+        tallies = {} if tallies is None else tallies
+        self.tally = tallies.setdefault((self.share_key, level.by), Tally())
+        target = level.target
+        self.within = float(target.within) if target.within is not None else None
+        self.tally.want(level.statistic, self.within)
+        self.miss = miss_rule(target, level.statistic)
+        if self.miss is not None and self.miss[0] in _COMPARISONS:
+            self.tally.count_where(self.miss[0], self.miss[1])
 
     def add(self, batch: Batch) -> None:
         """Fold one batch of the source's accepted records."""
         self.account.accepted += batch.table.num_rows
-        shared = batch.shared(self.share_key, self._narrow_and_measure)
+        shared: Narrowed = batch.shared(self.share_key, self._narrow_and_measure)
         self.periods.update(int(k) for k in shared.periods)
         self.account.outside_window += shared.outside
         self.account.without_period += shared.without
@@ -575,16 +626,31 @@ class RecordLevel:
         self.account.included += shared.included
         if shared.kept is None:
             return
-        codes, pairs = batch.codes(self.level.by, self.period_field)
-        if shared.mask is not None:
-            codes = codes[shared.mask]
-        # Only pairs that occur among the kept records become groups (a segment that where
-        # leaves out must not appear with an empty verdict).
-        occurs = np.bincount(codes, minlength=len(pairs)) > 0
-        lookup = np.full(len(pairs), -1, dtype=np.int64)
-        for code in np.flatnonzero(occurs):
-            lookup[code] = self.groups.setdefault(pairs[code], len(self.groups))
-        self._fold(shared, lookup[codes])
+        every, present = batch.groups(*self.grouping)
+        groups = batch.shared(("tally", self.share_key, self.level.by),
+                              lambda _: self._count(shared, every))
+        if shared.paused is not None:
+            weights = np.bincount(groups, weights=shared.paused)
+            if len(weights) > len(self.paused):
+                self.paused = np.concatenate([self.paused,
+                                              np.zeros(len(weights) - len(self.paused))])
+            self.paused[: len(weights)] += weights
+        if self.miss is not None and (self.evidence or self._wants_ids(present)):
+            self._note_missed(shared, groups)
+
+    def _count(self, shared: Narrowed, every: np.ndarray) -> np.ndarray:
+        """Fold the batch's measures into the shared tally (once per batch); its groups."""
+        groups = every if shared.mask is None else every[shared.mask]
+        assert shared.numbers is not None
+        outcomes = shared.outcomes(self.metric) if self.tally.sample is not None else None
+        self.tally.add(shared.numbers, groups, outcomes)
+        return groups
+
+    def _wants_ids(self, present: np.ndarray) -> bool:
+        """Whether a group of this batch still has room for missed ids."""
+        if len(self.missed_seen) <= int(present.max(initial=-1)):
+            return True
+        return bool((self.missed_seen[present] < MISSED_LIMIT).any())
 
     def _narrow_and_measure(self, batch: Batch) -> Narrowed:
         """The records this level keeps from ``batch`` (window, where, agreed exclusions) and
@@ -613,12 +679,13 @@ class RecordLevel:
             counts = np.bincount(keys[left_out] - low)
             excluded = {int(o) + low: int(counts[o]) for o in np.flatnonzero(counts)}
         outside = int((~inside).sum()) - without if inside is not None else 0
+        included = int(mask.sum())
         narrowed = Narrowed(periods=present, outside=outside, agreed=agreed_counts,
-                            excluded=excluded, included=int(mask.sum()), without=without)
-        if not narrowed.included:
+                            excluded=excluded, included=included, without=without)
+        if not included:
             return narrowed
         kept = table.select(self.fields)
-        if not mask.all():
+        if included < len(mask):
             kept = kept.filter(pa.array(mask))
             narrowed.mask = mask
         context = MeasureContext(calendar=self.calendar, timezone=self.contract.timezone,
@@ -637,97 +704,155 @@ class RecordLevel:
                 pc.fill_null(context.paused, 0.0).to_numpy(zero_copy_only=False))
         return narrowed
 
-    def _fold(self, shared: Narrowed, groups: np.ndarray) -> None:
-        """Add one batch's measures to the counters, the paused time and the missed ids."""
-        values = shared.values
-        success = self.metric.success(values) if self.level.statistic == "share" else None
-        self.accumulator.add(shared.numbers, groups, success)
-        if shared.paused is not None:
-            weights = np.bincount(groups, weights=shared.paused)
-            if len(weights) > len(self.paused):
-                self.paused = np.concatenate([self.paused,
-                                              np.zeros(len(weights) - len(self.paused))])
-            self.paused[: len(weights)] += weights
-        missed = missed_records(values, self.level.target, success)
-        if missed.any():
-            kept = shared.kept
-            kept_ids = self._within_limit(groups, missed)
-            self.missed.append((groups[kept_ids], kept[self.kind.id_field].filter(
-                pa.array(kept_ids))))
-            if self.evidence:
-                self.evidence_parts.append((
-                    evidence_table(kept, values, missed, self.kind.id_field,
-                                   self.kind.time_field), groups[missed]))
+    def _note_missed(self, shared: Narrowed, groups: np.ndarray) -> None:
+        """Keep the ids of the batch's missed records while their group has room (and, with
+        evidence, the records themselves)."""
+        assert self.miss is not None and shared.numbers is not None
+        outcomes = shared.outcomes(self.metric) if self.miss[0] == "share" else None
+        missed = missed_mask(self.miss, shared.numbers, outcomes)
+        if not missed.any():
+            return
+        kept = shared.kept
+        assert kept is not None and shared.values is not None
+        size = int(groups.max()) + 1
+        if len(self.missed_seen) < size:
+            self.missed_seen = np.concatenate(
+                [self.missed_seen, np.zeros(size - len(self.missed_seen), dtype=np.int64)])
+        room = self.missed_seen < MISSED_LIMIT
+        wanted = missed if room.all() else missed & room[groups]  # only groups with room
+        kept_ids = self._within_limit(groups, wanted)
+        if kept_ids.any():
+            self.missed.append((groups[kept_ids],
+                                kept[self.kind.id_field].filter(pa.array(kept_ids))))
+        if self.evidence:
+            self.evidence_parts.append((
+                evidence_table(kept, shared.values, missed, self.kind.id_field,
+                               self.kind.time_field), groups[missed]))
 
     def _within_limit(self, groups: np.ndarray, missed: np.ndarray) -> np.ndarray:
         """``missed``, less the records past the first MISSED_LIMIT ids of their group.
 
-        Every missed record is still counted; only the ids kept for the report are capped, so
-        a month with a million misses costs a thousand strings, not a million.
+        Every missed record is still counted (by the tally); only the ids kept for the report
+        are capped, so a month with a million misses costs a thousand strings, not a million.
         """
         where = np.flatnonzero(missed)
+        keep = np.zeros(len(missed), dtype=bool)
+        if not len(where):
+            return keep
         batch_groups = groups[where]
         size = int(batch_groups.max()) + 1
-        if len(self.missed_seen) < size:
-            self.missed_seen = np.concatenate(
-                [self.missed_seen, np.zeros(size - len(self.missed_seen), dtype=np.int64)])
-        keep = np.zeros(len(missed), dtype=bool)
-        wanting = self.missed_seen[batch_groups] < MISSED_LIMIT
-        if not wanting.any():  # every group already holds its ids: only count
-            self.missed_seen[:size] += np.bincount(batch_groups, minlength=size)
-            return keep
         small = np.int16 if size < 2**15 else np.int64  # int16 sorts by radix
         order = np.argsort(batch_groups.astype(small), kind="stable")
         sorted_groups = batch_groups[order]
         first = np.searchsorted(sorted_groups, sorted_groups)  # start of each group's run
         rank = np.empty(len(where), dtype=np.int64)
         rank[order] = np.arange(len(where)) - first + self.missed_seen[sorted_groups]
-        self.missed_seen[:size] += np.bincount(batch_groups, minlength=size)
+        self.missed_seen[:size] = np.minimum(
+            self.missed_seen[:size] + np.bincount(batch_groups, minlength=size), MISSED_LIMIT)
         keep[where[rank < MISSED_LIMIT]] = True
         return keep
 
     def finish(self) -> tuple[list[Verdict], LevelAccount, pa.Table | None]:
         """Every period of the source times every segment seen: the verdicts, in order."""
         level, contract = self.level, self.contract
+        index = self.indexes.get(self.grouping, GroupIndex())
+        occurs = np.zeros(len(index.pairs), dtype=bool)
+        counted = min(len(occurs), self.tally.size)
+        occurs[:counted] = self.tally.total[:counted] > 0
         periods = sorted(self.periods)
-        segments = sorted({segment for _, segment in self.groups}, key=_segment_order)
+        segments = sorted({index.pairs[g][1] for g in np.flatnonzero(occurs)},
+                          key=_segment_order)
         if not level.by:
             segments = [()]
         period_at = {key: i for i, key in enumerate(periods)}
         segment_at = {segment: i for i, segment in enumerate(segments)}
-        remap = np.empty(len(self.groups), dtype=np.int64)
-        for (key, segment), g in self.groups.items():
+        remap = np.full(len(index.pairs), -1, dtype=np.int64)
+        for g in np.flatnonzero(occurs):
+            key, segment = index.pairs[g]
             remap[g] = period_at[key] * len(segments) + segment_at[segment]
         n_groups = len(periods) * len(segments)
-        stats = self.accumulator.finish(remap, n_groups)
-        missed_ids = [((), 0)] * n_groups
+        result = self.tally.finish(remap, n_groups)
+        stats = result.stats(level.statistic, self.within)
+        missed_counts = missed_count(self.miss, result, self.within)
+        kept_ids: list[tuple[tuple[str, ...], int]] = [((), 0)] * n_groups
         if self.missed:
             groups = remap[np.concatenate([g for g, _ in self.missed])]
             ids = pa.chunked_array([i for _, i in self.missed]).combine_chunks()
-            kept = group_missed(ids, np.ones(len(groups), dtype=bool), groups, n_groups)
-            seen = np.zeros(len(remap), dtype=np.int64)
-            seen[: len(self.missed_seen)] = self.missed_seen[: len(remap)]
-            counts = np.bincount(remap, weights=seen, minlength=n_groups).astype(np.int64)
-            missed_ids = [(kept[g][0], int(counts[g])) for g in range(n_groups)]
+            kept_ids = group_missed(ids, np.ones(len(groups), dtype=bool), groups, n_groups)
         paused = None
         if level.pause:
-            paused = np.bincount(remap, weights=self.paused[: len(remap)], minlength=n_groups)
+            weights = np.zeros(len(remap))
+            weights[: min(len(remap), len(self.paused))] = self.paused[: len(remap)]
+            paused = np.bincount(remap[occurs], weights=weights[occurs], minlength=n_groups)
         labels = _labels(contract, np.array(periods, dtype=np.int64))
         verdicts = []
         for g in range(n_groups):
             p, s = divmod(g, len(segments))
             value = float(stats.value[g])
             hits = int(stats.hits[g]) if stats.hits is not None else None
+            missed = (kept_ids[g][0], int(missed_counts[g]) if missed_counts is not None else 0)
             verdicts.append(verdict(
                 level, self.metric, labels[p], dict(zip(level.by, segments[s], strict=True)),
                 None if math.isnan(value) else value, int(stats.sample_size[g]),
                 int(stats.unmeasured[g]), self.excluded.get(periods[p], 0), hits,
-                missed_ids[g], float(paused[g]) if paused is not None else None,
+                missed, float(paused[g]) if paused is not None else None,
             ))
         table_of_missed = None
         if self.evidence and self.evidence_parts:
             table_of_missed = _evidence_of(self.evidence_parts, remap, labels, len(segments))
         return verdicts, self.account, table_of_missed
+
+
+_COMPARISONS = ("<", "<=", ">", ">=")
+_FAILS = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}
+
+
+def miss_rule(target: Target, statistic: str) -> tuple | None:
+    """Which single records count against a per-record target (none for a mean or a count):
+
+    - attainment: ``("attainment", within)``, a record not measured within the limit (a
+      record never answered is a miss);
+    - share: ``("share", better)``, a record whose outcome counts against the target (lower is
+      better, as for a reopen rate: the successes of the measure);
+    - a percentile, min or max: ``(op, threshold)``, a measured record on the wrong side of
+      the threshold (``p90 <= 4h``: the records over 4h).
+    """
+    if statistic == "attainment":
+        return ("attainment", float(target.within))
+    if statistic == "share":
+        return ("share", target.better)
+    if statistic in ("min", "max") or percentile_of(statistic) is not None:
+        return (_FAILS[target.op], float(target.threshold))
+    return None
+
+
+def missed_mask(rule: tuple, numbers: np.ndarray, outcomes: np.ndarray | None) -> np.ndarray:
+    """Which records of a batch missed, by :func:`miss_rule` (``numbers``: NaN unmeasured)."""
+    kind, limit = rule
+    if kind == "attainment":
+        return ~(numbers <= limit)  # NaN compares false: unmeasured is a miss
+    if kind == "share":
+        assert outcomes is not None
+        measured = ~np.isnan(numbers)
+        return measured & (outcomes == (1.0 if limit == "lower" else 0.0))
+    return _COMPARE_NP[kind](numbers, limit)  # NaN compares false: unmeasured is no miss
+
+
+_COMPARE_NP = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+
+
+def missed_count(rule: tuple | None, result: TallyResult, within: float | None,
+                 ) -> np.ndarray | None:
+    """How many records missed, per group, from the tally's counters."""
+    if rule is None:
+        return None
+    kind, limit = rule
+    if kind == "attainment":
+        return result.total - result.thresholds[("<=", float(limit))]
+    if kind == "share":
+        assert result.sample is not None and result.wins is not None
+        return result.wins if limit == "lower" else result.sample - result.wins
+    return result.thresholds[(kind, limit)]
 
 
 def _present(keys: np.ndarray) -> np.ndarray:
@@ -930,24 +1055,6 @@ def _dictionary(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[st
     return np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64), dictionary
 
 
-def missed_records(values: pa.Array, target: Target, success: pa.Array | None) -> np.ndarray:
-    """Which records missed a per-record target (none for a mean or a count)."""
-    statistic = target.statistic
-    if statistic == "attainment":
-        ok = pc.fill_null(pc.less_equal(values, float(target.within)), False)
-    elif statistic == "share" and success is not None:
-        # Lower is better (reopen rate <= 5%): the records that count against it are the
-        # successes of the measure (reopened), not the others.
-        counted = pc.invert(success) if target.better == "lower" else success
-        ok = pc.fill_null(counted, True)
-    elif statistic in ("min", "max") or percentile_of(statistic) is not None:
-        compare = {"<": pc.less, "<=": pc.less_equal, ">": pc.greater, ">=": pc.greater_equal}
-        ok = pc.fill_null(compare[target.op](values, float(target.threshold)), True)
-    else:
-        return np.zeros(len(values), dtype=bool)
-    return ~np.asarray(ok.to_numpy(zero_copy_only=False), dtype=bool)
-
-
 def group_missed(
     ids: pa.ChunkedArray | pa.Array, missed: np.ndarray, group_ids: np.ndarray, n_groups: int
 ) -> list[tuple[tuple[str, ...], int]]:
@@ -998,7 +1105,34 @@ def input_digest(path: Path) -> dict[str, Any]:
             "files": len(files)}
 
 
-def manifest(contract: Contract, registry: Registry, options: dict[str, Any]) -> dict[str, Any]:
+class Digests:
+    """The input digests of a contract's sources, computed on a thread of their own while the
+    sources are read (hashing releases the interpreter lock, so it costs no evaluation time).
+    """
+
+    def __init__(self, contract: Contract) -> None:
+        self._paths = {name: spec.path for name, spec in sorted(contract.sources.items())}
+        self._found: dict[str, dict[str, Any]] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="slaengine-digests", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for name, path in self._paths.items():
+                self._found[name] = input_digest(path)
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+
+    def result(self) -> dict[str, dict[str, Any]]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._found
+
+
+def manifest(contract: Contract, registry: Registry, options: dict[str, Any],
+             digests: Digests | None = None) -> dict[str, Any]:
     """Everything needed to rerun the evaluation and get the same verdicts."""
     used = {("source", s.adapter) for s in contract.sources.values()}
     used |= {("metric", lv.metric) for lv in contract.service_levels}
@@ -1010,7 +1144,7 @@ def manifest(contract: Contract, registry: Registry, options: dict[str, Any]) ->
         plugins[f"{kind}:{name}"] = {"plugin": origin.plugin,
                                      "distribution": origin.distribution,
                                      "version": origin.version}
-    inputs = {name: input_digest(spec.path) for name, spec in sorted(contract.sources.items())}
+    inputs = (digests or Digests(contract)).result()
     return {
         "contract": {"path": str(contract.path) if contract.path else None,
                      "sha256": contract.sha256},

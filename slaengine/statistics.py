@@ -12,7 +12,8 @@ when at least NN% of the measured records are ``<= X``, which is how SLA targets
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -123,7 +124,11 @@ def as_float(values: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.Array):
-        return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        if values.type != pa.float64():
+            values = pc.cast(values, pa.float64())
+        if values.null_count:
+            values = pc.fill_null(values, math.nan)
+        return values.to_numpy(zero_copy_only=False)  # no copy: read-only, never written to
     return np.asarray(values, dtype=np.float64)
 
 
@@ -178,29 +183,232 @@ def _pick(
     return out
 
 
-class GroupAccumulator:
-    """:func:`group_statistic` fed batch by batch, so a source never has to be held whole.
+class Tally:
+    """Per-group counters of one measure, fed batch by batch, serving every statistic asked of it.
 
-    Counts, sums and hits are added up per group as batches arrive; only order statistics
-    (percentiles, median, min, max) keep the measured values themselves — one float and one
-    group id per measured record, never the records. Group ids may grow from batch to batch;
-    :meth:`finish` maps them onto the final groups.
+    Several service levels often read the same measure of the same records (mean, median, p90
+    and "95% within 1h" of one first response time): they share one tally, so each batch is
+    counted once, and the measured values an order statistic needs are kept once, however many
+    percentiles are asked of them. Ask with :meth:`want` (and :meth:`count_where` for a count
+    of measures passing a threshold) before the first batch.
+
+    Counts, sums and threshold counts are added up per group as batches arrive; only order
+    statistics keep values: one float per measured record, stored per group, never the records.
+    Group ids may grow from batch to batch; :meth:`finish` maps them onto the final groups.
     """
 
-    def __init__(self, statistic: str, within: float | None = None) -> None:
-        if not is_statistic(statistic):
-            raise ValueError(f"unknown statistic {statistic!r}")
-        self.statistic = statistic
-        self.within = within
+    def __init__(self) -> None:
+        self.size = 0
         self.total = np.zeros(0, dtype=np.int64)
         self.counted = np.zeros(0, dtype=np.int64)
-        self.sums = np.zeros(0, dtype=np.float64)
-        self.hits = np.zeros(0, dtype=np.int64)
-        self.sample = np.zeros(0, dtype=np.int64)
-        self.values: dict[int, list[np.ndarray]] = {}
-        self.keeps_values = statistic in ("median", "min", "max") or (
-            percentile_of(statistic) is not None
-        )
+        self.sums: np.ndarray | None = None
+        self.sample: np.ndarray | None = None  # share: records with a known outcome
+        self.wins: np.ndarray | None = None  # share: successes among them
+        self.thresholds: dict[tuple[str, float], np.ndarray] = {}
+        self.values: dict[int, list[np.ndarray]] | None = None
+        self.orders: set[str] = set()
+        self._finished: tuple[tuple[bytes, int], TallyResult] | None = None
+
+    def want(self, statistic: str, within: float | None = None) -> None:
+        """Make the tally able to give ``statistic`` (``within``: attainment's limit)."""
+        if not is_statistic(statistic):
+            raise ValueError(f"unknown statistic {statistic!r}")
+        if statistic == "mean":
+            self.sums = self._grown(self.sums, np.float64)
+        elif statistic == "share":
+            self.sample = self._grown(self.sample, np.int64)
+            self.wins = self._grown(self.wins, np.int64)
+        elif statistic == "attainment":
+            if within is None:
+                raise ValueError("attainment needs a per-record limit: within=SECONDS")
+            self.count_where("<=", float(within))
+        elif statistic in ("median", "min", "max") or percentile_of(statistic) is not None:
+            self.orders.add(statistic)
+            if self.values is None:
+                self.values = {}
+
+    def count_where(self, op: str, threshold: float) -> None:
+        """Also count, per group, the measures ``x op threshold`` (``<``, ``<=``, ``>``, ``>=``)."""
+        if op not in _COMPARE:
+            raise ValueError(f"unknown comparison {op!r}")
+        key = (op, float(threshold))
+        if key not in self.thresholds:
+            self.thresholds[key] = np.zeros(self.size, dtype=np.int64)
+
+    def add(self, x: np.ndarray, groups: np.ndarray, success: np.ndarray | None = None) -> None:
+        """Add one batch: measures as float64 (NaN: not measured), a group id per record, and for
+        ``share`` each record's outcome (1.0 success, 0.0 not, NaN unknown)."""
+        if groups.shape != x.shape:
+            raise ValueError(f"{groups.size} group ids for {x.size} values")
+        if not groups.size:
+            return
+        size = int(groups.max()) + 1
+        self._grow(size)
+        measured = ~np.isnan(x)
+        # Every count in one pass: each record's state is a few bits (measured, and one bit per
+        # condition counted), and one bincount of group x states counts them all.
+        bits: list[np.ndarray] = [measured]
+        if self.sample is not None:
+            if success is None:
+                raise ValueError("share needs success=: one outcome per record")
+            ok = np.asarray(success, dtype=np.float64)
+            known = measured & ~np.isnan(ok)
+            bits += [known, known & (ok != 0)]
+        # NaN compares false: an unmeasured record never passes a threshold
+        bits += [_COMPARE[op](x, threshold) for op, threshold in self.thresholds]
+        if len(bits) > _MAX_BITS:  # too many states for one table: count each bit apart
+            sums = [np.bincount(groups[bit], minlength=size) for bit in bits]
+            total = np.bincount(groups, minlength=size)
+        else:
+            state = np.zeros(len(x), dtype=np.uint8)
+            for b, bit in enumerate(bits):
+                state |= bit.view(np.uint8) << b
+            width = 1 << len(bits)
+            table = np.bincount(groups * width + state, minlength=size * width)
+            table = table.reshape(size, width)
+            total = table.sum(axis=1)
+            states = np.arange(width)
+            sums = [table[:, (states >> b) & 1 == 1].sum(axis=1) for b in range(len(bits))]
+        self.total[:size] += total
+        self.counted[:size] += sums[0]
+        rest = iter(sums[1:])
+        if self.sample is not None and self.wins is not None:
+            self.sample[:size] += next(rest)
+            self.wins[:size] += next(rest)
+        for hits in self.thresholds.values():
+            hits[:size] += next(rest)
+        if self.sums is not None:
+            np.add.at(self.sums, groups, np.where(measured, x, 0.0))
+        if self.values is not None:
+            self._keep(x[measured], groups[measured], sums[0])
+
+    def _keep(self, kept: np.ndarray, owner: np.ndarray, counted: np.ndarray) -> None:
+        """Store the measured values grouped: a stable sort on the small group ids (Arrow's
+        radix sort), then one slice per group present."""
+        assert self.values is not None
+        if not len(kept):
+            return
+        small = pa.array(owner.astype(np.int16 if self.size < 2**15 else np.int64))
+        order = pc.sort_indices(small).to_numpy()
+        grouped = kept[order]
+        start = 0
+        for group in np.flatnonzero(counted):
+            end = start + int(counted[group])
+            self.values.setdefault(int(group), []).append(grouped[start:end])
+            start = end
+
+    def finish(self, remap: np.ndarray, n_groups: int) -> TallyResult:
+        """The figures per final group; ``remap[g]`` is the final group of accumulated group
+        ``g`` (-1: dropped)."""
+        self._grow(len(remap))
+        remap = np.asarray(remap, dtype=np.int64)
+        memo = (remap.tobytes(), n_groups)
+        if self._finished is not None and self._finished[0] == memo:
+            return self._finished[1]  # levels sharing the tally ask with the same groups
+        kept = remap >= 0
+        target = remap[kept]
+
+        def merged(per_group: np.ndarray, dtype: type = np.int64) -> np.ndarray:
+            return np.bincount(target, weights=per_group[: len(remap)][kept],
+                               minlength=n_groups).astype(dtype)
+
+        result = TallyResult(total=merged(self.total), counted=merged(self.counted))
+        if self.sums is not None:
+            result.sums = merged(self.sums, np.float64)
+        if self.sample is not None and self.wins is not None:
+            result.sample, result.wins = merged(self.sample), merged(self.wins)
+        result.thresholds = {key: merged(hits) for key, hits in self.thresholds.items()}
+        if self.values is not None:
+            result.orders = {s: np.full(n_groups, np.nan) for s in self.orders}
+            final: dict[int, list[np.ndarray]] = {}
+            for group, parts in self.values.items():
+                if group < len(remap) and remap[group] >= 0:
+                    final.setdefault(int(remap[group]), []).extend(parts)
+            for group, parts in final.items():
+                run = np.concatenate(parts)  # one group's values at a time
+                ranks = {s: _rank(s, len(run)) for s in self.orders}
+                kth = sorted({r - 1 for r in ranks.values()})
+                run.partition(kth)  # every rank asked of this run in one selection
+                for statistic, rank in ranks.items():
+                    result.orders[statistic][group] = run[rank - 1]
+                final[group] = []
+        self._finished = (memo, result)
+        return result
+
+    def _grow(self, size: int) -> None:
+        if size <= self.size:
+            return
+        self.size = size
+        self.total = self._grown(self.total, np.int64)
+        self.counted = self._grown(self.counted, np.int64)
+        for name in ("sums", "sample", "wins"):
+            old = getattr(self, name)
+            if old is not None:
+                setattr(self, name, self._grown(old, old.dtype))
+        self.thresholds = {k: self._grown(v, np.int64) for k, v in self.thresholds.items()}
+
+    def _grown(self, old: np.ndarray | None, dtype: type) -> np.ndarray:
+        new = np.zeros(self.size, dtype=dtype)
+        if old is not None:
+            new[: len(old)] = old
+        return new
+
+
+_MAX_BITS = 6  # at most 64 states per group in one counting table
+_COMPARE = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+
+
+def _rank(statistic: str, n: int) -> int:
+    """The 1-based rank an order statistic takes among ``n`` sorted values."""
+    if statistic == "min":
+        return 1
+    if statistic == "max":
+        return n
+    pct = percentile_of(statistic)
+    assert pct is not None
+    return int(nearest_rank(pct, np.array([n]))[0])
+
+
+@dataclass
+class TallyResult:
+    """What a :class:`Tally` counted, per final group (arrays of length ``n_groups``)."""
+
+    total: np.ndarray
+    counted: np.ndarray
+    sums: np.ndarray | None = None
+    sample: np.ndarray | None = None
+    wins: np.ndarray | None = None
+    thresholds: dict[tuple[str, float], np.ndarray] = field(default_factory=dict)
+    orders: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def stats(self, statistic: str, within: float | None = None) -> GroupStats:
+        """``statistic`` per group, as :func:`group_statistic` gives it."""
+        total, counted = self.total, self.counted
+        unmeasured = total - counted
+        if statistic == "count":
+            return GroupStats(total.astype(np.float64), total, unmeasured)
+        if statistic == "mean":
+            assert self.sums is not None, "the tally was not asked for a mean"
+            return GroupStats(_ratio(self.sums, counted), counted, unmeasured)
+        if statistic == "share":
+            assert self.sample is not None and self.wins is not None
+            return GroupStats(_ratio(self.wins, self.sample), self.sample,
+                              total - self.sample, self.wins)
+        if statistic == "attainment":
+            assert within is not None
+            hits = self.thresholds[("<=", float(within))]
+            return GroupStats(_ratio(hits, total), total, unmeasured, hits)
+        return GroupStats(self.orders[statistic], counted, unmeasured)
+
+
+class GroupAccumulator:
+    """A :class:`Tally` asked for one statistic: :func:`group_statistic` fed batch by batch."""
+
+    def __init__(self, statistic: str, within: float | None = None) -> None:
+        self.statistic = statistic
+        self.within = within
+        self.tally = Tally()
+        self.tally.want(statistic, within)
 
     def add(
         self,
@@ -209,95 +417,11 @@ class GroupAccumulator:
         success: pa.Array | pa.ChunkedArray | np.ndarray | None = None,
     ) -> None:
         """Add one batch: a measure and a group id per record (and success for ``share``)."""
-        x = as_float(values)
-        groups = np.asarray(groups, dtype=np.int64)
-        size = int(groups.max()) + 1 if groups.size else 0
-        self._grow(size)
-        measured = ~np.isnan(x)
-        # One counting pass per batch: each record's group and state folded into one code
-        # (state 0: not measured, 1: measured, 2: measured and a hit), so no masked copies.
-        state = measured.astype(np.int64)
-        if self.statistic == "share":
-            if success is None:
-                raise ValueError("share needs success=: one boolean per record")
-            ok = as_float(success)
-            known = ~np.isnan(ok) & measured
-            state = known.astype(np.int64) + (known & (ok != 0))
-        elif self.statistic == "attainment":
-            if self.within is None:
-                raise ValueError("attainment needs a per-record limit: within=SECONDS")
-            state += measured & (x <= float(self.within))
-        counts = np.bincount(groups * 3 + state, minlength=3 * size).reshape(size, 3)
-        self.total[:size] += counts.sum(axis=1)
-        if self.statistic == "share":
-            self.sample[:size] += counts[:, 1] + counts[:, 2]
-            self.hits[:size] += counts[:, 2]
-            # counted: records with a measure, known outcome or not
-            self.counted[:size] += np.bincount(groups, weights=measured,
-                                               minlength=size).astype(np.int64)
-        else:
-            self.counted[:size] += counts[:, 1] + counts[:, 2]
-            self.hits[:size] += counts[:, 2]
-        if self.statistic == "mean":
-            self.sums[:size] += np.bincount(groups, weights=np.where(measured, x, 0.0),
-                                            minlength=size)
-        elif self.keeps_values:
-            # Kept per group, so the end never needs one array of every value at once.
-            kept, owner = x[measured], groups[measured]
-            small = np.int16 if len(self.total) < 2**15 else np.int64  # int16: radix sort
-            order = np.argsort(owner.astype(small), kind="stable")
-            kept, owner = kept[order], owner[order]
-            cuts = np.flatnonzero(np.diff(owner)) + 1
-            starts = np.concatenate(([0], cuts)).astype(np.int64)
-            for start, part in zip(starts, np.split(kept, cuts), strict=True):
-                if len(part):
-                    self.values.setdefault(int(owner[start]), []).append(part)
+        if self.statistic == "share" and success is None:
+            raise ValueError("share needs success=: one boolean per record")
+        self.tally.add(as_float(values), np.asarray(groups, dtype=np.int64),
+                       None if success is None else as_float(success))
 
     def finish(self, remap: np.ndarray, n_groups: int) -> GroupStats:
         """The statistic per final group; ``remap[g]`` is the final group of accumulated ``g``."""
-        self._grow(len(remap))
-        remap = np.asarray(remap, dtype=np.int64)
-
-        def merged(per_group: np.ndarray, dtype: type = np.int64) -> np.ndarray:
-            return np.bincount(remap, weights=per_group[: len(remap)],
-                               minlength=n_groups).astype(dtype)
-
-        total, counted = merged(self.total), merged(self.counted)
-        unmeasured = total - counted
-        if self.statistic == "count":
-            return GroupStats(total.astype(np.float64), total, unmeasured)
-        if self.statistic == "mean":
-            return GroupStats(_ratio(merged(self.sums, np.float64), counted), counted, unmeasured)
-        if self.statistic == "share":
-            hits, sample = merged(self.hits), merged(self.sample)
-            return GroupStats(_ratio(hits, sample), sample, total - sample, hits)
-        if self.statistic == "attainment":
-            hits = merged(self.hits)
-            return GroupStats(_ratio(hits, total), total, unmeasured, hits)
-        value = np.full(n_groups, np.nan)
-        final: dict[int, list[np.ndarray]] = {}
-        for group, parts in self.values.items():
-            final.setdefault(int(remap[group]), []).extend(parts)
-        for group, parts in final.items():
-            run = np.concatenate(parts)  # one group's values at a time
-            n = np.array([len(run)])
-            if self.statistic == "min":
-                rank = 1
-            elif self.statistic == "max":
-                rank = len(run)
-            else:
-                pct = percentile_of(self.statistic)
-                assert pct is not None
-                rank = int(nearest_rank(pct, n)[0])
-            value[group] = np.partition(run, rank - 1)[rank - 1]
-            final[group] = []
-        return GroupStats(value, counted, unmeasured)
-
-    def _grow(self, size: int) -> None:
-        if size <= len(self.total):
-            return
-        for name in ("total", "counted", "sums", "hits", "sample"):
-            old = getattr(self, name)
-            new = np.zeros(size, dtype=old.dtype)
-            new[: len(old)] = old
-            setattr(self, name, new)
+        return self.tally.finish(remap, n_groups).stats(self.statistic, self.within)

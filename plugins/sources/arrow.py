@@ -142,7 +142,7 @@ class _Data:
             # Little read-ahead: the engine keeps the typed records; raw batches should not pile up.
             yield from self.dataset.to_batches(
                 columns=names, filter=where, batch_size=batch_rows,
-                batch_readahead=1, fragment_readahead=1,
+                batch_readahead=4, fragment_readahead=1,
             )
             return
         assert self.stream is not None
