@@ -44,6 +44,7 @@ from slaengine.kinds import (
 )
 from slaengine.periods import period_bounds, period_keys, period_label
 from slaengine.pluginmanager import Registry, build_registry, guarded
+from slaengine.readahead import read_ahead
 from slaengine.statistics import Tally, TallyResult, as_float
 from slaengine.targets import Target, percentile_of
 from slaengine.verdicts import MISSED_LIMIT, Evaluation, LevelAccount, SourceAccount, Verdict
@@ -342,7 +343,7 @@ def read_source(
     account = SourceAccount(source=spec.name, adapter=spec.adapter, path=str(spec.path))
     records: list[pa.Table] = []
     rejected: list[pa.Table] = []
-    for batch in read(config, fields):
+    for batch in read_ahead(read(config, fields)):
         account.read += batch.read
         account.accepted += batch.records.num_rows
         account.rejected += batch.rejected.num_rows
@@ -478,7 +479,9 @@ def batch_periods(keys: np.ndarray, valid: np.ndarray | None = None) -> BatchPer
     position = np.zeros(len(keys), dtype=np.int64)
     if len(chosen) == 0:
         return BatchPeriods(keys, valid, chosen, position)
-    low = int(chosen.min())
+    low, high = int(chosen.min()), int(chosen.max())
+    if low == high:  # one period (records come in time order): every position is 0
+        return BatchPeriods(keys, valid, np.array([low], dtype=np.int64), position)
     seen = np.bincount(chosen - low) > 0  # keys span a few hundred values: counted
     at = (np.cumsum(seen) - 1)[chosen - low]
     if valid is None:
@@ -547,14 +550,23 @@ class Batch:
             periods = self.periods(field_name)
             segment_index, segments = segment_groups(self.table, by)
             width = max(len(segments), 1)
-            codes = periods.position * width + segment_index
+            if len(periods.present) == 1:  # one period: the segment is the code
+                codes = segment_index if segments else periods.position
+            else:
+                codes = periods.position * width + segment_index
             pairs = [(int(periods.present[c // width]),
                       tuple(segments[c % width].values()) if segments else ())
                      for c in range(len(periods.present) * width)]
             ids = self.indexes.setdefault(key, GroupIndex()).ids_of(pairs)
             chosen = codes if periods.valid is None else codes[periods.valid]
             present = ids[np.flatnonzero(np.bincount(chosen, minlength=len(pairs)))]
-            self._groups[key] = (ids[codes], present)
+            if len(ids) == 1:
+                every = np.full(len(codes), ids[0], dtype=np.intp)
+            elif (ids == np.arange(len(ids))).all():
+                every = codes.astype(np.intp, copy=False)
+            else:
+                every = ids[codes]
+            self._groups[key] = (every, present)
         return self._groups[key]
 
 
@@ -1015,8 +1027,9 @@ def status(
 def segment_groups(table: pa.Table, by: Iterable[str]) -> tuple[np.ndarray, list[dict]]:
     """A segment index per record and the segments (``{"priority": "urgent"}``) in order.
 
-    Segments are the value combinations present, sorted by value; a missing value is its own
-    segment, after the others. Works on dictionary indices: no string is compared per record.
+    Segments are the value combinations present (or, when there are few combinations, all of
+    them), sorted by value; a missing value is its own segment, after the others. Works on
+    dictionary indices: no string is compared per record.
     """
     by = list(by)
     if not by:
@@ -1031,8 +1044,14 @@ def segment_groups(table: pa.Table, by: Iterable[str]) -> tuple[np.ndarray, list
         rank[len(dictionary)] = len(dictionary)  # the null segment sorts last
         codes = codes * (len(dictionary) + 1) + rank[indices]
         vocabularies.append([dictionary[i] for i in order] + [None])
-    present = np.bincount(codes) > 0
-    inverse = (np.cumsum(present) - 1)[codes]
+    combinations = math.prod(len(v) for v in vocabularies)
+    if combinations <= _SMALL_PRODUCT:
+        # Few combinations: every one is a segment, those absent simply have no records
+        # (callers drop empty groups), which saves compacting the codes.
+        present, inverse = np.ones(combinations, dtype=bool), codes
+    else:
+        present = np.bincount(codes) > 0
+        inverse = (np.cumsum(present) - 1)[codes]
     segments = []
     for code in np.flatnonzero(present):
         parts = []
@@ -1040,7 +1059,10 @@ def segment_groups(table: pa.Table, by: Iterable[str]) -> tuple[np.ndarray, list
             code, index = divmod(int(code), len(vocabulary))
             parts.append(vocabulary[index])
         segments.append(dict(zip(by, reversed(parts), strict=True)))
-    return inverse.astype(np.int64), segments
+    return inverse, segments
+
+
+_SMALL_PRODUCT = 4096
 
 
 def _dictionary(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
@@ -1051,8 +1073,10 @@ def _dictionary(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[st
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(pc.cast(column, pa.string()))
     dictionary = [str(v) for v in column.dictionary.to_pylist()]
-    indices = pc.fill_null(pc.cast(column.indices, pa.int64()), len(dictionary))
-    return np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64), dictionary
+    indices = column.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, len(dictionary))
+    return indices.to_numpy(zero_copy_only=False), dictionary
 
 
 def group_missed(

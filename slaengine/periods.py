@@ -35,6 +35,8 @@ def period_keys(timestamps: pa.Array | pa.ChunkedArray, period: str, timezone: s
     zone = ZoneInfo(timezone)
     first = _key_of(_instant(bounds["min"].as_py(), zone), period)
     last = _key_of(_instant(bounds["max"].as_py(), zone), period)
+    if first == last and not micros.null_count:  # one period: no search
+        return np.full(len(micros), first, dtype=np.int64)
     keys = [first]
     while keys[-1] != last:
         keys.append(_next_key(keys[-1], period))
