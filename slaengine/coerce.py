@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 from slaengine.errors import DataError, did_you_mean
 from slaengine.fields import TIMESTAMP, RecordKind
 from slaengine.kinds import REJECT_SCHEMA
+from slaengine.walltime import to_utc
 
 if TYPE_CHECKING:
     import numpy as np
@@ -463,10 +464,20 @@ def _localise(naive: pa.Array, timezone: str) -> pa.Array:
     05:30Z, still daylight time); a wall time that does not exist (the hour skipped when clocks
     go forward) becomes the last instant before the gap (``nonexistent="earliest"``: 02:30 on
     2026-03-08 in New York is 06:59:59.999999Z). Both are what a clock on the wall would show a
-    moment earlier, so a record is never moved later than it was written.
+    moment earlier, so a record is never moved later than it was written. (The same as
+    ``pyarrow.compute.assume_timezone`` with ``ambiguous="earliest"`` and
+    ``nonexistent="earliest"``, in a few passes: see :mod:`slaengine.walltime`.)
     """
-    local = pc.assume_timezone(naive, timezone, ambiguous="earliest", nonexistent="earliest")
-    return local.cast(TIMESTAMP)
+    micros = naive.cast(pa.int64())
+    if micros.null_count == len(micros):
+        return pa.nulls(len(micros), TIMESTAMP)
+    if micros.null_count:
+        # any valid value in the null slots keeps the span of offsets to search small
+        filler = pc.min_max(micros)["min"]
+        local = pc.fill_null(micros, filler).to_numpy()
+        mask = pc.is_null(micros).to_numpy(zero_copy_only=False)
+        return pa.array(to_utc(local, timezone), TIMESTAMP, mask=mask)
+    return pa.array(to_utc(micros.to_numpy(), timezone), TIMESTAMP)
 
 
 def _to_us(arr: pa.Array, unit: str, tz: str | None) -> pa.Array:

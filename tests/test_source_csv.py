@@ -180,7 +180,7 @@ def test_ragged_rows_are_rejected_and_later_lines_stay_right(tmp_path: Path) -> 
     assert batches[0].read == 5
 
 
-def test_batches_split_the_file_and_ragged_rows_land_in_the_first(tmp_path: Path) -> None:
+def test_batches_split_the_file_and_ragged_rows_land_where_they_occur(tmp_path: Path) -> None:
     lines = ["id,created"]
     for i in range(10):
         lines.append("x" if i == 7 else f"{i},2026-03-0{1 + i % 3}")
@@ -189,12 +189,46 @@ def test_batches_split_the_file_and_ragged_rows_land_in_the_first(tmp_path: Path
     source.batch_rows = 4
     cfg = config(path, fields={"ticket_id": "id", "created_at": "created"})
     records, rejected, read, batches = read_all(cfg, ["ticket_id", "created_at"], source)
-    # 9 parsed rows in batches of 4, 4, 1; the ragged row (line 9) joins the first batch.
-    assert [b.read for b in batches] == [5, 4, 1]
-    assert batches[0].rejected.column("row").to_pylist() == [9]
+    # 9 parsed rows in batches of 4, 4, 1. The second holds ids 4, 5, 6, 8 (lines 6, 7, 8, 10),
+    # so the ragged row on line 9 goes with it.
+    assert [b.read for b in batches] == [4, 5, 1]
+    assert batches[1].rejected.column("row").to_pylist() == [9]
+    assert batches[1].records.column("ticket_id").to_pylist() == ["4", "5", "6", "8"]
     assert records.column("ticket_id").to_pylist() == ["0", "1", "2", "3", "4", "5", "6", "8", "9"]
     assert read == 10
     assert rejected.num_rows == 1
+
+
+@pytest.mark.parametrize("bad", ["never", "2026-03-01T10:00Z", "x"])
+def test_a_late_surprise_switches_to_the_careful_read_without_losing_a_row(
+        tmp_path: Path, bad: str) -> None:
+    # 60,000 clean rows (several blocks of the typed read), then one the parser cannot type or
+    # split (a bad date, an offset, a ragged row), then more clean rows: every row is delivered
+    # once, the bad one (line 30,002) is rejected when it cannot be used, and lines stay right.
+    head = [f"T{i},2026-03-01 10:00:00,{'x' * 40}" for i in range(30_000)]
+    tail = [f"U{i},2026-03-02 10:00:00,{'y' * 40}" for i in range(30_000)]
+    row = f"B,{bad},z" if bad != "x" else "B"
+    path = write(tmp_path, "id,created,note\n" + "\n".join([*head, row, *tail]) + "\n")
+    source = CsvSource()
+    source.batch_rows = 7_000
+    cfg = config(path, fields={"ticket_id": "id", "created_at": "created"}, timezone="UTC")
+    records, rejected, read, _ = read_all(cfg, ["ticket_id", "created_at"], source)
+    assert read == 60_001
+    ids = records.column("ticket_id").to_pylist()
+    assert ids[:30_000] == [f"T{i}" for i in range(30_000)]
+    assert ids[-30_000:] == [f"U{i}" for i in range(30_000)]
+    if bad == "2026-03-01T10:00Z":  # an offset is fine, only not for the typed read
+        assert ids[30_000] == "B" and rejected.num_rows == 0
+        assert records.column("created_at")[30_000].as_py() == utc(2026, 3, 1, 10)
+    else:
+        assert len(ids) == 60_000
+        assert rejected.column("row").to_pylist() == [30_002]
+    # the careful read also numbers the lines after the surprise right
+    late = path.read_text().replace("U29999,2026-03-02", "U29999,2026-13-02")
+    path.write_text(late)
+    records, rejected, read, _ = read_all(cfg, ["ticket_id", "created_at"], source)
+    assert read == 60_001
+    assert rejected.column("row").to_pylist()[-1] == 60_002
 
 
 def test_quoted_values_and_line_numbers(tmp_path: Path) -> None:

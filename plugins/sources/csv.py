@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -21,6 +22,8 @@ from slaengine.plugins.sources._columns import check_columns, requested_columns
 
 # A ragged row's text is quoted in the reject's ``value`` up to this many characters.
 _TEXT_MAX = 200
+# Bytes of the file parsed at a time: small blocks keep memory flat; batches gather blocks.
+_BLOCK_BYTES = 2 << 20
 _HEADER_LINE = 1
 
 
@@ -70,9 +73,10 @@ class CsvSource(Source):
       data row. Caveats: a quoted value spanning several lines, and a blank line (skipped, not
       a record), shift the numbers of the rows after it.
     - An empty file, or one with a header only, gives zero records.
-    - Batches hold up to ``batch_rows`` (1,000,000) input rows; the file itself is read whole
-      (only the needed columns), with several threads. A file with ragged rows is read twice:
-      the second, single-threaded pass finds their line numbers.
+    - The file streams: blocks of a few megabytes are parsed (typed by the C++ parser while
+      every value allows it, then as text from the first block that does not) and handed on in
+      batches of up to ``batch_rows`` (131,072) rows, so memory does not grow with the file.
+      Ragged rows are rejected in the batch where they occur.
     """
 
     name = "csv"
@@ -80,7 +84,7 @@ class CsvSource(Source):
         "delimiter": {"type": "string", "minlength": 1, "maxlength": 1},
         "encoding": {"type": "string"},
     }
-    batch_rows: ClassVar[int] = 1_000_000
+    batch_rows: ClassVar[int] = 131_072
 
     def read(self, config: SourceConfig, fields: Sequence[str]) -> Iterator[SourceBatch]:
         """Yield the requested canonical ``fields`` of ``config.path`` in batches, in order."""
@@ -99,42 +103,10 @@ class CsvSource(Source):
         check_columns(path, config, columns, header)
 
         names = sorted(set(columns.values()))
-        typed = _typed_columns(config, columns)
-        try:
-            # Optimistic: let the CSV parser type every column (multi-threaded C++). A single
-            # value it cannot parse fails the whole read, and the careful path takes over.
-            table, ragged = self._read(path, config.name, delimiter, encoding, names,
-                                       types=typed)
-            if _has_non_finite(table):
-                raise DataError("nan or inf: the text path rejects them by row")
-        except (DataError, pa.ArrowInvalid):
-            table, ragged = self._read(path, config.name, delimiter, encoding, names)
-        if ragged and any(r.number is None for r in ragged):
-            # Multi-threaded parsing does not know where a bad row was; find out, on this
-            # error path only, with a single-threaded text pass.
-            table, ragged = self._read(
-                path, config.name, delimiter, encoding, names, use_threads=False
-            )
-        lines = _line_numbers(table.num_rows, ragged)
-        ragged_rejects = _ragged_rejects(config.name, ragged)
-
-        first = True
-        for start in range(0, max(table.num_rows, 1), self.batch_rows):
-            chunk = table.slice(start, self.batch_rows)
-            records, rejected = coerce(
-                chunk,
-                kind=config.kind,
-                columns=columns,
-                timezone=config.timezone,
-                rows=lines.slice(start, chunk.num_rows),
-                source=config.name,
-            )
-            read = chunk.num_rows
-            if first and ragged:
-                rejected = pa.concat_tables([ragged_rejects, rejected]).sort_by("row")
-                read += len(ragged)
-            first = False
-            yield SourceBatch(records=records, rejected=rejected, read=read)
+        reading = _Reading(self, path, config, delimiter, encoding, names, columns)
+        yield from reading.batches()
+        if reading.rows == 0:
+            yield _empty(config, fields)
 
     def columns(self, config: SourceConfig) -> list[tuple[str, str]] | None:
         """The header's column names; every CSV value is text until it is typed."""
@@ -168,50 +140,166 @@ class CsvSource(Source):
         finally:
             reader.close()
 
-    @staticmethod
-    def _read(
-        path: Path,
-        source: str,
-        delimiter: str,
-        encoding: str,
-        names: list[str],
-        *,
-        use_threads: bool = True,
-        types: dict[str, pa.DataType] | None = None,
-    ) -> tuple[pa.Table, list[_Ragged]]:
-        """Read ``names`` as text (or as ``types``), collecting the rows with the wrong number
-        of columns."""
-        ragged: list[_Ragged] = []
+
+class _Reading:
+    """One streaming read of a CSV file, typed by the parser while it can be.
+
+    The file streams in blocks. First the C++ parser types every column (fast); the first
+    block it cannot type (a bad value, ``nan`` or ``inf``, an offset where the parser expects
+    none) or split (a ragged row) ends that stage, and the careful stage carries on from the
+    first row not yet delivered: text columns typed by :func:`slaengine.coerce.coerce`, ragged
+    rows rejected with their line numbers. Either way each row is delivered once.
+    """
+
+    def __init__(self, source: CsvSource, path: Path, config: SourceConfig, delimiter: str,
+                 encoding: str, names: list[str], columns: dict[str, str]) -> None:
+        self.source, self.path, self.config = source, path, config
+        self.delimiter, self.encoding, self.names, self.columns = (
+            delimiter, encoding, names, columns)
+        self.rows = 0  # data rows delivered (ragged ones included)
+        self.next_line = _HEADER_LINE + 1
+        self.ragged: list[_Ragged] = []
+
+    def batches(self) -> Iterator[SourceBatch]:
+        pending = _Pending(self.source.batch_rows)
+        try:
+            for block in self._open(_typed_columns(self.config, self.columns), careful=False):
+                if _has_non_finite(block):
+                    raise _Fallback
+                for table in pending.add(block):
+                    yield self._deliver(table)
+        except (pa.ArrowInvalid, _Fallback):
+            # The rows parsed before the block that failed are good; the careful stage takes
+            # the rest.
+            for table in pending.rest():
+                yield self._deliver(table)
+            yield from self._careful()
+            return
+        for table in pending.rest():
+            yield self._deliver(table)
+
+    def _careful(self) -> Iterator[SourceBatch]:
+        text = {n: pa.string() for n in self.names}
+        pending = _Pending(self.source.batch_rows)
+        for block in self._open(text, careful=True, skip=self.rows):
+            for table in pending.add(block):
+                yield self._deliver(table)
+        rest = list(pending.rest())
+        for i, table in enumerate(rest):
+            yield self._deliver(table, last=i == len(rest) - 1)
+        if not rest and self.ragged:
+            yield self._deliver(None, last=True)
+
+    def _open(self, types: dict[str, pa.DataType], *, careful: bool,
+              skip: int = 0) -> Iterator[pa.RecordBatch]:
+        """The file's blocks from data row ``skip`` on; the careful read (one thread, so
+        pyarrow knows the line of a ragged row) records ragged rows instead of failing."""
 
         def on_invalid(row: Any) -> str:
             # Error path only: called once per ragged row.
             text = row.text if len(row.text) <= _TEXT_MAX else row.text[:_TEXT_MAX] + "..."
-            ragged.append(_Ragged(row.number, row.expected_columns, row.actual_columns, text))
+            self.ragged.append(_Ragged(row.number, row.expected_columns, row.actual_columns,
+                                       text))
             return "skip"
 
         try:
-            table = pcsv.read_csv(
-                pa.input_stream(str(path), compression="detect"),
-                read_options=pcsv.ReadOptions(encoding=encoding, use_threads=use_threads),
-                parse_options=_parse_options(delimiter, on_invalid),
+            reader = pcsv.open_csv(
+                pa.input_stream(str(self.path), compression="detect"),
+                read_options=pcsv.ReadOptions(encoding=self.encoding, use_threads=not careful,
+                                              block_size=_BLOCK_BYTES,
+                                              skip_rows_after_names=skip),
+                parse_options=_parse_options(self.delimiter, on_invalid if careful else None),
                 convert_options=pcsv.ConvertOptions(
-                    include_columns=names,
-                    column_types=types or {n: pa.string() for n in names},
-                    strings_can_be_null=types is not None,
+                    include_columns=self.names,
+                    column_types=types,
+                    strings_can_be_null=not careful,
                     null_values=[""],  # "NA", "null", "nan" are values to judge, not gaps
                 ),
             )
+            yield from reader
         except pa.ArrowInvalid as exc:
+            if not careful:
+                raise
             if "invalid UTF8" in str(exc):
                 raise DataError(
                     f"text is not valid UTF-8: {exc}; if the file uses another encoding, set "
-                    f'sources.{source}.encoding (e.g. "latin-1" or "cp1252")',
-                    file=path,
+                    f'sources.{self.config.name}.encoding (e.g. "latin-1" or "cp1252")',
+                    file=self.path,
                 ) from exc
-            raise _unreadable(path, exc) from exc
+            raise _unreadable(self.path, exc) from exc
         except (LookupError, OSError, UnicodeError) as exc:
-            raise _unreadable(path, exc) from exc
-        return table, ragged
+            raise _unreadable(self.path, exc) from exc
+
+    def _deliver(self, table: pa.Table | None, last: bool = False) -> SourceBatch:
+        """Type one batch; with it go the ragged rows met up to its last line."""
+        n = table.num_rows if table is not None else 0
+        lines = self._lines(n)
+        cut = int(lines[-1].as_py()) if n else None
+        due_now = [last or cut is None or r.number is None or r.number <= cut
+                   for r in self.ragged]
+        due = [r for r, now in zip(self.ragged, due_now, strict=True) if now]
+        self.ragged = [r for r, now in zip(self.ragged, due_now, strict=True) if not now]
+        self.rows += n + len(due)
+        if table is None:
+            records = self.config.kind.schema(list(self.columns)).empty_table()
+            rejected = REJECT_SCHEMA.empty_table()
+        else:
+            records, rejected = coerce(
+                table.combine_chunks(), kind=self.config.kind, columns=self.columns,
+                timezone=self.config.timezone, rows=lines, source=self.config.name,
+            )
+        if due:
+            rejected = pa.concat_tables([_ragged_rejects(self.config.name, due),
+                                         rejected]).sort_by("row")
+        return SourceBatch(records=records, rejected=rejected, read=n + len(due))
+
+    def _lines(self, n: int) -> pa.Array:
+        """The lines of the next ``n`` parsed rows: one per data row after the header,
+        stepping over the lines of ragged rows (which the parser skipped)."""
+        skipped = sorted({r.number for r in self.ragged
+                          if r.number is not None and r.number >= self.next_line})
+        every = np.arange(self.next_line, self.next_line + n + len(skipped), dtype=np.int64)
+        if skipped:
+            every = every[~np.isin(every, skipped)]
+        lines = every[:n]
+        if n:
+            self.next_line = int(lines[-1]) + 1
+        return pa.array(lines, pa.int64())
+
+
+class _Pending:
+    """Blocks gathered into batches of ``size`` rows."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.blocks: list[pa.RecordBatch] = []
+        self.count = 0
+
+    def add(self, block: pa.RecordBatch) -> Iterator[pa.Table]:
+        """The full batches ready once ``block`` is added."""
+        self.blocks.append(block)
+        self.count += block.num_rows
+        if self.count < self.size:
+            return
+        table = pa.Table.from_batches(self.blocks)
+        start = 0
+        while table.num_rows - start >= self.size:
+            yield table.slice(start, self.size)
+            start += self.size
+        rest = table.slice(start)
+        self.blocks, self.count = rest.to_batches(), rest.num_rows
+
+    def rest(self) -> Iterator[pa.Table]:
+        """What is left, in batches of at most ``size`` rows."""
+        if self.count:
+            table = pa.Table.from_batches(self.blocks)
+            for start in range(0, table.num_rows, self.size):
+                yield table.slice(start, self.size)
+        self.blocks, self.count = [], 0
+
+
+class _Fallback(Exception):
+    """The typed stage cannot take a block: the careful stage reads it."""
 
 
 def _typed_columns(config: SourceConfig, columns: dict[str, str]) -> dict[str, pa.DataType]:
@@ -232,7 +320,7 @@ def _typed_columns(config: SourceConfig, columns: dict[str, str]) -> dict[str, p
     return {c: t.pop() if len(t) == 1 else pa.string() for c, t in wanted.items()}
 
 
-def _has_non_finite(table: pa.Table) -> bool:
+def _has_non_finite(table: pa.Table | pa.RecordBatch) -> bool:
     """Whether a float column holds nan or inf, which the parser accepts but slaengine does not
     take for a number (the text path rejects those rows with their reason)."""
     return any(
@@ -246,22 +334,6 @@ def _parse_options(delimiter: str, handler: Any) -> pcsv.ParseOptions:
     return pcsv.ParseOptions(
         delimiter=delimiter, newlines_in_values=True, invalid_row_handler=handler
     )
-
-
-def _line_numbers(kept: int, ragged: list[_Ragged]) -> pa.Array:
-    """The line of each parsed row: header line + its 1-based index among all data rows.
-
-    Ragged rows were skipped by the parser but still occupy a data row, so the rows after them
-    move down. Vectorised: number every data row, then remove the ragged ones.
-    """
-    total = kept + len(ragged)
-    if total == 0:
-        return pa.array([], pa.int64())
-    every = pc.add(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), total)), _HEADER_LINE)
-    skipped = pa.array([r.number for r in ragged if r.number is not None], pa.int64())
-    lines = every.filter(pc.invert(pc.is_in(every, value_set=skipped)))
-    # Should pyarrow ever not place a ragged row, keep the places of the rows before it right.
-    return lines.slice(0, kept)
 
 
 def _ragged_rejects(source: str, ragged: list[_Ragged]) -> pa.Table:
