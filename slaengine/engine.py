@@ -45,7 +45,7 @@ from slaengine.kinds import (
 from slaengine.periods import period_bounds, period_keys, period_label
 from slaengine.pluginmanager import Registry, build_registry, guarded
 from slaengine.readahead import read_ahead
-from slaengine.statistics import Tally, TallyResult, as_float
+from slaengine.statistics import Layout, Tally, TallyResult, as_float
 from slaengine.targets import Target, percentile_of
 from slaengine.verdicts import MISSED_LIMIT, Evaluation, LevelAccount, SourceAccount, Verdict
 
@@ -640,7 +640,7 @@ class RecordLevel:
             return
         every, present = batch.groups(*self.grouping)
         groups = batch.shared(("tally", self.share_key, self.level.by),
-                              lambda _: self._count(shared, every))
+                              lambda b: self._count(shared, every, b))
         if shared.paused is not None:
             weights = np.bincount(groups, weights=shared.paused)
             if len(weights) > len(self.paused):
@@ -650,12 +650,15 @@ class RecordLevel:
         if self.miss is not None and (self.evidence or self._wants_ids(present)):
             self._note_missed(shared, groups)
 
-    def _count(self, shared: Narrowed, every: np.ndarray) -> np.ndarray:
+    def _count(self, shared: Narrowed, every: np.ndarray, batch: Batch) -> np.ndarray:
         """Fold the batch's measures into the shared tally (once per batch); its groups."""
         groups = every if shared.mask is None else every[shared.mask]
         assert shared.numbers is not None
         outcomes = shared.outcomes(self.metric) if self.tally.sample is not None else None
-        self.tally.add(shared.numbers, groups, outcomes)
+        # Tallies of the same records grouped the same way share one layout.
+        key = ("layout", self.grouping, None if shared.mask is None else self.share_key)
+        layout = batch.shared(key, lambda _: Layout.of(groups))
+        self.tally.add(shared.numbers, groups, outcomes, layout)
         return groups
 
     def _wants_ids(self, present: np.ndarray) -> bool:

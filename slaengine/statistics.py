@@ -235,67 +235,46 @@ class Tally:
         if key not in self.thresholds:
             self.thresholds[key] = np.zeros(self.size, dtype=np.int64)
 
-    def add(self, x: np.ndarray, groups: np.ndarray, success: np.ndarray | None = None) -> None:
+    def add(self, x: np.ndarray, groups: np.ndarray, success: np.ndarray | None = None,
+            layout: Layout | None = None) -> None:
         """Add one batch: measures as float64 (NaN: not measured), a group id per record, and for
-        ``share`` each record's outcome (1.0 success, 0.0 not, NaN unknown)."""
+        ``share`` each record's outcome (1.0 success, 0.0 not, NaN unknown). ``layout`` is
+        :meth:`Layout.of` ``groups``, when the caller shares one among several tallies."""
         if groups.shape != x.shape:
             raise ValueError(f"{groups.size} group ids for {x.size} values")
         if not groups.size:
             return
-        size = int(groups.max()) + 1
-        self._grow(size)
-        measured = ~np.isnan(x)
-        # Every count in one pass: each record's state is a few bits (measured, and one bit per
-        # condition counted), and one bincount of group x states counts them all.
-        bits: list[np.ndarray] = [measured]
-        if self.sample is not None:
+        layout = layout or Layout.of(groups)
+        self._grow(int(layout.present[-1]) + 1)
+        present, starts = layout.present, layout.starts
+        xs = layout.arrange(x)
+        measured = ~np.isnan(xs)
+
+        def count(bits: np.ndarray) -> np.ndarray:
+            return np.add.reduceat(bits.view(np.uint8), starts, dtype=np.int64)
+
+        self.total[present] += layout.counts
+        counted = count(measured)
+        self.counted[present] += counted
+        if self.sample is not None and self.wins is not None:
             if success is None:
                 raise ValueError("share needs success=: one outcome per record")
-            ok = np.asarray(success, dtype=np.float64)
+            ok = layout.arrange(np.asarray(success, dtype=np.float64))
             known = measured & ~np.isnan(ok)
-            bits += [known, known & (ok != 0)]
-        # NaN compares false: an unmeasured record never passes a threshold
-        bits += [_COMPARE[op](x, threshold) for op, threshold in self.thresholds]
-        if len(bits) > _MAX_BITS:  # too many states for one table: count each bit apart
-            sums = [np.bincount(groups[bit], minlength=size) for bit in bits]
-            total = np.bincount(groups, minlength=size)
-        else:
-            state = np.zeros(len(x), dtype=np.uint8)
-            for b, bit in enumerate(bits):
-                state |= bit.view(np.uint8) << b
-            width = 1 << len(bits)
-            table = np.bincount(groups * width + state, minlength=size * width)
-            table = table.reshape(size, width)
-            total = table.sum(axis=1)
-            states = np.arange(width)
-            sums = [table[:, (states >> b) & 1 == 1].sum(axis=1) for b in range(len(bits))]
-        self.total[:size] += total
-        self.counted[:size] += sums[0]
-        rest = iter(sums[1:])
-        if self.sample is not None and self.wins is not None:
-            self.sample[:size] += next(rest)
-            self.wins[:size] += next(rest)
-        for hits in self.thresholds.values():
-            hits[:size] += next(rest)
+            self.sample[present] += count(known)
+            self.wins[present] += count(known & (ok != 0))
+        for (op, threshold), hits in self.thresholds.items():
+            # NaN compares false: an unmeasured record never passes a threshold
+            hits[present] += count(_COMPARE[op](xs, threshold))
         if self.sums is not None:
-            np.add.at(self.sums, groups, np.where(measured, x, 0.0))
+            self.sums[present] += np.add.reduceat(np.where(measured, xs, 0.0), starts)
         if self.values is not None:
-            self._keep(x[measured], groups[measured], sums[0])
-
-    def _keep(self, kept: np.ndarray, owner: np.ndarray, counted: np.ndarray) -> None:
-        """Store the measured values grouped: a stable sort on the small group ids (Arrow's
-        radix sort), then one slice per group present."""
-        assert self.values is not None
-        if not len(kept):
-            return
-        small = pa.array(owner.astype(np.int16 if self.size < 2**15 else np.int64))
-        order = pc.sort_indices(small).to_numpy()
-        grouped = kept[order]
-        start = 0
-        for group in np.flatnonzero(counted):
-            end = start + int(counted[group])
-            self.values.setdefault(int(group), []).append(grouped[start:end])
-            start = end
+            kept = xs[measured]  # still in group order
+            cuts = np.cumsum(counted)
+            for group, end, n in zip(present.tolist(), cuts.tolist(), counted.tolist(),
+                                     strict=True):
+                if n:
+                    self.values.setdefault(group, []).append(kept[end - n:end])
 
     def finish(self, remap: np.ndarray, n_groups: int) -> TallyResult:
         """The figures per final group; ``remap[g]`` is the final group of accumulated group
@@ -354,7 +333,36 @@ class Tally:
         return new
 
 
-_MAX_BITS = 6  # at most 64 states per group in one counting table
+@dataclass
+class Layout:
+    """How one batch's records fall into groups, shared by the tallies that count them:
+    ``order`` lists the records group by group (stable; None when they already are, as when a
+    batch holds one group), ``present`` the groups with records, ascending, ``starts`` where
+    each begins in that order and ``counts`` how many it has."""
+
+    order: np.ndarray | None
+    present: np.ndarray
+    starts: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, groups: np.ndarray) -> Layout:
+        """The layout of ``groups`` (non-negative ids, small: periods x segments)."""
+        counts = np.bincount(groups)
+        present = np.flatnonzero(counts)
+        counts = counts[present]
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
+        order = None
+        if len(present) > 1:
+            small = groups.astype(np.int16 if present[-1] < 2**15 else np.int64)
+            order = pc.sort_indices(pa.array(small)).to_numpy()  # Arrow's stable radix sort
+        return cls(order, present, starts, counts)
+
+    def arrange(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (one per record) in group order."""
+        return values if self.order is None else values[self.order]
+
+
 _COMPARE = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 
 
