@@ -559,7 +559,10 @@ class Batch:
                      for c in range(len(periods.present) * width)]
             ids = self.indexes.setdefault(key, GroupIndex()).ids_of(pairs)
             chosen = codes if periods.valid is None else codes[periods.valid]
-            present = ids[np.flatnonzero(np.bincount(chosen, minlength=len(pairs)))]
+            if len(ids) == 1:
+                present = ids[: min(len(chosen), 1)]
+            else:
+                present = ids[np.flatnonzero(np.bincount(chosen, minlength=len(pairs)))]
             if len(ids) == 1:
                 every = np.full(len(codes), ids[0], dtype=np.intp)
             elif (ids == np.arange(len(ids))).all():
@@ -694,7 +697,7 @@ class RecordLevel:
             counts = np.bincount(keys[left_out] - low)
             excluded = {int(o) + low: int(counts[o]) for o in np.flatnonzero(counts)}
         outside = int((~inside).sum()) - without if inside is not None else 0
-        included = int(mask.sum())
+        included = int(np.count_nonzero(mask))
         narrowed = Narrowed(periods=present, outside=outside, agreed=agreed_counts,
                             excluded=excluded, included=included, without=without)
         if not included:
@@ -725,47 +728,44 @@ class RecordLevel:
         assert self.miss is not None and shared.numbers is not None
         outcomes = shared.outcomes(self.metric) if self.miss[0] == "share" else None
         missed = missed_mask(self.miss, shared.numbers, outcomes)
-        if not missed.any():
+        where = np.flatnonzero(missed)
+        if not len(where):
             return
         kept = shared.kept
         assert kept is not None and shared.values is not None
-        size = int(groups.max()) + 1
+        owners = groups[where]
+        size = int(owners.max()) + 1
         if len(self.missed_seen) < size:
             self.missed_seen = np.concatenate(
                 [self.missed_seen, np.zeros(size - len(self.missed_seen), dtype=np.int64)])
-        room = self.missed_seen < MISSED_LIMIT
-        wanted = missed if room.all() else missed & room[groups]  # only groups with room
-        kept_ids = self._within_limit(groups, wanted)
-        if kept_ids.any():
-            self.missed.append((groups[kept_ids],
-                                kept[self.kind.id_field].filter(pa.array(kept_ids))))
+        room = self.missed_seen[owners] < MISSED_LIMIT  # only groups with room want ids
+        chosen = self._within_limit(where[room], owners[room])
+        if len(chosen):
+            self.missed.append((groups[chosen], kept[self.kind.id_field].take(pa.array(chosen))))
         if self.evidence:
             self.evidence_parts.append((
                 evidence_table(kept, shared.values, missed, self.kind.id_field,
                                self.kind.time_field), groups[missed]))
 
-    def _within_limit(self, groups: np.ndarray, missed: np.ndarray) -> np.ndarray:
-        """``missed``, less the records past the first MISSED_LIMIT ids of their group.
+    def _within_limit(self, where: np.ndarray, owners: np.ndarray) -> np.ndarray:
+        """Of the missed records at ``where`` (rows of the batch, in order; ``owners``: their
+        groups), those among the first MISSED_LIMIT of their group.
 
         Every missed record is still counted (by the tally); only the ids kept for the report
         are capped, so a month with a million misses costs a thousand strings, not a million.
         """
-        where = np.flatnonzero(missed)
-        keep = np.zeros(len(missed), dtype=bool)
         if not len(where):
-            return keep
-        batch_groups = groups[where]
-        size = int(batch_groups.max()) + 1
+            return where
+        size = int(owners.max()) + 1
         small = np.int16 if size < 2**15 else np.int64  # int16 sorts by radix
-        order = np.argsort(batch_groups.astype(small), kind="stable")
-        sorted_groups = batch_groups[order]
+        order = np.argsort(owners.astype(small), kind="stable")
+        sorted_groups = owners[order]
         first = np.searchsorted(sorted_groups, sorted_groups)  # start of each group's run
         rank = np.empty(len(where), dtype=np.int64)
         rank[order] = np.arange(len(where)) - first + self.missed_seen[sorted_groups]
         self.missed_seen[:size] = np.minimum(
-            self.missed_seen[:size] + np.bincount(batch_groups, minlength=size), MISSED_LIMIT)
-        keep[where[rank < MISSED_LIMIT]] = True
-        return keep
+            self.missed_seen[:size] + np.bincount(owners, minlength=size), MISSED_LIMIT)
+        return where[rank < MISSED_LIMIT]
 
     def finish(self) -> tuple[list[Verdict], LevelAccount, pa.Table | None]:
         """Every period of the source times every segment seen: the verdicts, in order."""
@@ -1037,16 +1037,18 @@ def segment_groups(table: pa.Table, by: Iterable[str]) -> tuple[np.ndarray, list
     by = list(by)
     if not by:
         return np.zeros(table.num_rows, dtype=np.int64), []
-    codes = np.zeros(table.num_rows, dtype=np.int64)
+    codes: np.ndarray | None = None
     vocabularies: list[list[str | None]] = []
     for name in by:
         indices, dictionary = _dictionary(table[name])
         order = sorted(range(len(dictionary)), key=lambda i: dictionary[i])
-        rank = np.empty(len(dictionary) + 1, dtype=np.int64)
+        rank = np.empty(len(dictionary) + 1, dtype=np.intp)
         rank[order] = np.arange(len(dictionary))
         rank[len(dictionary)] = len(dictionary)  # the null segment sorts last
-        codes = codes * (len(dictionary) + 1) + rank[indices]
+        part = rank[indices]
+        codes = part if codes is None else codes * (len(dictionary) + 1) + part
         vocabularies.append([dictionary[i] for i in order] + [None])
+    assert codes is not None
     combinations = math.prod(len(v) for v in vocabularies)
     if combinations <= _SMALL_PRODUCT:
         # Few combinations: every one is a segment, those absent simply have no records

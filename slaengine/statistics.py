@@ -124,12 +124,29 @@ def as_float(values: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.Array):
+        if pa.types.is_boolean(values.type):
+            return _bits_as_float(values)  # Arrow's cast of booleans is slow
         if values.type != pa.float64():
             values = pc.cast(values, pa.float64())
         if values.null_count:
             values = pc.fill_null(values, math.nan)
         return values.to_numpy(zero_copy_only=False)  # no copy: read-only, never written to
     return np.asarray(values, dtype=np.float64)
+
+
+def _bits_as_float(values: pa.Array) -> np.ndarray:
+    """A boolean array's 1.0 and 0.0, NaN for nulls, unpacked from its bitmaps."""
+    def unpack(buffer: pa.Buffer) -> np.ndarray:
+        bits = np.unpackbits(np.frombuffer(buffer, dtype=np.uint8), bitorder="little",
+                             count=values.offset + len(values))
+        return bits[values.offset:]
+
+    validity, data = values.buffers()[:2]
+    out = unpack(data).astype(np.float64)
+    if values.null_count:
+        assert validity is not None
+        out[unpack(validity) == 0] = np.nan
+    return out
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
