@@ -651,7 +651,7 @@ class RecordLevel:
                                               np.zeros(len(weights) - len(self.paused))])
             self.paused[: len(weights)] += weights
         if self.miss is not None and (self.evidence or self._wants_ids(present)):
-            self._note_missed(shared, groups)
+            self._note_missed(shared, groups, present)
 
     def _count(self, shared: Narrowed, every: np.ndarray, batch: Batch) -> np.ndarray:
         """Fold the batch's measures into the shared tally (once per batch); its groups."""
@@ -666,9 +666,15 @@ class RecordLevel:
 
     def _wants_ids(self, present: np.ndarray) -> bool:
         """Whether a group of this batch still has room for missed ids."""
-        if len(self.missed_seen) <= int(present.max(initial=-1)):
-            return True
+        self._room(present)
         return bool((self.missed_seen[present] < MISSED_LIMIT).any())
+
+    def _room(self, groups: np.ndarray) -> None:
+        """Make room to count the missed ids of ``groups``."""
+        size = int(groups.max(initial=-1)) + 1
+        if len(self.missed_seen) < size:
+            self.missed_seen = np.concatenate(
+                [self.missed_seen, np.zeros(size - len(self.missed_seen), dtype=np.int64)])
 
     def _narrow_and_measure(self, batch: Batch) -> Narrowed:
         """The records this level keeps from ``batch`` (window, where, agreed exclusions) and
@@ -722,38 +728,46 @@ class RecordLevel:
                 pc.fill_null(context.paused, 0.0).to_numpy(zero_copy_only=False))
         return narrowed
 
-    def _note_missed(self, shared: Narrowed, groups: np.ndarray) -> None:
-        """Keep the ids of the batch's missed records while their group has room (and, with
-        evidence, the records themselves)."""
-        assert self.miss is not None and shared.numbers is not None
-        outcomes = shared.outcomes(self.metric) if self.miss[0] == "share" else None
-        missed = missed_mask(self.miss, shared.numbers, outcomes)
-        where = np.flatnonzero(missed)
-        if not len(where):
-            return
-        kept = shared.kept
-        assert kept is not None and shared.values is not None
-        owners = groups[where]
-        size = int(owners.max()) + 1
-        if len(self.missed_seen) < size:
-            self.missed_seen = np.concatenate(
-                [self.missed_seen, np.zeros(size - len(self.missed_seen), dtype=np.int64)])
-        room = self.missed_seen[owners] < MISSED_LIMIT  # only groups with room want ids
-        chosen = self._within_limit(where[room], owners[room])
-        if len(chosen):
-            self.missed.append((groups[chosen], kept[self.kind.id_field].take(pa.array(chosen))))
-        if self.evidence:
-            self.evidence_parts.append((
-                evidence_table(kept, shared.values, missed, self.kind.id_field,
-                               self.kind.time_field), groups[missed]))
-
-    def _within_limit(self, where: np.ndarray, owners: np.ndarray) -> np.ndarray:
-        """Of the missed records at ``where`` (rows of the batch, in order; ``owners``: their
-        groups), those among the first MISSED_LIMIT of their group.
+    def _note_missed(self, shared: Narrowed, groups: np.ndarray, present: np.ndarray) -> None:
+        """Keep the ids of the batch's first missed records while their group has room (and,
+        with evidence, every missed record).
 
         Every missed record is still counted (by the tally); only the ids kept for the report
         are capped, so a month with a million misses costs a thousand strings, not a million.
         """
+        assert self.miss is not None and shared.numbers is not None
+        kept = shared.kept
+        assert kept is not None and shared.values is not None
+        outcomes = shared.outcomes(self.metric) if self.miss[0] == "share" else None
+        missed = missed_mask(self.miss, shared.numbers, outcomes)
+        self._room(present)
+        wanting = present[self.missed_seen[present] < MISSED_LIMIT]
+        if len(wanting) > _FEW_GROUPS:
+            picked = self._first_per_group(missed, groups)
+        else:
+            # a batch usually holds few groups (records come in time order): a pass per group
+            chosen: list[np.ndarray] = []
+            for group in wanting.tolist():
+                mine = missed if len(present) == 1 else missed & (groups == group)
+                rows = np.flatnonzero(mine)
+                left = MISSED_LIMIT - int(self.missed_seen[group])
+                chosen.append(rows[:left])
+                self.missed_seen[group] += min(len(rows), left)
+            picked = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.intp)
+        if len(picked):
+            self.missed.append((groups[picked], kept[self.kind.id_field].take(pa.array(picked))))
+        if self.evidence and missed.any():
+            self.evidence_parts.append((
+                evidence_table(kept, shared.values, missed, self.kind.id_field,
+                               self.kind.time_field), groups[missed]))
+
+    def _first_per_group(self, missed: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """The missed rows among the first MISSED_LIMIT of their group, for batches of many
+        groups: ranks within each group from one stable sort of the missed rows' groups."""
+        where = np.flatnonzero(missed)
+        owners = groups[where]
+        room = self.missed_seen[owners] < MISSED_LIMIT
+        where, owners = where[room], owners[room]
         if not len(where):
             return where
         size = int(owners.max()) + 1
@@ -818,6 +832,7 @@ class RecordLevel:
         return verdicts, self.account, table_of_missed
 
 
+_FEW_GROUPS = 16
 _COMPARISONS = ("<", "<=", ">", ">=")
 _FAILS = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}
 

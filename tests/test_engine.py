@@ -333,3 +333,40 @@ def test_period_by_must_name_a_time_field(tmp_path):
     assert 'service_levels[3].period_by: "resolved" is not a time field of tickets' in (
         info.value.render())
     assert 'did you mean "resolved_at"?' in info.value.render()
+
+
+@pytest.mark.parametrize("batch_rows", [7, 64, 1000])
+def test_missed_ids_are_the_first_of_each_group_however_many_groups_a_batch_holds(
+        tmp_path, monkeypatch, batch_rows):
+    # 600 tickets over two months, 30 agents (more groups per batch than the engine walks one
+    # by one), every third ticket answered late. With room for 2 ids per verdict, each verdict
+    # keeps the first two late tickets of its (month, agent) in file order, and counts them all.
+    from slaengine import engine
+    from slaengine.plugins.sources.csv import CsvSource
+
+    monkeypatch.setattr(engine, "MISSED_LIMIT", 2)
+    monkeypatch.setattr(CsvSource, "batch_rows", batch_rows)
+    rows = ["id,created,reply,agent"]
+    late: dict[tuple[str, str], list[str]] = {}
+    for i in range(600):
+        month = "03" if i < 300 else "04"
+        agent = f"a{(i * 7) % 30:02d}"
+        minutes = 90 if i % 3 == 0 else 10
+        rows.append(f"T{i},2026-{month}-10 09:00,2026-{month}-10 "
+                    f"{9 + minutes // 60:02d}:{minutes % 60:02d},{agent}")
+        if minutes > 60:
+            late.setdefault((f"2026-{month}", agent), []).append(f"T{i}")
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "c.toml").write_text(
+        '[contract]\nid = "c"\nclient = "C"\nvendor = "V"\nmonthly_fee = "1.00"\n'
+        'period = "month"\ntimezone = "UTC"\n'
+        '[sources.tickets]\nadapter = "csv"\npath = "t.csv"\n'
+        'fields = { ticket_id = "id", created_at = "created", first_response_at = "reply", '
+        'agent = "agent" }\n'
+        '[[service_levels]]\nid = "frt"\nmetric = "first_response_time"\nby = ["agent"]\n'
+        'target = "90% within 1h"\n')
+    verdicts = evaluate(load_contract(tmp_path / "c.toml")).verdicts
+    assert len(verdicts) == 60
+    for v in verdicts:
+        expected = late.get((v.period, v.segment["agent"]), [])
+        assert (v.missed, v.missed_count) == (tuple(expected[:2]), len(expected))
