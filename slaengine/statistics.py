@@ -267,7 +267,13 @@ class Tally:
         xs = layout.arrange(x)
         measured = ~np.isnan(xs)
 
+        few = len(present) <= _FEW_GROUPS
+        bounds = list(zip(starts.tolist(), (starts + layout.counts).tolist(), strict=True))
+
         def count(bits: np.ndarray) -> np.ndarray:
+            if few:  # a batch usually holds few groups: count each run directly
+                return np.array([np.count_nonzero(bits[a:b]) for a, b in bounds],
+                                dtype=np.int64)
             return np.add.reduceat(bits.view(np.uint8), starts, dtype=np.int64)
 
         self.total[present] += layout.counts
@@ -284,7 +290,11 @@ class Tally:
             # NaN compares false: an unmeasured record never passes a threshold
             hits[present] += count(_COMPARE[op](xs, threshold))
         if self.sums is not None:
-            self.sums[present] += np.add.reduceat(np.where(measured, xs, 0.0), starts)
+            filled = np.where(measured, xs, 0.0)
+            if few:
+                self.sums[present] += [filled[a:b].sum() for a, b in bounds]
+            else:
+                self.sums[present] += np.add.reduceat(filled, starts)
         if self.values is not None:
             kept = xs[measured]  # still in group order
             cuts = np.cumsum(counted)
@@ -348,6 +358,9 @@ class Tally:
         if old is not None:
             new[: len(old)] = old
         return new
+
+
+_FEW_GROUPS = 16
 
 
 @dataclass
