@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 import slaengine
 from slaengine import outlook, penalties
+from slaengine.allocator import keep_freed_memory
 from slaengine.calendars import ALWAYS
 from slaengine.contract import Contract, ServiceLevel, SourceSpec, statistic_unit
 from slaengine.errors import DataError
@@ -118,6 +119,7 @@ def evaluate(
     """
     registry = registry or build_registry()
     step = progress or (lambda _: None)
+    keep_freed_memory()
     digests = Digests(contract)
     streamed, keep = plan(contract, registry, evidence)
     joins = join_plan(contract, registry)
