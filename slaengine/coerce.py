@@ -32,8 +32,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -41,9 +41,6 @@ from slaengine.errors import DataError, did_you_mean
 from slaengine.fields import TIMESTAMP, RecordKind
 from slaengine.kinds import REJECT_SCHEMA
 from slaengine.walltime import to_utc
-
-if TYPE_CHECKING:
-    import numpy as np
 
 __all__ = ["coerce"]
 
@@ -61,6 +58,9 @@ _FLOAT_RE = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 # the reject's ``value`` column).
 _QUOTE_MAX = 80
 _INT64_LIMIT = 2.0**63
+_WIDENS_TO_INT64 = {pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(),
+                    pa.uint32()}
+_EXACT_IN_FLOAT64 = {pa.int8(), pa.int16(), pa.int32(), pa.uint8(), pa.uint16(), pa.uint32()}
 
 
 @dataclass
@@ -132,9 +132,8 @@ def coerce(
         where a timestamp belongs): a problem of the whole source, not of single rows.
     """
     n = raw.num_rows
-    places = _as_int64(rows)
-    if len(places) != n:
-        raise ValueError(f"coerce: {len(places)} row places for {n} rows of source {source!r}")
+    if len(rows) != n:
+        raise ValueError(f"coerce: {len(rows)} row places for {n} rows of source {source!r}")
     unknown = [f for f in columns if f not in kind.fields]
     if unknown:
         raise ValueError(f"coerce: {unknown} are not fields of record kind {kind.name!r}")
@@ -163,7 +162,7 @@ def coerce(
     bad = _any_valid([c.problem for c in problems])
     good = pc.invert(bad)
     records = _table([c.typed.filter(good) for c in cols.values()], schema, raw.filter(good))
-    return records, _rejects(problems, bad, places, source)
+    return records, _rejects(problems, bad, _as_int64(rows), source)
 
 
 # --------------------------------------------------------------------------- per column
@@ -195,7 +194,7 @@ def _coerce_column(
     if pa.types.is_string(type_) or (
         pa.types.is_dictionary(type_) and pa.types.is_string(type_.value_type)
     ):
-        text = _trimmed(arr)
+        text = _trimmed(arr) if _needs_trim(arr) else arr
         typed = pc.dictionary_encode(text) if pa.types.is_dictionary(type_) else text
         return _Column(name, arr, typed.cast(type_), _text=text)
     raise ValueError(f"coerce: field {name!r} has a type coerce cannot make: {type_}")
@@ -207,6 +206,9 @@ def _categories(name: str, arr: pa.DictionaryArray, type_: pa.DataType) -> _Colu
     Entries that become equal after trimming (``"urgent "`` and ``"urgent"``) are merged, and an
     empty entry becomes a null, exactly as for text input, at the cost of one index lookup.
     """
+    if not _needs_trim(arr.dictionary) and arr.dictionary.null_count == 0 and (
+            len(pc.unique(arr.dictionary)) == len(arr.dictionary)):
+        return _Column(name, arr, arr.cast(type_))  # nothing to trim or merge
     trimmed = pc.dictionary_encode(_trimmed(arr.dictionary))
     indices = pc.take(trimmed.indices, arr.indices)
     typed = pa.DictionaryArray.from_arrays(indices, trimmed.dictionary)
@@ -288,6 +290,10 @@ def _numbers(name: str, arr: pa.Array, type_: pa.DataType, source: str, column: 
         col.add_problem(invalid, lambda: _reason(name, text, " is not a number"))
         return col
 
+    if whole and t in _WIDENS_TO_INT64:  # every value fits: nothing to check
+        return _Column(name, arr, arr.cast(pa.int64()))
+    if not whole and t in _EXACT_IN_FLOAT64:
+        return _Column(name, arr, arr.cast(pa.float64()))
     if pa.types.is_integer(t) or pa.types.is_decimal(t):
         if whole and pa.types.is_integer(t):
             typed, fraction = _strict_cast(arr, pa.int64()), None
@@ -515,6 +521,43 @@ def _refused(values: pa.Array, type_: pa.DataType) -> list[pa.Array]:
             return [values]
     half = len(values) // 2
     return _refused(values.slice(0, half), type_) + _refused(values.slice(half), type_)
+
+
+# Bytes that may start or end a value that trimming changes: ASCII whitespace, and every
+# byte of a multi-byte character (Unicode spaces among them).
+_EDGE_NEEDS_TRIM = np.zeros(256, dtype=bool)
+_EDGE_NEEDS_TRIM[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_EDGE_NEEDS_TRIM[0x80:] = True
+
+
+def _needs_trim(arr: pa.Array) -> bool:
+    """Whether :func:`_trimmed` could change a text array: an empty value, or one whose first
+    or last byte is whitespace or not ASCII (Unicode spaces are several bytes). Looks at two
+    bytes per value in the raw buffers instead of trimming every value."""
+    if not pa.types.is_string(arr.type):
+        return True
+    if len(arr) == 0:
+        return False
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32,
+                            count=arr.offset + len(arr) + 1)[arr.offset:]
+    starts, ends = offsets[:-1], offsets[1:]
+    valid = ends > starts
+    if arr.null_count:
+        valid_bits = np.unpackbits(np.frombuffer(arr.buffers()[0], dtype=np.uint8),
+                                   bitorder="little", count=arr.offset + len(arr))
+        present = valid_bits[arr.offset:].astype(bool)
+        if (present & ~valid).any():  # an empty string becomes a null
+            return True
+        valid &= present
+    elif not valid.all():
+        return True
+    data = arr.buffers()[2]
+    if data is None:
+        return False
+    text = np.frombuffer(data, dtype=np.uint8)
+    if not valid.all():
+        starts, ends = starts[valid], ends[valid]
+    return bool(_EDGE_NEEDS_TRIM[text[starts]].any() or _EDGE_NEEDS_TRIM[text[ends - 1]].any())
 
 
 def _trimmed(arr: pa.Array) -> pa.Array:
