@@ -118,6 +118,27 @@ def test_time_range_is_pushed_down(parquet: Path) -> None:
         "ticket_id: missing", "csat: 7 is outside 1-5", "created_at: missing"]
 
 
+def test_row_groups_outside_the_window_are_skipped_but_missing_times_still_count(
+        tmp_path: Path) -> None:
+    # Six row groups of two tickets, one month each from January; the February group also
+    # holds a ticket without a time. A window on April reads April's two tickets, plus the
+    # February one without a time (rejected, never dropped), and no other row group.
+    path = tmp_path / "groups.parquet"
+    times = [datetime(2026, m, d, 12, tzinfo=UTC) for m in range(1, 7) for d in (3, 4)]
+    times[3] = None
+    table = pa.table({"ticket_id": [f"G{i}" for i in range(12)],
+                      "created_at": pa.array(times, pa.timestamp("us", tz="UTC"))})
+    pq.write_table(table, path, row_group_size=2)
+    cfg = dataclasses.replace(config(path, {}),
+                              time_range=(utc(2026, 4, 1), utc(2026, 5, 1)))
+    small = ArrowSource()
+    small.batch_rows = 1  # type: ignore[misc]
+    records, rejected, read, _ = read_all(cfg, ["ticket_id", "created_at"], small)
+    assert read == 3
+    assert records["ticket_id"].to_pylist() == ["G6", "G7"]
+    assert [r["reason"] for r in rejected.to_pylist()] == ["created_at: missing"]
+
+
 def test_naive_timestamps_are_wall_clock_in_the_contract_timezone(tmp_path: Path) -> None:
     path = tmp_path / "naive.parquet"
     naive = pa.array([datetime(2026, 3, 2, 9), datetime(2026, 7, 1, 9)], pa.timestamp("us"))

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from slaengine import hookimpl
 from slaengine.coerce import coerce
@@ -19,6 +20,7 @@ from slaengine.fields import is_category
 from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
 from slaengine.plugins.sources._columns import check_columns, requested_columns
 
+_BUFFER_BYTES = 1 << 20  # columns are read through 1 MiB buffers, not whole column chunks
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".arrow": "ipc", ".feather": "ipc",
             ".ipc": "ipc"}
 FORMAT_NAMES = {"parquet": "Parquet", "ipc": "Arrow IPC"}
@@ -75,10 +77,12 @@ class ArrowSource(Source):
       ``read`` then counts only rows inside the window (for a column without a timezone, inside
       the window widened by a day each side), plus rows whose time is missing (those are
       rejected, never silently dropped). Without a timestamp column nothing is pushed down.
-    - Data streams through ``pyarrow.dataset`` in batches of up to ``batch_rows`` rows; each
-      batch is typed and yielded on its own, so only the projected columns of a few batches are
-      in memory at once. ``row`` in a reject is the row's 1-based index in the data read (in
-      file order, after the window filter).
+    - Data streams in batches of up to ``batch_rows`` rows; each batch is typed and yielded on
+      its own, so only the projected columns of a few batches are in memory at once. A single
+      Parquet file is decoded a batch at a time (its row groups outside the window skipped by
+      their statistics); folders and Arrow IPC go through ``pyarrow.dataset``. ``row`` in a
+      reject is the row's 1-based index in the data read (in file order, after the window
+      filter).
     - An Arrow IPC *stream* (rather than an IPC file) is read too, as a single file.
     """
 
@@ -139,15 +143,20 @@ class _Data:
         dataset: ds.Dataset | None = None,
         stream: Path | None = None,
         schema: pa.Schema | None = None,
+        parquet: pq.ParquetFile | None = None,
     ) -> None:
         self.format = format_
         self.dataset = dataset
         self.stream = stream
+        self.parquet = parquet
         self.schema: pa.Schema = dataset.schema if dataset is not None else schema
 
     def batches(
         self, names: list[str], where: ds.Expression | None, batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
+        if self.parquet is not None:
+            yield from _parquet_batches(self, names, where, batch_rows)
+            return
         if self.dataset is not None:
             # Little read-ahead: the engine keeps the typed records; raw batches should not pile up.
             yield from self.dataset.to_batches(
@@ -162,6 +171,28 @@ class _Data:
                 reader, columns=names, filter=where, batch_size=batch_rows
             )
             yield from scanner.to_batches()
+
+
+def _parquet_batches(
+    data: _Data, names: list[str], where: ds.Expression | None, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """One Parquet file, decoded a batch at a time (the dataset scanner decodes whole row
+    groups ahead: several times the memory). Row groups whose statistics put every row outside
+    ``where``'s window are skipped (Arrow's own pruning), the rest filtered batch by batch."""
+    assert data.parquet is not None and data.dataset is not None
+    groups = list(range(data.parquet.num_row_groups))
+    if where is not None:
+        groups = sorted(group.id for fragment in data.dataset.get_fragments()
+                        for part in fragment.split_by_row_group(where)
+                        for group in part.row_groups)
+    if not groups:
+        return
+    for batch in data.parquet.iter_batches(batch_size=batch_rows, columns=names,
+                                           row_groups=groups, use_threads=True):
+        if where is None:
+            yield batch
+        else:
+            yield from pa.Table.from_batches([batch]).filter(where).combine_chunks().to_batches()
 
 
 def _open(config: SourceConfig, dictionary_columns: Sequence[str] = ()) -> _Data:
@@ -184,8 +215,13 @@ def _open(config: SourceConfig, dictionary_columns: Sequence[str] = ()) -> _Data
             with pa.OSFile(str(path), "rb") as handle:
                 schema = pa.ipc.open_stream(handle).schema
             return _Data(format_, stream=path, schema=schema)
-        return _Data(format_, dataset=ds.dataset(
-            str(path), format=_file_format(format_, dictionary_columns)))
+        dataset = ds.dataset(str(path), format=_file_format(format_, dictionary_columns))
+        if format_ == "parquet":
+            present = [c for c in dictionary_columns if c in dataset.schema.names]
+            parquet = pq.ParquetFile(str(path), read_dictionary=present,
+                                     pre_buffer=False, buffer_size=_BUFFER_BYTES)
+            return _Data(format_, dataset=dataset, parquet=parquet)
+        return _Data(format_, dataset=dataset)
     except (pa.ArrowInvalid, OSError) as exc:
         raise _unreadable(config, format_, exc) from exc
 
