@@ -719,7 +719,7 @@ class RecordLevel:
                                  pause=self.level.pause)
         values = self.measure(kept, context)
         if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
+            values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
         if len(values) != kept.num_rows:
             raise DataError(f'metric "{self.level.metric}" returned {len(values)} measures for '
                             f"{kept.num_rows} records")

@@ -28,9 +28,8 @@ class NetPromoterScore(Metric):
 
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
         score = table["nps"]
-        promoter = pc.cast(pc.greater_equal(score, 9), pa.float64())
-        detractor = pc.cast(pc.less_equal(score, 6), pa.float64())
-        return pc.multiply(pc.subtract(promoter, detractor), 100.0)
+        passive_or_detractor = pc.if_else(pc.less_equal(score, 6), -100.0, 0.0)
+        return pc.if_else(pc.greater_equal(score, 9), 100.0, passive_or_detractor)
 
 
 @hookimpl
