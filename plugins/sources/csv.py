@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,11 +20,13 @@ from slaengine.errors import DataError
 from slaengine.fields import TIMESTAMP
 from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
 from slaengine.plugins.sources._columns import check_columns, requested_columns
+from slaengine.readahead import read_ahead
 
 # A ragged row's text is quoted in the reject's ``value`` up to this many characters.
 _TEXT_MAX = 200
 # Bytes of the file parsed at a time: small blocks keep memory flat; batches gather blocks.
 _BLOCK_BYTES = 2 << 20
+_BLOCKS_AHEAD = 8
 _HEADER_LINE = 1
 
 
@@ -162,12 +165,14 @@ class _Reading:
 
     def batches(self) -> Iterator[SourceBatch]:
         pending = _Pending(self.source.batch_rows)
+        blocks = self._open(_typed_columns(self.config, self.columns), careful=False)
         try:
-            for block in self._open(_typed_columns(self.config, self.columns), careful=False):
-                if _has_non_finite(block):
-                    raise _Fallback
-                for table in pending.add(block):
-                    yield self._deliver(table)
+            with closing(blocks):  # stops the parsing thread when the careful read takes over
+                for block in blocks:
+                    if _has_non_finite(block):
+                        raise _Fallback
+                    for table in pending.add(block):
+                        yield self._deliver(table)
         except (pa.ArrowInvalid, _Fallback):
             # The rows parsed before the block that failed are good; the careful stage takes
             # the rest.
@@ -216,7 +221,9 @@ class _Reading:
                     null_values=[""],  # "NA", "null", "nan" are values to judge, not gaps
                 ),
             )
-            yield from reader
+            # Arrow's streaming reader parses a block only when asked: the fast read parses on
+            # a thread of its own, so typing the records overlaps with parsing the next blocks.
+            yield from (reader if careful else read_ahead(reader, depth=_BLOCKS_AHEAD))
         except pa.ArrowInvalid as exc:
             if not careful:
                 raise
