@@ -474,16 +474,21 @@ def _localise(naive: pa.Array, timezone: str) -> pa.Array:
     ``pyarrow.compute.assume_timezone`` with ``ambiguous="earliest"`` and
     ``nonexistent="earliest"``, in a few passes: see :mod:`slaengine.walltime`.)
     """
-    micros = naive.cast(pa.int64())
-    if micros.null_count == len(micros):
-        return pa.nulls(len(micros), TIMESTAMP)
-    if micros.null_count:
-        # any valid value in the null slots keeps the span of offsets to search small
-        filler = pc.min_max(micros)["min"]
-        local = pc.fill_null(micros, filler).to_numpy()
-        mask = pc.is_null(micros).to_numpy(zero_copy_only=False)
-        return pa.array(to_utc(local, timezone), TIMESTAMP, mask=mask)
-    return pa.array(to_utc(micros.to_numpy(), timezone), TIMESTAMP)
+    if naive.null_count == len(naive):
+        return pa.nulls(len(naive), TIMESTAMP)
+    if naive.offset:
+        naive = pa.concat_arrays([naive])  # buffers that start at the first value
+    validity, data = naive.buffers()[:2]
+    local = np.frombuffer(data, dtype=np.int64, count=len(naive))
+    if not naive.null_count:
+        return pa.array(to_utc(local, timezone), TIMESTAMP)
+    valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little",
+                          count=len(naive)).view(bool)
+    # a valid value in the null slots keeps the span of offsets to search small
+    local = np.where(valid, local, local[int(np.argmax(valid))])
+    return pa.Array.from_buffers(TIMESTAMP, len(naive),
+                                 [validity, pa.py_buffer(to_utc(local, timezone))],
+                                 null_count=naive.null_count)
 
 
 def _to_us(arr: pa.Array, unit: str, tz: str | None) -> pa.Array:
