@@ -6,8 +6,9 @@ Not a test (nothing here asserts a time). From a fresh clone::
     pip install -e ".[bench]" && python examples/benchmark.py --rows 1000000
 
 (``--rows 1000000 --rows 10000000`` for both sizes; ``--format parquet`` or ``--format csv`` for
-one format; ``--data-dir DIR`` to keep the generated files somewhere else; ``--repeat 3`` to take
-the best of three runs; ``--json FILE`` to keep the figures.)
+one format; ``--data-dir DIR`` to keep the generated files somewhere else; ``--repeat 3`` for three
+rounds (every engine once per round; the best and the median wall time are shown);
+``--json FILE`` to keep the figures.)
 
 What it does:
 
@@ -56,6 +57,7 @@ import math
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -581,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat",
         type=int,
         default=1,
-        help="runs per engine; the best wall time and the largest peak count",
+        help="rounds, each running every engine once; the best and median wall time and the "
+        "largest peak count",
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
@@ -624,20 +627,25 @@ def main(argv: list[str] | None = None) -> int:
                 path = data_file(args.data_dir, size, fmt)
                 contract = contract_copy(path, fmt, work)
                 found: dict[str, dict] = {}
+                # Rounds: every engine once per round, so a machine whose speed drifts (shared
+                # hosts do) slows all engines alike instead of the ones measured last.
+                runs: dict[str, list[dict | None]] = {engine: [] for engine in engines}
+                for _ in range(max(args.repeat, 1)):
+                    for engine in engines:
+                        runs[engine].append(run_once(engine, path, fmt, contract, work))
                 for engine in engines:
-                    runs = [
-                        run_once(engine, path, fmt, contract, work)
-                        for _ in range(max(args.repeat, 1))
-                    ]
-                    if any(r is None for r in runs):
+                    done = runs[engine]
+                    if any(r is None for r in done):
                         problems.append(f"{fmt} {size:,}: {engine} failed (see above)")
                         continue
-                    best = min(runs, key=lambda r: r["wall"])
-                    best["peak_mib"] = max(r["peak_mib"] for r in runs)
+                    measured = [r for r in done if r is not None]
+                    best = min(measured, key=lambda r: r["wall"])
+                    best["peak_mib"] = max(r["peak_mib"] for r in measured)
+                    best["median"] = statistics.median(r["wall"] for r in measured)
                     found[engine] = best
                     print(
                         f"  {engine:<10} {fmt:<8} {size:>11,} rows  {best['wall']:7.2f} s  "
-                        f"{best['peak_mib']:7.0f} MiB"
+                        f"(median {best['median']:.2f} s)  {best['peak_mib']:7.0f} MiB"
                         + (f"  (+{best['setup']:.2f} s plugin registry)" if best["setup"] else ""),
                         file=sys.stderr,
                         flush=True,
@@ -663,6 +671,7 @@ def main(argv: list[str] | None = None) -> int:
                             "format": fmt,
                             "rows": size,
                             "wall_s": r["wall"],
+                            "median_s": r["median"],
                             "rows_per_s": size / r["wall"] if r["wall"] else None,
                             "peak_mib": r["peak_mib"],
                             "base_mib": r["base_mib"],
@@ -703,13 +712,14 @@ def main(argv: list[str] | None = None) -> int:
 def print_table(rows: list[dict]) -> None:
     print()
     print(
-        "wall: seconds of work in a fresh process (imports excluded; for slaengine also the "
+        "wall: best seconds of work in a fresh process, median: of the rounds (imports "
+        "excluded; for slaengine also the "
         "plugin registry, which imports the plugins: its seconds are 'setup s'); peak: the "
         "process's max RSS; base: RSS after imports"
     )
     print("sla/this: slaengine's wall time / this engine's (< 1.0: slaengine is faster)")
     header = (
-        f"{'engine':<10} {'format':<8} {'rows':>11} {'wall s':>8} {'rows/s':>12} "
+        f"{'engine':<10} {'format':<8} {'rows':>11} {'wall s':>8} {'median s':>9} {'rows/s':>12} "
         f"{'peak MiB':>9} {'base MiB':>9} {'sla/this':>9} {'setup s':>8}"
     )
     print(header)
@@ -719,6 +729,7 @@ def print_table(rows: list[dict]) -> None:
         base = f"{r['base_mib']:.0f}" if r["base_mib"] is not None else "-"
         print(
             f"{r['engine']:<10} {r['format']:<8} {r['rows']:>11,} {r['wall_s']:>8.2f} "
+            f"{r['median_s']:>9.2f} "
             f"{r['rows_per_s']:>12,.0f} {r['peak_mib']:>9.0f} {base:>9} {ratio:>9} "
             + (f"{r['setup_s']:>8.2f}" if r["setup_s"] else f"{'-':>8}")
         )
@@ -736,14 +747,17 @@ def print_goals(rows: list[dict]) -> None:
     if sla:
         for other in ("duckdb", "polars"):
             if (other, "parquet") in at:
-                ratio = sla["wall_s"] / at[(other, "parquet")]["wall_s"]
-                lines.append(f"parquet: slaengine / {other} = {ratio:.2f} (goal < 1.0)")
+                them = at[(other, "parquet")]
+                lines.append(
+                    f"parquet: slaengine / {other} = {sla['wall_s'] / them['wall_s']:.2f} best, "
+                    f"{sla['median_s'] / them['median_s']:.2f} median (goal < 1.0)")
         lines.append(f"parquet: slaengine peak {sla['peak_mib']:.0f} MiB (goal < 512)")
     sla_csv, floor_csv = at.get(("slaengine", "csv")), at.get(("floor+id", "csv"))
     if sla_csv and floor_csv:
         lines.append(
             f"csv: slaengine / pyarrow.csv floor+id = "
-            f"{sla_csv['wall_s'] / floor_csv['wall_s']:.2f} (goal <= 1.2)"
+            f"{sla_csv['wall_s'] / floor_csv['wall_s']:.2f} best, "
+            f"{sla_csv['median_s'] / floor_csv['median_s']:.2f} median (goal <= 1.2)"
         )
     if lines:
         print(f"goals at {size:,} rows:")
