@@ -389,7 +389,9 @@ def _us_values(values: pa.Array) -> np.ndarray:
 
 def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One contiguous timestamp[us] array (chunks combined, other units cast)."""
-    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    arr = values
+    if isinstance(values, pa.ChunkedArray):
+        arr = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
     if not pa.types.is_timestamp(arr.type):
         raise TypeError(f"expected timestamps, found {arr.type}")
     if arr.type.unit != "us":
