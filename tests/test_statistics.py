@@ -218,3 +218,37 @@ def test_accumulator_over_batches_equals_one_pass(statistic, rows, cuts):
     np.testing.assert_array_equal(merged.unmeasured, whole.unmeasured)
     if whole.hits is not None:
         np.testing.assert_array_equal(merged.hits, whole.hits)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 39), st.one_of(st.none(), st.integers(0, 100))),
+                  max_size=120),
+    cuts=st.lists(st.integers(0, 120), max_size=5),
+)
+def test_one_tally_serves_every_statistic_as_one_pass_would(rows, cuts):
+    # One tally asked for all its statistics at once, fed in arbitrary batches over up to 40
+    # groups (more than a batch counts run by run, so both ways of counting are used), must
+    # give for each statistic exactly what group_statistic gives in one pass.
+    from slaengine.statistics import Tally
+
+    groups = np.array([g for g, _ in rows], dtype=np.int64)
+    values = np.array([np.nan if v is None else float(v) for _, v in rows])
+    success = np.where(np.isnan(values), np.nan, (values >= 50).astype(float))
+    statistics = ["count", "mean", "median", "p90", "min", "max", "share", "attainment"]
+    tally = Tally()
+    for statistic in statistics:
+        tally.want(statistic, within=40.0)
+    tally.count_where(">", 75.0)
+    bounds = sorted({0, len(rows), *(c for c in cuts if c <= len(rows))})
+    for start, end in itertools.pairwise(bounds):
+        tally.add(values[start:end], groups[start:end], success[start:end])
+    result = tally.finish(np.arange(40), 40)
+    for statistic in statistics:
+        whole = group_statistic(statistic, values, groups, 40, success=success, within=40)
+        got = result.stats(statistic, within=40.0)
+        np.testing.assert_array_equal(got.value, whole.value, err_msg=statistic)
+        np.testing.assert_array_equal(got.sample_size, whole.sample_size, err_msg=statistic)
+        np.testing.assert_array_equal(got.unmeasured, whole.unmeasured, err_msg=statistic)
+    over = np.bincount(groups[values > 75], minlength=40) if len(rows) else np.zeros(40)
+    np.testing.assert_array_equal(result.thresholds[(">", 75.0)], over)
