@@ -344,6 +344,7 @@ def read_source(
     read = guarded(registry, "source", spec.adapter, "read")
     account = SourceAccount(source=spec.name, adapter=spec.adapter, path=str(spec.path))
     records: list[pa.Table] = []
+    kept_keys: list[np.ndarray] = []
     rejected: list[pa.Table] = []
     for batch in read_ahead(read(config, fields)):
         account.read += batch.read
@@ -361,11 +362,15 @@ def read_source(
             early = pc.fill_null(pc.less_equal(time, pa.scalar(as_of, time.type)), True)
             account.after_as_of += table.num_rows - pc.sum(early).as_py()
             table = table.filter(early)
-        if on_batch is not None and table.num_rows:
-            on_batch(table, period_keys(table[kind.time_field], contract.period,
-                                        contract.timezone))
+        keys = None
+        if table.num_rows and (on_batch is not None or keep):
+            keys = period_keys(table[kind.time_field], contract.period, contract.timezone)
+        if on_batch is not None and keys is not None:
+            on_batch(table, keys)
         if keep:
             records.append(table.select(keep))
+            if keys is not None:  # kept too: the whole record set need not be placed again
+                kept_keys.append(keys.astype(np.int32))
     if not account.reconciles:
         raise DataError(
             f"source adapter {spec.adapter!r} reported {account.read} rows read but "
@@ -376,7 +381,8 @@ def read_source(
     table = pa.concat_tables(records) if records else kind.schema(keep).empty_table()
     rejects = pa.concat_tables(rejected) if rejected else REJECT_SCHEMA.empty_table()
     account.rejected_by_reason = reason_counts(_only_rejected(rejects))
-    return SourceData(records=table, account=account, rejected=rejects)
+    keys = np.concatenate(kept_keys).astype(np.int64) if kept_keys else None
+    return SourceData(records=table, account=account, rejected=rejects, _keys=keys)
 
 
 def _only_rejected(rejects: pa.Table) -> pa.Table:
