@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 import slaengine
 from slaengine import outlook, penalties
-from slaengine.allocator import keep_freed_memory
+from slaengine.allocator import choose_arrow_pool, keep_freed_memory
 from slaengine.calendars import ALWAYS
 from slaengine.contract import Contract, ServiceLevel, SourceSpec, statistic_unit
 from slaengine.errors import DataError
@@ -120,6 +120,7 @@ def evaluate(
     registry = registry or build_registry()
     step = progress or (lambda _: None)
     keep_freed_memory()
+    choose_arrow_pool()
     digests = Digests(contract)
     streamed, keep = plan(contract, registry, evidence)
     joins = join_plan(contract, registry)

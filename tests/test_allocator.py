@@ -31,3 +31,29 @@ def test_other_systems_are_left_alone(monkeypatch) -> None:
     monkeypatch.setattr(allocator, "_done", False)
     monkeypatch.setattr(platform, "system", lambda: "Darwin")
     assert allocator.keep_freed_memory() is False
+
+
+def test_arrow_pool_is_jemalloc_where_arrow_has_it(monkeypatch) -> None:
+    import pyarrow as pa
+
+    before = pa.default_memory_pool()
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    monkeypatch.setattr(allocator, "_pool_chosen", False)
+    try:
+        try:
+            pa.jemalloc_memory_pool()
+            expected = "jemalloc"
+        except NotImplementedError:
+            expected = before.backend_name
+        assert allocator.choose_arrow_pool() == expected
+    finally:
+        pa.set_memory_pool(before)
+
+
+def test_arrow_pool_named_in_the_environment_is_kept(monkeypatch) -> None:
+    import pyarrow as pa
+
+    before = pa.default_memory_pool()
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+    monkeypatch.setattr(allocator, "_pool_chosen", False)
+    assert allocator.choose_arrow_pool() == before.backend_name

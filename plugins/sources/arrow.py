@@ -31,16 +31,6 @@ _PER_US = {"s": (1, 1_000_000), "ms": (1, 1_000), "us": (1, 1), "ns": (1_000, 1)
 _NAIVE_MARGIN = timedelta(days=1)
 
 
-# Decoded batches come from jemalloc where Arrow has it, told to hand freed pages back to the
-# system within 100 ms: with the default pool a scan's pages stay with the process, and its
-# peak memory grows by a third.
-try:
-    _POOL: pa.MemoryPool | None = pa.jemalloc_memory_pool()
-    pa.jemalloc_set_decay_ms(100)
-except NotImplementedError:  # built without jemalloc: the default pool
-    _POOL = None
-
-
 class ArrowSource(Source):
     """Read records from Parquet or Arrow IPC (Feather) data (``adapter = "arrow"``).
 
@@ -161,7 +151,7 @@ class _Data:
             # Little read-ahead: the engine keeps the typed records; raw batches should not pile up.
             yield from self.dataset.to_batches(
                 columns=names, filter=where, batch_size=batch_rows,
-                batch_readahead=1, fragment_readahead=1, memory_pool=_POOL,
+                batch_readahead=1, fragment_readahead=1,
             )
             return
         assert self.stream is not None
