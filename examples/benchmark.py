@@ -512,7 +512,10 @@ def run_once(engine: str, path: Path, fmt: str, contract: Path, work: Path) -> d
         "--child-result",
         str(result),
     ]
-    done = subprocess.run(command, stderr=subprocess.PIPE, text=True)
+    # Every engine runs as the slaengine command does: without OpenBLAS's threads, which no
+    # engine here uses and which busy-wait for a while after numpy starts them.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
+    done = subprocess.run(command, stderr=subprocess.PIPE, text=True, env=env)
     if done.returncode != 0 or not result.is_file():
         tail = "\n    ".join(done.stderr.strip().splitlines()[-6:])
         print(f"  {engine} {fmt}: failed (exit {done.returncode}):\n    {tail}", file=sys.stderr)

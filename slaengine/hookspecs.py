@@ -16,9 +16,12 @@ distributions.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pluggy
 
-from slaengine.kinds import Metric, PenaltyModel, Reporter, Source
+if TYPE_CHECKING:  # importing slaengine stays light: no pyarrow, no numpy
+    from slaengine.kinds import Metric, PenaltyModel, Reporter, Source
 
 PROJECT = "slaengine"
 hookspec = pluggy.HookspecMarker(PROJECT)
