@@ -8,6 +8,7 @@ segment seen, so an empty segment shows up as ``insufficient_data`` instead of v
 
 from __future__ import annotations
 
+import gc
 import glob
 import hashlib
 import json
@@ -117,6 +118,27 @@ def evaluate(
     ``progress`` is called with a short description of what is being done, as it changes
     (several times a second at most: once per batch).
     """
+    # The evaluation makes few Python objects that could form cycles, but many arrays: the
+    # cycle collector, triggered by allocation counts, would only walk the heap again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _evaluate(contract, registry, options=options, evidence=evidence, as_of=as_of,
+                         progress=progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _evaluate(
+    contract: Contract,
+    registry: Registry | None,
+    *,
+    options: dict[str, Any] | None,
+    evidence: bool,
+    as_of: datetime | None,
+    progress: Callable[[str], None] | None,
+) -> Evaluation:
     registry = registry or build_registry()
     step = progress or (lambda _: None)
     keep_freed_memory()
