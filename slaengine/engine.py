@@ -43,6 +43,7 @@ from slaengine.kinds import (
     PeriodGrid,
     PeriodMetric,
     SourceConfig,
+    combine_summaries,
 )
 from slaengine.periods import period_bounds, period_keys, period_label
 from slaengine.pluginmanager import Registry, build_registry, guarded
@@ -168,6 +169,8 @@ def _evaluate(
     kept: dict[str, pa.Table] = {}
     for streaming_levels in streamed.values():
         for streaming in streaming_levels:
+            if streaming.level.id in found:  # a period level fed by several sources
+                continue
             step(f"evaluating {streaming.level.id}")
             verdicts_of, account, missed = streaming.finish()
             found[streaming.level.id] = (verdicts_of, account)
@@ -201,15 +204,21 @@ def _evaluate(
 
 
 def plan(contract: Contract, registry: Registry, evidence: bool,
-         ) -> tuple[dict[str, list[RecordLevel]], dict[str, list[str]]]:
-    """Per source: the per-record levels folded as it is read, and the fields to keep whole
-    (for period-level metrics, and for sources other sources link to)."""
-    streamed: dict[str, list[RecordLevel]] = {}
+         ) -> tuple[dict[str, list[RecordLevel | PeriodInput]], dict[str, list[str]]]:
+    """Per source: the levels folded as it is read (per-record levels, and period-level ones
+    whose metric summarises batch by batch), and the fields to keep whole (for the other
+    period-level metrics, and for sources other sources link to)."""
+    streamed: dict[str, list[RecordLevel | PeriodInput]] = {}
     keep: dict[str, list[str]] = {}
     tallies: dict[tuple, Tally] = {}
     indexes: dict[tuple, GroupIndex] = {}
     for level in contract.service_levels:
-        if isinstance(registry.metrics[level.metric], PeriodMetric):
+        metric = registry.metrics[level.metric]
+        if isinstance(metric, PeriodMetric) and metric.summary_keys:
+            summarised = PeriodLevel(contract, level, registry)
+            for role, name in level.inputs.items():
+                streamed.setdefault(name, []).append(summarised.role(role))
+        elif isinstance(metric, PeriodMetric):
             for role, name in level.inputs.items():
                 fields = keep.setdefault(name, [])
                 fields += [f for f in level_fields(contract, level, registry, role)
@@ -229,7 +238,8 @@ class _Counter:
     count: int = 0
 
 
-def _feeder(contract: Contract, name: str, streamed: dict[str, list[RecordLevel]],
+def _feeder(contract: Contract, name: str,
+            streamed: dict[str, list[RecordLevel | PeriodInput]],
             joins: dict[str, list[str]], data: dict[str, SourceData],
             ) -> tuple[Callable[[pa.Table, np.ndarray], None], _Counter]:
     """What happens to each batch of source ``name``: joined to its linked source (already
@@ -238,6 +248,7 @@ def _feeder(contract: Contract, name: str, streamed: dict[str, list[RecordLevel]
     levels = streamed.get(name, [])
     spec = contract.sources[name]
     unmatched = _Counter()
+    indexes = next((lv.indexes for lv in levels if isinstance(lv, RecordLevel)), None)
 
     def feed(records: pa.Table, keys: np.ndarray) -> None:
         if name in joins:
@@ -245,8 +256,7 @@ def _feeder(contract: Contract, name: str, streamed: dict[str, list[RecordLevel]
             records, missing = join(records, data[linked.name].records,
                                     linked.record_kind.id_field, joins[name])
             unmatched.count += missing
-        batch = Batch(records, keys, contract, spec.record_kind.time_field,
-                      levels[0].indexes if levels else None)
+        batch = Batch(records, keys, contract, spec.record_kind.time_field, indexes)
         for level in levels:
             level.add(batch)
 
@@ -455,7 +465,8 @@ def evaluate_level(
                            excluded=int((inside & ~mask).sum()),
                            outside_window=int((~inside).sum()), agreed=counts)
     context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
-                             service_level=level.id, options=level.options)
+                             service_level=level.id, options=level.options,
+                             period=contract.period)
     figures = period_figures(contract, level, data, periods, registry, context)
     verdicts = [
         verdict(level, metric, label, {}, figures.value[p], int(figures.sample_size[p]), 0,
@@ -463,6 +474,124 @@ def evaluate_level(
         for p, label in enumerate(_labels(contract, periods))
     ]
     return verdicts, account, None
+
+
+class PeriodLevel:
+    """A period-level service level whose metric summarises batch by batch (``summary_keys``).
+
+    Each batch of each input is narrowed by ``where`` and summarised by the metric into a few
+    rows (counts and sums by period keys); the records themselves are never held, so a backlog
+    over tens of millions of tickets takes the memory of its summary. The batches of the
+    level's own source also give the periods and the accounting, exactly as
+    :func:`evaluate_level` finds them on the whole record set.
+    """
+
+    def __init__(self, contract: Contract, level: ServiceLevel, registry: Registry) -> None:
+        self.contract = contract
+        self.level = level
+        self.metric: PeriodMetric = registry.metrics[level.metric]
+        self.summarise = guarded(registry, "metric", level.metric, "summarise")
+        self.figures = guarded(registry, "metric", level.metric, "figures")
+        self.kind = contract.sources[level.source].record_kind
+        self.main_role = next(role for role, name in level.inputs.items()
+                              if name == level.source)
+        self.empty = {role: contract.sources[name].record_kind.schema(
+            [f for f in level_fields(contract, level, registry, role)
+             if f in contract.sources[name].record_kind.fields]).empty_table()
+            for role, name in level.inputs.items()}
+        self.context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
+                                      service_level=level.id, options=level.options,
+                                      period=contract.period)
+        self.parts: dict[str, list[pa.Table]] = {role: [] for role in level.inputs}
+        self.periods: set[int] = set()
+        self.excluded: dict[int, int] = {}
+        self.account = LevelAccount(service_level=level.id, source=level.source, accepted=0,
+                                    included=0, excluded=0)
+
+    def role(self, role: str) -> PeriodInput:
+        return PeriodInput(self, role)
+
+    def add(self, batch: Batch, role: str) -> None:
+        table = batch.table
+        where = where_mask(table, self.level.where)
+        if role == self.main_role:
+            self._count(batch, where)
+        records = table if where.all() else table.filter(pa.array(where))
+        if records.num_rows:
+            parts = self.parts[role]
+            parts.append(self.summarise(role, records, self.context))
+            if len(parts) >= _SUMMARY_PARTS:  # keep the summaries few and small
+                self.parts[role] = [combine_summaries(parts, self.metric.summary_keys)]
+
+    def _count(self, batch: Batch, where: np.ndarray) -> None:
+        """The periods present and the accounting of one batch of the level's own source."""
+        table, contract, level = batch.table, self.contract, self.level
+        periods = batch.periods(self.kind.time_field)
+        keys, present = periods.keys, periods.present
+        inside = np.ones(table.num_rows, dtype=bool)
+        if contract.window != (None, None):
+            present = window_periods(contract, present)
+            inside = np.isin(keys, present)
+        self.periods.update(int(k) for k in present)
+        mask = where.copy()
+        agreed, counts = agreed_exclusions(contract, level, table, self.kind.time_field,
+                                           among=mask & inside)
+        mask &= ~agreed
+        left_out = inside & ~mask
+        for key, count in zip(*np.unique(keys[left_out], return_counts=True), strict=True):
+            self.excluded[int(key)] = self.excluded.get(int(key), 0) + int(count)
+        account = self.account
+        account.accepted += table.num_rows
+        account.included += int(np.count_nonzero(mask & inside))
+        account.excluded += int(np.count_nonzero(left_out))
+        account.outside_window += int(np.count_nonzero(~inside))
+        for reason, count in counts.items():
+            account.agreed[reason] = account.agreed.get(reason, 0) + count
+
+    def finish(self) -> tuple[list[Verdict], LevelAccount, None]:
+        contract, level = self.contract, self.level
+        periods = np.array(sorted(self.periods), dtype=np.int64)
+        starts, ends = period_bounds(periods, contract.period, contract.timezone)
+        grid = PeriodGrid(keys=periods, labels=tuple(_labels(contract, periods)),
+                          starts=starts, ends=ends)
+        keys = self.metric.summary_keys
+        summaries = {
+            role: combine_summaries(parts or [self.summarise(role, self.empty[role],
+                                                             self.context)], keys)
+            for role, parts in self.parts.items()
+        }
+        figures: PeriodFigures = self.figures(summaries, grid, self.context)
+        if len(figures.value) != len(periods):
+            raise DataError(f'metric "{level.metric}" returned {len(figures.value)} figures '
+                            f"for {len(periods)} periods")
+        verdicts = [
+            verdict(level, self.metric, label, {}, figures.value[p],
+                    int(figures.sample_size[p]), 0, self.excluded.get(int(periods[p]), 0), None,
+                    ((), 0), None)
+            for p, label in enumerate(grid.labels)
+        ]
+        return verdicts, self.account, None
+
+
+_SUMMARY_PARTS = 64
+
+
+@dataclass
+class PeriodInput:
+    """One input (role) of a :class:`PeriodLevel`, as the source that feeds it sees it."""
+
+    period_level: PeriodLevel
+    name: str
+
+    @property
+    def level(self) -> ServiceLevel:
+        return self.period_level.level
+
+    def add(self, batch: Batch) -> None:
+        self.period_level.add(batch, self.name)
+
+    def finish(self) -> tuple[list[Verdict], LevelAccount, None]:
+        return self.period_level.finish()
 
 
 @dataclass
@@ -745,7 +874,7 @@ class RecordLevel:
             narrowed.mask = mask
         context = MeasureContext(calendar=self.calendar, timezone=self.contract.timezone,
                                  service_level=self.level.id, options=self.level.options,
-                                 pause=self.level.pause)
+                                 pause=self.level.pause, period=self.contract.period)
         values = self.measure(kept, context)
         if isinstance(values, pa.ChunkedArray):
             values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from slaengine.fields import TICKETS, RecordKind
+from slaengine.periods import period_keys
 
 if TYPE_CHECKING:
     from slaengine.calendars import Calendar
@@ -126,6 +127,11 @@ class Source:
 # --------------------------------------------------------------------------- metrics
 
 
+NO_PERIOD = np.iinfo(np.int64).max
+"""The key :meth:`MeasureContext.period_keys` gives a missing instant by default: after every
+period (a ticket never resolved is still open at the end of every period)."""
+
+
 @dataclass
 class MeasureContext:
     """What a metric may need besides the records: the service level's clock and options.
@@ -142,6 +148,22 @@ class MeasureContext:
     options: Mapping[str, Any] = field(default_factory=dict)
     pause: tuple[str, ...] = ()
     paused: pa.Array | None = None
+    period: str = "month"
+
+    def period_keys(self, timestamps: pa.Array | pa.ChunkedArray,
+                    missing: int = NO_PERIOD) -> np.ndarray:
+        """The contract's period of each instant, as the sortable int64 key a
+        :class:`PeriodGrid` lists in ``keys`` (``202603`` for March 2026 when periods are
+        months); ``missing`` where the instant is null. Keys compare in time order, so "created
+        before the end of period p" is ``key <= p``."""
+        keys = period_keys(timestamps, self.period, self.timezone)
+        nulls = timestamps.null_count
+        if nulls:
+            valid = pc.is_valid(timestamps)
+            if isinstance(valid, pa.ChunkedArray):
+                valid = valid.combine_chunks()
+            keys[~np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)] = missing
+        return keys
 
     def duration(self, table: pa.Table, start: str, end: str) -> pa.Array:
         """Seconds from ``start`` to ``end`` per record on this clock; null if either is null.
@@ -268,16 +290,59 @@ class PeriodMetric(Metric):
     names the record sets the metric reads; the first comes from the service level's
     ``source``, the others from its ``inputs`` table or, when the contract has exactly one
     source of a fitting kind, from that source.
+
+    Two ways to compute the figures:
+
+    - :meth:`aggregate` sees every record set whole (the engine keeps them in memory);
+    - or, to be fed batch by batch in bounded memory, a metric names ``summary_keys`` and
+      implements :meth:`summarise` (one batch of one record set to a small table: the key
+      columns, int64 period keys from :meth:`MeasureContext.period_keys`, and columns to add
+      up) and :meth:`figures` (the summaries, added up per key, to the figures). The engine
+      then never holds the records; :meth:`aggregate` works too, on one whole batch.
     """
 
     default_statistic = "value"
     inputs: ClassVar[dict[str, Input]] = {}
+    summary_keys: ClassVar[tuple[str, ...]] = ()
 
     def aggregate(
         self, inputs: Mapping[str, pa.Table], grid: PeriodGrid, context: MeasureContext
     ) -> PeriodFigures:
         """Compute one figure per period of ``grid`` from the ``inputs`` tables (by role)."""
+        if not self.summary_keys:
+            raise NotImplementedError
+        summaries = {role: combine_summaries([self.summarise(role, table, context)],
+                                             self.summary_keys)
+                     for role, table in inputs.items()}
+        return self.figures(summaries, grid, context)
+
+    def summarise(self, role: str, records: pa.Table, context: MeasureContext) -> pa.Table:
+        """Streaming: one batch of the ``role`` record set, summed by ``summary_keys``."""
         raise NotImplementedError
+
+    def figures(self, summaries: Mapping[str, pa.Table], grid: PeriodGrid,
+                context: MeasureContext) -> PeriodFigures:
+        """Streaming: the figures from each role's summary (every batch's, added up by key)."""
+        raise NotImplementedError
+
+
+def combine_summaries(parts: Sequence[pa.Table], keys: Sequence[str]) -> pa.Table:
+    """Summary tables of several batches as one: rows with equal ``keys`` added up (every
+    other column is summed; Decimal sums stay exact)."""
+    whole = pa.concat_tables(parts)
+    values = [c for c in whole.column_names if c not in keys]
+    summed = whole.group_by(list(keys)).aggregate([(c, "sum") for c in values])
+    return summed.rename_columns([c[:-4] if c.endswith("_sum") and c[:-4] in values else c
+                                  for c in summed.column_names]).select([*keys, *values])
+
+
+def count_by(columns: Mapping[str, np.ndarray | pa.Array]) -> pa.Table:
+    """How many records share each combination of the key ``columns``: a summary table with
+    the keys and ``n``."""
+    table = pa.table(dict(columns))
+    counted = table.group_by(list(columns)).aggregate([([], "count_all")])
+    return counted.rename_columns(["n" if c == "count_all" else c
+                                   for c in counted.column_names]).select([*columns, "n"])
 
 
 # --------------------------------------------------------------------------- reporters

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from slaengine import hookimpl
 from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
-from slaengine.plugins.metrics.backlog import open_at_end
+from slaengine.plugins.metrics.backlog import OPEN_KEYS, open_at_end, open_summary
 from slaengine.targets import TargetError, parse_duration
 
 DEFAULT_OLDER_THAN = "7d"
@@ -52,11 +52,15 @@ class AgedBacklog(PeriodMetric):
         "tickets": Input(("tickets",), ("created_at", "resolved_at")),
     }
 
-    def aggregate(
-        self, inputs: Mapping[str, pa.Table], grid: PeriodGrid, context: MeasureContext
-    ) -> PeriodFigures:
+    summary_keys = OPEN_KEYS
+
+    def summarise(self, role: str, records: pa.Table, context: MeasureContext) -> pa.Table:
         seconds = parse_duration(context.options.get("older_than", DEFAULT_OLDER_THAN))
-        value, sample = open_at_end(inputs["tickets"], grid, int(seconds * 1_000_000))
+        return open_summary(records, context, int(seconds * 1_000_000))
+
+    def figures(self, summaries: Mapping[str, pa.Table], grid: PeriodGrid,
+                context: MeasureContext) -> PeriodFigures:
+        value, sample = open_at_end(summaries["tickets"], grid)
         return PeriodFigures(value=value, sample_size=sample)
 
 

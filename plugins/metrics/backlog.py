@@ -7,26 +7,52 @@ from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from slaengine import hookimpl
-from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
-from slaengine.plugins.metrics._period import micros
+from slaengine.kinds import (
+    Input,
+    MeasureContext,
+    Metric,
+    PeriodFigures,
+    PeriodGrid,
+    PeriodMetric,
+    count_by,
+)
+
+OPEN_KEYS = ("created", "resolved", "aged")
 
 
-def open_at_end(
-    tickets: pa.Table, grid: PeriodGrid, older_than_us: int = 0
-) -> tuple[list[float | None], np.ndarray]:
-    """Per period: tickets open at its end (created more than ``older_than_us`` before it) and
-    the tickets created before its end (the population looked at, the sample size)."""
-    created = micros(tickets["created_at"])
-    resolved = micros(tickets["resolved_at"])  # unresolved: later than every end
+def open_summary(tickets: pa.Table, context: MeasureContext, older_than_us: int = 0) -> pa.Table:
+    """Tickets counted by the periods of their creation, their resolution (none: after every
+    period) and the moment they become ``older_than_us`` old."""
+    created = context.period_keys(tickets["created_at"])
+    aged = created
+    if older_than_us:
+        later = pc.add(tickets["created_at"], pa.scalar(older_than_us, pa.duration("us")))
+        aged = context.period_keys(later)
+    resolved = context.period_keys(tickets["resolved_at"])  # missing: after every period
+    return count_by({"created": created, "resolved": resolved, "aged": aged})
+
+
+def open_at_end(summary: pa.Table, grid: PeriodGrid) -> tuple[list[float | None], np.ndarray]:
+    """Per period p of the grid, from :func:`open_summary`: the tickets open at its end,
+    created more than the age before it, and those created before its end (the sample size).
+
+    With keys in time order: created before the end of p is ``created <= p``; older than the
+    age at the end is ``aged <= p``; not resolved by the end (resolved at or after it) is
+    ``resolved > p``.
+    """
+    created = summary["created"].to_numpy()
+    resolved = summary["resolved"].to_numpy()
+    aged = summary["aged"].to_numpy()
+    n = summary["n"].to_numpy()
     value: list[float | None] = []
     sample = np.zeros(len(grid), dtype=np.int64)
-    for p, end in enumerate(grid.ends):
-        existing = created < end
-        still_open = existing & (resolved >= end) & (created < end - older_than_us)
-        sample[p] = int(existing.sum())
-        value.append(float(still_open.sum()) if sample[p] else None)
+    for p, key in enumerate(grid.keys.tolist()):  # once per period, over the few summary rows
+        sample[p] = int(n[created <= key].sum())
+        still_open = int(n[(aged <= key) & (resolved > key)].sum())
+        value.append(float(still_open) if sample[p] else None)
     return value, sample
 
 
@@ -57,10 +83,14 @@ class Backlog(PeriodMetric):
         "tickets": Input(("tickets",), ("created_at", "resolved_at")),
     }
 
-    def aggregate(
-        self, inputs: Mapping[str, pa.Table], grid: PeriodGrid, context: MeasureContext
-    ) -> PeriodFigures:
-        value, sample = open_at_end(inputs["tickets"], grid)
+    summary_keys = OPEN_KEYS
+
+    def summarise(self, role: str, records: pa.Table, context: MeasureContext) -> pa.Table:
+        return open_summary(records, context)
+
+    def figures(self, summaries: Mapping[str, pa.Table], grid: PeriodGrid,
+                context: MeasureContext) -> PeriodFigures:
+        value, sample = open_at_end(summaries["tickets"], grid)
         return PeriodFigures(value=value, sample_size=sample)
 
 

@@ -5,11 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
+import numpy as np
 import pyarrow as pa
 
 from slaengine import hookimpl
-from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
-from slaengine.plugins.metrics._period import counts
+from slaengine.kinds import (
+    Input,
+    MeasureContext,
+    Metric,
+    PeriodFigures,
+    PeriodGrid,
+    PeriodMetric,
+    count_by,
+)
 
 
 class ResolutionRate(PeriodMetric):
@@ -38,12 +46,21 @@ class ResolutionRate(PeriodMetric):
         "tickets": Input(("tickets",), ("created_at", "resolved_at")),
     }
 
-    def aggregate(
-        self, inputs: Mapping[str, pa.Table], grid: PeriodGrid, context: MeasureContext
-    ) -> PeriodFigures:
-        tickets = inputs["tickets"]
-        received = counts(grid.index(tickets["created_at"]), grid)
-        resolved = counts(grid.index(tickets["resolved_at"]), grid)
+    summary_keys = ("created", "resolved")
+
+    def summarise(self, role: str, records: pa.Table, context: MeasureContext) -> pa.Table:
+        return count_by({"created": context.period_keys(records["created_at"]),
+                         "resolved": context.period_keys(records["resolved_at"])})
+
+    def figures(self, summaries: Mapping[str, pa.Table], grid: PeriodGrid,
+                context: MeasureContext) -> PeriodFigures:
+        summary = summaries["tickets"]
+        created, resolved = summary["created"].to_numpy(), summary["resolved"].to_numpy()
+        n = summary["n"].to_numpy()
+        received = np.array([n[created == key].sum() for key in grid.keys.tolist()],
+                            dtype=np.int64)
+        resolved = np.array([n[resolved == key].sum() for key in grid.keys.tolist()],
+                            dtype=np.int64)
         value: list[float | None] = [
             float(s / r) if r > 0 else None for s, r in zip(resolved, received, strict=True)
         ]

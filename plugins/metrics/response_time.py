@@ -10,8 +10,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from slaengine import hookimpl
-from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
-from slaengine.plugins.metrics._period import sums
+from slaengine.kinds import (
+    Input,
+    MeasureContext,
+    Metric,
+    PeriodFigures,
+    PeriodGrid,
+    PeriodMetric,
+    combine_summaries,
+)
 
 
 class ResponseTime(PeriodMetric):
@@ -39,20 +46,31 @@ class ResponseTime(PeriodMetric):
         "tickets": Input(("tickets",), ("created_at", "response_seconds", "replies")),
     }
 
-    def aggregate(
-        self, inputs: Mapping[str, pa.Table], grid: PeriodGrid, context: MeasureContext
-    ) -> PeriodFigures:
-        tickets = inputs["tickets"]
-        index = grid.index(tickets["created_at"])
-        both = pc.and_(pc.is_valid(tickets["response_seconds"]), pc.is_valid(tickets["replies"]))
-        both = np.asarray(both.to_numpy(zero_copy_only=False), dtype=bool)
-        index[~both] = -1
-        waited = sums(tickets["response_seconds"], index, grid)
-        replies = np.rint(sums(tickets["replies"], index, grid)).astype(np.int64)
-        value: list[float | None] = [
-            float(w / r) if r > 0 else None for w, r in zip(waited, replies, strict=True)
-        ]
-        return PeriodFigures(value=value, sample_size=replies)
+    summary_keys = ("created",)
+
+    def summarise(self, role: str, records: pa.Table, context: MeasureContext) -> pa.Table:
+        both = pc.and_(pc.is_valid(records["response_seconds"]), pc.is_valid(records["replies"]))
+        answered = records.filter(both)
+        summary = pa.table({
+            "created": context.period_keys(answered["created_at"]),
+            "waited": pc.cast(answered["response_seconds"], pa.float64()),
+            "replies": pc.cast(answered["replies"], pa.int64()),
+        })
+        return combine_summaries([summary], self.summary_keys)
+
+    def figures(self, summaries: Mapping[str, pa.Table], grid: PeriodGrid,
+                context: MeasureContext) -> PeriodFigures:
+        summary = summaries["tickets"]
+        created = summary["created"].to_numpy()
+        waited = summary["waited"].to_numpy(zero_copy_only=False)
+        replies = summary["replies"].to_numpy(zero_copy_only=False)
+        value: list[float | None] = []
+        sample = np.zeros(len(grid), dtype=np.int64)
+        for p, key in enumerate(grid.keys.tolist()):  # once per period, over the summary rows
+            sample[p] = int(replies[created == key].sum())
+            total = float(waited[created == key].sum())
+            value.append(total / sample[p] if sample[p] > 0 else None)
+        return PeriodFigures(value=value, sample_size=sample)
 
 
 @hookimpl
