@@ -13,6 +13,7 @@ when at least NN% of the measured records are ``<= X``, which is how SLA targets
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -330,14 +331,7 @@ class Tally:
             for group, parts in self.values.items():
                 if group < len(remap) and remap[group] >= 0:
                     final.setdefault(int(remap[group]), []).extend(parts)
-            for group, parts in final.items():
-                run = np.concatenate(parts)  # one group's values at a time
-                ranks = {s: _rank(s, len(run)) for s in self.orders}
-                kth = sorted({r - 1 for r in ranks.values()})
-                run.partition(kth)  # every rank asked of this run in one selection
-                for statistic, rank in ranks.items():
-                    result.orders[statistic][group] = run[rank - 1]
-                final[group] = []
+            _select(final, self.orders, result.orders)
         self._finished = (memo, result)
         return result
 
@@ -361,6 +355,53 @@ class Tally:
 
 
 _FEW_GROUPS = 16
+_SPLIT_SELECTION = 1_000_000  # values from which the selection is shared with a second thread
+
+
+def _select(runs: dict[int, list[np.ndarray]], statistics: set[str],
+            out: dict[str, np.ndarray]) -> None:
+    """Each order statistic of each group's values, into ``out[statistic][group]``.
+
+    One group's values are joined at a time and every rank asked of them is selected in one
+    ``np.partition``. The selection runs when reading is over and releases the interpreter
+    lock, so above a million values the groups are shared with one more thread: the core that
+    read the data would otherwise sit idle.
+    """
+    def work(groups: list[int]) -> None:
+        for group in groups:
+            run = np.concatenate(runs[group])
+            runs[group] = []
+            ranks = {s: _rank(s, len(run)) for s in statistics}
+            run.partition(sorted({r - 1 for r in ranks.values()}))
+            for statistic, rank in ranks.items():
+                out[statistic][group] = run[rank - 1]
+
+    sizes = {group: sum(len(part) for part in parts) for group, parts in runs.items()}
+    if sum(sizes.values()) < _SPLIT_SELECTION or len(sizes) < 2:
+        work(list(sizes))
+        return
+    halves: tuple[list[int], list[int]] = ([], [])
+    loads = [0, 0]
+    for group in sorted(sizes, key=sizes.__getitem__, reverse=True):  # largest first
+        lighter = 0 if loads[0] <= loads[1] else 1
+        halves[lighter].append(group)
+        loads[lighter] += sizes[group]
+    failure: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            work(halves[1])
+        except BaseException as exc:  # raised again below, on the calling thread
+            failure.append(exc)
+
+    helper = threading.Thread(target=other, name="slaengine-select")
+    helper.start()
+    try:
+        work(halves[0])
+    finally:
+        helper.join()
+    if failure:
+        raise failure[0]
 
 
 @dataclass

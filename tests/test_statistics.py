@@ -252,3 +252,24 @@ def test_one_tally_serves_every_statistic_as_one_pass_would(rows, cuts):
         np.testing.assert_array_equal(got.unmeasured, whole.unmeasured, err_msg=statistic)
     over = np.bincount(groups[values > 75], minlength=40) if len(rows) else np.zeros(40)
     np.testing.assert_array_equal(result.thresholds[(">", 75.0)], over)
+
+
+def test_selection_shared_with_a_second_thread_gives_the_same_values(monkeypatch):
+    # Above a threshold the groups' selections are split between two threads; with the
+    # threshold lowered, 7 groups of uneven sizes must give exactly the one-pass values.
+    from slaengine import statistics
+    from slaengine.statistics import Tally
+
+    rng = np.random.default_rng(5)
+    groups = rng.integers(0, 7, 500) ** 2 % 7
+    values = rng.integers(0, 1000, 500).astype(float)
+    monkeypatch.setattr(statistics, "_SPLIT_SELECTION", 10)
+    tally = Tally()
+    for statistic in ("median", "p90", "min", "max"):
+        tally.want(statistic)
+    tally.add(values[:250], groups[:250])
+    tally.add(values[250:], groups[250:])
+    result = tally.finish(np.arange(7), 7)
+    for statistic in ("median", "p90", "min", "max"):
+        whole = group_statistic(statistic, values, groups, 7)
+        np.testing.assert_array_equal(result.stats(statistic).value, whole.value)
