@@ -467,7 +467,7 @@ def evaluate_level(
     context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
                              service_level=level.id, options=level.options,
                              period=contract.period)
-    figures = period_figures(contract, level, data, periods, registry, context)
+    figures = period_figures(contract, level, data, periods, registry, context, ~agreed)
     verdicts = [
         verdict(level, metric, label, {}, figures.value[p], int(figures.sample_size[p]), 0,
                 int(excluded[p]), None, ((), 0), None)
@@ -515,7 +515,7 @@ class PeriodLevel:
         table = batch.table
         where = where_mask(table, self.level.where)
         if role == self.main_role:
-            self._count(batch, where)
+            where &= ~self._count(batch, where)  # agreed exclusions are left out like where
         records = table if where.all() else table.filter(pa.array(where))
         if records.num_rows:
             parts = self.parts[role]
@@ -523,8 +523,9 @@ class PeriodLevel:
             if len(parts) >= _SUMMARY_PARTS:  # keep the summaries few and small
                 self.parts[role] = [combine_summaries(parts, self.metric.summary_keys)]
 
-    def _count(self, batch: Batch, where: np.ndarray) -> None:
-        """The periods present and the accounting of one batch of the level's own source."""
+    def _count(self, batch: Batch, where: np.ndarray) -> np.ndarray:
+        """The periods present and the accounting of one batch of the level's own source;
+        which of its records are excluded by agreement."""
         table, contract, level = batch.table, self.contract, self.level
         periods = batch.periods(self.kind.time_field)
         keys, present = periods.keys, periods.present
@@ -547,6 +548,7 @@ class PeriodLevel:
         account.outside_window += int(np.count_nonzero(~inside))
         for reason, count in counts.items():
             account.agreed[reason] = account.agreed.get(reason, 0) + count
+        return agreed
 
     def finish(self) -> tuple[list[Verdict], LevelAccount, None]:
         contract, level = self.contract, self.level
@@ -1104,9 +1106,10 @@ def verdict(
 
 def period_figures(
     contract: Contract, level: ServiceLevel, data: dict[str, SourceData], periods: np.ndarray,
-    registry: Registry, context: MeasureContext,
+    registry: Registry, context: MeasureContext, agreed_out: np.ndarray | None = None,
 ) -> PeriodFigures:
-    """Run a period-level metric on its record sets, each narrowed by ``where``."""
+    """Run a period-level metric on its record sets, each narrowed by ``where``; the level's
+    own records also lose those excluded by agreement (``agreed_out`` is False for them)."""
     starts, ends = period_bounds(periods, contract.period, contract.timezone)
     grid = PeriodGrid(keys=periods, labels=tuple(_labels(contract, periods)), starts=starts,
                       ends=ends)
@@ -1114,6 +1117,8 @@ def period_figures(
     for role, name in level.inputs.items():
         records = data[name].records
         mask = where_mask(records, level.where)
+        if name == level.source and agreed_out is not None:
+            mask &= agreed_out
         inputs[role] = records if mask.all() else records.filter(pa.array(mask))
     aggregate = guarded(registry, "metric", level.metric, "aggregate")
     figures: PeriodFigures = aggregate(inputs, grid, context)

@@ -1,9 +1,9 @@
-"""Period-level metrics that summarise batch by batch give what brute force gives.
+"""Period-level metrics give what brute force gives, summarised batch by batch or whole.
 
 300 tickets over four months in New York (the March DST change inside), some never resolved
-and some resolved after the data ends, read in batches of 7 rows with a ``where`` and a
-contract window. Each figure is recomputed here by plain Python over the rows, period by
-period, from the metric's written definition.
+and some resolved after the data ends, read in batches of 7 rows with a ``where``, a contract
+window and an agreed exclusion. Each figure is recomputed here by plain Python over the rows,
+period by period, from the metric's written definition.
 """
 
 from __future__ import annotations
@@ -63,18 +63,42 @@ def case(tmp_path_factory):
         '[contract]\nid = "p"\nclient = "C"\nvendor = "V"\nmonthly_fee = "1.00"\n'
         'period = "month"\ntimezone = "America/New_York"\n'
         'start = 2026-02-01\nend = 2026-04-30\n'
+        '[[exclusions]]\nreason = "outage"\nfrom = 2026-03-10\nto = 2026-03-20\n'
         '[sources.tickets]\nadapter = "csv"\npath = "t.csv"\n'
         'fields = { ticket_id = "id", created_at = "created", resolved_at = "resolved", '
         'priority = "priority", replies = "replies", response_seconds = "waited" }\n'
         + levels)
-    return folder / "c.toml", [r for r in rows if r[3] == "normal"]
+    outage = (datetime(2026, 3, 10, tzinfo=NY), datetime(2026, 3, 20, tzinfo=NY))
+    kept = [r for r in rows if r[3] == "normal" and not outage[0] <= r[1] < outage[1]]
+    return folder / "c.toml", kept
 
 
-@pytest.mark.parametrize("batch_rows", [7, 100_000])
-def test_summarised_figures_equal_brute_force(case, monkeypatch, batch_rows):
+def held_whole(monkeypatch) -> None:
+    """Make the four metrics look like ones without summaries: the engine then keeps their
+    records whole and calls ``aggregate`` once (the path of metrics that do not stream)."""
+    from slaengine.kinds import combine_summaries
+    from slaengine.plugins.metrics import aged_backlog, backlog, resolution_rate, response_time
+
+    for cls in (backlog.Backlog, aged_backlog.AgedBacklog, resolution_rate.ResolutionRate,
+                response_time.ResponseTime):
+        keys = cls.summary_keys
+
+        def aggregate(self, inputs, grid, context, keys=keys):
+            return self.figures({role: combine_summaries([self.summarise(role, t, context)],
+                                                         keys)
+                                 for role, t in inputs.items()}, grid, context)
+
+        monkeypatch.setattr(cls, "summary_keys", ())
+        monkeypatch.setattr(cls, "aggregate", aggregate)
+
+
+@pytest.mark.parametrize(("batch_rows", "whole"), [(7, False), (100_000, False), (7, True)])
+def test_figures_equal_brute_force(case, monkeypatch, batch_rows, whole):
     from slaengine.plugins.sources.csv import CsvSource
 
     monkeypatch.setattr(CsvSource, "batch_rows", batch_rows)
+    if whole:
+        held_whole(monkeypatch)
     path, normal = case
     evaluation = evaluate(load_contract(path))
     for year, month in MONTHS:
@@ -107,3 +131,4 @@ def test_summarised_figures_equal_brute_force(case, monkeypatch, batch_rows):
     january = sum(1 for r in normal if r[1] < month_bounds(2026, 2)[0])
     assert account.outside_window >= january
     assert account.accepted == 300
+    assert sum(account.agreed.values()) > 0  # the outage's tickets, counted with their reason

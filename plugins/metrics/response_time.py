@@ -46,7 +46,7 @@ class ResponseTime(PeriodMetric):
         "tickets": Input(("tickets",), ("created_at", "response_seconds", "replies")),
     }
 
-    summary_keys = ("created",)
+    summary_keys = ("created",)  # the period each ticket was created in
 
     def summarise(self, role: str, records: pa.Table, context: MeasureContext) -> pa.Table:
         both = pc.and_(pc.is_valid(records["response_seconds"]), pc.is_valid(records["replies"]))
@@ -56,7 +56,7 @@ class ResponseTime(PeriodMetric):
             "waited": pc.cast(answered["response_seconds"], pa.float64()),
             "replies": pc.cast(answered["replies"], pa.int64()),
         })
-        return combine_summaries([summary], self.summary_keys)
+        return combine_summaries([summary], ("created",))
 
     def figures(self, summaries: Mapping[str, pa.Table], grid: PeriodGrid,
                 context: MeasureContext) -> PeriodFigures:
@@ -69,7 +69,7 @@ class ResponseTime(PeriodMetric):
         for p, key in enumerate(grid.keys.tolist()):  # once per period, over the summary rows
             sample[p] = int(replies[created == key].sum())
             total = float(waited[created == key].sum())
-            value.append(total / sample[p] if sample[p] > 0 else None)
+            value.append(float(total / sample[p]) if sample[p] > 0 else None)
         return PeriodFigures(value=value, sample_size=sample)
 
 
