@@ -1047,14 +1047,6 @@ def missed_count(rule: tuple | None, result: TallyResult, within: float | None,
     return result.thresholds[(kind, limit)]
 
 
-def _present(keys: np.ndarray) -> np.ndarray:
-    """The distinct period keys of a batch, sorted (few: counted rather than sorted)."""
-    if len(keys) == 0:
-        return keys
-    low = int(keys.min())
-    return np.flatnonzero(np.bincount(keys - low)) + low
-
-
 def _segment_order(segment: tuple) -> tuple:
     """Segments sort by value; a missing value after the others."""
     return tuple((value is None, value or "") for value in segment)

@@ -52,21 +52,6 @@ def counts(index: np.ndarray, grid: PeriodGrid, mask: np.ndarray | None = None) 
     return np.bincount(bins, minlength=len(grid) + 1)[: len(grid)].astype(np.int64)
 
 
-def sums(
-    values: pa.ChunkedArray | pa.Array, index: np.ndarray, grid: PeriodGrid
-) -> np.ndarray:
-    """Float sums per period (nulls add nothing)."""
-    # Arrow's group-by sums the column chunk by chunk: no float copy of a whole record set.
-    table = pa.table({"period": pa.chunked_array([index]), "x": pc.cast(values, pa.float64())})
-    summed = table.group_by("period").aggregate([("x", "sum")])
-    out = np.zeros(len(grid))
-    for period, total in zip(summed["period"].to_pylist(), summed["x_sum"].to_pylist(),
-                             strict=True):
-        if period >= 0 and total is not None:
-            out[period] = total
-    return out
-
-
 def money_sums(
     amounts: pa.ChunkedArray | pa.Array, index: np.ndarray, grid: PeriodGrid,
     mask: np.ndarray | None = None,
