@@ -13,6 +13,7 @@ one becomes the last instant before the gap (``nonexistent="earliest"``), exactl
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,25 +33,44 @@ def _offset_us(zone: ZoneInfo, instant_us: int) -> int:
 def transitions(zone: ZoneInfo, first_us: int, last_us: int) -> tuple[list[int], list[int]]:
     """The UTC instants (µs) between ``first_us`` and ``last_us`` where ``zone``'s offset
     changes, and the offsets (µs): ``offsets[i]`` holds before ``instants[i]``, the last one
-    after the last change. Found by stepping a day at a time and bisecting to the second."""
-    instants: list[int] = []
-    offsets = [_offset_us(zone, first_us)]
-    step = first_us
-    while step < last_us:
-        after = min(step + _DAY_US, last_us)
+    after the last change. Each calendar year is searched once per process (cached), so many
+    batches spanning many years cost no more than one."""
+    first_year = _year_of(first_us)
+    changes = [change for year in range(first_year, _year_of(last_us) + 1)
+               for change in _changes_in_year(zone, year)
+               if first_us < change[0] <= last_us]
+    offsets = [_offset_us(zone, first_us)] + [offset for _, offset in changes]
+    return [instant for instant, _ in changes], offsets
+
+
+def _year_of(instant_us: int) -> int:
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=instant_us)).year
+
+
+@functools.lru_cache(maxsize=4096)
+def _changes_in_year(zone: ZoneInfo, year: int) -> tuple[tuple[int, int], ...]:
+    """The offset changes of ``zone`` in a UTC calendar year: (instant, new offset) pairs,
+    found by stepping a day at a time and bisecting to the second."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    step = (datetime(year, 1, 1, tzinfo=UTC) - epoch) // timedelta(microseconds=1)
+    end = (datetime(year + 1, 1, 1, tzinfo=UTC) - epoch) // timedelta(microseconds=1)
+    changes: list[tuple[int, int]] = []
+    current = _offset_us(zone, step)
+    while step < end:
+        after = min(step + _DAY_US, end)
         offset = _offset_us(zone, after)
-        if offset != offsets[-1]:
+        if offset != current:
             low, high = step, after  # offset(low) is the old one, offset(high) the new one
             while high - low > _US:
                 middle = (low + high) // 2
-                if _offset_us(zone, middle) == offsets[-1]:
+                if _offset_us(zone, middle) == current:
                     low = middle
                 else:
                     high = middle
-            instants.append(high // _US * _US)  # transitions fall on whole seconds
-            offsets.append(offset)
+            changes.append((high // _US * _US, offset))  # transitions fall on whole seconds
+            current = offset
         step = after
-    return instants, offsets
+    return tuple(changes)
 
 
 def to_utc(local_us: np.ndarray, timezone: str) -> np.ndarray:
