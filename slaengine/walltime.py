@@ -82,6 +82,8 @@ def to_utc(local_us: np.ndarray, timezone: str) -> np.ndarray:
     margin = 2 * _DAY_US  # offsets are under a day: the UTC span lies within this margin
     instants, offsets = transitions(zone, int(local_us.min()) - margin,
                                     int(local_us.max()) + margin)
+    if len(instants) > _FEW_CHANGES:
+        return _searched(local_us, instants, offsets)
     utc = local_us - offsets[0]
     for change, before, after in zip(instants, offsets, offsets[1:], strict=False):
         # In wall time the change happens at change + before: from then on the new offset
@@ -94,4 +96,22 @@ def to_utc(local_us: np.ndarray, timezone: str) -> np.ndarray:
             in_gap = passed & (local_us < change + after)
             if in_gap.any():
                 utc[in_gap] = change - 1
+    return utc
+
+
+_FEW_CHANGES = 6  # up to this many changes, a pass per change beats a binary search
+
+
+def _searched(local_us: np.ndarray, instants: list[int], offsets: list[int]) -> np.ndarray:
+    """:func:`to_utc` for data spanning many changes: each wall time placed by binary search
+    among the changes (in wall time), the same rules for repeated and skipped hours."""
+    changes = np.array(instants, dtype=np.int64)
+    before = np.array(offsets[:-1], dtype=np.int64)
+    after = np.array(offsets[1:], dtype=np.int64)
+    index = np.searchsorted(changes + before, local_us, side="right")  # changes passed
+    utc = local_us - np.asarray(offsets, dtype=np.int64)[index]
+    last = np.maximum(index - 1, 0)
+    in_gap = (index > 0) & (after > before)[last] & (local_us < (changes + after)[last])
+    if in_gap.any():
+        utc[in_gap] = changes[last[in_gap]] - 1  # the last instant before the gap
     return utc
