@@ -105,7 +105,7 @@ class Calendar:
             micros = pc.subtract(pc.cast(end, pa.int64()), pc.cast(start, pa.int64()))
             return pc.divide(pc.cast(micros, pa.float64()), 1_000_000.0)
         # The common case in numpy, straight on the buffers: one subtraction, one division.
-        seconds = (_us_values(end) - _us_values(start)) / 1_000_000.0
+        seconds = (_micros(end)[0] - _micros(start)[0]) / 1_000_000.0
         if not start.null_count and not end.null_count:
             return pa.array(seconds, pa.float64())
         both = pc.and_(pc.is_valid(start), pc.is_valid(end))  # its data bitmap is the validity
@@ -378,13 +378,6 @@ def _union(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _is_us(values: pa.Array) -> bool:
     return pa.types.is_timestamp(values.type) and values.type.unit == "us"
-
-
-def _us_values(values: pa.Array) -> np.ndarray:
-    """A microsecond timestamp array's values, as int64, without copying (nulls: any value)."""
-    data = np.frombuffer(values.buffers()[1], dtype=np.int64,
-                         count=values.offset + len(values))
-    return data[values.offset:]
 
 
 def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:

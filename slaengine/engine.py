@@ -91,15 +91,8 @@ class SourceData:
     def _index(self, time_field: str, contract: Contract) -> None:
         if self._periods is not None:
             return
-        keys = self.period_keys(time_field, contract)
-        if len(keys) == 0:
-            self._periods, self._positions = keys, keys
-            return
-        # Keys span a few hundred values at most: count them instead of sorting.
-        low = int(keys.min())
-        present = np.bincount(keys - low) > 0
-        self._periods = np.flatnonzero(present) + low
-        self._positions = (np.cumsum(present) - 1)[keys - low]
+        found = batch_periods(self.period_keys(time_field, contract))
+        self._periods, self._positions = found.present, found.position
 
 
 def evaluate(

@@ -52,6 +52,12 @@ def counts(index: np.ndarray, grid: PeriodGrid, mask: np.ndarray | None = None) 
     return np.bincount(bins, minlength=len(grid) + 1)[: len(grid)].astype(np.int64)
 
 
+def per_period(keys: np.ndarray, amounts: np.ndarray, grid: PeriodGrid) -> np.ndarray:
+    """Summary rows added up per period of the grid: ``amounts`` of the rows whose period
+    ``keys`` is that period's (a loop per period over the few summary rows)."""
+    return np.array([amounts[keys == key].sum() for key in grid.keys.tolist()])
+
+
 def money_sums(
     amounts: pa.ChunkedArray | pa.Array, index: np.ndarray, grid: PeriodGrid,
     mask: np.ndarray | None = None,

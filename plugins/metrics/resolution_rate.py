@@ -18,6 +18,7 @@ from slaengine.kinds import (
     PeriodMetric,
     count_by,
 )
+from slaengine.plugins.metrics._period import per_period
 
 
 class ResolutionRate(PeriodMetric):
@@ -55,12 +56,9 @@ class ResolutionRate(PeriodMetric):
     def figures(self, summaries: Mapping[str, pa.Table], grid: PeriodGrid,
                 context: MeasureContext) -> PeriodFigures:
         summary = summaries["tickets"]
-        created, resolved = summary["created"].to_numpy(), summary["resolved"].to_numpy()
         n = summary["n"].to_numpy()
-        received = np.array([n[created == key].sum() for key in grid.keys.tolist()],
-                            dtype=np.int64)
-        resolved = np.array([n[resolved == key].sum() for key in grid.keys.tolist()],
-                            dtype=np.int64)
+        received = per_period(summary["created"].to_numpy(), n, grid).astype(np.int64)
+        resolved = per_period(summary["resolved"].to_numpy(), n, grid).astype(np.int64)
         value: list[float | None] = [
             float(s / r) if r > 0 else None for s, r in zip(resolved, received, strict=True)
         ]

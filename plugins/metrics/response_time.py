@@ -19,6 +19,7 @@ from slaengine.kinds import (
     PeriodMetric,
     combine_summaries,
 )
+from slaengine.plugins.metrics._period import per_period
 
 
 class ResponseTime(PeriodMetric):
@@ -62,14 +63,11 @@ class ResponseTime(PeriodMetric):
                 context: MeasureContext) -> PeriodFigures:
         summary = summaries["tickets"]
         created = summary["created"].to_numpy()
-        waited = summary["waited"].to_numpy(zero_copy_only=False)
-        replies = summary["replies"].to_numpy(zero_copy_only=False)
-        value: list[float | None] = []
-        sample = np.zeros(len(grid), dtype=np.int64)
-        for p, key in enumerate(grid.keys.tolist()):  # once per period, over the summary rows
-            sample[p] = int(replies[created == key].sum())
-            total = float(waited[created == key].sum())
-            value.append(float(total / sample[p]) if sample[p] > 0 else None)
+        waited = per_period(created, summary["waited"].to_numpy(zero_copy_only=False), grid)
+        sample = per_period(created, summary["replies"].to_numpy(zero_copy_only=False), grid)
+        sample = sample.astype(np.int64)
+        value: list[float | None] = [float(w / r) if r > 0 else None
+                                     for w, r in zip(waited, sample, strict=True)]
         return PeriodFigures(value=value, sample_size=sample)
 
 
