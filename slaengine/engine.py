@@ -9,12 +9,9 @@ segment seen, so an empty segment shows up as ``insufficient_data`` instead of v
 from __future__ import annotations
 
 import gc
-import glob
-import hashlib
 import json
 import math
 import platform
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -45,6 +42,7 @@ from slaengine.kinds import (
     SourceConfig,
     combine_summaries,
 )
+from slaengine.manifest import Digests
 from slaengine.periods import period_bounds, period_keys, period_label
 from slaengine.pluginmanager import Registry, build_registry, guarded
 from slaengine.readahead import read_ahead
@@ -137,7 +135,25 @@ def _evaluate(
     step = progress or (lambda _: None)
     keep_freed_memory()
     choose_arrow_pool()
-    digests = Digests(contract)
+    digests = Digests({name: spec.path for name, spec in contract.sources.items()},
+                      source_files(contract, registry), contract_folder(contract))
+    try:
+        return _evaluate_sources(contract, registry, digests, options=options,
+                                 evidence=evidence, as_of=as_of, step=step)
+    finally:
+        digests.close()
+
+
+def contract_folder(contract: Contract) -> Path:
+    """The folder a contract's paths are relative to (the working directory for a text)."""
+    return contract.path.parent if contract.path is not None else Path.cwd()
+
+
+def _evaluate_sources(
+    contract: Contract, registry: Registry, digests: Digests, *,
+    options: dict[str, Any] | None, evidence: bool, as_of: datetime | None,
+    step: Callable[[str], None],
+) -> Evaluation:
     streamed, keep = plan(contract, registry, evidence)
     joins = join_plan(contract, registry)
     data: dict[str, SourceData] = {}
@@ -254,6 +270,12 @@ def _feeder(contract: Contract, name: str,
             level.add(batch)
 
     return feed, unmatched
+
+
+def source_files(contract: Contract, registry: Registry) -> dict[str, list[Path]]:
+    """The files each source reads, as its adapter names them (what the manifest hashes)."""
+    return {name: guarded(registry, "source", spec.adapter, "files")(source_config(contract, spec))
+            for name, spec in sorted(contract.sources.items())}
 
 
 def source_config(contract: Contract, spec: SourceSpec) -> SourceConfig:
@@ -1267,66 +1289,8 @@ def group_missed(
             for g in range(n_groups)]
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def input_files(path: Path) -> list[Path]:
-    """The files behind a source path: the file, every file under a folder, or a glob's matches
-    (sorted, so the digest does not depend on the file system's order)."""
-    text = str(path)
-    if any(c in text for c in "*?["):
-        return sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file())
-    return [path] if path.is_file() else []
-
-
-def input_digest(path: Path) -> dict[str, Any]:
-    """SHA-256 of a source's input: of the file itself, or for a folder or glob of the list of
-    its files' relative paths and SHA-256, so adding, removing or changing a page shows."""
-    files = input_files(path)
-    if len(files) == 1 and files[0] == path:
-        return {"path": str(path), "sha256": file_sha256(path), "bytes": path.stat().st_size}
-    base = path if path.is_dir() else path.parent
-    listing = [(str(f.relative_to(base)), file_sha256(f)) for f in files]
-    digest = hashlib.sha256("".join(f"{n}\t{h}\n" for n, h in listing).encode()).hexdigest()
-    return {"path": str(path), "sha256": digest, "bytes": sum(f.stat().st_size for f in files),
-            "files": len(files)}
-
-
-class Digests:
-    """The input digests of a contract's sources, computed on a thread of their own while the
-    sources are read (hashing releases the interpreter lock, so it costs no evaluation time).
-    """
-
-    def __init__(self, contract: Contract) -> None:
-        self._paths = {name: spec.path for name, spec in sorted(contract.sources.items())}
-        self._found: dict[str, dict[str, Any]] = {}
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="slaengine-digests", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            for name, path in self._paths.items():
-                self._found[name] = input_digest(path)
-        except BaseException as exc:  # handed to the caller of result()
-            self._error = exc
-
-    def result(self) -> dict[str, dict[str, Any]]:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._found
-
-
 def manifest(contract: Contract, registry: Registry, options: dict[str, Any],
-             digests: Digests | None = None) -> dict[str, Any]:
+             digests: Digests) -> dict[str, Any]:
     """Everything needed to rerun the evaluation and get the same verdicts."""
     used = {("source", s.adapter) for s in contract.sources.values()}
     used |= {("metric", lv.metric) for lv in contract.service_levels}
@@ -1338,7 +1302,7 @@ def manifest(contract: Contract, registry: Registry, options: dict[str, Any],
         plugins[f"{kind}:{name}"] = {"plugin": origin.plugin,
                                      "distribution": origin.distribution,
                                      "version": origin.version}
-    inputs = (digests or Digests(contract)).result()
+    inputs = digests.result()
     return {
         "contract": {"path": str(contract.path) if contract.path else None,
                      "sha256": contract.sha256},

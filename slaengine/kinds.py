@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from slaengine.fields import TICKETS, RecordKind
+from slaengine.inputs import source_files
 from slaengine.periods import period_keys
 
 if TYPE_CHECKING:
@@ -113,6 +114,17 @@ class Source:
         means the source cannot tell without reading everything.
         """
         return None
+
+    def files(self, config: SourceConfig) -> list[Path]:
+        """The files :meth:`read` reads for ``config``, each once, in reading order.
+
+        The manifest hashes exactly these and ``verify`` compares them, so a source that reads
+        files must read these and no others. The default is the one rule of
+        :func:`slaengine.inputs.input_files` (a file, a folder's files, a pattern's matches);
+        a source narrows it by passing ``accept`` to :func:`slaengine.inputs.source_files`.
+        Raises :class:`slaengine.errors.DataError` when there is nothing to read.
+        """
+        return source_files(config.path, f"sources.{config.name}.path")
 
     def read(self, config: SourceConfig, fields: Sequence[str]) -> Iterator[SourceBatch]:
         """Yield batches holding the canonical ``fields`` (and nothing else), in order.

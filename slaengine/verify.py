@@ -28,7 +28,8 @@ class VerifyReport:
 def verify_result(path: Path) -> VerifyReport:
     """Re-run the evaluation recorded in ``path`` and say whether everything is identical."""
     from slaengine.contract import load_contract
-    from slaengine.engine import evaluate, input_digest, input_files
+    from slaengine.engine import contract_folder, evaluate, source_files
+    from slaengine.manifest import input_digest
     from slaengine.pluginmanager import build_registry
     from slaengine.verdicts import evaluation_to_dict
 
@@ -44,9 +45,13 @@ def verify_result(path: Path) -> VerifyReport:
         report.lines.append(f"changed: the contract {contract_path} (SHA-256 "
                             f"{manifest['contract']['sha256'][:12]}… is now "
                             f"{contract.sha256[:12]}…)")
+    files = source_files(contract, registry)
     for name, entry in sorted(manifest.get("inputs", {}).items()):
-        input_path = Path(entry["path"])
-        now = input_digest(input_path)["sha256"] if input_files(input_path) else "missing"
+        spec = contract.sources.get(name)
+        input_path = spec.path if spec is not None else Path(entry["path"])
+        found = files.get(name)
+        now = (input_digest(found, contract_folder(contract))["sha256"] if found
+               else "missing")
         if now != entry["sha256"]:
             report.lines.append(f"changed: input {name} {input_path} (SHA-256 "
                                 f"{entry['sha256'][:12]}… is now {now[:12]}…)")
