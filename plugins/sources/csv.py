@@ -172,7 +172,8 @@ def _options(path: Path, config: SourceConfig) -> _Options:
         raise DataError(
             f"{key} = {delimiter!r} is not accepted: a delimiter is one ASCII character other "
             'than a quote or a line break (e.g. ",", ";", "|"), or "\\t" for a tab', file=path)
-    return _Options(config.name, delimiter, _encoding(path, config, config.options.get("encoding", "utf-8")))
+    encoding = _encoding(path, config, config.options.get("encoding", "utf-8"))
+    return _Options(config.name, delimiter, encoding)
 
 
 def _encoding(path: Path, config: SourceConfig, name: Any) -> str:
@@ -212,6 +213,8 @@ def _header(path: Path, options: _Options) -> tuple[list[str], int] | None:
             raise _unreadable(path, options, exc, 1) from exc
         try:
             return reader.schema.names, block
+        except UnicodeError as exc:
+            raise _unreadable(path, options, exc, 1) from exc
         finally:
             reader.close()
 
