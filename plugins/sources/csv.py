@@ -421,7 +421,7 @@ class _FirstSeen:
         after_equal[1:] = hs[1:] == hs[:-1]
         leader = np.flatnonzero(~after_equal)[np.cumsum(~after_equal) - 1]
         new_repeat = after_equal & ~old
-        kept_ids = pa.chunked_array(self.ids, pa.string()) if self.ids else None
+        kept_ids = pa.chunked_array(self.ids, pa.string()) if old.any() else None
         old_slots = self.slots[at[old]]
         confirmed = (kept_ids is None or not old.any() or pc.all(pc.equal(
             ids.take(pa.array(pos[old])), kept_ids.take(pa.array(old_slots)))).as_py())
@@ -442,10 +442,11 @@ class _FirstSeen:
             fresh_hashes = _hash_text(ids)[~repeat & np.asarray(ids.is_valid(), dtype=bool)]
             fresh_slots = self.count + np.flatnonzero(
                 ~repeat & np.asarray(ids.is_valid(), dtype=bool))
-        merged = np.concatenate([self.hashes, fresh_hashes])
-        order = np.argsort(merged, kind="stable")
-        self.hashes = merged[order]
-        self.slots = np.concatenate([self.slots, fresh_slots])[order]
+        order = np.argsort(fresh_hashes, kind="stable")
+        fresh_hashes, fresh_slots = fresh_hashes[order], fresh_slots[order]
+        at = np.searchsorted(self.hashes, fresh_hashes)
+        self.hashes = np.insert(self.hashes, at, fresh_hashes)
+        self.slots = np.insert(self.slots, at, fresh_slots)
         self.ids.append(ids.cast(pa.string()))
         self.lines.append(np.asarray(lines, dtype=np.int64))
         self.count += n
@@ -469,47 +470,35 @@ class _FirstSeen:
         return repeat, np.where(repeat, all_lines[earlier], 0)
 
 
-_PRIME = 0x100000001B3  # odd, so it has an inverse modulo 2**64
-_POWERS = np.ones(1, np.uint64)
-_INVERSE_POWERS = np.ones(1, np.uint64)
-
-
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """PRIME**k and its inverse modulo 2**64, for k < n (kept for the next call)."""
-    global _POWERS, _INVERSE_POWERS
-    if len(_POWERS) < n:
-        size = max(n, 2 * len(_POWERS))
-        with np.errstate(over="ignore"):
-            powers = np.full(size, _PRIME, np.uint64)
-            powers[0] = 1
-            _POWERS = np.cumprod(powers)
-            inverse = np.full(size, pow(_PRIME, -1, 1 << 64), np.uint64)
-            inverse[0] = 1
-            _INVERSE_POWERS = np.cumprod(inverse)
-    return _POWERS, _INVERSE_POWERS
+# Random 64-bit weights, one per byte position (modulo 256) within a value.
+_WEIGHTS = np.random.default_rng(20260301).integers(0, 2**63, 256, dtype=np.uint64) | np.uint64(1)
 
 
 def _hash_text(text: pa.Array) -> np.ndarray:
-    """A 64-bit hash of each value's UTF-8 bytes (nulls hash as empty text), vectorised: a
-    polynomial over the bytes from prefix sums, then mixed with the length."""
+    """A 64-bit hash of each value's UTF-8 bytes (nulls hash as empty text), vectorised: each
+    byte weighted by its position in the value, summed from prefix sums, mixed with the
+    length. Equal hashes are only candidates: :class:`_FirstSeen` compares the texts."""
     text = text.cast(pa.string())
     n = len(text)
     if n == 0:
         return np.empty(0, np.uint64)
     offsets = np.frombuffer(text.buffers()[1], dtype=np.int32,
                             count=text.offset + n + 1)[text.offset:].astype(np.int64)
-    start = offsets[0]
+    start = int(offsets[0])
     offsets = offsets - start
-    data = text.buffers()[2]
+    lengths = np.diff(offsets)
     size = int(offsets[-1])
-    raw = (np.frombuffer(data, dtype=np.uint8, count=int(start) + size)[int(start):]
+    data = text.buffers()[2]
+    raw = (np.frombuffer(data, dtype=np.uint8, count=start + size)[start:]
            if data is not None and size else np.empty(0, np.uint8))
-    powers, inverse = _powers(size + 1)
+    place = np.arange(size, dtype=np.int64)
+    place -= np.repeat(offsets[:-1], lengths)
     with np.errstate(over="ignore"):
+        weighted = (raw.astype(np.uint64) + np.uint64(1)) * _WEIGHTS[place & 255]
         sums = np.zeros(size + 1, np.uint64)
-        np.cumsum((raw.astype(np.uint64) + np.uint64(1)) * powers[:size], out=sums[1:])
-        h = (sums[offsets[1:]] - sums[offsets[:-1]]) * inverse[offsets[:-1]]
-        h ^= (offsets[1:] - offsets[:-1]).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        np.cumsum(weighted, out=sums[1:])
+        h = sums[offsets[1:]] - sums[offsets[:-1]]
+        h ^= lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         h ^= h >> np.uint64(30)
         h *= np.uint64(0xBF58476D1CE4E5B9)
         h ^= h >> np.uint64(27)
