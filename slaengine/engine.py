@@ -12,7 +12,8 @@ import gc
 import json
 import math
 import platform
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -39,6 +40,7 @@ from slaengine.kinds import (
     PeriodFigures,
     PeriodGrid,
     PeriodMetric,
+    SourceBatch,
     SourceConfig,
     combine_summaries,
 )
@@ -274,8 +276,22 @@ def _feeder(contract: Contract, name: str,
 
 def source_files(contract: Contract, registry: Registry) -> dict[str, list[Path]]:
     """The files each source reads, as its adapter names them (what the manifest hashes)."""
-    return {name: guarded(registry, "source", spec.adapter, "files")(source_config(contract, spec))
-            for name, spec in sorted(contract.sources.items())}
+    with naming_contract(contract):
+        return {name: guarded(registry, "source", spec.adapter, "files")(
+            source_config(contract, spec)) for name, spec in sorted(contract.sources.items())}
+
+
+@contextmanager
+def naming_contract(contract: Contract) -> Iterator[None]:
+    """A source's DataError names the contract whose keys it speaks of."""
+    try:
+        yield
+    except DataError as exc:
+        if contract.path is None or str(contract.path) in exc.message:
+            raise
+        raise DataError(f"{exc.message} (in contract {contract.path})", file=exc.file,
+                        where=exc.where, suggestion=exc.suggestion,
+                        accepted=exc.accepted) from exc
 
 
 def source_config(contract: Contract, spec: SourceSpec) -> SourceConfig:
@@ -394,7 +410,7 @@ def read_source(
     records: list[pa.Table] = []
     kept_keys: list[np.ndarray] = []
     rejected: list[pa.Table] = []
-    for batch in read_ahead(read(config, fields)):
+    for batch in _named(contract, read_ahead(read(config, fields))):
         account.read += batch.read
         account.accepted += batch.records.num_rows
         account.rejected += batch.rejected.num_rows
@@ -431,6 +447,11 @@ def read_source(
     account.rejected_by_reason = reason_counts(_only_rejected(rejects))
     keys = np.concatenate(kept_keys).astype(np.int64) if kept_keys else None
     return SourceData(records=table, account=account, rejected=rejects, _keys=keys)
+
+
+def _named(contract: Contract, batches: Iterable[SourceBatch]) -> Iterator[SourceBatch]:
+    with naming_contract(contract):
+        yield from batches
 
 
 def _only_rejected(rejects: pa.Table) -> pa.Table:

@@ -22,7 +22,8 @@ def requested_columns(config: SourceConfig, fields: Sequence[str]) -> dict[str, 
 def check_columns(
     path: Path, config: SourceConfig, columns: Mapping[str, str], header: Sequence[str]
 ) -> None:
-    """Raise a DataError naming every requested column ``header`` lacks or repeats.
+    """Raise a DataError naming every requested column ``header`` lacks or repeats (ambiguous:
+    the positions, counted from 1, of each column of that name).
 
     Each problem names the contract key (``sources.NAME.fields.FIELD``), what it says (or that it
     is not set), the closest column when there is one, and the message ends with every column
@@ -38,7 +39,9 @@ def check_columns(
         if count == 1:
             continue
         if count > 1:
-            problems.append(f'{said}: column "{column}" appears {count} times in the header')
+            places = [str(i + 1) for i, h in enumerate(header) if h == column]
+            problems.append(f'{said}: ambiguous: column "{column}" appears {count} times in the '
+                            f"header, at columns {' and '.join(places)}")
             continue
         guess = closest(column, header)
         hint = f' (did you mean "{guess}"?)' if guess else ""

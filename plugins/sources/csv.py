@@ -18,6 +18,7 @@ from slaengine import hookimpl
 from slaengine.coerce import coerce
 from slaengine.errors import DataError
 from slaengine.fields import TIMESTAMP
+from slaengine.inputs import source_files
 from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
 from slaengine.plugins.sources._columns import check_columns, requested_columns
 from slaengine.readahead import read_ahead
@@ -26,6 +27,9 @@ from slaengine.readahead import read_ahead
 _TEXT_MAX = 200
 # Bytes of the file parsed at a time: small blocks keep memory flat; batches gather blocks.
 _BLOCK_BYTES = 2 << 20
+# A header or row longer than a block is parsed by reading again with a block twice as large,
+# up to this size; a longer one stops the run.
+_BLOCK_LIMIT = 1 << 30
 _BLOCKS_AHEAD = 8
 _HEADER_LINE = 1
 
@@ -41,14 +45,14 @@ class _Ragged:
 
 
 class CsvSource(Source):
-    """Read records from a CSV file (``adapter = "csv"``).
+    """Read records from one CSV file (``adapter = "csv"``).
 
     Contract keys, besides ``adapter``, ``path`` and ``fields``:
 
-    - ``delimiter`` (one character, default ``","``): ``";"`` for European spreadsheets,
-      ``"\\t"`` for tab-separated files;
-    - ``encoding`` (default ``"utf-8"``): any Python codec name, e.g. ``"latin-1"`` or
-      ``"cp1252"`` for older exports.
+    - ``delimiter`` (default ``","``): one ASCII character other than a quote or a line break,
+      e.g. ``";"`` for European spreadsheets, ``"|"``, or ``"\\t"`` for tab-separated files;
+    - ``encoding`` (default ``"utf-8"``): a Python text codec name, e.g. ``"latin-1"`` or
+      ``"cp1252"`` for older exports (byte codecs such as ``"base64"`` are not text encodings).
 
     Example::
 
@@ -60,53 +64,84 @@ class CsvSource(Source):
 
     Behaviour:
 
+    - ``path`` names one regular file (its name may hold glob characters: ``data[1].csv`` is
+      that file); a folder, or a pattern matching several files, stops the run.
     - The first line is the header. ``fields`` maps canonical names to header names; a field
       not in ``fields`` is looked up under its canonical name. The header is checked before the
       data is read: a missing column stops the run with an error naming the file, the contract
-      key, the closest column and every column the file has.
+      key, the closest column and every column the file has; a column that is used and appears
+      twice in the header is ambiguous and stops the run too (unused repeated columns are fine).
     - Only the columns needed are read, all as text, then typed by :func:`slaengine.coerce.coerce`
       (ISO 8601 timestamps, offsets honoured, naive times read in the contract's timezone;
       strict numbers; bounds and order checked). Quoted values may contain the delimiter,
-      quotes (doubled) and newlines. A leading UTF-8 byte-order mark is ignored.
+      quotes (doubled) and newlines. A leading UTF-8 byte-order mark is ignored. A header or
+      row of any length up to 1 GiB is read (the parser's block grows to hold it).
     - A compressed file (``.gz``, ``.bz2``, ``.zst``, ``.lz4``, by its extension) is read
       transparently.
     - Rows that cannot be used are rejected, never dropped: bad values with the field and
-      reason, and rows with the wrong number of columns with ``expected N columns, found M``
-      (those come in the first batch). ``row`` is the line number: header line 1, then one per
-      data row. Caveats: a quoted value spanning several lines, and a blank line (skipped, not
-      a record), shift the numbers of the rows after it.
+      reason, and rows with the wrong number of columns with ``expected N columns, found M``.
+      ``row`` is the line number: header line 1, then one per data row. Caveats: a quoted value
+      spanning several lines, and a blank line (skipped, not a record), shift the numbers of
+      the rows after it. Text that does not decode in ``encoding`` stops the run, naming the
+      line.
+    - Repeated ids: when the file has the kind's id column (``ticket_id``, mapped or under its
+      own name), the **first** accepted row with an id is the one evaluated; a later accepted
+      row with the same id (compared after trimming) is counted as a duplicate, reason
+      ``duplicate of line N``, not evaluated again. Only accepted rows take part: a rejected
+      row neither hides nor is hidden by another. (The file streams, so a row is handed on
+      before the rest of the file is read: keeping the last version instead would need a
+      second full parse of the file.)
     - An empty file, or one with a header only, gives zero records.
     - The file streams: blocks of a few megabytes are parsed (typed by the C++ parser while
       every value allows it, then as text from the first block that does not) and handed on in
-      batches of up to ``batch_rows`` (131,072) rows, so memory does not grow with the file.
-      Ragged rows are rejected in the batch where they occur.
+      batches of up to ``batch_rows`` (131,072) rows, so memory does not grow with the file
+      (beyond the ids, kept to find repeats). Ragged rows are rejected in the batch where they
+      occur.
     """
 
     name = "csv"
     schema: ClassVar[dict[str, Any]] = {
-        "delimiter": {"type": "string", "minlength": 1, "maxlength": 1},
+        "delimiter": {"type": "string"},
         "encoding": {"type": "string"},
     }
     batch_rows: ClassVar[int] = 131_072
 
-    def read(self, config: SourceConfig, fields: Sequence[str]) -> Iterator[SourceBatch]:
-        """Yield the requested canonical ``fields`` of ``config.path`` in batches, in order."""
+    def files(self, config: SourceConfig) -> list[Path]:
+        """The one regular file ``path`` names."""
+        key = f"sources.{config.name}.path"
         path = Path(config.path)
-        if not path.is_file():
-            what = "is a directory, not a CSV file" if path.is_dir() else "file not found"
-            raise DataError(f"{what} (sources.{config.name}.path)", file=path)
-        delimiter = str(config.options.get("delimiter", ","))
-        encoding = _encoding(path, config, str(config.options.get("encoding", "utf-8")))
+        if path.is_dir():
+            raise DataError(f"is a folder, not a CSV file: the csv source reads one file ({key})",
+                            file=path)
+        found = source_files(path, key)
+        if len(found) > 1:
+            shown = ", ".join(str(p) for p in found[:3]) + (", ..." if len(found) > 3 else "")
+            raise DataError(
+                f"the pattern matches {len(found)} files ({shown}): the csv source reads one "
+                f"file ({key})", file=path)
+        return found
+
+    def read(self, config: SourceConfig, fields: Sequence[str]) -> Iterator[SourceBatch]:
+        """Yield the requested canonical ``fields`` of the file in batches, in order."""
+        path = self.files(config)[0]
+        options = _options(path, config)
         columns = requested_columns(config, fields)
 
-        header = self._header(path, delimiter, encoding)
+        header = _header(path, options)
         if header is None:
             yield _empty(config, fields)
             return
-        check_columns(path, config, columns, header)
+        names, block = header
+        id_column = config.fields.get(config.kind.id_field, config.kind.id_field)
+        checked = dict(columns)
+        if id_column in names:
+            checked.setdefault(config.kind.id_field, id_column)
+        else:
+            id_column = None
+        check_columns(path, config, checked, names)
 
-        names = sorted(set(columns.values()))
-        reading = _Reading(self, path, config, delimiter, encoding, names, columns)
+        read = sorted(set(columns.values()) | ({id_column} if id_column else set()))
+        reading = _Reading(self, path, config, options, read, columns, id_column, block)
         yield from reading.batches()
         if reading.rows == 0:
             yield _empty(config, fields)
@@ -116,30 +151,70 @@ class CsvSource(Source):
         path = Path(config.path)
         if not path.is_file():
             return None
-        delimiter = str(config.options.get("delimiter", ","))
-        encoding = _encoding(path, config, str(config.options.get("encoding", "utf-8")))
-        header = self._header(path, delimiter, encoding)
-        return [(name, "text") for name in header or []]
+        header = _header(path, _options(path, config))
+        return [(name, "text") for name in (header[0] if header else [])]
 
-    # ----------------------------------------------------------------------- helpers
 
-    @staticmethod
-    def _header(path: Path, delimiter: str, encoding: str) -> list[str] | None:
-        """The file's column names, read from its first block; None for an empty file."""
+@dataclass(frozen=True)
+class _Options:
+    source: str
+    delimiter: str
+    encoding: str  # as pyarrow takes it: "utf8" keeps its fast path (no transcoding)
+
+
+def _options(path: Path, config: SourceConfig) -> _Options:
+    """The ``delimiter`` and ``encoding`` keys, checked: a DataError names the key and what it
+    accepts."""
+    delimiter = config.options.get("delimiter", ",")
+    key = f"sources.{config.name}.delimiter"
+    if not (isinstance(delimiter, str) and len(delimiter) == 1 and delimiter.isascii()
+            and (delimiter == "\t" or delimiter.isprintable()) and delimiter not in "\"'"):
+        raise DataError(
+            f"{key} = {delimiter!r} is not accepted: a delimiter is one ASCII character other "
+            'than a quote or a line break (e.g. ",", ";", "|"), or "\\t" for a tab', file=path)
+    encoding = _encoding(path, config, config.options.get("encoding", "utf-8"))
+    return _Options(config.name, delimiter, encoding)
+
+
+def _encoding(path: Path, config: SourceConfig, name: Any) -> str:
+    """The codec name pyarrow should use; "utf8" keeps its fast path (no transcoding)."""
+    key = f"sources.{config.name}.encoding"
+    accepted = 'a text encoding such as "utf-8", "latin-1" or "cp1252"'
+    try:
+        info = codecs.lookup(str(name))
+    except LookupError as exc:
+        raise DataError(f'{key} = "{name}" is not a known text encoding: expected {accepted}',
+                        file=path) from exc
+    if not getattr(info, "_is_text_encoding", True):
+        raise DataError(f'{key} = "{name}" is a codec for bytes, not a text encoding: expected '
+                        f"{accepted}", file=path)
+    return "utf8" if info.name == "utf-8" else info.name
+
+
+def _header(path: Path, options: _Options) -> tuple[list[str], int] | None:
+    """The file's column names and the block size that holds the header; None for a file
+    without even a header. The block grows until the first line fits in it."""
+    block = _BLOCK_BYTES
+    while True:
         try:
             reader = pcsv.open_csv(
                 pa.input_stream(str(path), compression="detect"),
-                read_options=pcsv.ReadOptions(encoding=encoding),
-                parse_options=_parse_options(delimiter, lambda _row: "skip"),
+                read_options=pcsv.ReadOptions(encoding=options.encoding, block_size=block),
+                parse_options=_parse_options(options.delimiter, lambda _row: "skip"),
             )
         except pa.ArrowInvalid as exc:
-            if "Empty CSV file" in str(exc):
+            if "Empty CSV file" in str(exc) and _holds_less_than(path, block):
                 return None
-            raise _unreadable(path, exc) from exc
+            if not _block_too_small(exc):
+                raise _unreadable(path, options, exc, 1) from exc
+            block = _bigger(path, block, 1)
+            continue
         except (LookupError, OSError, UnicodeError) as exc:
-            raise _unreadable(path, exc) from exc
+            raise _unreadable(path, options, exc, 1) from exc
         try:
-            return reader.schema.names
+            return reader.schema.names, block
+        except UnicodeError as exc:
+            raise _unreadable(path, options, exc, 1) from exc
         finally:
             reader.close()
 
@@ -151,54 +226,68 @@ class _Reading:
     block it cannot type (a bad value, ``nan`` or ``inf``, an offset where the parser expects
     none) or split (a ragged row) ends that stage, and the careful stage carries on from the
     first row not yet delivered: text columns typed by :func:`slaengine.coerce.coerce`, ragged
-    rows rejected with their line numbers. Either way each row is delivered once.
+    rows rejected with their line numbers. A row longer than the block makes either stage start
+    again from the first row not yet delivered with a block twice as large. Either way each row
+    is delivered once.
     """
 
-    def __init__(self, source: CsvSource, path: Path, config: SourceConfig, delimiter: str,
-                 encoding: str, names: list[str], columns: dict[str, str]) -> None:
-        self.source, self.path, self.config = source, path, config
-        self.delimiter, self.encoding, self.names, self.columns = (
-            delimiter, encoding, names, columns)
+    def __init__(self, source: CsvSource, path: Path, config: SourceConfig, options: _Options,
+                 names: list[str], columns: dict[str, str], id_column: str | None,
+                 block: int) -> None:
+        self.source, self.path, self.config, self.options = source, path, config, options
+        self.names, self.columns, self.id_column = names, columns, id_column
+        self.block = max(block, _BLOCK_BYTES)
         self.rows = 0  # data rows delivered (ragged ones included)
         self.next_line = _HEADER_LINE + 1
         self.ragged: list[_Ragged] = []
+        self.seen = _FirstSeen() if id_column is not None else None
 
     def batches(self) -> Iterator[SourceBatch]:
-        pending = _Pending(self.source.batch_rows)
-        blocks = self._open(_typed_columns(self.config, self.columns), careful=False)
+        typed = _typed_columns(self.config, self.columns)
+        if self.id_column is not None and self.id_column not in typed:
+            typed[self.id_column] = pa.string()
         try:
-            with closing(blocks):  # stops the parsing thread when the careful read takes over
-                for block in blocks:
-                    if _has_non_finite(block):
-                        raise _Fallback
-                    for table in pending.add(block):
-                        yield self._deliver(table)
+            yield from self._stage(typed, careful=False)
         except (pa.ArrowInvalid, _Fallback):
-            # The rows parsed before the block that failed are good; the careful stage takes
-            # the rest.
-            for table in pending.rest():
-                yield self._deliver(table)
-            yield from self._careful()
+            yield from self._stage({n: pa.string() for n in self.names}, careful=True)
+
+    def _stage(self, types: dict[str, pa.DataType], *, careful: bool) -> Iterator[SourceBatch]:
+        """Deliver the rows from the first one not yet delivered on, parsed with ``types``."""
+        while True:
+            pending = _Pending(self.source.batch_rows)
+            self.ragged = []  # any left were met after the last row delivered: met again
+            blocks = self._open(types, careful=careful)
+            try:
+                with closing(blocks):  # stops the parsing thread when the careful read takes over
+                    for block in blocks:
+                        if not careful and _has_non_finite(block):
+                            raise _Fallback
+                        for table in pending.add(block):
+                            yield self._deliver(table)
+            except pa.ArrowInvalid as exc:
+                if _block_too_small(exc):
+                    self.block = _bigger(self.path, self.block, self.next_line)
+                    continue
+                if careful:
+                    raise _unreadable(self.path, self.options, exc, self.next_line) from exc
+                yield from (self._deliver(t) for t in pending.rest())  # good rows, parsed
+                raise
+            except _Fallback:
+                yield from (self._deliver(t) for t in pending.rest())
+                raise
+            except (LookupError, OSError, UnicodeError) as exc:
+                raise _unreadable(self.path, self.options, exc, self.next_line) from exc
+            rest = list(pending.rest())
+            for i, table in enumerate(rest):
+                yield self._deliver(table, last=careful and i == len(rest) - 1)
+            if careful and not rest and self.ragged:
+                yield self._deliver(None, last=True)
             return
-        for table in pending.rest():
-            yield self._deliver(table)
 
-    def _careful(self) -> Iterator[SourceBatch]:
-        text = {n: pa.string() for n in self.names}
-        pending = _Pending(self.source.batch_rows)
-        for block in self._open(text, careful=True, skip=self.rows):
-            for table in pending.add(block):
-                yield self._deliver(table)
-        rest = list(pending.rest())
-        for i, table in enumerate(rest):
-            yield self._deliver(table, last=i == len(rest) - 1)
-        if not rest and self.ragged:
-            yield self._deliver(None, last=True)
-
-    def _open(self, types: dict[str, pa.DataType], *, careful: bool,
-              skip: int = 0) -> Iterator[pa.RecordBatch]:
-        """The file's blocks from data row ``skip`` on; the careful read (one thread, so
-        pyarrow knows the line of a ragged row) records ragged rows instead of failing."""
+    def _open(self, types: dict[str, pa.DataType], *, careful: bool) -> Iterator[pa.RecordBatch]:
+        """The file's blocks from the first data row not yet delivered on; the careful read
+        (one thread, so pyarrow knows the line of a ragged row) records ragged rows instead of
+        failing."""
 
         def on_invalid(row: Any) -> str:
             # Error path only: called once per ragged row.
@@ -207,35 +296,23 @@ class _Reading:
                                        text))
             return "skip"
 
-        try:
-            reader = pcsv.open_csv(
-                pa.input_stream(str(self.path), compression="detect"),
-                read_options=pcsv.ReadOptions(encoding=self.encoding, use_threads=not careful,
-                                              block_size=_BLOCK_BYTES,
-                                              skip_rows_after_names=skip),
-                parse_options=_parse_options(self.delimiter, on_invalid if careful else None),
-                convert_options=pcsv.ConvertOptions(
-                    include_columns=self.names,
-                    column_types=types,
-                    strings_can_be_null=not careful,
-                    null_values=[""],  # "NA", "null", "nan" are values to judge, not gaps
-                ),
-            )
-            # Arrow's streaming reader parses a block only when asked: the fast read parses on
-            # a thread of its own, so typing the records overlaps with parsing the next blocks.
-            yield from (reader if careful else read_ahead(reader, depth=_BLOCKS_AHEAD))
-        except pa.ArrowInvalid as exc:
-            if not careful:
-                raise
-            if "invalid UTF8" in str(exc):
-                raise DataError(
-                    f"text is not valid UTF-8: {exc}; if the file uses another encoding, set "
-                    f'sources.{self.config.name}.encoding (e.g. "latin-1" or "cp1252")',
-                    file=self.path,
-                ) from exc
-            raise _unreadable(self.path, exc) from exc
-        except (LookupError, OSError, UnicodeError) as exc:
-            raise _unreadable(self.path, exc) from exc
+        reader = pcsv.open_csv(
+            pa.input_stream(str(self.path), compression="detect"),
+            read_options=pcsv.ReadOptions(encoding=self.options.encoding,
+                                          use_threads=not careful, block_size=self.block,
+                                          skip_rows_after_names=self.rows),
+            parse_options=_parse_options(self.options.delimiter,
+                                         on_invalid if careful else None),
+            convert_options=pcsv.ConvertOptions(
+                include_columns=self.names,
+                column_types=types,
+                strings_can_be_null=not careful,
+                null_values=[""],  # "NA", "null", "nan" are values to judge, not gaps
+            ),
+        )
+        # Arrow's streaming reader parses a block only when asked: the fast read parses on
+        # a thread of its own, so typing the records overlaps with parsing the next blocks.
+        yield from (reader if careful else read_ahead(reader, depth=_BLOCKS_AHEAD))
 
     def _deliver(self, table: pa.Table | None, last: bool = False) -> SourceBatch:
         """Type one batch; with it go the ragged rows met up to its last line."""
@@ -247,18 +324,56 @@ class _Reading:
         due = [r for r, now in zip(self.ragged, due_now, strict=True) if now]
         self.ragged = [r for r, now in zip(self.ragged, due_now, strict=True) if not now]
         self.rows += n + len(due)
+        duplicates = REJECT_SCHEMA.empty_table()
         if table is None:
             records = self.config.kind.schema(list(self.columns)).empty_table()
             rejected = REJECT_SCHEMA.empty_table()
         else:
+            table = table.combine_chunks()
             records, rejected = coerce(
-                table.combine_chunks(), kind=self.config.kind, columns=self.columns,
+                table, kind=self.config.kind, columns=self.columns,
                 timezone=self.config.timezone, rows=lines, source=self.config.name,
             )
+            if self.seen is not None and records.num_rows:
+                records, duplicates = self._first_seen(table, lines, records, rejected)
         if due:
             rejected = pa.concat_tables([_ragged_rejects(self.config.name, due),
                                          rejected]).sort_by("row")
-        return SourceBatch(records=records, rejected=rejected, read=n + len(due))
+        return SourceBatch(records=records, rejected=rejected, read=n + len(due),
+                           duplicates=duplicates)
+
+    def _first_seen(self, table: pa.Table, lines: pa.Array, records: pa.Table,
+                    rejected: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """``records`` less the rows whose id an earlier accepted row has, and those rows."""
+        line_numbers = lines.to_numpy()
+        if rejected.num_rows:
+            accepted = ~np.isin(line_numbers, rejected["row"].to_numpy())
+            line_numbers = line_numbers[accepted]
+        id_field = self.config.kind.id_field
+        if id_field in self.columns:
+            ids = records[id_field].combine_chunks()
+        else:
+            raw = table[str(self.id_column)].combine_chunks()
+            if rejected.num_rows:
+                raw = raw.filter(pa.array(accepted))
+            ids = _trimmed_text(raw)
+        if pa.types.is_dictionary(ids.type):
+            ids = ids.dictionary_decode()
+        assert self.seen is not None
+        repeat, first = self.seen.check(ids, line_numbers)
+        if not repeat.any():
+            return records, REJECT_SCHEMA.empty_table()
+        where = pa.array(repeat)
+        n = int(repeat.sum())
+        duplicates = pa.Table.from_arrays([
+            pa.repeat(pa.scalar(self.config.name, pa.string()), n),
+            pa.array(line_numbers[repeat], pa.int64()),
+            pa.repeat(pa.scalar(id_field, pa.string()), n),
+            ids.filter(where).cast(pa.string()),
+            pc.binary_join_element_wise("duplicate of line ",
+                                        pa.array(first[repeat]).cast(pa.string()), ""),
+        ], schema=REJECT_SCHEMA)
+        return records.filter(pc.invert(where)), duplicates
 
     def _lines(self, n: int) -> pa.Array:
         """The lines of the next ``n`` parsed rows: one per data row after the header,
@@ -272,6 +387,130 @@ class _Reading:
         if n:
             self.next_line = int(lines[-1]) + 1
         return pa.array(lines, pa.int64())
+
+
+class _FirstSeen:
+    """The ids of the rows accepted so far, to tell a later row that repeats one.
+
+    Ids are hashed to 64 bits (vectorised over the text's bytes) and the hashes kept sorted, so
+    each batch is checked with a binary search instead of against every id again. A hash
+    match is confirmed by comparing the texts; were two different ids ever to share a hash,
+    the batch is checked exactly against every id kept.
+    """
+
+    def __init__(self) -> None:
+        self.hashes = np.empty(0, np.uint64)  # sorted
+        self.slots = np.empty(0, np.int64)  # for each hash, its id's place in ids/lines
+        self.ids: list[pa.Array] = []
+        self.lines: list[np.ndarray] = []
+        self.count = 0
+
+    def check(self, ids: pa.Array, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of ``ids`` (on ``lines``) repeat an earlier id, and the earlier id's line."""
+        n = len(ids)
+        repeat = np.zeros(n, dtype=bool)
+        first = np.zeros(n, dtype=np.int64)
+        present = np.flatnonzero(np.asarray(ids.is_valid(), dtype=bool))
+        hashes = _hash_text(ids)[present]
+        order = np.argsort(hashes, kind="stable")
+        hs, pos = hashes[order], present[order]
+        kept = len(self.hashes)
+        at = np.minimum(np.searchsorted(self.hashes, hs), max(kept - 1, 0))
+        old = (self.hashes[at] == hs) if kept else np.zeros(len(hs), dtype=bool)
+        after_equal = np.zeros(len(hs), dtype=bool)
+        after_equal[1:] = hs[1:] == hs[:-1]
+        leader = np.flatnonzero(~after_equal)[np.cumsum(~after_equal) - 1]
+        new_repeat = after_equal & ~old
+        kept_ids = pa.chunked_array(self.ids, pa.string()) if old.any() else None
+        old_slots = self.slots[at[old]]
+        confirmed = (kept_ids is None or not old.any() or pc.all(pc.equal(
+            ids.take(pa.array(pos[old])), kept_ids.take(pa.array(old_slots)))).as_py())
+        confirmed = confirmed and (not new_repeat.any() or pc.all(pc.equal(
+            ids.take(pa.array(pos[new_repeat])),
+            ids.take(pa.array(pos[leader[new_repeat]])))).as_py())
+        if confirmed:
+            kept_lines = np.concatenate(self.lines) if old.any() else None
+            repeat[pos[old]] = True
+            if kept_lines is not None:
+                first[pos[old]] = kept_lines[old_slots]
+            repeat[pos[new_repeat]] = True
+            first[pos[new_repeat]] = lines[pos[leader[new_repeat]]]
+            fresh = ~old & ~after_equal
+            fresh_hashes, fresh_slots = hs[fresh], self.count + pos[fresh]
+        else:
+            repeat, first = self._exactly(ids, lines)
+            fresh_hashes = _hash_text(ids)[~repeat & np.asarray(ids.is_valid(), dtype=bool)]
+            fresh_slots = self.count + np.flatnonzero(
+                ~repeat & np.asarray(ids.is_valid(), dtype=bool))
+        order = np.argsort(fresh_hashes, kind="stable")
+        fresh_hashes, fresh_slots = fresh_hashes[order], fresh_slots[order]
+        at = np.searchsorted(self.hashes, fresh_hashes)
+        self.hashes = np.insert(self.hashes, at, fresh_hashes)
+        self.slots = np.insert(self.slots, at, fresh_slots)
+        self.ids.append(ids.cast(pa.string()))
+        self.lines.append(np.asarray(lines, dtype=np.int64))
+        self.count += n
+        return repeat, first
+
+    def _exactly(self, ids: pa.Array, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The same answer as :meth:`check`, comparing texts against every id kept."""
+        every = pa.chunked_array([*self.ids, ids.cast(pa.string())]).combine_chunks()
+        codes = pc.dictionary_encode(every).indices.to_numpy(zero_copy_only=False)
+        valid = np.asarray(every.is_valid(), dtype=bool)
+        codes = np.where(valid, codes, -1)
+        order = np.argsort(codes, kind="stable")
+        starts = np.ones(len(codes), dtype=bool)
+        starts[1:] = codes[order][1:] != codes[order][:-1]
+        firsts = np.empty(len(codes), dtype=np.int64)
+        firsts[order] = order[np.flatnonzero(starts)[np.cumsum(starts) - 1]]
+        mine = np.arange(self.count, self.count + len(ids))
+        earlier = firsts[mine]
+        repeat = (earlier < mine) & valid[mine]
+        all_lines = np.concatenate([*self.lines, np.asarray(lines, dtype=np.int64)])
+        return repeat, np.where(repeat, all_lines[earlier], 0)
+
+
+# Random 64-bit weights, one per byte position (modulo 256) within a value.
+_WEIGHTS = np.random.default_rng(20260301).integers(0, 2**63, 256, dtype=np.uint64) | np.uint64(1)
+
+
+def _hash_text(text: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each value's UTF-8 bytes (nulls hash as empty text), vectorised: each
+    byte weighted by its position in the value, summed from prefix sums, mixed with the
+    length. Equal hashes are only candidates: :class:`_FirstSeen` compares the texts."""
+    text = text.cast(pa.string())
+    n = len(text)
+    if n == 0:
+        return np.empty(0, np.uint64)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32,
+                            count=text.offset + n + 1)[text.offset:].astype(np.int64)
+    start = int(offsets[0])
+    offsets = offsets - start
+    lengths = np.diff(offsets)
+    size = int(offsets[-1])
+    data = text.buffers()[2]
+    raw = (np.frombuffer(data, dtype=np.uint8, count=start + size)[start:]
+           if data is not None and size else np.empty(0, np.uint8))
+    place = np.arange(size, dtype=np.int64)
+    place -= np.repeat(offsets[:-1], lengths)
+    with np.errstate(over="ignore"):
+        weighted = (raw.astype(np.uint64) + np.uint64(1)) * _WEIGHTS[place & 255]
+        sums = np.zeros(size + 1, np.uint64)
+        np.cumsum(weighted, out=sums[1:])
+        h = sums[offsets[1:]] - sums[offsets[:-1]]
+        h ^= lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+    return h
+
+
+def _trimmed_text(arr: pa.Array) -> pa.Array:
+    """Text values, whitespace trimmed, an empty one as null (as ids are typed)."""
+    text = pc.utf8_trim_whitespace(arr.cast(pa.string()))
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
 class _Pending:
@@ -369,20 +608,75 @@ def _empty(config: SourceConfig, fields: Sequence[str]) -> SourceBatch:
     )
 
 
-def _encoding(path: Path, config: SourceConfig, name: str) -> str:
-    """The codec name pyarrow should use; "utf8" keeps its fast path (no transcoding)."""
-    try:
-        canonical = codecs.lookup(name).name
-    except LookupError as exc:
+def _block_too_small(exc: BaseException) -> bool:
+    """Whether pyarrow failed because a line (the header, a row, a quoted value) is longer
+    than its block."""
+    text = str(exc)
+    return "straddl" in text or "Empty CSV file or block" in text
+
+
+def _holds_less_than(path: Path, size: int) -> bool:
+    """Whether the (decompressed) file is shorter than ``size`` bytes."""
+    with pa.input_stream(str(path), compression="detect") as stream:
+        return len(stream.read(size)) < size
+
+
+def _bigger(path: Path, block: int, line: int) -> int:
+    """The next block size to try, or a DataError when no block can hold the line."""
+    if block >= _BLOCK_LIMIT or (not _suffix_codec(path) and block > path.stat().st_size):
         raise DataError(
-            f'sources.{config.name}.encoding = "{name}" is not a known text encoding',
-            file=path,
-        ) from exc
-    return "utf8" if canonical == "utf-8" else canonical
+            f"line {line} (or a quoted value that starts there) cannot be parsed: it is longer "
+            f"than {_BLOCK_LIMIT >> 20} MiB, or a quote opened there is never closed",
+            file=path)
+    return min(block * 2, _BLOCK_LIMIT)
 
 
-def _unreadable(path: Path, exc: BaseException) -> DataError:
-    return DataError(f"cannot be read as CSV: {exc}", file=path)
+def _suffix_codec(path: Path) -> bool:
+    """Whether pyarrow decompresses ``path`` (chosen by its extension)."""
+    try:
+        pa.Codec.detect(str(path))
+    except (TypeError, ValueError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def _unreadable(path: Path, options: _Options, exc: BaseException, line: int) -> DataError:
+    """A DataError for a file pyarrow cannot parse or decode, naming the line at fault."""
+    text = str(exc)
+    if isinstance(exc, UnicodeError) or "invalid UTF8" in text or "UTF8" in text:
+        bad = _undecodable_line(path, options.encoding)
+        where = f"line {bad}: " if bad is not None else ""
+        name = "UTF-8" if options.encoding == "utf8" else options.encoding
+        return DataError(
+            f"{where}text is not valid {name}; if the file uses another encoding, set "
+            f'sources.{options.source}.encoding (e.g. "latin-1" or "cp1252")', file=path)
+    if isinstance(exc, OSError) and ("gzip" in text.lower() or "compress" in text.lower()
+                                     or "zstd" in text.lower() or "bz2" in text.lower()
+                                     or "lz4" in text.lower()):
+        return DataError(f"cannot be decompressed (the file's extension says it is "
+                         f"compressed): {exc}", file=path)
+    return DataError(f"cannot be read as CSV at or after line {line}: {exc}", file=path)
+
+
+def _undecodable_line(path: Path, encoding: str) -> int | None:
+    """The line holding the first bytes that do not decode in ``encoding`` (error path only:
+    the file is decoded again in chunks by Python's codec)."""
+    decoder = codecs.getincrementaldecoder("utf-8" if encoding == "utf8" else encoding)()
+    newlines = 0
+    try:
+        with pa.input_stream(str(path), compression="detect") as stream:
+            while chunk := stream.read(1 << 20):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    return newlines + chunk.count(b"\n", 0, max(exc.start, 0)) + 1
+                newlines += chunk.count(b"\n")
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return newlines + 1
+    except (OSError, UnicodeError, pa.ArrowInvalid):
+        return None
+    return None
 
 
 @hookimpl
