@@ -236,7 +236,8 @@ class _Checker:
         broken = {tuple(p[0][:2]) if p[0][:1] == ("service_levels",) else tuple(p[0][:1])
                   for p in problems}
         self.broken = broken
-        if broken & {("contract",), ("sources",), ("service_levels",)}:
+        if (("sources",) in broken or ("service_levels",) in broken
+                or not isinstance(document.get("contract"), dict)):
             self.raise_if_any()
         head = document["contract"]
         self.calendars = self.build_calendars(document.get("calendars", {}), head)
