@@ -44,11 +44,13 @@ def write_evidence(evaluation: Evaluation, directory: Path) -> list[Path]:
     """Write the evidence folder (replacing an earlier one whole); return the paths of the
     files written, the index first."""
     with atomic_folder(directory) as folder:
-        relative = _write_files(evaluation, folder)
+        relative = write_evidence_files(evaluation, folder)
     return [directory / path for path in relative]
 
 
-def _write_files(evaluation: Evaluation, folder: Path) -> list[Path]:
+def write_evidence_files(evaluation: Evaluation, folder: Path) -> list[Path]:
+    """Write the evidence files into ``folder`` (an empty one); return their paths relative
+    to it, the index first."""
     names = _Names()
     written: list[Path] = []
     rows = []
@@ -63,11 +65,12 @@ def _write_files(evaluation: Evaluation, folder: Path) -> list[Path]:
             mask = pc.and_(mask, pc.fill_null(same, False))
         chosen = table.filter(mask)
         level = names.folder(verdict.service_level)
+        segment = verdict.segment.items()
         readable = "_".join([verdict.period,
-                             *(f"{k}-{'' if v is None else v}" for k, v in verdict.segment.items())])
-        exact = json.dumps([verdict.period, list(verdict.segment.items())], ensure_ascii=False)
-        path = Path(level) / (names.file(level, readable, exact, force=any(
-            v is None for v in verdict.segment.values())) + ".csv")
+                             *(f"{k}-{'' if v is None else v}" for k, v in segment)])
+        exact = json.dumps([verdict.period, list(segment)], ensure_ascii=False)
+        nulls = any(v is None for _, v in segment)
+        path = Path(level) / (names.file(level, readable, exact, force=nulls) + ".csv")
         (folder / level).mkdir(exist_ok=True)
         pacsv.write_csv(neutralise_table(_plain(chosen)), folder / path)
         written.append(path)
