@@ -86,7 +86,6 @@ def check_outputs(
         return
     folder = Place(evidence, "the --evidence folder")
     _usable_folder(folder)
-    _replaceable(evidence, folder.what)
     for other in (*reads, *written):
         if _same(evidence, other.path) or _inside(other.path, evidence):
             raise UsageError(f"{other.what} {other.path} lies in {folder.what} {evidence}, "
@@ -101,6 +100,7 @@ def check_outputs(
             raise UsageError(f"{folder.what} {evidence} lies where source {name} reads its data "
                              f"({path}): the next run would read the evidence as data; "
                              "choose another folder")
+    _replaceable(evidence, folder.what)
 
 
 def _real(path: Path) -> str:

@@ -248,8 +248,8 @@ def guarded(registry: Registry, kind: str, name: str, what: str) -> Callable[...
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
             return method(*args, **kwargs)
-        except SlaError:
-            raise
+        except (SlaError, BrokenPipeError):
+            raise  # a reader that went away is not the plugin's failure
         except Exception as exc:
             raise PluginError(
                 f'{kind} "{name}" from plugin {info} failed in {what}: '
