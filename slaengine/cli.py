@@ -287,12 +287,13 @@ def metrics() -> None:
         if sys.stdout.isatty():
             from rich.console import Console
             from rich.table import Table
+            from rich.text import Text
 
             table = Table(title="metrics")
             for column in header:
                 table.add_column(column, no_wrap=column in ("metric", "unit", "better"))
             for row in rows:
-                table.add_row(*row)
+                table.add_row(*(Text(printable(cell)) for cell in row))
             Console().print(table)
         else:
             for row in rows:

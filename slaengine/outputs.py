@@ -47,9 +47,6 @@ class Place:
     path: Path
     what: str
 
-    def __str__(self) -> str:
-        return f"{self.what} {self.path}"
-
 
 def check_outputs(
     contract: Path,
@@ -85,7 +82,7 @@ def check_outputs(
     if evidence is None:
         return
     folder = Place(evidence, "the --evidence folder")
-    _usable_folder(folder)
+    _usable_folder(folder, folder=True)
     for other in (*reads, *written):
         if _same(evidence, other.path) or _inside(other.path, evidence):
             raise UsageError(f"{other.what} {other.path} lies in {folder.what} {evidence}, "
@@ -148,12 +145,13 @@ def _would_read(source: Path, output: Path) -> bool:
     return False
 
 
-def _usable_folder(place: Place) -> None:
-    """The folder ``place`` is written into must exist: a clear error naming it otherwise."""
+def _usable_folder(place: Place, *, folder: bool = False) -> None:
+    """The folder ``place`` is written into must exist, and a file must not be a folder: a
+    clear error naming them otherwise."""
     parent = place.path.absolute().parent
     if not parent.is_dir():
         raise UsageError(f"{place.what} {place.path}: no such folder {parent}; create it first")
-    if place.path.is_dir() and not place.what.startswith("the --evidence"):
+    if place.path.is_dir() and not folder:
         raise UsageError(f"{place.what} {place.path} is a folder; give a file name")
 
 

@@ -155,6 +155,16 @@ def test_a_missing_folder_is_named_without_a_traceback(small):
     assert not (small.parent / "missing").exists()
 
 
+def test_a_file_output_that_is_a_folder_is_refused(small):
+    folder = small.parent / "reports.json"
+    folder.mkdir()
+    for option, name in (("-o", "--output"), ("--rejects", "--rejects")):
+        result = run("evaluate", small, option, folder)
+        assert result.exit_code == 2
+        assert f"{name} {folder} is a folder" in result.output
+    assert list(folder.iterdir()) == []
+
+
 def test_evidence_never_replaces_a_folder_of_other_files(small):
     folder = small.parent / "docs"
     folder.mkdir()
