@@ -9,7 +9,9 @@ from __future__ import annotations
 import glob
 import os
 import sys
+import warnings
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,6 +20,7 @@ import tomli_w
 
 from slaengine import __version__
 from slaengine.errors import SlaError, UsageError, did_you_mean
+from slaengine.text import printable
 
 # The command never uses BLAS, and numpy's OpenBLAS threads busy-wait for a while after they
 # start, taking a core from the evaluation: the command runs without them (set before numpy is
@@ -32,15 +35,57 @@ class _Context:
 
 
 def _run(func: Callable[[], int | None]) -> None:
-    """Run a command body: user errors become one paragraph on stderr and exit code 2."""
+    """Run a command body: user errors become one paragraph on stderr and exit code 2.
+
+    Ctrl-C exits with 130 (the shell's code for an interrupt, not 1, which means "breached")
+    after one line; outputs are written whole or not at all, so none is left half-written. A
+    reader that stops early (``| head``) ends the command quietly. Plugins that failed to load
+    are named once each, on one warning line.
+    """
+    shown: set[str] = set()
+
+    def show(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+        text = f"warning: {message}"
+        if text not in shown:
+            shown.add(text)
+            _echo(text, err=True)
+
     try:
-        code = func()
+        with warnings.catch_warnings():
+            from slaengine.pluginmanager import PluginWarning
+
+            warnings.simplefilter("always", PluginWarning)
+            warnings.showwarning = show  # type: ignore[assignment]
+            code = func()
     except SlaError as exc:
         if _Context.debug:
             raise
-        click.echo(f"error: {exc.render()}", err=True)
+        _echo(f"error: {exc.render()}", err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        if _Context.debug:
+            raise
+        _echo("interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        _silence_stdout()
+        sys.exit(141)
     sys.exit(code or 0)
+
+
+def _echo(text: str, *, err: bool = False) -> None:
+    """Print a line that may hold text from a contract or data: control characters escaped."""
+    click.echo(printable(text), err=err)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's last flush into a closed
+    pipe does not print a traceback of its own."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,7 +103,8 @@ def main(debug: bool) -> None:
                    "--output to write several reports at once. Default: guessed from the "
                    "--output suffix, else table.")
 @click.option("--output", "-o", "outputs", type=click.Path(path_type=Path), multiple=True,
-              help="Write the report to this file instead of standard output (repeatable).")
+              help="Write the report to this file instead of standard output (repeatable; "
+                   "- is standard output).")
 @click.option("--fail-on", type=click.Choice(sorted(FAIL_ON)), default=None,
               help="Exit with code 1 when a verdict is breached (or critical) / critical.")
 @click.option("--rejects", type=click.Path(path_type=Path), default=None,
@@ -83,23 +129,32 @@ def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...]
         registry = build_registry()
         plan = _plan_outputs(registry, formats, outputs)
         loaded = load_contract(contract, registry)
+        _check_places(loaded, registry, plan, rejects, evidence)
         moment = _as_of(as_of, loaded.timezone) if as_of else None
         options = {"formats": [name for name, _ in plan], "fail_on": fail_on}
         with _progress() as step:
             evaluation = run(loaded, registry, options=options, evidence=evidence is not None,
                              as_of=moment, progress=step)
-        for name, output in plan:
-            write = guarded(registry, "reporter", name, "write")
-            _write(output, lambda stream, write=write: write(evaluation, stream))
-        if rejects is not None:
-            import pyarrow.csv as pacsv
+        files: list[Path] = []
+        # Every file is written beside its place and all are moved in at the end: a failure
+        # or an interrupt on the way leaves every earlier output as it was.
+        with ExitStack() as finish:
+            for name, output in plan:
+                write = guarded(registry, "reporter", name, "write")
+                _write(finish, output, lambda stream, write=write: write(evaluation, stream))
+            if rejects is not None:
+                from slaengine.outputs import atomic_file, write_csv_table
 
-            pacsv.write_csv(evaluation.rejected, rejects)
+                stream = finish.enter_context(atomic_file(rejects, "--rejects", binary=True))
+                write_csv_table(evaluation.rejected, stream)
+            if evidence is not None:
+                from slaengine.evidence import write_evidence_files
+                from slaengine.outputs import atomic_folder
+
+                folder = finish.enter_context(atomic_folder(evidence))
+                files = [evidence / f for f in write_evidence_files(evaluation, folder)]
         if evidence is not None:
-            from slaengine.evidence import write_evidence
-
-            files = write_evidence(evaluation, evidence)
-            click.echo(f"evidence: {len(files) - 1} file(s), index in {files[0]}", err=True)
+            _echo(f"evidence: {len(files) - 1} file(s), index in {files[0]}", err=True)
         if fail_on and any(v.status in FAIL_ON[fail_on] for v in evaluation.verdicts):
             return 1
         return 0
@@ -155,17 +210,22 @@ def plugins() -> None:
     """List the installed plugins: sources, metrics, reporters and penalty models."""
 
     def body() -> int:
-        from slaengine.pluginmanager import KINDS, build_registry
+        from slaengine.pluginmanager import KINDS, PluginWarning, build_registry
 
-        registry = build_registry()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PluginWarning)  # listed below instead
+            registry = build_registry()
         for kind in KINDS:
             names = registry.names(kind)
-            click.echo(f"{kind}s:" if names else f"{kind}s: (none installed)")
+            _echo(f"{kind}s:" if names else f"{kind}s: (none installed)")
             for name in names:
                 obj = registry.get(kind, name)
                 doc = (type(obj).__doc__ or "").strip().splitlines()
-                click.echo(f"  {name:28} {doc[0] if doc else ''}  "
-                           f"[{registry.origin(kind, name)}]")
+                _echo(f"  {name:28} {doc[0] if doc else ''}  [{registry.origin(kind, name)}]")
+        if registry.broken:
+            _echo("failed to load (not in use):")
+            for name, why in sorted(registry.broken.items()):
+                _echo(f"  {name:28} {printable(why, newlines=False)}")
         return 0
 
     _run(body)
@@ -227,19 +287,20 @@ def metrics() -> None:
         if sys.stdout.isatty():
             from rich.console import Console
             from rich.table import Table
+            from rich.text import Text
 
             table = Table(title="metrics")
             for column in header:
                 table.add_column(column, no_wrap=column in ("metric", "unit", "better"))
             for row in rows:
-                table.add_row(*row)
+                table.add_row(*(Text(printable(cell)) for cell in row))
             Console().print(table)
         else:
             for row in rows:
                 name, kinds, unit, better, default, fields, formula = row
-                click.echo(f"{name}\n  kinds: {kinds}\n  unit: {unit}, {better} is better, "
-                           f"default statistic: {default}\n  fields: {fields}\n"
-                           f"  formula: {formula}")
+                _echo(f"{name}\n  kinds: {kinds}\n  unit: {unit}, {better} is better, "
+                      f"default statistic: {default}\n  fields: {fields}\n"
+                      f"  formula: {formula}")
         return 0
 
     _run(body)
@@ -293,6 +354,8 @@ def _plan_outputs(
         raise UsageError(f"{len(formats)} --format but {len(outputs)} --output: give one "
                          "--output per --format, or only --output files with known suffixes")
     by_suffix = {r.suffix: r.name for r in registry.reporters.values() if r.suffix}
+    if sum(str(o) == "-" for o in outputs) > 1:
+        raise UsageError("--output -: standard output can take one report only")
     if not outputs:
         pairs: list[tuple[str, Path | None]] = [(f, None) for f in formats] or [("table", None)]
         if len(pairs) > 1:
@@ -302,11 +365,15 @@ def _plan_outputs(
     else:
         pairs = []
         for output in outputs:
+            if str(output) == "-":
+                pairs.append(("table", None))
+                continue
             if output.suffix not in by_suffix:
                 raise UsageError(f"--output {output}: cannot tell the format from "
                                  f'"{output.suffix}"; add --format',
                                  accepted=sorted(by_suffix))
             pairs.append((by_suffix[output.suffix], output))
+    pairs = [(name, None if str(output) == "-" else output) for name, output in pairs]
     for name, _ in pairs:
         if name not in registry.reporters:
             names = registry.names("reporter")
@@ -362,12 +429,24 @@ class _progress:
             self.bar.stop()
 
 
-def _write(output: Path | None, render: Callable[[TextIO], None]) -> None:
+def _write(finish: ExitStack, output: Path | None, render: Callable[[TextIO], None]) -> None:
+    """Render to stdout, or to a file that ``finish`` moves into place when all is written."""
+    from slaengine.outputs import atomic_file
+
     if output is None:
         render(sys.stdout)
         return
-    try:
-        with output.open("w", encoding="utf-8", newline="") as stream:
-            render(stream)
-    except OSError as exc:
-        raise UsageError(f"--output: cannot write {output}: {exc.strerror}") from None
+    render(finish.enter_context(atomic_file(output, "--output")))
+
+
+def _check_places(contract: Any, registry: Any, plan: list[tuple[str, Path | None]],
+                  rejects: Path | None, evidence: Path | None) -> None:
+    """Before any work: no output may replace the contract, an input or another output."""
+    from slaengine.engine import source_files
+    from slaengine.outputs import Place, check_outputs
+
+    places = [Place(output, "--output") for _, output in plan if output is not None]
+    if rejects is not None:
+        places.append(Place(rejects, "--rejects"))
+    check_outputs(contract.path, source_files(contract, registry), places, evidence,
+                  {name: spec.path for name, spec in contract.sources.items()})

@@ -309,7 +309,8 @@ class _Checker:
         plugin = self.registry.sources.get(adapter) if isinstance(adapter, str) else None
         if isinstance(adapter, str) and plugin is None:
             names = self.registry.names("source")
-            self.problem((*where, "adapter"), f'no source adapter called "{adapter}"',
+            self.problem((*where, "adapter"), f'no source adapter called "{adapter}"'
+                         + self.registry.broken_note(),
                          did_you_mean(adapter, names), names)
         schema = dict(contract_schema.SOURCE_KEYS)
         if plugin is not None:
@@ -360,7 +361,8 @@ class _Checker:
         plugin = self.registry.penalty_models.get(model) if isinstance(model, str) else None
         if isinstance(model, str) and plugin is None:
             names = self.registry.names("penalty model")
-            self.problem(("penalties", "model"), f'no penalty model called "{model}"',
+            self.problem(("penalties", "model"), f'no penalty model called "{model}"'
+                         + self.registry.broken_note(),
                          did_you_mean(model, names), names)
         document, problems = contract_schema.validate(
             table, penalty_schema(plugin), ("penalties",))
@@ -378,7 +380,8 @@ class _Checker:
         metric = self.registry.metrics.get(table["metric"])
         if metric is None:
             names = self.registry.names("metric")
-            self.problem((*at, "metric"), f'no metric called "{table["metric"]}"',
+            self.problem((*at, "metric"), f'no metric called "{table["metric"]}"'
+                         + self.registry.broken_note(),
                          did_you_mean(table["metric"], names), names)
         target = self.target(table["target"], (*at, "target"), metric)
         minimum = None

@@ -4,11 +4,21 @@
 segment in the name when the service level has ``by``) holding the records that missed the
 target and the fields that decided it, plus ``DIR/index.csv`` listing every file. This is what a
 vendor needs to dispute a verdict, and what procurement needs to make it stick.
+
+The folder is written whole beside ``DIR`` and swapped into place at the end, so an earlier run
+is replaced whole (no stale file) and a failed run leaves it as it was. File names are readable
+and unique: a name whose text had to change to be safe on every file system (``a/b``, ``a?b``,
+``..``, a null, a case that differs only in letters' case, a value too long for a file name)
+carries a short hash of the exact text, and ``index.csv`` holds the exact values (the segment
+as a JSON object) and the exact file each verdict was written to. Text cells are kept from being
+read as spreadsheet formulas (see :mod:`slaengine.outputs`).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -16,18 +26,32 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from slaengine.errors import UsageError
+from slaengine.outputs import atomic_folder, neutralise_cell, neutralise_table
 from slaengine.verdicts import Evaluation
 
 EVIDENCE_STATUSES = ("breached", "critical")
 
+INDEX_COLUMNS = ("service_level", "period", "segment", "status", "target", "records", "file")
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
+_LONGEST = 100
+"""Characters of readable text kept in a name (far below the 255 bytes file systems allow)."""
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
+             *(f"LPT{i}" for i in range(10))}
+
 
 def write_evidence(evaluation: Evaluation, directory: Path) -> list[Path]:
-    """Write the evidence files; return their paths (index first)."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--evidence: cannot create {directory}: {exc.strerror}") from None
+    """Write the evidence folder (replacing an earlier one whole); return the paths of the
+    files written, the index first."""
+    with atomic_folder(directory) as folder:
+        relative = write_evidence_files(evaluation, folder)
+    return [directory / path for path in relative]
+
+
+def write_evidence_files(evaluation: Evaluation, folder: Path) -> list[Path]:
+    """Write the evidence files into ``folder`` (an empty one); return their paths relative
+    to it, the index first."""
+    names = _Names()
     written: list[Path] = []
     rows = []
     for verdict in evaluation.verdicts:
@@ -37,25 +61,66 @@ def write_evidence(evaluation: Evaluation, directory: Path) -> list[Path]:
         mask = pc.equal(table["period"], verdict.period)
         for name, value in verdict.segment.items():
             column = pc.cast(table[name], pa.string())
-            same = pc.is_null(column) if value is None else pc.equal(column, value)
-            mask = pc.and_(mask, same)
+            same = pc.is_null(column) if value is None else pc.equal(column, str(value))
+            mask = pc.and_(mask, pc.fill_null(same, False))
         chosen = table.filter(mask)
-        path = directory / _safe(verdict.service_level) / (
-            _safe("_".join([verdict.period, *(f"{k}-{v}" for k, v in verdict.segment.items())]))
-            + ".csv")
-        path.parent.mkdir(exist_ok=True)
-        pacsv.write_csv(_plain(chosen), path)
+        level = names.folder(verdict.service_level)
+        segment = verdict.segment.items()
+        readable = "_".join([verdict.period,
+                             *(f"{k}-{'' if v is None else v}" for k, v in segment)])
+        exact = json.dumps([verdict.period, list(segment)], ensure_ascii=False)
+        nulls = any(v is None for _, v in segment)
+        path = Path(level) / (names.file(level, readable, exact, force=nulls) + ".csv")
+        (folder / level).mkdir(exist_ok=True)
+        pacsv.write_csv(neutralise_table(_plain(chosen)), folder / path)
         written.append(path)
         rows.append([verdict.service_level, verdict.period,
-                     "; ".join(f"{k}={v}" for k, v in verdict.segment.items()), verdict.status,
-                     verdict.target, chosen.num_rows, str(path.relative_to(directory))])
-    index = directory / "index.csv"
-    with index.open("w", newline="", encoding="utf-8") as handle:
+                     json.dumps(verdict.segment, ensure_ascii=False), verdict.status,
+                     verdict.target, chosen.num_rows, path.as_posix()])
+    index = Path("index.csv")
+    with (folder / index).open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
-        out.writerow(["service_level", "period", "segment", "status", "target", "records",
-                      "file"])
-        out.writerows(rows)
+        out.writerow(INDEX_COLUMNS)
+        out.writerows([[neutralise_cell(cell) for cell in row] for row in rows])
     return [index, *written]
+
+
+class _Names:
+    """Unique, safe file names: readable where the text allows, with a hash where it does not.
+
+    Names are compared case-folded, as a case-insensitive file system (macOS, Windows) would.
+    """
+
+    def __init__(self) -> None:
+        self.folders: dict[str, str] = {}
+        self.used: dict[str, set[str]] = {}
+
+    def folder(self, service_level: str) -> str:
+        if service_level not in self.folders:
+            taken = {name.casefold() for name in self.folders.values()}
+            taken.add("index.csv")
+            self.folders[service_level] = safe_name(service_level, service_level, taken)
+        return self.folders[service_level]
+
+    def file(self, folder: str, readable: str, exact: str, *, force: bool = False) -> str:
+        used = self.used.setdefault(folder, set())
+        name = safe_name(readable, exact, used, force=force)
+        used.add(name.casefold())
+        return name
+
+
+def safe_name(readable: str, exact: str, taken: set[str] = frozenset(),  # type: ignore[assignment]
+              *, force: bool = False) -> str:
+    """``readable`` as a file name made of ``A-Za-z0-9_.=-`` only; when that changed the text,
+    was forced, is reserved, too long or already ``taken`` (case-folded), a hash of ``exact``
+    is appended so that different texts never share a name."""
+    safe = _UNSAFE.sub("-", readable).strip(".") or "-"
+    plain = (not force and safe == readable and len(safe) <= _LONGEST
+             and safe.split(".")[0].upper() not in _RESERVED and safe.casefold() not in taken)
+    if plain:
+        return safe
+    digest = hashlib.sha256(exact.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{safe[:_LONGEST]}~{digest}"
 
 
 def _plain(table: pa.Table) -> pa.Table:
@@ -63,7 +128,3 @@ def _plain(table: pa.Table) -> pa.Table:
     columns = [pc.cast(c, c.type.value_type) if pa.types.is_dictionary(c.type) else c
                for c in table.columns]
     return pa.table(columns, names=table.column_names)
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "-", name)

@@ -87,16 +87,26 @@ class Registry:
         return self.objects["penalty model"]
 
 
+class PluginWarning(UserWarning):
+    """An installed plugin failed to load and was left out; the others are in use."""
+
+
 def build_registry(
     extra: Iterable[ModuleType | object] = (), *, entry_points: bool = True
 ) -> Registry:
     """Load every plugin of the ``slaengine`` entry-point group (sorted by name), then ``extra``.
 
-    ``extra`` registers plugin objects directly, as a test or an embedding program would.
+    ``extra`` registers plugin objects directly, as a test or an embedding program would; a
+    problem with one of them raises :class:`PluginError`. An installed plugin that fails (its
+    module does not import, a hook raises or offers something unusable, it implements a hook
+    that does not exist, or it offers a name another plugin offers) is left out with what went
+    wrong in ``Registry.broken``, and a :class:`PluginWarning` says so: one broken plugin must
+    not take the others, or the commands that do not need it, down.
     """
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     registry = Registry(manager=manager)
+    installed: set[str] = set()
     if entry_points:
         for ep in sorted(metadata.entry_points(group=hookspecs.PROJECT), key=lambda e: e.name):
             dist = ep.dist
@@ -105,29 +115,96 @@ def build_registry(
             )
             try:
                 plugin = ep.load()
+                _register(registry, plugin, info)
             except Exception as exc:
-                # One broken plugin must not take the others down: it is reported (by
-                # ``slaengine plugins`` and by any lookup of a name it would have offered).
-                registry.broken[info.plugin] = (
-                    f"{info} from {ep.value}: {type(exc).__name__}: {exc}"
-                )
+                _broken(registry, info, f"from {ep.value}: {_reason(exc)}")
                 continue
-            _register(registry, plugin, info)
+            installed.add(info.plugin)
     for plugin in extra:
         name = getattr(plugin, "__name__", type(plugin).__name__)
         _register(registry, plugin, PluginInfo(name, "local", "unknown"))
+    _unknown_hooks(registry, installed)
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"a plugin implements a hook that does not exist: {exc}") from exc
-    for kind, (hook_name, base) in KINDS.items():
+    for kind in KINDS:
         registry.objects.setdefault(kind, {})
-        for impl in manager.hook.__dict__[hook_name].get_hookimpls():
-            info = registry.plugins[manager.get_name(impl.plugin)]
-            result = _call_plugin(info, hook_name, impl.function)
-            for obj in result or []:
-                _add(registry, kind, base, obj, info)
+    offers = []
+    for name, info in list(registry.plugins.items()):
+        try:
+            offers.append((info, _offered(registry, manager.get_plugin(name), info)))
+        except PluginError as exc:
+            if name not in installed:
+                raise
+            _drop(registry, name, exc.message)
+    clashes: dict[tuple[str, str], list[PluginInfo]] = {}
+    for info, objects in offers:
+        for kind, obj in objects:
+            clashes.setdefault((kind, obj.name), []).append(info)
+    for (kind, name), infos in clashes.items():
+        if len(infos) > 1:
+            message = (f'two plugins register a {kind} called "{name}": {infos[0]} and '
+                       f"{infos[1]}; uninstall one of them or rename its {kind}")
+            if not {i.plugin for i in infos} <= installed:
+                raise PluginError(message)
+            for info in infos:
+                _drop(registry, info.plugin, message)
+    for info, objects in offers:
+        if info.plugin in registry.plugins:
+            for kind, obj in objects:
+                registry.objects[kind][obj.name] = obj
+                registry.origins[(kind, obj.name)] = info
     return registry
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, SlaError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _broken(registry: Registry, info: PluginInfo, why: str) -> None:
+    import warnings
+
+    registry.broken[info.plugin] = f"{info} {why}"
+    warnings.warn(f"plugin {info} failed to load and is not in use: {why}", PluginWarning,
+                  stacklevel=3)
+
+
+def _drop(registry: Registry, name: str, why: str) -> None:
+    """Leave an installed plugin out: unregistered, recorded as broken with ``why``."""
+    info = registry.plugins.pop(name)
+    plugin = registry.manager.get_plugin(name)
+    if plugin is not None:
+        registry.manager.unregister(plugin)
+    _broken(registry, info, why)
+
+
+def _unknown_hooks(registry: Registry, installed: set[str]) -> None:
+    """Installed plugins implementing a hook that does not exist are left out (a misspelt hook
+    would otherwise offer nothing, silently)."""
+    manager = registry.manager
+    for hook_name, caller in list(vars(manager.hook).items()):
+        if caller.has_spec():
+            continue
+        for impl in caller.get_hookimpls():
+            name = manager.get_name(impl.plugin)
+            if name in installed and name in registry.plugins:
+                _drop(registry, name, f"implements {hook_name}, a hook that does not exist")
+
+
+def _offered(registry: Registry, plugin: object, info: PluginInfo) -> list[tuple[str, Any]]:
+    """Every object ``plugin`` registers, by kind, checked (its hooks called once each)."""
+    found = []
+    for kind, (hook_name, base) in KINDS.items():
+        for impl in getattr(registry.manager.hook, hook_name).get_hookimpls():
+            if impl.plugin is not plugin:
+                continue
+            for obj in _call_plugin(info, hook_name, impl.function) or []:
+                _check(kind, base, obj, info)
+                found.append((kind, obj))
+    return found
 
 
 def _register(registry: Registry, plugin: object, info: PluginInfo) -> None:
@@ -141,7 +218,7 @@ def _register(registry: Registry, plugin: object, info: PluginInfo) -> None:
     registry.plugins[info.plugin] = info
 
 
-def _add(registry: Registry, kind: str, base: type, obj: Any, info: PluginInfo) -> None:
+def _check(kind: str, base: type, obj: Any, info: PluginInfo) -> None:
     if not isinstance(obj, base):
         raise PluginError(
             f"plugin {info} registered {obj!r} as a {kind}, "
@@ -150,14 +227,6 @@ def _add(registry: Registry, kind: str, base: type, obj: Any, info: PluginInfo) 
     name = getattr(obj, "name", None)
     if not isinstance(name, str) or not name:
         raise PluginError(f"plugin {info} registered a {kind} without a name: {obj!r}")
-    if name in registry.objects[kind]:
-        first = registry.origins[(kind, name)]
-        raise PluginError(
-            f'two plugins register a {kind} called "{name}": {first} and {info}; '
-            "uninstall one of them or rename its " + kind
-        )
-    registry.objects[kind][name] = obj
-    registry.origins[(kind, name)] = info
 
 
 def _call_plugin(info: PluginInfo, what: str, func: Callable[..., T], *args: Any) -> T:
@@ -179,8 +248,8 @@ def guarded(registry: Registry, kind: str, name: str, what: str) -> Callable[...
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
             return method(*args, **kwargs)
-        except SlaError:
-            raise
+        except (SlaError, BrokenPipeError):
+            raise  # a reader that went away is not the plugin's failure
         except Exception as exc:
             raise PluginError(
                 f'{kind} "{name}" from plugin {info} failed in {what}: '

@@ -251,3 +251,101 @@ def test_the_table_says_how_long_the_clock_was_paused(tmp_path):
         'pause = ["on_hold"]\n')
     result = run("evaluate", str(tmp_path / "c.toml"))
     assert "service level res: the clock stood still for 3h on hold in all" in result.output
+
+
+# --------------------------------------------------------------------------- broken plugins
+
+
+def _install_broken_plugins(monkeypatch):
+    """The installed plugins plus three broken ones: one whose module does not import, one
+    whose hook raises, one that offers something that is not a metric."""
+    import sys
+    import types
+    from importlib import metadata
+
+    from slaengine import hookimpl
+    from slaengine.pluginmanager import metadata as used
+
+    raising = types.ModuleType("acme_raising")
+    raising.register_metrics = hookimpl(lambda: 1 / 0)
+    wrong = types.ModuleType("acme_wrong")
+    wrong.register_reporters = hookimpl(lambda: ["not a reporter"])
+    monkeypatch.setitem(sys.modules, "acme_raising", raising)
+    monkeypatch.setitem(sys.modules, "acme_wrong", wrong)
+    real = used.entry_points
+
+    def entry_points(**kwargs):
+        found = list(real(**kwargs))
+        if kwargs.get("group") == "slaengine":
+            found += [metadata.EntryPoint("acme-missing", "acme_no_such_module", "slaengine"),
+                      metadata.EntryPoint("acme-raising", "acme_raising", "slaengine"),
+                      metadata.EntryPoint("acme-wrong", "acme_wrong", "slaengine")]
+        return found
+
+    monkeypatch.setattr(used, "entry_points", entry_points)
+
+
+def test_plugins_lists_a_broken_plugin_with_its_error(monkeypatch):
+    _install_broken_plugins(monkeypatch)
+    result = run("plugins")
+    assert result.exit_code == 0, result.output
+    assert "first_response_time" in result.output and "json" in result.output
+    lines = result.stdout.splitlines()
+    broken = lines[lines.index("failed to load (not in use):") + 1:]
+    assert len(broken) == 3
+    assert "acme-missing" in broken[0] and "ModuleNotFoundError" in broken[0]
+    assert "acme-raising" in broken[1] and "ZeroDivisionError" in broken[1]
+    assert "acme-wrong" in broken[2] and "not a slaengine.kinds.Reporter" in broken[2]
+    assert result.stderr == ""
+
+
+def test_other_commands_work_beside_a_broken_plugin_and_warn_once(monkeypatch, tmp_path):
+    _install_broken_plugins(monkeypatch)
+    result = run("evaluate", SMALL)
+    assert result.exit_code == 0, result.output
+    assert "12 rows read = 9 accepted + 3 rejected" in result.stdout
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 3 and all(w.startswith("warning: plugin acme-") for w in warnings)
+    result = run("validate", SMALL)
+    assert result.exit_code == 0, result.output
+    assert len(result.stderr.splitlines()) == 3
+    # A contract naming a metric nobody offers: the error names the plugins that failed.
+    bad = tmp_path / "c.toml"
+    bad.write_text((DATA / "small.toml").read_text().replace('metric = "csat"',
+                                                             'metric = "acme_metric"')
+                   .replace('path = "small-tickets.csv"',
+                            f'path = "{DATA / "small-tickets.csv"}"'))
+    result = run("evaluate", str(bad))
+    assert result.exit_code == 2
+    assert 'no metric called "acme_metric"' in result.stderr
+    assert "acme-raising" in result.stderr and "ZeroDivisionError" in result.stderr
+
+
+def test_two_installed_plugins_offering_one_name_are_both_left_out(monkeypatch):
+    import sys
+    import types
+    from importlib import metadata
+
+    import pytest
+
+    from slaengine import hookimpl
+    from slaengine.pluginmanager import PluginWarning, build_registry
+    from slaengine.pluginmanager import metadata as used
+    from slaengine.plugins.metrics.csat import Csat
+
+    class Twin(Csat):
+        name = "twin"
+
+    real = used.entry_points
+    for module in ("acme_one", "acme_two"):
+        plugin = types.ModuleType(module)
+        plugin.register_metrics = hookimpl(lambda: [Twin()])
+        monkeypatch.setitem(sys.modules, module, plugin)
+    monkeypatch.setattr(used, "entry_points", lambda **kw: [
+        *real(**kw), metadata.EntryPoint("acme-one", "acme_one", "slaengine"),
+        metadata.EntryPoint("acme-two", "acme_two", "slaengine")])
+    with pytest.warns(PluginWarning, match='two plugins register a metric called "twin"'):
+        registry = build_registry()
+    # Neither is chosen silently: both are out, the others are in use.
+    assert set(registry.broken) == {"acme-one", "acme-two"}
+    assert "twin" not in registry.metrics and "csat" in registry.metrics

@@ -213,6 +213,43 @@ def test_markdown_escapes_pipes_in_cells(tmp_path):
     assert all(row.count("|") - row.count("\\|") == 9 for row in rows)
 
 
+@pytest.mark.parametrize("text, shown", [
+    ("<script>x</script>", "&lt;script>x&lt;/script>"),
+    ("<!-- hidden -->", "&lt;!-- hidden -->"),
+    ("<https://evil>", "&lt;https://evil>"),
+    ("&copy;", "&amp;copy;"),
+    ("[click](https://evil)", "\\[click\\](https://evil)"),
+    ("![img](https://tracker)", "!\\[img\\](https://tracker)"),
+    ("**bold** *it*", "\\*\\*bold\\*\\* \\*it\\*"),
+    ("_it_ a_b", "\\_it\\_ a_b"),
+    ("`code`", "\\`code\\`"),
+    ("# heading", "\\# heading"),
+    ("- item", "\\- item"),
+    ("> quote", "\\> quote"),
+    ("1. item", "1\\. item"),
+    ("---", "\\---"),
+    ("~~struck~~", "\\~\\~struck\\~\\~"),
+    ("a\r\nb\u2028c", "a b c"),
+    ("<= 1h", "<= 1h"),
+    ("-25.0pp", "-25.0pp"),
+    ("~4 records", "~4 records"),
+])
+def test_markdown_values_stay_text(text, shown):
+    from slaengine.plugins.reporters.markdown import escape, inline
+
+    assert escape(text) == shown
+    assert inline(text) == cell(text) == shown
+
+
+def test_markdown_code_spans_hold_any_text():
+    from slaengine.plugins.reporters.markdown import code
+
+    assert code("p90 <= 1h") == "`p90 <= 1h`"
+    assert code("a`b") == "``a`b``"
+    assert code("`x`") == "`` `x` ``"
+    assert code("two\nlines") == "`two lines`"
+
+
 # --------------------------------------------------------------------------- CSV
 
 

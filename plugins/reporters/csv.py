@@ -5,7 +5,10 @@ durations and a fraction 0-1 for rates (``unit`` says which), ``compliance`` a f
 exact decimal text; an empty cell is a missing value. ``segment`` reads ``key=value; key=value``
 (empty without ``by``); ``missed`` lists the ids of the records that missed (at most 1000,
 ``missed_count`` has the full number), separated by spaces. Floats are written in full
-precision, so a spreadsheet gets exactly the numbers of the JSON output.
+precision, so a spreadsheet gets exactly the numbers of the JSON output. A text cell that a
+spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return) gets a leading ``'``; the figures (``value``, ``compliance``, ``margin`` and the counts)
+are numbers and are written as they are.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any, TextIO
 
 from slaengine import hookimpl
 from slaengine.kinds import Reporter
+from slaengine.outputs import neutralise_cell
 from slaengine.verdicts import Evaluation, evaluation_to_dict
 
 COLUMNS = (
@@ -23,13 +27,17 @@ COLUMNS = (
     "missed_count", "paused", "missed",
 )
 
+FIGURES = frozenset(("value", "compliance", "margin", "sample_size", "unmeasured", "excluded",
+                     "missed_count", "paused"))
+"""Number columns (money among them, as exact decimal text): never read as a formula."""
 
-def _text(value: Any) -> Any:
+
+def _text(column: str, value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return value
+    return value if column in FIGURES else neutralise_cell(value)
 
 
 class CsvReporter(Reporter):
@@ -46,7 +54,7 @@ class CsvReporter(Reporter):
             row["segment"] = "; ".join(f"{k}={'' if v is None else v}"
                                        for k, v in verdict["segment"].items())
             row["missed"] = " ".join(verdict["missed"])
-            writer.writerow([_text(row.get(column)) for column in COLUMNS])
+            writer.writerow([_text(column, row.get(column)) for column in COLUMNS])
 
 
 @hookimpl

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from slaengine import hookimpl
 from slaengine.kinds import Reporter
+from slaengine.outputs import strict_json
 from slaengine.verdicts import Evaluation, evaluation_to_dict
 
 
@@ -14,14 +15,16 @@ class JsonReporter(Reporter):
     """Writes ``{"contract", "manifest", "summary", "verdicts", "sources", "service_levels"}``.
 
     Durations are seconds, rates and compliance are fractions 0–1; the shape is documented in
-    the README and is what ``verify`` and other programs read.
+    the README and is what ``verify`` and other programs read. The document is strict JSON: a
+    figure that is not a finite number (a ratio over zero) is written as ``null``.
     """
 
     name = "json"
     suffix = ".json"
 
     def write(self, evaluation: Evaluation, stream: TextIO) -> None:
-        json.dump(evaluation_to_dict(evaluation), stream, indent=2, ensure_ascii=False)
+        json.dump(strict_json(evaluation_to_dict(evaluation)), stream, indent=2,
+                  ensure_ascii=False, allow_nan=False)
         stream.write("\n")
 
 
