@@ -13,6 +13,7 @@ import json
 import math
 import platform
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -394,31 +395,34 @@ def read_source(
     records: list[pa.Table] = []
     kept_keys: list[np.ndarray] = []
     rejected: list[pa.Table] = []
-    for batch in read_ahead(read(config, fields)):
-        account.read += batch.read
-        account.accepted += batch.records.num_rows
-        account.rejected += batch.rejected.num_rows
-        account.duplicates += batch.duplicates.num_rows
-        for note, count in batch.notes.items():
-            account.notes[note] = account.notes.get(note, 0) + count
-        rejected.append(batch.rejected)
-        if batch.duplicates.num_rows:
-            rejected.append(batch.duplicates)
-        table = batch.records
-        if as_of is not None and table.num_rows:
-            time = table[kind.time_field]
-            early = pc.fill_null(pc.less_equal(time, pa.scalar(as_of, time.type)), True)
-            account.after_as_of += table.num_rows - pc.sum(early).as_py()
-            table = table.filter(early)
-        keys = None
-        if table.num_rows and (on_batch is not None or keep):
-            keys = period_keys(table[kind.time_field], contract.period, contract.timezone)
-        if on_batch is not None and keys is not None:
-            on_batch(table, keys)
-        if keep:
-            records.append(table.select(keep))
-            if keys is not None:  # kept too: the whole record set need not be placed again
-                kept_keys.append(keys.astype(np.int32))
+    # Closed here, on every path out: the read-ahead thread is joined before an error leaves
+    # (the cycle collector is off during an evaluation, so nothing else would close it).
+    with closing(read_ahead(read(config, fields))) as batches:
+        for batch in batches:
+            account.read += batch.read
+            account.accepted += batch.records.num_rows
+            account.rejected += batch.rejected.num_rows
+            account.duplicates += batch.duplicates.num_rows
+            for note, count in batch.notes.items():
+                account.notes[note] = account.notes.get(note, 0) + count
+            rejected.append(batch.rejected)
+            if batch.duplicates.num_rows:
+                rejected.append(batch.duplicates)
+            table = batch.records
+            if as_of is not None and table.num_rows:
+                time = table[kind.time_field]
+                early = pc.fill_null(pc.less_equal(time, pa.scalar(as_of, time.type)), True)
+                account.after_as_of += table.num_rows - pc.sum(early).as_py()
+                table = table.filter(early)
+            keys = None
+            if table.num_rows and (on_batch is not None or keep):
+                keys = period_keys(table[kind.time_field], contract.period, contract.timezone)
+            if on_batch is not None and keys is not None:
+                on_batch(table, keys)
+            if keep:
+                records.append(table.select(keep))
+                if keys is not None:  # kept too: the whole record set need not be placed again
+                    kept_keys.append(keys.astype(np.int32))
     if not account.reconciles:
         raise DataError(
             f"source adapter {spec.adapter!r} reported {account.read} rows read but "
