@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import os
 import platform
 from collections.abc import Callable, Iterable
 from contextlib import closing
@@ -1308,7 +1309,7 @@ def manifest(contract: Contract, registry: Registry, options: dict[str, Any],
                                      "version": origin.version}
     inputs = digests.result()
     return {
-        "contract": {"path": str(contract.path) if contract.path else None,
+        "contract": {"path": os.path.abspath(contract.path) if contract.path else None,
                      "sha256": contract.sha256},
         "inputs": inputs,
         "versions": {"slaengine": slaengine.__version__, "pyarrow": pa.__version__,
