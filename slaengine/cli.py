@@ -176,7 +176,7 @@ def verify(result: Path) -> None:
 
         report = verify_result(result)
         for line in report.lines:
-            click.echo(line)
+            _echo(line)
         return 0 if report.identical else 1
 
     _run(body)

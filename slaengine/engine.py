@@ -11,9 +11,10 @@ from __future__ import annotations
 import gc
 import json
 import math
+import os
 import platform
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -40,7 +41,6 @@ from slaengine.kinds import (
     PeriodFigures,
     PeriodGrid,
     PeriodMetric,
-    SourceBatch,
     SourceConfig,
     combine_summaries,
 )
@@ -410,31 +410,34 @@ def read_source(
     records: list[pa.Table] = []
     kept_keys: list[np.ndarray] = []
     rejected: list[pa.Table] = []
-    for batch in _named(contract, read_ahead(read(config, fields))):
-        account.read += batch.read
-        account.accepted += batch.records.num_rows
-        account.rejected += batch.rejected.num_rows
-        account.duplicates += batch.duplicates.num_rows
-        for note, count in batch.notes.items():
-            account.notes[note] = account.notes.get(note, 0) + count
-        rejected.append(batch.rejected)
-        if batch.duplicates.num_rows:
-            rejected.append(batch.duplicates)
-        table = batch.records
-        if as_of is not None and table.num_rows:
-            time = table[kind.time_field]
-            early = pc.fill_null(pc.less_equal(time, pa.scalar(as_of, time.type)), True)
-            account.after_as_of += table.num_rows - pc.sum(early).as_py()
-            table = table.filter(early)
-        keys = None
-        if table.num_rows and (on_batch is not None or keep):
-            keys = period_keys(table[kind.time_field], contract.period, contract.timezone)
-        if on_batch is not None and keys is not None:
-            on_batch(table, keys)
-        if keep:
-            records.append(table.select(keep))
-            if keys is not None:  # kept too: the whole record set need not be placed again
-                kept_keys.append(keys.astype(np.int32))
+    # Closed here, on every path out: the read-ahead thread is joined before an error leaves
+    # (the cycle collector is off during an evaluation, so nothing else would close it).
+    with naming_contract(contract), closing(read_ahead(read(config, fields))) as batches:
+        for batch in batches:
+            account.read += batch.read
+            account.accepted += batch.records.num_rows
+            account.rejected += batch.rejected.num_rows
+            account.duplicates += batch.duplicates.num_rows
+            for note, count in batch.notes.items():
+                account.notes[note] = account.notes.get(note, 0) + count
+            rejected.append(batch.rejected)
+            if batch.duplicates.num_rows:
+                rejected.append(batch.duplicates)
+            table = batch.records
+            if as_of is not None and table.num_rows:
+                time = table[kind.time_field]
+                early = pc.fill_null(pc.less_equal(time, pa.scalar(as_of, time.type)), True)
+                account.after_as_of += table.num_rows - pc.sum(early).as_py()
+                table = table.filter(early)
+            keys = None
+            if table.num_rows and (on_batch is not None or keep):
+                keys = period_keys(table[kind.time_field], contract.period, contract.timezone)
+            if on_batch is not None and keys is not None:
+                on_batch(table, keys)
+            if keep:
+                records.append(table.select(keep))
+                if keys is not None:  # kept too: the whole record set need not be placed again
+                    kept_keys.append(keys.astype(np.int32))
     if not account.reconciles:
         raise DataError(
             f"source adapter {spec.adapter!r} reported {account.read} rows read but "
@@ -447,11 +450,6 @@ def read_source(
     account.rejected_by_reason = reason_counts(_only_rejected(rejects))
     keys = np.concatenate(kept_keys).astype(np.int64) if kept_keys else None
     return SourceData(records=table, account=account, rejected=rejects, _keys=keys)
-
-
-def _named(contract: Contract, batches: Iterable[SourceBatch]) -> Iterator[SourceBatch]:
-    with naming_contract(contract):
-        yield from batches
 
 
 def _only_rejected(rejects: pa.Table) -> pa.Table:
@@ -1325,7 +1323,7 @@ def manifest(contract: Contract, registry: Registry, options: dict[str, Any],
                                      "version": origin.version}
     inputs = digests.result()
     return {
-        "contract": {"path": str(contract.path) if contract.path else None,
+        "contract": {"path": os.path.abspath(contract.path) if contract.path else None,
                      "sha256": contract.sha256},
         "inputs": inputs,
         "versions": {"slaengine": slaengine.__version__, "pyarrow": pa.__version__,

@@ -55,6 +55,20 @@ def input_digest(files: Sequence[Path], base: Path,
     return {"sha256": sha256, "bytes": sum(int(e["bytes"]) for e in listed), "files": listed}
 
 
+def for_report(manifest: Mapping[str, Any], report: str | Path | None) -> dict[str, Any]:
+    """``manifest`` as written into the report file ``report``: the contract's path relative
+    to the report's folder, so the folder holding contract, data and report can move as a
+    whole and be verified from anywhere. Unchanged (an absolute path) when the report goes to
+    a stream without a file name."""
+    contract = manifest.get("contract") or {}
+    if (not isinstance(report, str | Path) or str(report).startswith("<")
+            or not contract.get("path")):
+        return dict(manifest)
+    folder = os.path.dirname(os.path.abspath(report))
+    return {**manifest, "contract": {**contract,
+                                     "path": relative_to(Path(contract["path"]), Path(folder))}}
+
+
 class Digests:
     """The input digests of a contract's sources, computed on a thread of their own while the
     sources are read (hashing releases the interpreter lock, so it costs no evaluation time).

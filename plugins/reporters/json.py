@@ -7,6 +7,7 @@ from typing import TextIO
 
 from slaengine import hookimpl
 from slaengine.kinds import Reporter
+from slaengine.manifest import for_report
 from slaengine.outputs import strict_json
 from slaengine.verdicts import Evaluation, evaluation_to_dict
 
@@ -23,8 +24,10 @@ class JsonReporter(Reporter):
     suffix = ".json"
 
     def write(self, evaluation: Evaluation, stream: TextIO) -> None:
-        json.dump(strict_json(evaluation_to_dict(evaluation)), stream, indent=2,
-                  ensure_ascii=False, allow_nan=False)
+        document = strict_json(evaluation_to_dict(evaluation))
+        # Written to a file: the contract's path relative to it (what verify looks for).
+        document["manifest"] = for_report(document["manifest"], getattr(stream, "name", None))
+        json.dump(document, stream, indent=2, ensure_ascii=False, allow_nan=False)
         stream.write("\n")
 
 
