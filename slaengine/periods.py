@@ -18,6 +18,26 @@ import pyarrow.compute as pc
 
 PERIODS = ("week", "month", "quarter", "year")
 
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+"""The dates a contract may name (``start``, ``end``, exclusions, holidays, ``--as-of``).
+
+Wide enough for any agreement, narrow enough that every period, its neighbours and any UTC
+offset stay far inside what ``datetime`` (years 1-9999) and nanosecond timestamps (1677-2262)
+can hold, so no date arithmetic overflows. An open-ended contract leaves ``end`` out.
+"""
+
+
+def date_range_problem(day: date) -> str | None:
+    """Why ``day`` (a date, or a date-time's date) cannot be used (outside :data:`FIRST_DAY` ..
+    :data:`LAST_DAY`), or None."""
+    if isinstance(day, datetime):
+        day = day.date()
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return (f"{day.isoformat()} is outside the accepted dates {FIRST_DAY.isoformat()} .. "
+            f"{LAST_DAY.isoformat()}")
+
 
 def period_keys(timestamps: pa.Array | pa.ChunkedArray, period: str, timezone: str) -> np.ndarray:
     """One sortable int64 key per timestamp: equal keys share a period, order is chronological.
