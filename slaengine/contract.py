@@ -557,10 +557,13 @@ class _Checker:
             if calendar is not None and calendar not in self.calendars:
                 names = sorted(self.calendars)
                 self.problem((*at, "calendar"), f'no calendar called "{calendar}" in [calendars]',
-                             did_you_mean(calendar, names), names)
+                             did_you_mean(calendar, names), names or None)
             elif calendar is not None and metric.unit != "duration":
                 self.problem((*at, "calendar"), f"{metric.name} measures {metric.unit}, not "
                              "time; a calendar only applies to duration metrics")
+            elif calendar is not None and isinstance(metric, PeriodMetric):
+                self.problem((*at, "calendar"), f"{metric.name} is one figure per period; a "
+                             "calendar only applies to durations measured record by record")
             period_by = table.get("period_by")
             if period_by is not None:
                 kind = spec.record_kind
