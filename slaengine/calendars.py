@@ -457,9 +457,9 @@ CALENDAR_SCHEMA: dict[str, Any] = {
 """Cerberus schema of one ``[calendars.NAME]`` table (the values are parsed by
 :func:`build_calendars`, which reports bad hours, days and dates with their key path)."""
 
-_TIME = r"(\d{1,2}):(\d{2})"
+_TIME = r"([0-9]{1,2}):([0-9]{2})"
 _INTERVAL = re.compile(rf"^\s*{_TIME}\s*-\s*{_TIME}\s*$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _CLOSED = ("", "closed")
 
 

@@ -294,6 +294,33 @@ def _depth(document: Any) -> int:
     return deepest
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _control_problems(document: dict[str, Any]) -> list[tuple[tuple, str]]:
+    """Keys and strings holding control characters (an escape sequence rewrites a terminal, a
+    NUL cuts a name short): the key path and what was found. Tabs and line breaks are fine."""
+    found = []
+    stack: list[tuple[tuple, Any]] = [((), document)]
+    while stack:
+        at, value = stack.pop()
+        if isinstance(value, str):
+            bad = _CONTROL.search(value)
+            if bad:
+                found.append((at, f"holds the control character {bad.group()!r}; write plain "
+                                  "text"))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                bad = _CONTROL.search(key)
+                if bad:
+                    found.append(((*at, key), f"the key holds the control character "
+                                              f"{bad.group()!r}"))
+                stack.append(((*at, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*at, i), item) for i, item in enumerate(value))
+    return found
+
+
 class ContractProblems(SlaError):
     """Several problems in one contract, reported together in line order."""
 
@@ -333,6 +360,9 @@ class _Checker:
             raise ContractProblems(self.problems)
 
     def check(self, document: dict[str, Any]) -> Contract:
+        for key_path, message in _control_problems(document):
+            self.problem(key_path, message)
+        self.raise_if_any()
         document, problems = contract_schema.validate(document, contract_schema.CONTRACT_SCHEMA)
         for key_path, message, suggestion, accepted in problems:
             self.problem(key_path, message, suggestion, accepted)

@@ -44,7 +44,8 @@ def parse_amount(text: object) -> Decimal:
         raise ValueError(f"{_show(text)} has more than {MAX_INTEGER_DIGITS} digits before the "
                          "point; no contract amount is that large")
     if len(decimals) > MAX_DECIMALS:
-        raise ValueError(f"{_show(text)} has more than {MAX_DECIMALS} decimals")
+        raise ValueError(f"{_show(text)} has more than {MAX_DECIMALS} decimals; expected at most "
+                         f"{MAX_DECIMALS} digits after the point")
     return Decimal(text)
 
 
