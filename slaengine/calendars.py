@@ -89,7 +89,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from slaengine.errors import ContractError, did_you_mean
-from slaengine.periods import date_range_problem
+from slaengine.periods import check_instants, date_range_problem
 
 
 class Calendar:
@@ -234,6 +234,7 @@ class BusinessCalendar(Calendar):
         valid = s_valid if e_valid is None else (e_valid if s_valid is None else s_valid & e_valid)
         lo = min(b[0] for b in bounds)
         hi = max(b[1] for b in bounds)
+        check_instants(lo, hi)
         if s_valid is not None:
             s = np.where(s_valid, s, lo)
         if e_valid is not None:

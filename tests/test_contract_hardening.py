@@ -505,3 +505,19 @@ def test_no_attack_gives_a_traceback_through_the_cli(tmp_path):
             result = run(command, str(path))
             assert result.exit_code == 2, (new, command, result.output)
             assert result.output.startswith("error: ") and str(path) in result.output
+
+
+@pytest.mark.parametrize("times", [("9999-12-31T10:00:00-05:00", "9999-12-31T11:30:00-05:00"),
+                                   ("0001-01-01T00:00:00Z", "0001-01-01T00:30:00Z"),
+                                   ("2026-03-03T10:00:00-05:00", "9999-12-31T11:30:00-05:00")])
+def test_record_times_beyond_the_accepted_dates_exit_2_not_overflow(tmp_path, times):
+    # Sources should reject such rows; when one does not, periods and calendars say so.
+    path = write(tmp_path, 'target = "median <= 1h"', 'target = "median <= 1h"\n'
+                 'calendar = "office"',
+                 '\n[calendars.office]\nhours = { mon-fri = "08:00-18:00" }\n')
+    rows = (DATA / "small-tickets.csv").read_text().splitlines()[:2]
+    rows.append(f"T99,{times[0]},{times[1]},,urgent,1,5")
+    (tmp_path / "small-tickets.csv").write_text("\n".join(rows) + "\n")
+    result = run("evaluate", str(path))
+    assert result.exit_code == 2, result.output
+    assert "outside the accepted dates 1900-01-01 .. 2199-12-31" in result.output
