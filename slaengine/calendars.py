@@ -74,6 +74,7 @@ One ``[calendars.NAME]`` table per calendar (:data:`CALENDAR_SCHEMA`, parsed by
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import zoneinfo
@@ -88,6 +89,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from slaengine.errors import ContractError, did_you_mean
+from slaengine.periods import check_instants, date_range_problem
 
 
 class Calendar:
@@ -232,6 +234,7 @@ class BusinessCalendar(Calendar):
         valid = s_valid if e_valid is None else (e_valid if s_valid is None else s_valid & e_valid)
         lo = min(b[0] for b in bounds)
         hi = max(b[1] for b in bounds)
+        check_instants(lo, hi)
         if s_valid is not None:
             s = np.where(s_valid, s, lo)
         if e_valid is not None:
@@ -411,17 +414,31 @@ def _min_max(arr: pa.Array) -> tuple[int, int] | None:
 
 # --------------------------------------------------------------------------- contract language
 
-def _check_timezone(field: str, value: Any, error: Any) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        error(field, f'unknown timezone "{value}"; expected an IANA name such as "Europe/Berlin"')
+@functools.cache
+def timezones() -> frozenset[str]:
+    """The IANA zone names this installation knows (read once)."""
+    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+
+
+def check_timezone(field: str, value: Any, error: Any) -> None:
+    """Cerberus ``check_with``: ``value`` must be an IANA zone name such as ``Europe/Berlin``.
+
+    Only names from the zone database's list are accepted, never a path: ``ZoneInfo`` alone
+    would also open ``../x``-like keys' neighbours, folders (``America``) and local links
+    (``localtime``), which differ from one machine to the next.
+    """
+    if not isinstance(value, str) or value not in timezones():
+        shown = repr(value[:60]) if isinstance(value, str) else repr(value)
+        close = did_you_mean(value, timezones()) if isinstance(value, str) else None
+        hint = f'; did you mean "{close}"?' if close else ""
+        error(field, f'unknown timezone {shown}; expected an IANA name such as '
+                     f'"Europe/Berlin"{hint}')
 
 
 CALENDAR_SCHEMA: dict[str, Any] = {
     "description": {"type": "string"},
     "extend": {"type": "string", "empty": False},
-    "timezone": {"type": "string", "check_with": _check_timezone},
+    "timezone": {"type": "string", "check_with": check_timezone},
     "hours": {
         "type": "dict",
         "keysrules": {"type": "string"},
@@ -441,9 +458,9 @@ CALENDAR_SCHEMA: dict[str, Any] = {
 """Cerberus schema of one ``[calendars.NAME]`` table (the values are parsed by
 :func:`build_calendars`, which reports bad hours, days and dates with their key path)."""
 
-_TIME = r"(\d{1,2}):(\d{2})"
+_TIME = r"([0-9]{1,2}):([0-9]{2})"
 _INTERVAL = re.compile(rf"^\s*{_TIME}\s*-\s*{_TIME}\s*$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _CLOSED = ("", "closed")
 
 
@@ -503,7 +520,7 @@ def _parse_date(value: Any) -> tuple[date, date]:
     if isinstance(value, datetime):
         raise ValueError(f"{value} has a time; expected a date such as 2026-12-25")
     if isinstance(value, date):
-        return value, value
+        return _in_range(value, value), value
     if isinstance(value, str):
         parts = [p.strip() for p in value.split(RANGE_SEPARATOR)]
         if len(parts) in (1, 2) and all(_DATE.match(p) for p in parts):
@@ -513,11 +530,22 @@ def _parse_date(value: Any) -> tuple[date, date]:
                 raise ValueError(f'"{value}": {exc}') from None
             if last < first:
                 raise ValueError(f'"{value}": the range ends before it starts')
-            return first, last
+            return _in_range(first, value), _in_range(last, value)
     raise ValueError(
         f"{value!r} is not a date; expected a date (2026-12-25) or a range "
         f'"2026-12-28..2026-12-31" (both ends included)'
     )
+
+
+HOLIDAY_RANGE_DAYS = 3660
+"""The longest holiday range (about ten years): a longer one is a typo in a year."""
+
+
+def _in_range(day: date, value: Any) -> date:
+    problem = date_range_problem(day)
+    if problem:
+        raise ValueError(f"{value}: {problem}")
+    return day
 
 
 @dataclass
@@ -544,7 +572,7 @@ def _parse_table(name: str, table: Mapping[str, Any]) -> _Parsed:
     if timezone is not None:
         problems: list[str] = []
         if isinstance(timezone, str):
-            _check_timezone("timezone", timezone, lambda _f, m: problems.append(m))
+            check_timezone("timezone", timezone, lambda _f, m: problems.append(m))
         else:
             problems.append("expected a string such as \"Europe/Berlin\"")
         if problems:
@@ -610,6 +638,9 @@ def _parse_table(name: str, table: Mapping[str, Any]) -> _Parsed:
             first, last = _parse_date(value)
         except ValueError as exc:
             raise ContractError(None, path, str(exc)) from None
+        if (last - first).days >= HOLIDAY_RANGE_DAYS:
+            raise ContractError(None, path, f'"{value}" spans {(last - first).days + 1} days; a '
+                                f"holiday range may span at most {HOLIDAY_RANGE_DAYS} days")
         for k in range((last - first).days + 1):  # one per holiday date
             day = first + timedelta(days=k)
             days_map.pop(day, None)  # a later entry wins (and keeps list order)
@@ -665,6 +696,10 @@ def build_calendars(
         if week is None:
             raise ContractError(None, (*where, "hours"),
                                 'required key is missing (such as { mon-fri = "08:00-18:00" })')
+        if not any(week) and not any(days.values()):
+            raise ContractError(None, where, "the calendar is never open: no day has business "
+                                "hours, so every duration counted in it would be 0 s and every "
+                                'target met; give it hours such as { mon-fri = "08:00-18:00" }')
         resolved[name] = BusinessCalendar(
             name, timezone, week,
             holidays=[d for d, iv in days.items() if not iv],

@@ -6,7 +6,6 @@ or bad usage, always as a short message without a traceback (``--debug`` shows i
 
 from __future__ import annotations
 
-import glob
 import os
 import sys
 import warnings
@@ -189,15 +188,14 @@ def validate(contract: Path) -> None:
 
     def body() -> int:
         from slaengine.contract import load_contract
-        from slaengine.errors import ContractError
+        from slaengine.engine import source_files
+        from slaengine.pluginmanager import build_registry
 
-        loaded = load_contract(contract)
-        for name, spec in loaded.sources.items():
-            pattern = str(spec.path)
-            found = glob.glob(pattern) if any(c in pattern for c in "*?[") else None
-            if (found is None and not spec.path.exists()) or found == []:
-                raise ContractError(loaded.path, ("sources", name, "path"),
-                                    f"no such file or folder: {spec.path}")
+        registry = build_registry()
+        loaded = load_contract(contract, registry)
+        source_files(loaded, registry)  # the files evaluate would read, by the same rule
+        for warning in loaded.warnings:
+            click.echo(f"warning: {contract}: {warning}", err=True)
         click.echo(f"{contract}: ok — {len(loaded.service_levels)} service levels, "
                    f"{len(loaded.sources)} source(s), {loaded.period}ly in {loaded.timezone}")
         return 0
@@ -383,19 +381,31 @@ def _plan_outputs(
 
 
 def _as_of(text: str, timezone: str) -> Any:
-    """``2026-03-18`` (the end of that day) or an ISO date-time; naive in ``timezone``."""
+    """``2026-03-18`` (the end of that day) or an ISO date-time; naive in ``timezone``.
+
+    The moment must fall within the dates a contract may name (``slaengine.periods``), so no
+    date arithmetic downstream can overflow.
+    """
     from datetime import UTC, date, datetime, timedelta
     from zoneinfo import ZoneInfo
 
+    from slaengine.periods import date_range_problem
+
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text) + timedelta(days=1)
+            day = date.fromisoformat(text)
+            problem = date_range_problem(day)
+            if problem is None:
+                day += timedelta(days=1)
             moment = datetime(day.year, day.month, day.day)
         else:
             moment = datetime.fromisoformat(text)
+            problem = date_range_problem(moment)
     except ValueError:
         raise UsageError(f'--as-of: "{text}" is not a date (2026-03-18) or an ISO date-time '
                          "(2026-03-18T12:00)") from None
+    if problem is not None:
+        raise UsageError(f"--as-of: {problem}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment.astimezone(UTC)

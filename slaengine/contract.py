@@ -7,9 +7,11 @@ be found, its line. All problems found are reported at once, so one run shows ev
 from __future__ import annotations
 
 import hashlib
+import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,8 @@ from slaengine.errors import ContractError, KeyPath, SlaError, did_you_mean
 from slaengine.fields import RECORD_KINDS, TIMESTAMP, RecordKind, is_category
 from slaengine.kinds import PAUSE_FIELDS, Metric, PeriodMetric
 from slaengine.money import parse_amount
-from slaengine.penalties import penalty_schema, reference_problems
+from slaengine.penalties import fee_problems, penalty_schema, reference_problems
+from slaengine.periods import date_range_problem
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.targets import Target, TargetError, parse_target
 
@@ -100,7 +103,8 @@ class Contract:
     """A checked contract. ``text`` is the file's exact content (its SHA-256 is in manifests).
 
     ``window`` holds the optional ``start`` and ``end`` dates: only the periods that overlap
-    them are evaluated.
+    them are evaluated. ``warnings`` are things that are allowed but probably not meant (an
+    exclusion that lies outside the window), for ``validate`` to show.
     """
 
     path: Path | None
@@ -119,6 +123,7 @@ class Contract:
     calendars: dict[str, Calendar] = field(default_factory=dict)
     window: tuple[date | None, date | None] = (None, None)
     exclusions: tuple[Exclusion, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def sha256(self) -> str:
@@ -168,16 +173,50 @@ def statistic_unit(statistic: str, metric: Metric) -> str:
     return metric.unit
 
 
+MAX_CONTRACT_BYTES = 10 * 1024 * 1024
+"""The largest contract file read (10 MiB; real contracts are a few KiB)."""
+
+MAX_DEPTH = 32
+"""The deepest nesting of tables and arrays a contract may have (real ones reach 4)."""
+
+
 def load_contract(path: str | Path, registry: Registry | None = None) -> Contract:
-    """Read and check the contract at ``path`` against the plugins in ``registry``."""
+    """Read and check the contract at ``path`` against the plugins in ``registry``.
+
+    The file is sized up before it is read: anything but a regular file (a folder, a device such
+    as ``/dev/zero``, a pipe) and anything above :data:`MAX_CONTRACT_BYTES` is refused unread.
+    """
     path = Path(path)
+    return parse_contract(_read_text(path), path=path, registry=registry)
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
     except FileNotFoundError:
         raise ContractError(path, (), "no such contract file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ContractError(path, (), f"cannot read the contract: {exc}") from None
-    return parse_contract(text, path=path, registry=registry)
+    except OSError as exc:
+        raise ContractError(path, (), f"cannot read the contract: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        what = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise ContractError(path, (), f"{what}; expected a contract file (.toml)")
+    if info.st_size > MAX_CONTRACT_BYTES:
+        raise ContractError(path, (), f"{info.st_size} bytes; a contract may have at most "
+                            f"{MAX_CONTRACT_BYTES} bytes")
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_CONTRACT_BYTES + 1)  # the file may have grown since
+    except OSError as exc:
+        raise ContractError(path, (), f"cannot read the contract: {exc.strerror}") from None
+    if len(data) > MAX_CONTRACT_BYTES:
+        raise ContractError(path, (), f"more than {MAX_CONTRACT_BYTES} bytes; a contract may "
+                            f"have at most {MAX_CONTRACT_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ContractError(path, (), f"byte {exc.start + 1} ({data[exc.start]:#04x}) is not "
+                            "UTF-8; save the contract as UTF-8", line=line) from None
 
 
 def parse_contract(
@@ -185,11 +224,101 @@ def parse_contract(
 ) -> Contract:
     """Check contract ``text``; ``path`` (if any) names it in messages and anchors its paths."""
     registry = registry or build_registry()
+    document = _parse_toml(text, path)
+    try:
+        return _Checker(text, path, registry).check(document)
+    except RecursionError:  # a shape no check foresaw; never a traceback
+        raise ContractError(path, (), f"nested too deeply (at most {MAX_DEPTH} levels of "
+                            "tables and arrays)") from None
+
+
+_TOML_PLACE = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _parse_toml(text: str, path: Path | None) -> dict[str, Any]:
+    """``text`` as TOML; a problem names its line and, for a repeated key, the key."""
+    if text.startswith("\ufeff"):
+        raise ContractError(path, (), "the file starts with a byte-order mark; save it as UTF-8 "
+                            "without one", line=1)
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ContractError(path, (), f"not valid TOML: {exc}") from None
-    return _Checker(text, path, registry).check(document)
+        message = str(exc)
+        place = _TOML_PLACE.search(message)
+        line = int(place.group(1)) if place else None
+        reason = _TOML_PLACE.sub("", message).strip()
+        if line is not None and ("overwrite" in reason or "twice" in reason):
+            key = _key_at(text, line, int(place.group(2)))
+            if key:
+                reason = f'"{key}" is given twice ({reason[:1].lower()}{reason[1:]})'
+        raise ContractError(path, (), f"not valid TOML: {reason}", line=line) from None
+    except RecursionError:
+        raise ContractError(path, (), f"not valid TOML: nested too deeply (at most {MAX_DEPTH} "
+                            "levels of tables and arrays)") from None
+    depth = _depth(document)
+    if depth > MAX_DEPTH:
+        raise ContractError(path, (), f"nested {depth} levels deep; at most {MAX_DEPTH} levels "
+                            "of tables and arrays")
+    return document
+
+
+def _key_at(text: str, line: int, column: int) -> str | None:
+    """The key written on ``line`` at or before ``column`` (a header's name, ``key =``)."""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    found = lines[line - 1]
+    header = re.match(r"\s*\[\[?\s*([^\]]+?)\s*\]", found)
+    if header:
+        return header.group(1)
+    keys = [m.group(1) for m in re.finditer(r"([A-Za-z0-9_\-.\"']+)\s*=", found[:column + 1])]
+    return keys[-1].strip("\"'") if keys else None
+
+
+def _depth(document: Any) -> int:
+    """How deeply tables and arrays nest in ``document`` (counted without recursion)."""
+    deepest = 0
+    stack = [(document, 0)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, level + 1)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _control_problems(document: dict[str, Any]) -> list[tuple[tuple, str]]:
+    """Keys and strings holding control characters (an escape sequence rewrites a terminal, a
+    NUL cuts a name short): the key path and what was found. Tabs and line breaks are fine."""
+    found = []
+    stack: list[tuple[tuple, Any]] = [((), document)]
+    while stack:
+        at, value = stack.pop()
+        if isinstance(value, str):
+            bad = _CONTROL.search(value)
+            if bad:
+                found.append((at, f"holds the control character {bad.group()!r}; write plain "
+                                  "text"))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                bad = _CONTROL.search(key)
+                if bad:
+                    found.append(((*at, key), f"the key holds the control character "
+                                              f"{bad.group()!r}"))
+                stack.append(((*at, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*at, i), item) for i, item in enumerate(value))
+    return found
 
 
 class ContractProblems(SlaError):
@@ -214,11 +343,13 @@ class _Checker:
         self.penalty_model: Any = None
         self.calendars: dict[str, Calendar] = {}
         self.broken: set[tuple] = set()
+        self.warnings: list[str] = []
 
     def problem(self, key_path: KeyPath, message: str, suggestion: str | None = None,
                 accepted: list[str] | None = None) -> None:
+        line = contract_schema.line_of(self.lines, key_path)
         self.problems.append(ContractError(
-            self.path, key_path, message, line=contract_schema.line_of(self.lines, key_path),
+            self.path, tuple(_printable(p) for p in key_path), message, line=line,
             suggestion=suggestion, accepted=accepted,
         ))
 
@@ -229,6 +360,9 @@ class _Checker:
             raise ContractProblems(self.problems)
 
     def check(self, document: dict[str, Any]) -> Contract:
+        for key_path, message in _control_problems(document):
+            self.problem(key_path, message)
+        self.raise_if_any()
         document, problems = contract_schema.validate(document, contract_schema.CONTRACT_SCHEMA)
         for key_path, message, suggestion, accepted in problems:
             self.problem(key_path, message, suggestion, accepted)
@@ -240,6 +374,7 @@ class _Checker:
                 or not isinstance(document.get("contract"), dict)):
             self.raise_if_any()
         head = document["contract"]
+        self.document_head = head
         self.calendars = self.build_calendars(document.get("calendars", {}), head)
         sources = {
             name: self.source(name, table) for name, table in document["sources"].items()
@@ -261,8 +396,16 @@ class _Checker:
                 self.problem(("service_levels", level.index, "id"),
                              f'"{level.id}" is already the id of service_levels[{seen[level.id]}]')
             seen.setdefault(level.id, level.index)
+        if penalties is not None and not any(p[0][:1] in (("penalties",), ("contract",))
+                                             for p in problems):
+            fee = parse_amount(head["monthly_fee"]) if "monthly_fee" in head else None
+            for problem in fee_problems(penalties, self.penalty_model, fee, head["period"]):
+                self.problem(*problem)
+        if ("contract",) not in broken:
+            self.check_window(head)
         self.raise_if_any()
         fee = head.get("monthly_fee")
+        exclusions = self.exclusions(document.get("exclusions", []), head["timezone"], seen)
         return Contract(
             path=self.path, text=self.text, id=head["id"], client=head["client"],
             vendor=head["vendor"], currency=head["currency"], period=head["period"],
@@ -271,21 +414,44 @@ class _Checker:
             monthly_fee=parse_amount(fee) if fee is not None else None,
             description=head.get("description", ""), penalties=penalties,
             calendars=self.calendars, window=(head.get("start"), head.get("end")),
-            exclusions=self.exclusions(document.get("exclusions", []), head["timezone"], seen),
+            exclusions=exclusions, warnings=tuple(self.warnings),
         )
+
+    def check_window(self, head: dict[str, Any]) -> None:
+        """``start`` and ``end`` lie in the accepted dates, and ``start`` comes first."""
+        for key in ("start", "end"):
+            if key in head:
+                problem = date_range_problem(head[key])
+                if problem:
+                    self.problem(("contract", key), f"{problem}; leave {key} out for a contract "
+                                 "without one")
+        start, end = head.get("start"), head.get("end")
+        if start is not None and end is not None and start >= end:
+            self.problem(("contract", "end"), f"{end} is not after start = {start}; the "
+                         "contract runs from start to end, both days included")
 
     def exclusions(self, tables: list[dict[str, Any]], timezone: str,
                    levels: dict[str, int]) -> tuple[Exclusion, ...]:
         out = []
+        window = self.window_instants(timezone)
         for i, table in enumerate(tables):
             at = ("exclusions", i)
             for name in table.get("service_levels", []):
                 if name not in levels:
                     self.problem((*at, "service_levels"), f'no service level called "{name}"',
                                  did_you_mean(name, levels), list(levels))
+            bad = [k for k in ("from", "to") if self.date_problem((*at, k), table[k])]
+            if bad:
+                continue
             start, end = _instant(table["from"], timezone), _instant(table["to"], timezone)
             if end <= start:
                 self.problem((*at, "to"), f"{table['to']} is not after from = {table['from']}")
+            elif end <= window[0] or start >= window[1]:
+                line = contract_schema.line_of(self.lines, at)
+                where = f"line {line}: " if line else ""
+                self.warnings.append(f"{where}exclusions[{i}] ({table['from']} .. {table['to']})"
+                                     " lies outside the contract's start .. end and excludes "
+                                     "nothing")
             where = {k: (v,) if isinstance(v, str) else tuple(v)
                      for k, v in table.get("where", {}).items()}
             out.append(Exclusion(reason=table["reason"], start=start, end=end,
@@ -293,6 +459,21 @@ class _Checker:
                                  where=where))
         self.raise_if_any()
         return tuple(out)
+
+    def date_problem(self, key_path: KeyPath, value: date) -> bool:
+        """Report ``value`` if it lies outside the accepted dates; True when it does."""
+        problem = date_range_problem(value)
+        if problem:
+            self.problem(key_path, problem)
+        return problem is not None
+
+    def window_instants(self, timezone: str) -> tuple[datetime, datetime]:
+        """The contract's ``start`` .. ``end`` as UTC instants (the end day included)."""
+        head = self.document_head
+        first = _instant(head["start"], timezone) if head.get("start") else datetime.min
+        last = (_instant(head["end"] + timedelta(days=1), timezone) if head.get("end")
+                else datetime.max)
+        return first.replace(tzinfo=UTC), last.replace(tzinfo=UTC)
 
     def build_calendars(self, tables: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
         if ("calendars",) in self.broken or not tables:
@@ -410,10 +591,13 @@ class _Checker:
             if calendar is not None and calendar not in self.calendars:
                 names = sorted(self.calendars)
                 self.problem((*at, "calendar"), f'no calendar called "{calendar}" in [calendars]',
-                             did_you_mean(calendar, names), names)
+                             did_you_mean(calendar, names), names or None)
             elif calendar is not None and metric.unit != "duration":
                 self.problem((*at, "calendar"), f"{metric.name} measures {metric.unit}, not "
                              "time; a calendar only applies to duration metrics")
+            elif calendar is not None and isinstance(metric, PeriodMetric):
+                self.problem((*at, "calendar"), f"{metric.name} is one figure per period; a "
+                             "calendar only applies to durations measured record by record")
             period_by = table.get("period_by")
             if period_by is not None:
                 kind = spec.record_kind
@@ -570,3 +754,11 @@ def _instant(value: date | datetime, timezone: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(timezone))
     return value.astimezone(UTC)
+
+
+def _printable(part: str | int) -> str | int:
+    """A key as it can be shown: control characters escaped, cut to 60 characters."""
+    if isinstance(part, int) or (part.isprintable() and len(part) <= 60):
+        return part
+    shown = repr(part[:60])[1:-1]
+    return f"{shown}…" if len(part) > 60 else shown

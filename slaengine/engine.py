@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import slaengine
 from slaengine import outlook, penalties
 from slaengine.allocator import choose_arrow_pool, keep_freed_memory
-from slaengine.calendars import ALWAYS
+from slaengine.calendars import ALWAYS, Calendar
 from slaengine.contract import Contract, ServiceLevel, SourceSpec, statistic_unit
 from slaengine.errors import DataError
 from slaengine.kinds import (
@@ -1010,18 +1010,24 @@ class RecordLevel:
             weights[: min(len(remap), len(self.paused))] = self.paused[: len(remap)]
             paused = np.bincount(remap[occurs], weights=weights[occurs], minlength=n_groups)
         labels = _labels(contract, np.array(periods, dtype=np.int64))
+        closed = closed_periods(contract, self.calendar, np.array(periods, dtype=np.int64))
         verdicts = []
         for g in range(n_groups):
             p, s = divmod(g, len(segments))
             value = float(stats.value[g])
             hits = int(stats.hits[g]) if stats.hits is not None else None
             missed = (kept_ids[g][0], int(missed_counts[g]) if missed_counts is not None else 0)
-            verdicts.append(verdict(
+            found = verdict(
                 level, self.metric, labels[p], dict(zip(level.by, segments[s], strict=True)),
                 None if math.isnan(value) else value, int(stats.sample_size[g]),
                 int(stats.unmeasured[g]), self.excluded.get(periods[p], 0), hits,
                 missed, float(paused[g]) if paused is not None else None,
-            ))
+            )
+            if closed[p]:  # every duration is 0 s there: nothing was measured
+                found = replace(found, status="insufficient_data", compliance=None, note=(
+                    f"calendar {level.calendar} has no business hours in {labels[p]}, so "
+                    "every duration counted in it is 0 s"))
+            verdicts.append(found)
         table_of_missed = None
         if self.evidence and self.evidence_parts:
             table_of_missed = _evidence_of(self.evidence_parts, remap, labels, len(segments))
@@ -1152,6 +1158,16 @@ def period_figures(
         raise DataError(f'metric "{level.metric}" returned {len(figures.value)} figures for '
                         f"{len(periods)} periods")
     return figures
+
+
+def closed_periods(contract: Contract, calendar: Calendar, periods: np.ndarray) -> np.ndarray:
+    """Which periods hold no business time at all in ``calendar`` (all holidays, say)."""
+    if calendar is ALWAYS or not len(periods):
+        return np.zeros(len(periods), dtype=bool)
+    starts, ends = period_bounds(periods, contract.period, contract.timezone)
+    instants = pa.timestamp("us", tz="UTC")
+    seconds = calendar.elapsed(pa.array(starts, instants), pa.array(ends, instants))
+    return np.asarray(seconds.to_numpy(zero_copy_only=False)) == 0
 
 
 def window_periods(contract: Contract, periods: np.ndarray) -> np.ndarray:

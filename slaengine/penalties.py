@@ -118,15 +118,41 @@ def rounding_of(options: Mapping[str, Any], currency: str) -> Rounding:
     return Rounding(mode=mode, decimals=int(decimals))
 
 
-_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+_PERCENT = re.compile(r"([0-9]+(?:\.[0-9]+)?)%", re.ASCII)
+PERCENT_FORM = 'digits with an optional "." and decimals, then "%", quoted, such as "12%" or "2.5%"'
+"""The accepted form of a percentage, for messages."""
 
 
 def parse_percent(text: object) -> Decimal:
-    """``"12%"`` -> ``Decimal("0.12")``; written as a string so no float touches it."""
-    match = _PERCENT.match(text) if isinstance(text, str) else None
+    """``"12%"`` -> ``Decimal("0.12")``; written as a string so no float touches it.
+
+    The number before ``%`` follows the one form of :func:`slaengine.money.parse_amount` (ASCII
+    digits, an optional ``.`` and decimals; no comma, sign, blank or exponent).
+    """
+    if not isinstance(text, str):
+        return _refuse_percent(text)
+    match = _PERCENT.fullmatch(text)
     if match is None:
-        raise ValueError(f'{text!r} is not a percentage; write it as a string such as "12%"')
-    return Decimal(match.group(1)) / 100
+        if text.endswith("%"):
+            try:
+                parse_amount(text[:-1])
+            except ValueError as exc:
+                raise ValueError(f"{exc} before the %") from None
+        raise ValueError(f"{_show(text)} is not a percentage; expected {PERCENT_FORM}")
+    try:
+        return parse_amount(match.group(1)) / 100
+    except ValueError as exc:
+        raise ValueError(f"{exc} before the %") from None
+
+
+def _refuse_percent(text: object) -> Decimal:
+    shown = "true or false" if isinstance(text, bool) else f"the number {text!r}"
+    raise ValueError(f"found {shown}; expected {PERCENT_FORM}")
+
+
+def _show(text: str, limit: int = 40) -> str:
+    shown = repr(text[:limit])[1:-1]
+    return f'"{shown}…"' if len(text) > limit else f'"{shown}"'
 
 
 def plain(number: Decimal) -> str:
@@ -367,16 +393,25 @@ class CreditSchedule:
 
 def _check_fee_share(field_name: str, value: Any, error: Any) -> None:
     try:
-        FeeShare.parse(value)
+        found = FeeShare.parse(value)
     except ValueError as exc:
-        error(field_name, f'{exc}; or a share of the fee such as "12%"')
+        hint = "" if isinstance(value, str) and value.endswith("%") else (
+            '; or a share of the fee such as "12%"')
+        error(field_name, f"{exc}{hint}")
+        return
+    if found.share is not None and found.share > 1:
+        error(field_name, f'"{value}" is more than the whole fee; a share of the fee is at most '
+                          "100%")
 
 
 def _check_percent(field_name: str, value: Any, error: Any) -> None:
     try:
-        parse_percent(value)
+        share = parse_percent(value)
     except ValueError as exc:
         error(field_name, str(exc))
+        return
+    if share > 1:
+        error(field_name, f'"{value}" is more than the whole; a share is at most 100%')
 
 
 def _check_multiplier(field_name: str, value: Any, error: Any) -> None:
@@ -401,15 +436,19 @@ def _check_amount(field_name: str, value: Any, error: Any) -> None:
         error(field_name, str(exc))
 
 
-AMOUNT: dict[str, Any] = {"type": "string", "check_with": _check_amount}
-"""Schema rule for money written as a string (``"500.00"``)."""
+CREDIT, CAP, BONUS_AMOUNT = "credit", "cap", "bonus"
+"""What an amount of ``[penalties]`` is (its rule's ``meta``): a credit a failure costs, a cap,
+or a bonus. Only a credit is compared with the fee (see :func:`fee_problems`)."""
 
-AMOUNT_OR_SHARE: dict[str, Any] = {"type": "string", "check_with": _check_fee_share}
-"""Schema rule for ``"500.00"`` or ``"12%"`` (of the period's fee)."""
+AMOUNT: dict[str, Any] = {"type": "string", "check_with": _check_amount, "meta": {"fee": CREDIT}}
+"""Schema rule for a credit written as money in a string (``"500.00"``)."""
+
+AMOUNT_OR_SHARE: dict[str, Any] = {"type": "string", "check_with": _check_fee_share,
+                                   "meta": {"fee": CREDIT}}
+"""Schema rule for a credit of ``"500.00"`` or ``"12%"`` (of the period's fee, at most 100%)."""
 
 PERCENT: dict[str, Any] = {"type": "string", "check_with": _check_percent}
-"""Schema rule for ``"12%"``."""
-
+"""Schema rule for a share such as ``"12%"`` (at most 100%)."""
 
 
 def per_status(rule: dict[str, Any]) -> dict[str, Any]:
@@ -422,7 +461,7 @@ def per_status(rule: dict[str, Any]) -> dict[str, Any]:
             check(field_name, value, error)
 
     return {"type": ["string", "dict"], "check_with": check_text,
-            "schema": {"breached": rule, "critical": rule}}
+            "schema": {"breached": rule, "critical": rule}, "meta": rule.get("meta", {})}
 
 
 def status_values(value: Any) -> dict[str, Any]:
@@ -458,14 +497,14 @@ PENALTY_COMMON_SCHEMA: dict[str, Any] = {
             "note": {"type": "string"},
         },
     },
-    "cap_per_period": AMOUNT_OR_SHARE,
-    "cap_per_year": AMOUNT_OR_SHARE,
+    "cap_per_period": {**AMOUNT_OR_SHARE, "meta": {"fee": CAP}},
+    "cap_per_year": {**AMOUNT_OR_SHARE, "meta": {"fee": CAP}},
     "bonuses": {
         "type": "list",
         "schema": {"type": "dict", "schema": {
             "service_level": {"type": "string", "required": True},
             "stretch": {"type": "string", "required": True, "check_with": _check_target},
-            "amount": {**AMOUNT_OR_SHARE, "required": True},
+            "amount": {**AMOUNT_OR_SHARE, "required": True, "meta": {"fee": BONUS_AMOUNT}},
             "note": {"type": "string"},
         }},
     },
@@ -479,6 +518,65 @@ def penalty_schema(model: PenaltyModel | None) -> dict[str, Any]:
     if model is not None:
         schema.update(model.schema)
     return schema
+
+
+def fee_problems(
+    options: Mapping[str, Any], model: PenaltyModel | None, monthly_fee: Decimal | None,
+    period: str,
+) -> list[tuple[KeyPath, str, str | None, list[str] | None]]:
+    """Credits written as amounts that exceed the whole fee of their period.
+
+    One failed service level costing more than all the client pays for the period is taken for
+    a slip (a decimal point lost, a yearly figure in a monthly contract) and refused. The period's
+    fee is the monthly fee × 1, 3 or 12, or × 12 ÷ 52 for a week. Caps and bonuses are not
+    compared: a cap above the fee never binds, and a bonus is the vendor's. Shares of the fee
+    are refused above 100% by the schema. Nothing is checked without a ``monthly_fee``.
+    """
+    if monthly_fee is None:
+        return []
+    fee = monthly_fee * 12 / 52 if period == "week" else monthly_fee * FEE_MONTHS[period]
+    problems: list[tuple[KeyPath, str, str | None, list[str] | None]] = []
+    for key_path, text in _credit_amounts(options, penalty_schema(model), ("penalties",)):
+        try:
+            amount = FeeShare.parse(text).amount
+        except ValueError:
+            continue  # reported by the schema
+        if amount is not None and amount > fee:
+            whole = f"the {period}'s fee {plain(fee.quantize(Decimal('0.01')))}"
+            problems.append((key_path, f'a credit of {text} is more than {whole}; one failed '
+                             "service level may not cost more than the whole fee (write a "
+                             'share such as "5%" or check the decimal point)', None, None))
+    return problems
+
+
+def _credit_amounts(value: Any, rules: Mapping[str, Any], at: tuple
+                    ) -> Iterable[tuple[tuple, str]]:
+    """(key path, text) of every string whose rule is marked ``meta = {"fee": CREDIT}``."""
+    if not isinstance(value, Mapping):
+        return
+    for key, item in value.items():
+        rule = rules.get(key)
+        if isinstance(rule, Mapping):
+            yield from _credit_values(item, rule, (*at, key))
+
+
+def _credit_values(value: Any, rule: Mapping[str, Any], at: tuple
+                   ) -> Iterable[tuple[tuple, str]]:
+    if isinstance(value, str):
+        if (rule.get("meta") or {}).get("fee") == CREDIT:
+            yield at, value
+        return
+    inner = rule.get("schema")
+    if isinstance(value, Mapping):
+        if isinstance(inner, Mapping):
+            yield from _credit_amounts(value, inner, at)
+        values = rule.get("valuesrules")
+        if isinstance(values, Mapping):
+            for key, item in value.items():
+                yield from _credit_values(item, values, (*at, key))
+    elif isinstance(value, list) and isinstance(inner, Mapping):
+        for index, item in enumerate(value):
+            yield from _credit_values(item, inner, (*at, index))
 
 
 def reference_problems(

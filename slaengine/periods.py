@@ -9,14 +9,36 @@ April 1st) is a March ticket. Labels: ``2026-W09`` (ISO weeks, starting Monday),
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from slaengine.errors import DataError
+
 PERIODS = ("week", "month", "quarter", "year")
+
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+"""The dates a contract may name (``start``, ``end``, exclusions, holidays, ``--as-of``).
+
+Wide enough for any agreement, narrow enough that every period, its neighbours and any UTC
+offset stay far inside what ``datetime`` (years 1-9999) and nanosecond timestamps (1677-2262)
+can hold, so no date arithmetic overflows. An open-ended contract leaves ``end`` out.
+"""
+
+
+def date_range_problem(day: date) -> str | None:
+    """Why ``day`` (a date, or a date-time's date) cannot be used (outside :data:`FIRST_DAY` ..
+    :data:`LAST_DAY`), or None."""
+    if isinstance(day, datetime):
+        day = day.date()
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return (f"{day.isoformat()} is outside the accepted dates {FIRST_DAY.isoformat()} .. "
+            f"{LAST_DAY.isoformat()}")
 
 
 def period_keys(timestamps: pa.Array | pa.ChunkedArray, period: str, timezone: str) -> np.ndarray:
@@ -32,6 +54,7 @@ def period_keys(timestamps: pa.Array | pa.ChunkedArray, period: str, timezone: s
     if len(micros) == 0 or micros.null_count == len(micros):
         return np.zeros(len(micros), dtype=np.int64)
     bounds = pc.min_max(micros)
+    check_instants(bounds["min"].as_py(), bounds["max"].as_py())
     zone = ZoneInfo(timezone)
     first = _key_of(_instant(bounds["min"].as_py(), zone), period)
     last = _key_of(_instant(bounds["max"].as_py(), zone), period)
@@ -48,6 +71,22 @@ def period_keys(timestamps: pa.Array | pa.ChunkedArray, period: str, timezone: s
     if micros.null_count:
         out[np.asarray(pc.is_null(micros).to_numpy(zero_copy_only=False), dtype=bool)] = 0
     return out
+
+
+_LOWEST = int(datetime.combine(FIRST_DAY - timedelta(days=2), time(), UTC).timestamp()) * 1_000_000
+_HIGHEST = int(datetime.combine(LAST_DAY + timedelta(days=2), time(), UTC).timestamp()) * 1_000_000
+
+
+def check_instants(lowest: int, highest: int) -> None:
+    """Instants outside the accepted dates cannot be given a period (a source should reject
+    them as implausible; one that does not gets this error instead of an overflow)."""
+    for micros in (lowest, highest):
+        if not _LOWEST <= micros <= _HIGHEST:
+            moment = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+                      if -62135596800_000_000 <= micros <= 253402300799_000_000 else None)
+            shown = moment.isoformat() if moment else f"{micros} µs from 1970"
+            raise DataError(f"a record's time {shown} lies outside the accepted dates "
+                            f"{FIRST_DAY} .. {LAST_DAY}; no period or calendar can place it")
 
 
 def _instant(micros: int, zone: ZoneInfo) -> datetime:

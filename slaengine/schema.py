@@ -7,27 +7,22 @@ model's keys in ``[penalties]``); they are checked with the same validator and t
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Any
 
-from cerberus import Validator, errors
+from cerberus import TypeDefinition, Validator, errors
 
-from slaengine.calendars import CALENDAR_SCHEMA
+from slaengine.calendars import CALENDAR_SCHEMA, check_timezone
 from slaengine.errors import KeyPath
 from slaengine.fields import RECORD_KINDS
 from slaengine.kinds import PAUSE_FIELDS
 from slaengine.money import parse_amount
 from slaengine.periods import PERIODS
 
-NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
-
-
-def _check_timezone(field: str, value: Any, error: Any) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        error(field, f'unknown timezone "{value}"; expected an IANA name such as "Europe/Berlin"')
+NAME_LIMIT = 100
+NAME = rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{NAME_LIMIT - 1}}}"
+"""An id or a table name: ASCII letters, digits, ``_ . -``, at most :data:`NAME_LIMIT` long."""
 
 
 def _check_amount(field: str, value: Any, error: Any) -> None:
@@ -37,6 +32,42 @@ def _check_amount(field: str, value: Any, error: Any) -> None:
         error(field, str(exc))
 
 
+WHERE_LIMIT = 10_000
+"""The most values one ``where`` field may list."""
+
+
+def _check_values(field: str, value: Any, error: Any) -> None:
+    """A ``where`` field: one string, or a non-empty list of at most :data:`WHERE_LIMIT`
+    strings (checked here in one pass: a cerberus rule per item costs seconds on long lists)."""
+    if not isinstance(value, list):
+        return
+    if not value:
+        error(field, "the list is empty, so no record would be kept; list at least one value "
+                     "or leave the field out")
+    elif len(value) > WHERE_LIMIT:
+        error(field, f"{len(value)} values; at most {WHERE_LIMIT} are accepted (choose a field "
+                     "that groups them, such as a category)")
+    else:
+        wrong = next((i for i, v in enumerate(value) if not isinstance(v, str)), None)
+        if wrong is not None:
+            error(field, f"item {wrong} is {_show(value[wrong])}; expected strings")
+
+
+def _check_by(field: str, value: Any, error: Any) -> None:
+    seen: set[Any] = set()
+    for name in value if isinstance(value, list) else ():
+        if isinstance(name, str) and name in seen:
+            error(field, f'"{name}" is named twice; name each field once')
+        seen.add(name if isinstance(name, str) else None)
+
+
+WHERE: dict[str, Any] = {
+    "type": "dict",
+    "valuesrules": {"type": ["string", "list"], "check_with": _check_values},
+}
+"""``where = { field = "value" }`` or ``{ field = ["a", "b"] }``: records whose field holds one
+of the values."""
+
 CONTRACT_KEYS: dict[str, Any] = {
     "id": {"type": "string", "required": True, "regex": NAME},
     "client": {"type": "string", "required": True, "empty": False},
@@ -45,7 +76,7 @@ CONTRACT_KEYS: dict[str, Any] = {
     "currency": {"type": "string", "regex": "[A-Z]{3}", "default": "USD"},
     "monthly_fee": {"check_with": _check_amount},
     "period": {"type": "string", "allowed": list(PERIODS), "default": "month"},
-    "timezone": {"type": "string", "check_with": _check_timezone, "default": "UTC"},
+    "timezone": {"type": "string", "check_with": check_timezone, "default": "UTC"},
     "start": {"type": "date"},
     "end": {"type": "date"},
 }
@@ -66,11 +97,9 @@ SERVICE_LEVEL_KEYS: dict[str, Any] = {
     "target": {"type": "string", "required": True},
     "minimum": {"type": "string"},
     "min_sample": {"type": "integer", "min": 1},
-    "where": {
-        "type": "dict",
-        "valuesrules": {"type": ["string", "list"], "schema": {"type": "string"}},
-    },
-    "by": {"type": "list", "schema": {"type": "string"}},
+    "where": WHERE,
+    "by": {"type": "list", "maxlength": 8, "check_with": _check_by,
+           "schema": {"type": "string"}},
     "options": {"type": "dict"},
     "inputs": {"type": "dict", "valuesrules": {"type": "string"}},
     "pause": {"type": "list", "schema": {"type": "string", "allowed": list(PAUSE_FIELDS)}},
@@ -83,10 +112,7 @@ EXCLUSION_KEYS: dict[str, Any] = {
     "from": {"type": ["datetime", "date"], "required": True},
     "to": {"type": ["datetime", "date"], "required": True},
     "service_levels": {"type": "list", "schema": {"type": "string"}},
-    "where": {
-        "type": "dict",
-        "valuesrules": {"type": ["string", "list"], "schema": {"type": "string"}},
-    },
+    "where": WHERE,
 }
 
 PENALTY_KEYS: dict[str, Any] = {"model": {"type": "string", "required": True}}
@@ -119,11 +145,26 @@ Problem = tuple[KeyPath, str, str | None, list[str] | None]
 """(key path, message, suggestion, accepted keys)."""
 
 
+class _Validator(Validator):
+    """Cerberus with three holes closed: ``true`` is not a whole number (Python's bool is an
+    int), a date-time is not a date (it is a date's subclass), and a ``regex`` must match the
+    whole text (cerberus appends ``$``, which lets a trailing newline through)."""
+
+    types_mapping = {**Validator.types_mapping,
+                     "integer": TypeDefinition("integer", (int,), (bool,)),
+                     "date": TypeDefinition("date", (date,), (datetime,))}
+
+    def _validate_regex(self, pattern: str, field: str, value: Any) -> None:
+        """{'type': 'string'}"""
+        if isinstance(value, str) and re.fullmatch(pattern, value) is None:
+            self._error(field, errors.REGEX_MISMATCH)
+
+
 def validate(
     document: dict[str, Any], schema: dict[str, Any], prefix: KeyPath = ()
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Validate ``document`` against ``schema``; return it with defaults filled, and problems."""
-    validator = Validator(schema)
+    validator = _Validator(schema)
     if validator.validate(document):
         return validator.document, []
     return validator.document or document, list(
@@ -156,6 +197,9 @@ def _problems(errs: Any, schema: dict[str, Any], prefix: tuple) -> Iterator[Prob
                 did_you_mean(str(err.value), accepted),
                 accepted,
             )
+        elif err.rule == "regex" and err.constraint == NAME:
+            yield path, (f"{_show(err.value)} is not a name: expected up to {NAME_LIMIT} ASCII "
+                         "letters, digits, _ . or -, starting with a letter or digit"), None, None
         elif err.rule == "regex":
             message = f"{_show(err.value)} does not match the pattern {err.constraint}"
             yield path, message, None, None
@@ -197,9 +241,11 @@ def _types(constraint: Any) -> str:
     return " or ".join(_TYPE_WORDS.get(n, n) for n in names)
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, limit: int = 60) -> str:
+    """A found value for a message: strings quoted with escapes shown, cut to ``limit``."""
     if isinstance(value, str):
-        return f'"{value}"'
+        shown = repr(value[:limit])[1:-1]
+        return f'"{shown}…" ({len(value)} characters)' if len(value) > limit else f'"{shown}"'
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):

@@ -38,6 +38,14 @@ OPERATORS: tuple[str, ...] = ("<", "<=", ">", ">=")
 DURATION_UNITS: dict[str, int] = {"s": 1, "min": 60, "h": 3600, "d": 86400}
 """Duration units and their length in seconds."""
 
+MAX_DURATION = 36_525 * 86_400
+"""The longest duration a target may name (100 years, in seconds): longer ones overflow the
+microsecond arithmetic of the engine and mean nothing in an agreement."""
+
+MAX_NUMBER_CHARS = 20
+"""The longest number a target may write (``99.99999`` is 8): longer ones lose their meaning
+when compared as floats."""
+
 _WRITTEN_STATISTICS = (
     "mean", "median", "min", "max", "count", "share", "value", "pNN (e.g. p90, p99.9)"
 )
@@ -49,13 +57,13 @@ _COMPARE: dict[str, Callable[[object, object], bool]] = {
     ">=": operator.ge,
 }
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _OP = re.compile(r"<=|>=|<|>")
 _OPLIKE = re.compile(r"[=!<>]+|\S+")
 _UNIT = re.compile(r"%|[A-Za-z]+")
-_WS = re.compile(r"\s*")
-_PERCENTILE = re.compile(r"p(\d+(?:\.\d+)?)")
+_WS = re.compile(r"[ \t]*")
+_PERCENTILE = re.compile(r"p([0-9]+(?:\.[0-9]+)?)")
 
 # Common ways of writing a unit or statistic that the grammar does not accept, and what to write.
 _UNIT_ALIASES = {
@@ -314,8 +322,7 @@ def format_duration(seconds: float) -> str:
 def _parse_within(sc: _Scanner) -> Target:
     """``NUMBER% within DURATION`` -> the attainment statistic."""
     start = sc.pos
-    number = sc.match(_NUMBER)
-    assert number is not None
+    number = _read_number(sc, "a percentage")
     pct = Fraction(number.group())
     sc.skip_ws()
     if sc.match(re.compile("%")) is None:
@@ -376,7 +383,17 @@ def _read_number(sc: _Scanner, what: str) -> re.Match[str]:
     number = sc.match(_NUMBER)
     if number is None:
         raise sc.error(f"expected {what}, found {sc.found()}")
+    if len(number.group()) > MAX_NUMBER_CHARS:
+        raise sc.error(f"the number has {len(number.group())} characters; at most "
+                       f"{MAX_NUMBER_CHARS} are accepted", number.start())
     return number
+
+
+def _check_duration(sc: _Scanner, seconds: Fraction, token: str, position: int) -> Fraction:
+    if seconds > MAX_DURATION:
+        raise sc.error(f"{token} is longer than 100 years (36525d), the longest duration "
+                       "accepted", position)
+    return seconds
 
 
 def _read_quantity(sc: _Scanner, what: str) -> tuple[Fraction, str, str]:
@@ -399,7 +416,8 @@ def _read_quantity(sc: _Scanner, what: str) -> tuple[Fraction, str, str]:
     if name in DURATION_UNITS:
         if value < 0:
             raise sc.error(f"a duration cannot be negative, found {token}", number.start())
-        return value * DURATION_UNITS[name], "duration", token
+        seconds = _check_duration(sc, value * DURATION_UNITS[name], token, number.start())
+        return seconds, "duration", token
     raise _unknown_unit(sc, name, unit_start, with_percent=True)
 
 
@@ -423,8 +441,9 @@ def _read_duration(sc: _Scanner) -> tuple[Fraction, str]:
         )
     if unit.group() not in DURATION_UNITS:
         raise _unknown_unit(sc, unit.group(), unit_start, with_percent=False)
+    token = f"{number.group()}{unit.group()}"
     seconds = Fraction(number.group()) * DURATION_UNITS[unit.group()]
-    return seconds, f"{number.group()}{unit.group()}"
+    return _check_duration(sc, seconds, token, number.start()), token
 
 
 def _unknown_unit(sc: _Scanner, name: str, position: int, *, with_percent: bool) -> TargetError:

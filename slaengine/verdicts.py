@@ -33,7 +33,8 @@ class Verdict:
     :data:`MISSED_LIMIT` of them; ``missed_count`` is the full number. ``paused`` is the total
     of seconds the clock stood still (``pause``), None when no pause applies. Money values are
     exact Decimals. ``outlook`` is set for the running period of an ``--as-of`` evaluation
-    (see :mod:`slaengine.outlook`).
+    (see :mod:`slaengine.outlook`). ``note`` says why a verdict is not what its numbers alone
+    would give (a period in which the level's calendar is never open).
     """
 
     service_level: str
@@ -55,6 +56,7 @@ class Verdict:
     missed: tuple[str, ...] = ()
     paused: float | None = None
     outlook: dict[str, Any] | None = None
+    note: str | None = None
 
 
 MISSED_LIMIT = 1000
@@ -159,6 +161,7 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
                 "unmeasured": v.unmeasured, "excluded": v.excluded,
                 "missed_count": v.missed_count, "missed": list(v.missed), "paused": v.paused,
                 **({"outlook": v.outlook} if v.outlook is not None else {}),
+                **({"note": v.note} if v.note else {}),
             }
             for v in evaluation.verdicts
         ],

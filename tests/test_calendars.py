@@ -464,6 +464,10 @@ def test_matches_minute_stepping_reference(data: st.DataObject) -> None:
                   for i, name in enumerate(calendars.DAYS)},
         "holidays": holidays,
     }
+    if not any(week) and not partial:  # never open: refused, every duration would be 0 s
+        with pytest.raises(ContractError, match="never open"):
+            build_calendars({"random": table})
+        return
     cal = build_calendars({"random": table})["random"]
 
     first = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)

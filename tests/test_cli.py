@@ -98,7 +98,7 @@ def test_validate(tmp_path):
     moved.write_text((DATA / "small.toml").read_text())
     result = run("validate", str(moved))
     assert result.exit_code == 2
-    assert "sources.tickets.path: no such file" in result.output
+    assert "file not found (sources.tickets.path)" in result.output
 
 
 def test_plugins_lists_every_kind():
@@ -212,7 +212,7 @@ def test_validate_accepts_a_glob_path_that_matches(tmp_path):
     (tmp_path / "c.toml").write_text(contract.replace("page-*", "pgae-*"))
     result = run("validate", str(tmp_path / "c.toml"))
     assert result.exit_code == 2
-    assert "sources.zd.path: no such file" in result.output
+    assert "no file matches the pattern (sources.zd.path)" in result.output
 
 
 def test_verify_names_a_changed_page_of_a_folder_source(tmp_path):
