@@ -45,10 +45,10 @@ def tickets() -> pa.Table:
         "Priority": pa.array(["urgent", "high", "low", "urgent", "urgent", "low"])
         .dictionary_encode(),
         "Contacts": pa.array([1, 2, 1, None, 1, 1], pa.int32()),
-        "CSAT": pa.array([5.0, float("nan"), 4.0, 7.0, 3.0, 4.0]),
+        "CSAT": pa.array([5.0, None, 4.0, 7.0, 3.0, 4.0]),
         "Notes": ["x", "y", "z", "w", "v", "u"],
     })
-# row 1 A1: fine; row 2 A2: CSAT NaN = missing, fine; row 3: no ticket id -> rejected;
+# row 1 A1: fine; row 2 A2: CSAT null = missing, fine; row 3: no ticket id -> rejected;
 # row 4 A4: CSAT 7 outside 1-5 -> rejected; row 5 A5: reply before opening -> rejected;
 # row 6 A6: no Opened -> rejected ("created_at: missing").
 # read 6 = accepted 2 + rejected 4.
@@ -84,7 +84,7 @@ def test_parquet_reconciles_with_coerce_reasons(parquet: Path) -> None:
     records, rejected, read, _ = read_all(config(parquet))
     assert (read, records.num_rows, rejected.num_rows) == (6, 2, 4)
     assert records["ticket_id"].to_pylist() == ["A1", "A2"]
-    assert records["csat"].to_pylist() == [5.0, None]  # NaN is a missing value
+    assert records["csat"].to_pylist() == [5.0, None]  # a null is a missing value
     assert records["created_at"].to_pylist() == [utc(2026, 3, 2, 8), utc(2026, 3, 2, 9)]
     assert [(r["row"], r["reason"]) for r in rejected.to_pylist()] == [
         (3, "ticket_id: missing"),
