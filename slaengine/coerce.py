@@ -27,7 +27,7 @@ Already-typed columns: a timestamp with a timezone is converted to UTC, one with
 field's number type. The same rules hold whatever the format: a float ``NaN``, ``inf`` or
 ``-inf`` is rejected as not a number (as the text ``nan`` is), a value outside the field's
 bounds or outside its type's range is rejected with the reason a text value would get, and a
-timestamp must lie between 0001-01-02 and 9999-12-30 (UTC) so that it can be shown in any
+timestamp must lie between 0003-01-01 and 9997-12-31 (UTC) so that it can be shown in any
 timezone. Large text, binary (UTF-8) and dictionary columns are read like the plain column they
 encode. A column whose type a field cannot take (a list, a struct, a map where a timestamp or a
 number belongs) stops the run naming the column, its type and what the field expects
@@ -67,11 +67,15 @@ _INT64_LIMIT = 2.0**63
 _WIDENS_TO_INT64 = {pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(),
                     pa.uint32()}
 _EXACT_IN_FLOAT64 = {pa.int8(), pa.int16(), pa.int32(), pa.uint8(), pa.uint16(), pa.uint32()}
-# Instants a timestamp field may hold (UTC microseconds): a day inside what a datetime can show,
-# so a value stays representable in every timezone's local time.
-_EARLIEST_US = -62135510400_000000  # 0001-01-02T00:00:00Z
-_LATEST_US = 253402214400_000000 - 1  # 9999-12-30T23:59:59.999999Z
-_TIME_RANGE = "0001-01-02 to 9999-12-30"
+# Instants a timestamp field may hold (UTC microseconds): far enough inside what a datetime can
+# show that a value stays representable, and placeable, in every timezone.
+_EARLIEST_US = -62072524800_000000  # 0003-01-01T00:00:00Z
+_LATEST_US = 253339228800_000000 - 1  # 9997-12-31T23:59:59.999999Z
+_TIME_RANGE = "0003-01-01 to 9997-12-31"
+# Wall times are clipped to just outside that range before they are placed in a timezone (an
+# offset moves them by less than a day), so they stay rejectable and never overflow.
+_WALL_LOW_US = -62072697600_000000  # 0002-12-30T00:00:00
+_WALL_HIGH_US = 253339401600_000000  # 9998-01-03T00:00:00
 
 
 @dataclass
@@ -301,9 +305,6 @@ def _timestamps(name: str, arr: pa.Array, timezone: str, source: str, column: st
             micros, zone = _strict_cast(arr, pa.timestamp("us")), None
         else:
             micros, zone = _to_us(arr, t.unit, t.tz), t.tz
-        # Wall times far outside the range are nulled before they are placed in a timezone.
-        wide = 2 * 86_400_000_000
-        micros = _range_nulled(micros, _EARLIEST_US - wide, _LATEST_US + wide)
         typed = micros.cast(TIMESTAMP) if zone is not None else _localise(micros, timezone)
         col = _Column(name, arr, typed)
         _check_time_range(col, typed_input=True)
@@ -333,17 +334,6 @@ def _timestamps(name: str, arr: pa.Array, timezone: str, source: str, column: st
     col.add_problem(invalid, lambda: _reason(name, text, " is not an ISO 8601 timestamp"))
     _check_time_range(col)
     return col
-
-
-def _range_nulled(micros: pa.Array, low: int, high: int) -> pa.Array:
-    """``micros`` (a timestamp array) with the values outside ``low..high`` as nulls."""
-    as_int = micros.cast(pa.int64())
-    extremes = pc.min_max(as_int)
-    least, most = extremes["min"].as_py(), extremes["max"].as_py()
-    if least is None or (least >= low and most <= high):
-        return micros
-    inside = pc.and_(pc.greater_equal(as_int, low), pc.less_equal(as_int, high))
-    return pc.if_else(inside, micros, pa.scalar(None, micros.type))
 
 
 def _check_time_range(col: _Column, *, typed_input: bool = False) -> None:
@@ -611,6 +601,9 @@ def _localise(naive: pa.Array, timezone: str) -> pa.Array:
         naive = pa.concat_arrays([naive])  # buffers that start at the first value
     validity, data = naive.buffers()[:2]
     local = np.frombuffer(data, dtype=np.int64, count=len(naive))
+    if local.min() < _WALL_LOW_US or local.max() > _WALL_HIGH_US:
+        # out of range either way (rejected by the caller); clipped so they can be placed
+        local = np.clip(local, _WALL_LOW_US, _WALL_HIGH_US)
     if not naive.null_count:
         return pa.array(to_utc(local, timezone), TIMESTAMP)
     valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little",
