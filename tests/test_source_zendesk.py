@@ -217,7 +217,7 @@ def test_field_a_zendesk_export_lacks_is_an_error() -> None:
 def test_wrong_type_names_ticket_and_key(tmp_path: Path) -> None:
     page = tmp_path / "p.json"
     page.write_text(json.dumps({"tickets": [{"id": 1}, {"id": "abc"}]}))
-    with pytest.raises(DataError, match=r'ticket 2: key "id" holds "abc", expected an integer'):
+    with pytest.raises(DataError, match=r'ticket 2: key "id" holds "abc", expected a whole number'):
         read_all(config(page))
 
 
