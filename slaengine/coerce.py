@@ -24,8 +24,14 @@ Rules, by field type:
 
 Already-typed columns: a timestamp with a timezone is converted to UTC, one without a timezone
 (and a date) is read in the contract's timezone; integers, floats and decimals become the
-field's number type (a float NaN counts as a null, the way dataframe libraries write missing
-values); anything else is cast to text for text and category fields.
+field's number type. The same rules hold whatever the format: a float ``NaN``, ``inf`` or
+``-inf`` is rejected as not a number (as the text ``nan`` is), a value outside the field's
+bounds or outside its type's range is rejected with the reason a text value would get, and a
+timestamp must lie between 0003-01-01 and 9997-12-31 (UTC) so that it can be shown in any
+timezone. Large text, binary (UTF-8) and dictionary columns are read like the plain column they
+encode. A column whose type a field cannot take (a list, a struct, a map where a timestamp or a
+number belongs) stops the run naming the column, its type and what the field expects
+(:func:`expects`).
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from slaengine.fields import TIMESTAMP, RecordKind
 from slaengine.kinds import REJECT_SCHEMA
 from slaengine.walltime import to_utc
 
-__all__ = ["coerce"]
+__all__ = ["coerce", "expects"]
 
 # ISO 8601 shapes accepted for timestamps; ranges (month 13, February 30, hour 25) are checked
 # by Arrow's strict cast afterwards.
@@ -61,6 +67,15 @@ _INT64_LIMIT = 2.0**63
 _WIDENS_TO_INT64 = {pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(),
                     pa.uint32()}
 _EXACT_IN_FLOAT64 = {pa.int8(), pa.int16(), pa.int32(), pa.uint8(), pa.uint16(), pa.uint32()}
+# Instants a timestamp field may hold (UTC microseconds): far enough inside what a datetime can
+# show that a value stays representable, and placeable, in every timezone.
+_EARLIEST_US = -62072524800_000000  # 0003-01-01T00:00:00Z
+_LATEST_US = 253339228800_000000 - 1  # 9997-12-31T23:59:59.999999Z
+_TIME_RANGE = "0003-01-01 to 9997-12-31"
+# Wall times are clipped to just outside that range before they are placed in a timezone (an
+# offset moves them by less than a day), so they stay rejectable and never overflow.
+_WALL_LOW_US = -62072697600_000000  # 0002-12-30T00:00:00
+_WALL_HIGH_US = 253339401600_000000  # 9998-01-03T00:00:00
 
 
 @dataclass
@@ -168,10 +183,55 @@ def coerce(
 # --------------------------------------------------------------------------- per column
 
 
+def expects(field_type: pa.DataType, column_type: pa.DataType) -> str | None:
+    """What a field of ``field_type`` expects, when a column of ``column_type`` cannot hold it
+    (a struct where a timestamp belongs); None when :func:`coerce` can read the column.
+
+    Sources that know a column's type before reading (Parquet, Arrow) call it to stop early,
+    naming the file; :func:`coerce` raises the same DataError when it meets such a column.
+    """
+    t = _plain_type(column_type)
+    if pa.types.is_null(t) or pa.types.is_string(t):
+        return None
+    if field_type == TIMESTAMP:
+        ok = pa.types.is_timestamp(t) or pa.types.is_date(t)
+        return None if ok else "timestamps (a timestamp, a date or ISO 8601 text)"
+    if pa.types.is_integer(field_type) or pa.types.is_floating(field_type):
+        ok = pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+        return None if ok else "numbers (an integer, a float, a decimal or number text)"
+    if pa.types.is_decimal(field_type):
+        ok = pa.types.is_integer(t) or pa.types.is_decimal(t)
+        return None if ok else "exact amounts (a decimal, an integer or amount text)"
+    if pa.types.is_boolean(field_type):
+        ok = pa.types.is_boolean(t) or pa.types.is_integer(t)
+        return None if ok else "yes/no values (a boolean, 1/0 or yes/no text)"
+    scalar = (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+              or pa.types.is_boolean(t) or pa.types.is_date(t) or pa.types.is_timestamp(t))
+    return None if scalar else "text (a string, or a number, date or yes/no value)"
+
+
+def _plain_type(type_: pa.DataType) -> pa.DataType:
+    """The type a column is read as: a dictionary's values, text for large or binary text."""
+    if pa.types.is_dictionary(type_):
+        type_ = type_.value_type
+    if _is_text_like(type_):
+        return pa.string()
+    return type_
+
+
+def _is_text_like(type_: pa.DataType) -> bool:
+    return (pa.types.is_large_string(type_) or pa.types.is_string_view(type_)
+            or pa.types.is_binary(type_) or pa.types.is_large_binary(type_)
+            or pa.types.is_binary_view(type_) or pa.types.is_fixed_size_binary(type_))
+
+
 def _coerce_column(
     name: str, arr: pa.Array, type_: pa.DataType, timezone: str, source: str, column: str
 ) -> _Column:
     """Type one raw column as ``type_``, recording the rows it cannot type."""
+    expected = expects(type_, arr.type)
+    if expected is not None:
+        raise _type_error(source, column, name, arr.type, expected)
     if pa.types.is_null(arr.type):
         # A column with no value at all (an empty or all-null typed input) is simply missing.
         arr = pa.nulls(len(arr), pa.string())
@@ -180,24 +240,42 @@ def _coerce_column(
         return _categories(name, arr, type_)
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
-    if pa.types.is_large_string(arr.type) or pa.types.is_string_view(arr.type):
-        arr = arr.cast(pa.string())
+    undecodable = None
+    if _is_text_like(arr.type):
+        arr, undecodable = _as_text(arr)
 
     if type_ == TIMESTAMP:
-        return _timestamps(name, arr, timezone, source, column)
-    if pa.types.is_integer(type_) or pa.types.is_floating(type_):
-        return _numbers(name, arr, type_, source, column)
-    if pa.types.is_decimal(type_):
-        return _amounts(name, arr, type_, source, column)
-    if pa.types.is_boolean(type_):
-        return _booleans(name, arr, source, column)
-    if pa.types.is_string(type_) or (
+        col = _timestamps(name, arr, timezone, source, column)
+    elif pa.types.is_integer(type_) or pa.types.is_floating(type_):
+        col = _numbers(name, arr, type_, source, column)
+    elif pa.types.is_decimal(type_):
+        col = _amounts(name, arr, type_, source, column)
+    elif pa.types.is_boolean(type_):
+        col = _booleans(name, arr, source, column)
+    elif pa.types.is_string(type_) or (
         pa.types.is_dictionary(type_) and pa.types.is_string(type_.value_type)
     ):
         text = _trimmed(arr) if _needs_trim(arr) else arr
         typed = pc.dictionary_encode(text) if pa.types.is_dictionary(type_) else text
-        return _Column(name, arr, typed.cast(type_), _text=text)
-    raise ValueError(f"coerce: field {name!r} has a type coerce cannot make: {type_}")
+        col = _Column(name, arr, typed.cast(type_), _text=text)
+    else:
+        raise ValueError(f"coerce: field {name!r} has a type coerce cannot make: {type_}")
+    if undecodable is not None:
+        col.add_problem(undecodable, f"{name}: not UTF-8 text")
+    return col
+
+
+def _as_text(arr: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+    """Large, viewed or binary text as plain text; binary values that are not UTF-8 become nulls
+    (and are returned as a mask, to be rejected)."""
+    if pa.types.is_large_string(arr.type) or pa.types.is_string_view(arr.type):
+        return arr.cast(pa.string()), None
+    try:
+        return arr.cast(pa.string()), None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    text = _strict_cast(arr.cast(pa.binary()), pa.string())
+    return text, pc.and_(pc.is_valid(arr), pc.is_null(text))
 
 
 def _categories(name: str, arr: pa.DictionaryArray, type_: pa.DataType) -> _Column:
@@ -216,14 +294,21 @@ def _categories(name: str, arr: pa.DictionaryArray, type_: pa.DataType) -> _Colu
 
 
 def _timestamps(name: str, arr: pa.Array, timezone: str, source: str, column: str) -> _Column:
-    """Timestamps as UTC microseconds: parsed from ISO 8601 text, or converted if typed."""
+    """Timestamps as UTC microseconds: parsed from ISO 8601 text, or converted if typed.
+
+    Typed values a microsecond timestamp cannot hold, and instants outside
+    :data:`_TIME_RANGE`, are rejected as out of range.
+    """
     t = arr.type
-    if pa.types.is_timestamp(t):
-        if t.tz is not None:
-            return _Column(name, arr, _to_us(arr, t.unit, t.tz).cast(TIMESTAMP))
-        return _Column(name, arr, _localise(_to_us(arr, t.unit, None), timezone))
-    if pa.types.is_date(t):
-        return _Column(name, arr, _localise(arr.cast(pa.timestamp("us")), timezone))
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        if pa.types.is_date(t):
+            micros, zone = _strict_cast(arr, pa.timestamp("us")), None
+        else:
+            micros, zone = _to_us(arr, t.unit, t.tz), t.tz
+        typed = micros.cast(TIMESTAMP) if zone is not None else _localise(micros, timezone)
+        col = _Column(name, arr, typed)
+        _check_time_range(col, typed_input=True)
+        return col
     if not pa.types.is_string(t):
         raise _type_error(source, column, name, t, "timestamps")
 
@@ -231,7 +316,9 @@ def _timestamps(name: str, arr: pa.Array, timezone: str, source: str, column: st
     shaped = pc.fill_null(pc.match_substring_regex(text, _ISO_RE), False)
     fast = _uniform(text, shaped, timezone)
     if fast is not None:
-        return _Column(name, arr, fast, _text=text)
+        col = _Column(name, arr, fast, _text=text)
+        _check_time_range(col)
+        return col
     # Arrow parses at most microseconds for a "us" timestamp; finer digits are truncated.
     norm = pc.replace_substring_regex(text, r"(\.\d{6})\d+", r"\1")
     has_offset = pc.fill_null(pc.match_substring_regex(norm, _OFFSET_RE), False)
@@ -245,7 +332,27 @@ def _timestamps(name: str, arr: pa.Array, timezone: str, source: str, column: st
     col = _Column(name, arr, typed, _text=text)
     invalid = pc.and_(pc.is_valid(text), pc.is_null(typed))
     col.add_problem(invalid, lambda: _reason(name, text, " is not an ISO 8601 timestamp"))
+    _check_time_range(col)
     return col
+
+
+def _check_time_range(col: _Column, *, typed_input: bool = False) -> None:
+    """Reject the rows whose instant lies outside :data:`_TIME_RANGE` or, for typed input,
+    whose raw value is present but whose instant is missing (it did not fit a microsecond
+    timestamp). One min-max pass when every value fits."""
+    as_int = col.typed.cast(pa.int64())
+    extremes = pc.min_max(as_int)
+    least, most = extremes["min"].as_py(), extremes["max"].as_py()
+    inside = least is None or (least >= _EARLIEST_US and most <= _LATEST_US)
+    lost_some = typed_input and col.typed.null_count > col.raw.null_count
+    if inside and not lost_some:
+        return
+    outside = pc.or_(pc.less(as_int, _EARLIEST_US), pc.greater(as_int, _LATEST_US))
+    bad = pc.fill_null(outside, False)
+    if lost_some:
+        bad = pc.or_(bad, pc.and_(pc.is_valid(col.raw), pc.is_null(col.typed)))
+    what = f" is out of range ({_TIME_RANGE})"
+    col.add_problem(bad, lambda: _reason(col.name, col.text, what))
 
 
 def _uniform(text: pa.Array, shaped: pa.Array, timezone: str) -> pa.Array | None:
@@ -278,12 +385,15 @@ def _numbers(name: str, arr: pa.Array, type_: pa.DataType, source: str, column: 
             rest = pc.and_(is_float, pc.invert(is_int))
             floats = _strict_cast(pc.if_else(rest, text, null), pa.float64())
             typed, fraction = _whole(ints, floats)
+            too_big = pc.and_(is_int, pc.is_null(ints))  # digits past the int64 range
         else:
             typed = _strict_cast(pc.if_else(is_float, text, null), pa.float64())
             # "1e999" parses as infinity, which is no more a number of seconds than "inf" is.
             typed = pc.if_else(pc.is_finite(typed), typed, pa.scalar(None, pa.float64()))
-            fraction = None
+            fraction = too_big = None
         col = _Column(name, arr, typed, _text=text)
+        if too_big is not None:
+            col.add_problem(too_big, lambda: _reason(name, text, " is out of range"))
         if fraction is not None:
             col.add_problem(fraction, lambda: _reason(name, text, " is not a whole number"))
         invalid = pc.and_(pc.is_valid(text), pc.is_null(typed))
@@ -304,23 +414,34 @@ def _numbers(name: str, arr: pa.Array, type_: pa.DataType, source: str, column: 
         else:
             typed, fraction = _strict_cast(arr, pa.float64()), None
     elif pa.types.is_floating(t):
-        # NaN is how dataframe libraries write a missing number.
-        values = pc.if_else(pc.is_nan(arr), pa.scalar(None, t), arr).cast(pa.float64())
-        if whole:
-            typed, fraction = _whole(pa.nulls(len(arr), pa.int64()), values)
-        else:
-            typed, fraction = values, None
+        return _floats(name, arr, whole)
     else:
         raise _type_error(source, column, name, t, "numbers")
     col = _Column(name, arr, typed)
     if fraction is not None:
         col.add_problem(fraction, lambda: _reason(name, col.text, " is not a whole number"))
-    if pa.types.is_floating(t):
-        present = pc.invert(pc.fill_null(pc.is_nan(arr), True))
-    else:
-        present = pc.is_valid(arr)
-    out_of_range = pc.and_(present, pc.is_null(typed))
+    out_of_range = pc.and_(pc.is_valid(arr), pc.is_null(typed))
     col.add_problem(out_of_range, lambda: _reason(name, col.text, " is out of range"))
+    return col
+
+
+def _floats(name: str, arr: pa.Array, whole: bool) -> _Column:
+    """A typed float column: ``NaN``, ``inf`` and ``-inf`` are not numbers (the reason the text
+    ``nan`` or ``inf`` gets), and a count must be a whole number within int64."""
+    values = arr.cast(pa.float64())
+    finite = pc.is_finite(values)  # null where the value is missing
+    non_finite = arr.null_count < len(arr) and not pc.all(finite).as_py()
+    if non_finite:
+        values = pc.if_else(finite, values, pa.scalar(None, pa.float64()))
+    if whole:
+        typed, fraction = _whole(pa.nulls(len(arr), pa.int64()), values)
+    else:
+        typed, fraction = values, None
+    col = _Column(name, arr, typed)
+    if non_finite:
+        col.add_problem(pc.invert(finite), lambda: _reason(name, col.text, " is not a number"))
+    if fraction is not None:
+        col.add_problem(fraction, lambda: _reason(name, col.text, " is not a whole number"))
     return col
 
 
@@ -480,6 +601,9 @@ def _localise(naive: pa.Array, timezone: str) -> pa.Array:
         naive = pa.concat_arrays([naive])  # buffers that start at the first value
     validity, data = naive.buffers()[:2]
     local = np.frombuffer(data, dtype=np.int64, count=len(naive))
+    if local.min() < _WALL_LOW_US or local.max() > _WALL_HIGH_US:
+        # out of range either way (rejected by the caller); clipped so they can be placed
+        local = np.clip(local, _WALL_LOW_US, _WALL_HIGH_US)
     if not naive.null_count:
         return pa.array(to_utc(local, timezone), TIMESTAMP)
     valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little",

@@ -23,6 +23,7 @@ from slaengine.contract import Contract, SourceSpec, load_contract
 from slaengine.engine import read_source
 from slaengine.errors import DataError, UsageError, did_you_mean
 from slaengine.fields import CATEGORY, COUNT, SECONDS, TEXT, TICKETS, TIMESTAMP
+from slaengine.inputs import input_files
 from slaengine.kinds import SourceConfig
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.verdicts import SourceAccount
@@ -100,7 +101,7 @@ def inspect_target(
 def guess_adapter(path: Path) -> str:
     """The adapter for a bare file (by suffix) or folder (by the files in it)."""
     if path.is_dir():
-        found = {ADAPTER_BY_SUFFIX.get(_suffix(p)) for p in path.rglob("*") if p.is_file()}
+        found = {ADAPTER_BY_SUFFIX.get(_suffix(p)) for p in input_files(path)}
         for adapter in ("arrow", "zendesk"):
             if adapter in found:
                 return adapter
@@ -161,7 +162,12 @@ def inspect_source(
 
 
 def render(inspections: list[Inspection], console: Console) -> None:
-    """Print the inspections for people: one section per source."""
+    """Print the inspections for people: one section per source.
+
+    A source that cannot be read (a missing or corrupt file, a missing column) is shown as far
+    as it could be read (its columns, so the mapping can be fixed), then every such source's
+    error is raised as one :class:`DataError`: the command exits 2, as ``evaluate`` would.
+    """
     for found in inspections:
         console.rule(f"[bold]source {found.source}[/] · adapter {found.adapter}")
         console.print(f"path: {found.path}", highlight=False, soft_wrap=True)
@@ -185,12 +191,16 @@ def render(inspections: list[Inspection], console: Console) -> None:
         for note in found.notes:
             console.print(f"[yellow]note:[/] {note}", highlight=False)
         if found.error:
-            console.print(f"[red]error:[/] {found.error}", highlight=False)
             continue
         if found.account is not None:
             _render_account(found, console)
         if found.sample is not None and found.sample.num_rows:
             _render_sample(found, console)
+    failed = [found for found in inspections if found.error]
+    if len(failed) == 1 and len(inspections) == 1:
+        raise DataError(str(failed[0].error))
+    if failed:
+        raise DataError("\n".join(f"source {found.source}: {found.error}" for found in failed))
 
 
 def _render_account(found: Inspection, console: Console) -> None:

@@ -324,9 +324,10 @@ def test_typed_numbers() -> None:
     )
     assert records.column("contacts").type == COUNT
     assert records.column("csat").type == SCORE
-    assert records.column("contacts").to_pylist() == [1, 2]
-    assert records.column("reopens").to_pylist() == [0, None]  # NaN is a missing value
+    assert records.column("contacts").to_pylist() == [1]
+    assert records.column("reopens").to_pylist() == [0]
     assert reject_rows(rejected) == [
+        (1, "reopens", "nan", "reopens: 'nan' is not a number"),  # as the text "nan" is
         (2, "reopens", "1.5", "reopens: '1.5' is not a whole number"),
         (3, "csat", "9", "csat: 9 is outside 1-5"),
     ]
@@ -363,3 +364,30 @@ def test_empty_input() -> None:
     assert records.num_rows == 0
     assert records.schema == TICKETS.schema(["ticket_id", "created_at"])
     assert rejected.num_rows == 0
+
+
+def test_expects_names_what_a_field_takes() -> None:
+    from slaengine.coerce import expects
+    from slaengine.fields import TIMESTAMP
+
+    assert expects(TIMESTAMP, pa.large_string()) is None
+    assert expects(TIMESTAMP, pa.date32()) is None
+    assert expects(COUNT, pa.dictionary(pa.int8(), pa.int64())) is None
+    assert expects(COUNT, pa.decimal128(5, 2)) is None
+    assert expects(COUNT, pa.binary()) is None  # read as text, then parsed
+    assert "numbers" in (expects(COUNT, pa.struct([("x", pa.int64())])) or "")
+    assert "timestamps" in (expects(TIMESTAMP, pa.float64()) or "")
+    assert "text" in (expects(pa.string(), pa.list_(pa.string())) or "")
+
+
+def test_typed_and_text_values_past_their_range_get_one_reason() -> None:
+    # contacts: int64 fits, 2**64-1 (uint64) does not; as text the same digits
+    typed = pa.table({"ticket_id": ["a", "b"], "created_at": ["2026-01-01", "2026-01-01"],
+                      "contacts": pa.array([1, 2**64 - 1], pa.uint64())})
+    text = typed.set_column(2, "contacts", pa.array(["1", str(2**64 - 1)]))
+    for raw in (typed, text):
+        records, rejected = coerce(raw, kind=TICKETS, columns={n: n for n in raw.column_names},
+                                   timezone="UTC", rows=pa.array([1, 2]), source="s")
+        assert records["contacts"].to_pylist() == [1]
+        assert rejected["reason"].to_pylist() == [
+            "contacts: '18446744073709551615' is out of range"]

@@ -3,6 +3,8 @@ contract's sources and for bare files."""
 
 from __future__ import annotations
 
+import gzip
+import os
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -107,3 +109,50 @@ def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
     result = run("inspect", str(DATA / "small.toml"), "--source", "nope")
     assert result.exit_code == 2
     assert 'no source called "nope"' in result.output
+
+
+def test_missing_empty_corrupt_truncated_or_looping_data_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(bytes(range(256)) * 4)
+    page = (DATA / "zendesk" / "pages" / "page-001.json").read_bytes()
+    truncated = tmp_path / "page.json.gz"
+    truncated.write_bytes(gzip.compress(page)[:60])
+    only_link = tmp_path / "loop"
+    only_link.mkdir()
+    os.symlink(only_link, only_link / "again")  # a folder holding only a link to itself
+    cases = {
+        tmp_path / "missing.parquet": "no such file or folder",
+        tmp_path / "empty": "no Parquet, Arrow or JSON files",
+        corrupt: "cannot be read as Parquet",
+        truncated: "cannot be read",
+        only_link: "no Parquet, Arrow or JSON files",
+    }
+    for target, said in cases.items():
+        result = run("inspect", str(target))
+        assert result.exit_code == 2, (target, result.output)
+        assert said in result.output, (target, result.output)
+        assert not isinstance(result.exception, Exception) or isinstance(
+            result.exception, SystemExit), result.exception
+
+
+def test_a_source_that_fails_is_shown_then_exits_2(tmp_path: Path) -> None:
+    # vendor columns are shown (to fix the mapping), then the missing column ends the run
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"Ticket": ["a"], "created_at": ["2026-01-01T10:00:00Z"],
+                             "ticket_id": pa.array([[1]])}), path)
+    result = run("inspect", str(path))
+    assert result.exit_code == 2
+    assert "columns in the data" in result.output
+    assert "list<element: int64>" in result.output and "expects text" in result.output
+
+
+def test_a_looping_folder_is_inspected_once(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pq.write_table(pa.table({"ticket_id": ["a", "b"], "created_at": [
+        "2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z"]}), folder / "t.parquet")
+    os.symlink(folder, folder / "loop")
+    [found] = inspect_target(folder)
+    assert found.account is not None
+    assert (found.account.read, found.account.accepted) == (2, 2)

@@ -4,8 +4,10 @@ down, hive partitions, batches, and an end-to-end evaluation with hand-checked n
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +47,10 @@ def tickets() -> pa.Table:
         "Priority": pa.array(["urgent", "high", "low", "urgent", "urgent", "low"])
         .dictionary_encode(),
         "Contacts": pa.array([1, 2, 1, None, 1, 1], pa.int32()),
-        "CSAT": pa.array([5.0, float("nan"), 4.0, 7.0, 3.0, 4.0]),
+        "CSAT": pa.array([5.0, None, 4.0, 7.0, 3.0, 4.0]),
         "Notes": ["x", "y", "z", "w", "v", "u"],
     })
-# row 1 A1: fine; row 2 A2: CSAT NaN = missing, fine; row 3: no ticket id -> rejected;
+# row 1 A1: fine; row 2 A2: CSAT null = missing, fine; row 3: no ticket id -> rejected;
 # row 4 A4: CSAT 7 outside 1-5 -> rejected; row 5 A5: reply before opening -> rejected;
 # row 6 A6: no Opened -> rejected ("created_at: missing").
 # read 6 = accepted 2 + rejected 4.
@@ -84,7 +86,7 @@ def test_parquet_reconciles_with_coerce_reasons(parquet: Path) -> None:
     records, rejected, read, _ = read_all(config(parquet))
     assert (read, records.num_rows, rejected.num_rows) == (6, 2, 4)
     assert records["ticket_id"].to_pylist() == ["A1", "A2"]
-    assert records["csat"].to_pylist() == [5.0, None]  # NaN is a missing value
+    assert records["csat"].to_pylist() == [5.0, None]  # a null is a missing value
     assert records["created_at"].to_pylist() == [utc(2026, 3, 2, 8), utc(2026, 3, 2, 9)]
     assert [(r["row"], r["reason"]) for r in rejected.to_pylist()] == [
         (3, "ticket_id: missing"),
@@ -253,3 +255,285 @@ def test_evaluate_end_to_end(parquet: Path) -> None:
         2, "breached")
     assert (by_key[("volume", "2026-04")].value, by_key[("volume", "2026-04")].status) == (
         1, "met")
+
+
+# --------------------------------------------------------------------------- files read once
+
+
+def _twenty(start: int = 0) -> pa.Table:
+    """Twenty good rows, ids start..start+19, all opened 2026-03-02 08:00Z."""
+    return pa.table({"Ticket": [f"T{i}" for i in range(start, start + 20)],
+                     "Opened": pa.array([utc(2026, 3, 2, 8)] * 20, BERLIN)})
+
+
+OPENED = {"ticket_id": "Ticket", "created_at": "Opened"}
+
+
+def _evaluate(folder: Path, path: str) -> tuple[int, list[str]]:
+    """Rows read by a whole evaluation of ``path``, and the files its manifest lists."""
+    contract = folder / "c.toml"
+    contract.write_text(
+        '[contract]\nid = "x"\nclient = "C"\nvendor = "V"\n'
+        f'[sources.tickets]\nadapter = "arrow"\npath = "{path}"\n'
+        'fields = { ticket_id = "Ticket", created_at = "Opened" }\n'
+        '[[service_levels]]\nid = "volume"\nmetric = "ticket_volume"\ntarget = "count <= 5"\n')
+    evaluation = evaluate(load_contract(contract))
+    files = evaluation.manifest["inputs"]["tickets"]["files"]
+    return evaluation.sources["tickets"].read, sorted(e["path"] for e in files)
+
+
+def test_a_symlink_loop_in_a_folder_is_read_once(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    pq.write_table(_twenty(), data / "a.parquet")
+    os.symlink(data, data / "loop")  # data/loop/loop/... would be walked forever
+    cfg = config(data, OPENED)
+    assert ArrowSource().files(cfg) == [data / "a.parquet"]
+    records, rejected, read, _ = read_all(cfg, ["ticket_id", "created_at"])
+    assert (read, records.num_rows, rejected.num_rows) == (20, 20, 0)
+    assert _evaluate(tmp_path, "data") == (20, ["data/a.parquet"])
+
+
+def test_two_links_to_one_file_and_a_hidden_file_are_read_once(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    pq.write_table(_twenty(), data / "a.parquet")
+    pq.write_table(_twenty(100), data / "b.parquet")
+    os.symlink(data / "a.parquet", data / "c.parquet")
+    os.link(data / "b.parquet", data / "d.parquet")  # a hard link: same inode
+    pq.write_table(_twenty(200), data / "_metadata.parquet")  # bookkeeping: not data
+    (data / "notes.txt").write_text("not data")
+    records, _, read, _ = read_all(config(data, OPENED), ["ticket_id", "created_at"])
+    # a and b once each: 20 + 20
+    assert (read, records.num_rows) == (40, 40)
+    assert sorted(records["ticket_id"].to_pylist()) == sorted(
+        [f"T{i}" for i in range(20)] + [f"T{i}" for i in range(100, 120)])
+    assert _evaluate(tmp_path, "data") == (40, ["data/a.parquet", "data/b.parquet"])
+
+
+def test_a_pattern_overlapping_links_and_a_literal_bracket_name(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    pq.write_table(_twenty(), data / "a.parquet")
+    os.symlink(data / "a.parquet", data / "z-link.parquet")
+    pq.write_table(_twenty(100), data / "b.parquet")
+    # the pattern matches a, its link and b: a is read once, 20 + 20
+    assert _evaluate(tmp_path, "data/*.parquet") == (40, ["data/a.parquet", "data/b.parquet"])
+    # an existing file whose name holds glob characters is that file, not a pattern
+    literal = data / "data[1].parquet"
+    pq.write_table(_twenty(300), literal)
+    assert ArrowSource().files(config(literal, OPENED)) == [literal]
+    records, _, read, _ = read_all(config(literal, OPENED), ["ticket_id", "created_at"])
+    assert (read, records["ticket_id"][0].as_py()) == (20, "T300")
+    assert _evaluate(tmp_path, "data/data[1].parquet") == (20, ["data/data[1].parquet"])
+
+
+def test_hive_partitions_survive_a_folder_with_a_loop(tmp_path: Path) -> None:
+    folder = tmp_path / "by-team"
+    for team, start in (("t1", 0), ("t2", 100)):
+        (folder / f"team={team}").mkdir(parents=True)
+        pq.write_table(_twenty(start), folder / f"team={team}" / "part-0.parquet")
+    os.symlink(folder, folder / "team=t1" / "back")
+    fields = {**OPENED, "group": "team"}
+    records, _, read, _ = read_all(config(folder, fields), ["ticket_id", "created_at", "group"])
+    assert read == 40
+    assert sorted(set(records["group"].to_pylist())) == ["t1", "t2"]
+
+
+# --------------------------------------------------------------------------- same rules as CSV
+
+
+def test_non_finite_and_out_of_range_values_get_the_csv_reasons(tmp_path: Path) -> None:
+    # The same values through CSV text and typed Parquet: CSAT 5 fine, nan/inf/-inf not
+    # numbers, 7 outside 1-5; contacts 1, nan, inf, -1 (below 0), 2.5 (not whole), 3.
+    csat = [5.0, float("nan"), float("inf"), float("-inf"), 7.0, 4.0]
+    contacts = [1.0, float("nan"), 1.0, float("inf"), -1.0, 2.5]
+    texts = {"Ticket": [f"R{i}" for i in range(6)],
+             "Opened": ["2026-03-02T08:00:00Z"] * 6,
+             "CSAT": ["5", "nan", "inf", "-inf", "7", "4"],
+             "Contacts": ["1", "nan", "1", "inf", "-1", "2.5"]}
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_text("\n".join(",".join(row) for row in
+                                  zip(*([k, *v] for k, v in texts.items()), strict=True)) + "\n")
+    pq.write_table(pa.table({"Ticket": texts["Ticket"],
+                             "Opened": pa.array([utc(2026, 3, 2, 8)] * 6, BERLIN),
+                             "CSAT": csat, "Contacts": contacts}), tmp_path / "t.parquet")
+    fields = {**OPENED, "csat": "CSAT", "contacts": "Contacts"}
+    wanted = ["ticket_id", "created_at", "csat", "contacts"]
+    from slaengine.plugins.sources.csv import CsvSource
+
+    csv_cfg = dataclasses.replace(config(csv_path, fields), adapter="csv")
+    csv_batches = list(CsvSource().read(csv_cfg, wanted))
+    csv_rejected = pa.concat_tables([b.rejected for b in csv_batches])
+    _, pq_rejected, read, _ = read_all(config(tmp_path / "t.parquet", fields), wanted)
+    reasons = sorted(pq_rejected["reason"].to_pylist())
+    assert reasons == sorted(csv_rejected["reason"].to_pylist())
+    # rows 2-6 rejected, row 1 (5, 1) kept: read 6 = 1 + 5
+    assert (read, pq_rejected.num_rows) == (6, 5)
+    assert reasons == sorted([
+        "csat: 'nan' is not a number; contacts: 'nan' is not a number",
+        "csat: 'inf' is not a number",
+        "csat: '-inf' is not a number; contacts: 'inf' is not a number",
+        "csat: 7 is outside 1-5; contacts: -1 is below 0",
+        "contacts: '2.5' is not a whole number",
+    ])
+    assert sorted(pq_rejected["value"].to_pylist()) == sorted(
+        csv_rejected["value"].to_pylist())
+
+
+# --------------------------------------------------------------------------- column types
+
+
+@pytest.mark.parametrize(("field", "values", "expected"), [
+    ("priority", pa.array([{"x": 1}]), "expects text"),
+    ("priority", pa.array([[1]]), "expects text"),
+    ("priority", pa.array([[("k", 1)]], pa.map_(pa.string(), pa.int64())), "expects text"),
+    ("created_at", pa.array([{"x": 1}]), "expects timestamps"),
+    ("created_at", pa.array([1.5]), "expects timestamps"),
+    ("created_at", pa.array([1]).dictionary_encode(), "expects timestamps"),
+    ("csat", pa.array([[1]]), "expects numbers"),
+    ("csat", pa.array([True]), "expects numbers"),
+    ("contacts", pa.array([{"x": 1}]), "expects numbers"),
+])
+def test_a_column_type_the_field_cannot_take_names_file_column_and_types(
+    tmp_path: Path, field: str, values: pa.Array, expected: str
+) -> None:
+    path = tmp_path / "t.parquet"
+    columns = {"Ticket": ["A"], "Opened": pa.array([utc(2026, 3, 2, 8)], BERLIN), "X": values}
+    if field == "created_at":
+        columns.pop("Opened")
+    pq.write_table(pa.table(columns), path)
+    fields = {**OPENED, field: "X"}
+    with pytest.raises(DataError) as error:
+        read_all(config(path, fields), list(dict.fromkeys(["ticket_id", "created_at", field])))
+    message = str(error.value)
+    assert str(path) in message and 'column "X"' in message and expected in message
+    assert str(pq.read_schema(path).field("X").type) in message
+
+
+def test_large_binary_decimal_and_dictionary_columns_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({
+        "Ticket": pa.array(["A", "B", "C"], pa.large_string()),
+        "Opened": pa.array([utc(2026, 3, 2, 8)] * 3, BERLIN),
+        "Priority": pa.array([b"urgent", b"\xff\xfe", b"low"]),  # row 2 is not UTF-8
+        "CSAT": pa.array([Decimal("4.50"), Decimal("5"), Decimal("3")], pa.decimal128(5, 2)),
+        "Contacts": pa.array([2, 1, 3]).dictionary_encode(),
+    }), path)
+    fields = {**OPENED, "priority": "Priority", "csat": "CSAT", "contacts": "Contacts"}
+    records, rejected, read, _ = read_all(config(path, fields), list(fields))
+    assert (read, records.num_rows) == (3, 2)
+    assert records["ticket_id"].to_pylist() == ["A", "C"]
+    assert records["priority"].to_pylist() == ["urgent", "low"]
+    assert records["csat"].to_pylist() == [4.5, 3.0]
+    assert records["contacts"].to_pylist() == [2, 3]
+    assert rejected["reason"].to_pylist() == ["priority: not UTF-8 text"]
+    assert rejected["row"].to_pylist() == [2]
+
+
+# --------------------------------------------------------------------------- hostile files
+
+
+def test_timestamps_at_the_edges_of_time_are_rejected_not_crashing(tmp_path: Path) -> None:
+    far = [utc(9999, 12, 31, 23), utc(1, 1, 1), utc(2026, 3, 2, 8), utc(5000, 1, 1)]
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"Ticket": ["A", "B", "C", "D"],
+                             "Opened": pa.array(far, pa.timestamp("us", tz="UTC"))}), path)
+    records, rejected, read, _ = read_all(config(path, OPENED), ["ticket_id", "created_at"])
+    # 9999 and year 1 are outside 0003-01-01..9997-12-31; 2026 and 5000 are kept: 4 = 2 + 2
+    assert (read, records["ticket_id"].to_pylist()) == (4, ["C", "D"])
+    assert rejected["row"].to_pylist() == [1, 2]
+    assert all("is out of range (0003-01-01 to 9997-12-31)" in r
+               for r in rejected["reason"].to_pylist())
+    # the same wall times without a timezone are placed in New York: no overflow either
+    pq.write_table(pa.table({"Ticket": ["A", "B", "C", "D"],
+                             "Opened": pa.array([d.replace(tzinfo=None) for d in far],
+                                                pa.timestamp("us"))}), path)
+    records, rejected, read, _ = read_all(config(path, OPENED), ["ticket_id", "created_at"])
+    assert (read, records["ticket_id"].to_pylist(), rejected.num_rows) == (4, ["C", "D"], 2)
+    # 2026-03-02 08:00 in New York (EST, -05:00) is 13:00Z
+    assert records["created_at"][0].as_py() == utc(2026, 3, 2, 13)
+
+
+def test_seconds_past_the_microsecond_range_and_int96_are_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "t.arrow"
+    feather.write_feather(pa.table({
+        "Ticket": ["A", "B"],
+        "Opened": pa.array([2**50, 1772438400], pa.timestamp("s", tz="UTC"))}), path)
+    records, rejected, read, _ = read_all(config(path, OPENED), ["ticket_id", "created_at"])
+    # 2**50 s is beyond what microseconds hold; 1772438400 s is 2026-03-02T08:00Z
+    assert (read, records["ticket_id"].to_pylist()) == (2, ["B"])
+    assert records["created_at"][0].as_py() == utc(2026, 3, 2, 8)
+    assert "out of range" in rejected["reason"][0].as_py()
+    int96 = tmp_path / "int96.parquet"
+    pq.write_table(pa.table({"Ticket": ["A", "B"],
+                             "Opened": pa.array([utc(9999, 6, 1), utc(2026, 3, 2, 8)])}),
+                   int96, use_deprecated_int96_timestamps=True)
+    records, rejected, read, _ = read_all(config(int96, OPENED), ["ticket_id", "created_at"])
+    assert (read, records["ticket_id"].to_pylist(), rejected.num_rows) == (2, ["B"], 1)
+
+
+def test_empty_shapes_read_zero_rows_or_name_the_missing_columns(tmp_path: Path) -> None:
+    schema = _twenty().schema
+    no_groups = tmp_path / "no-groups.parquet"
+    pq.ParquetWriter(no_groups, schema).close()
+    assert pq.ParquetFile(no_groups).num_row_groups == 0
+    records, rejected, read, batches = read_all(config(no_groups, OPENED),
+                                                ["ticket_id", "created_at"])
+    assert (read, records.num_rows, rejected.num_rows, batches) == (0, 0, 0, 1)
+    no_columns = tmp_path / "no-columns.parquet"
+    pq.write_table(pa.table({}), no_columns)
+    with pytest.raises(DataError, match='no column "Ticket"'):
+        read_all(config(no_columns, OPENED), ["ticket_id", "created_at"])
+    nulls = tmp_path / "nulls.parquet"
+    pq.write_table(pa.table({"Ticket": ["A", "B"], "Opened": pa.nulls(2),
+                             "CSAT": pa.nulls(2)}), nulls)
+    fields = {**OPENED, "csat": "CSAT"}
+    records, rejected, read, _ = read_all(config(nulls, fields), list(fields))
+    assert (read, records.num_rows, rejected["reason"].to_pylist()) == (
+        2, 0, ["created_at: missing", "created_at: missing"])
+
+
+def test_duplicate_names_corrupt_and_truncated_files_are_data_errors(tmp_path: Path) -> None:
+    dup = tmp_path / "dup.parquet"
+    pq.write_table(pa.Table.from_arrays(
+        [pa.array(["A"]), pa.array([utc(2026, 3, 2)]), pa.array(["x"])],
+        names=["Ticket", "Opened", "Opened"]), dup)
+    with pytest.raises(DataError, match=r"dup\.parquet"):
+        read_all(config(dup, OPENED), ["ticket_id", "created_at"])
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(DataError, match=r"corrupt\.parquet: cannot be read as Parquet"):
+        read_all(config(corrupt, OPENED), ["ticket_id", "created_at"])
+    # an IPC stream cut in the middle of its third batch: the file is named, no traceback
+    table = pa.concat_tables([_twenty()] * 5)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        for batch in table.to_batches(max_chunksize=20):
+            writer.write_batch(batch)
+    data = sink.getvalue().to_pybytes()
+    cut = tmp_path / "cut.arrow"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match=r"cut\.arrow: cannot be read as Arrow IPC"):
+        read_all(config(cut, OPENED), ["ticket_id", "created_at"])
+
+
+def test_cli_evaluate_on_a_loop_folder_and_a_bad_column_type(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from slaengine.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    pq.write_table(_twenty(), data / "a.parquet")
+    os.symlink(data, data / "loop")
+    _evaluate(tmp_path, "data")  # writes c.toml
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "c.toml"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"read": 20' in result.output
+    pq.write_table(pa.table({"Ticket": pa.array([[1]] * 2),
+                             "Opened": pa.array([utc(2026, 3, 2)] * 2)}), data / "a.parquet")
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "c.toml")])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert 'column "Ticket"' in result.output and "list<element: int64>" in result.output

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -217,7 +218,7 @@ def test_field_a_zendesk_export_lacks_is_an_error() -> None:
 def test_wrong_type_names_ticket_and_key(tmp_path: Path) -> None:
     page = tmp_path / "p.json"
     page.write_text(json.dumps({"tickets": [{"id": 1}, {"id": "abc"}]}))
-    with pytest.raises(DataError, match=r'ticket 2: key "id" holds "abc", expected an integer'):
+    with pytest.raises(DataError, match=r'ticket 2: key "id" holds "abc", expected a whole number'):
         read_all(config(page))
 
 
@@ -295,3 +296,117 @@ def test_evaluate_end_to_end(tmp_path: Path) -> None:
     # The report says how many ratings were offered but not answered: 103 only.
     assert account.notes == {"satisfaction ratings offered but not answered": 1,
                              "satisfaction ratings not offered": 0}
+
+
+# --------------------------------------------------------------------------- hostile exports
+
+TICKET = '{"id": 1, "created_at": "2026-03-02T09:00:00Z", "updated_at": "2026-03-02T10:00:00Z"}'
+
+
+@pytest.mark.parametrize(("ticket", "said"), [
+    ('{"id": 123456789012345678901234567890}', 'key "id" holds 123456789012345678901234567890'),
+    ('{"id": 1e400}', 'key "id" holds Infinity'),
+    ('{"id": 1.5}', 'key "id" holds 1.5'),  # Arrow would truncate it to ticket 1
+    ('{"id": true}', 'key "id" holds true'),
+    ('{"id": {"a": 1}}', 'key "id" holds {"a": 1}'),
+    ('{"id": "12"}', 'key "id" holds "12"'),
+    ('{"id": 2, "created_at": 5}', 'key "created_at" holds 5, expected a string'),
+    ('{"id": 2, "group_id": 7.25}', 'key "group_id" holds 7.25'),
+    ('[1, 2]', "expected a JSON object, found [1, 2]"),
+    ('"x"', 'expected a JSON object, found "x"'),
+])
+def test_a_value_of_the_wrong_type_names_file_ticket_and_key(
+    tmp_path: Path, ticket: str, said: str
+) -> None:
+    page = tmp_path / "p.json"
+    page.write_text(f'{{"tickets": [{TICKET}, {ticket}]}}')
+    with pytest.raises(DataError) as error:
+        read_all(config(page), ["ticket_id", "created_at"])
+    assert str(page) in str(error.value)
+    assert f"ticket 2: {said}" in str(error.value)
+
+
+def test_a_negative_id_is_an_id_and_a_metric_set_number_past_64_bits_is_named(
+    tmp_path: Path
+) -> None:
+    page = tmp_path / "p.json"
+    page.write_text('{"tickets": [{"id": -1, "created_at": "2026-03-02T09:00:00Z"}]}')
+    records, _, _, read = read_all(config(page), ["ticket_id", "created_at"])
+    assert (read, records["ticket_id"].to_pylist()) == (1, ["-1"])
+    page.write_text(f'{{"tickets": [{TICKET}], "metric_sets": [{{"ticket_id": 1, '
+                    '"reopens": 99999999999999999999999}]}')
+    with pytest.raises(DataError, match='metric set 1: key "reopens" holds 9999'):
+        read_all(config(page), ["ticket_id", "created_at"])
+
+
+def test_infinite_or_huge_minutes_are_rejected_not_placed(tmp_path: Path) -> None:
+    tickets = ", ".join(TICKET.replace('"id": 1', f'"id": {i}') for i in (1, 2, 3))
+    page = tmp_path / "p.json"
+    page.write_text(
+        f'{{"tickets": [{tickets}], "metric_sets": ['
+        '{"ticket_id": 1, "reply_time_in_minutes": {"calendar": 30, "business": 30}},'
+        '{"ticket_id": 2, "reply_time_in_minutes": {"calendar": 1e400, "business": 1e400}},'
+        '{"ticket_id": 3, "reply_time_in_minutes": {"calendar": 1e300, "business": 5}},'
+        '{"ticket_id": 99, "reply_time_in_minutes": {"calendar": 1, "business": 1}}]}')
+    wanted = ["ticket_id", "created_at", "first_response_at", "first_response_business_seconds"]
+    records, rejected, _, read = read_all(config(page), wanted)
+    # 3 read = 1 accepted (ticket 1: replied 09:30) + 2 rejected; set 99 has no ticket
+    assert (read, records["ticket_id"].to_pylist()) == (3, ["1"])
+    assert records["first_response_at"].to_pylist() == [utc(2026, 3, 2, 9, 30)]
+    assert rejected["reason"].to_pylist() == [
+        "first_response_at: metric_sets.reply_time_in_minutes.calendar 'inf' is not a number",
+        "first_response_at: metric_sets.reply_time_in_minutes.calendar '1e+300' is out of range",
+    ]
+    # without first_response_at, the business figure decides: inf*60 is not a number (as in CSV)
+    records, rejected, _, read = read_all(config(page), wanted[:2] + wanted[3:])
+    assert (read, records["ticket_id"].to_pylist()) == (3, ["1", "3"])
+    assert rejected["reason"].to_pylist() == [
+        "first_response_business_seconds: 'inf' is not a number"]
+
+
+def test_deep_nesting_null_tickets_and_a_large_page_are_data_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    with pytest.raises(DataError, match=r"deep\.json: JSON nested too deeply"):
+        read_all(config(deep), ["ticket_id", "created_at"])
+    lines = tmp_path / "deep.jsonl"
+    lines.write_text(TICKET + "\n" + "[" * 100_000 + "\n")
+    with pytest.raises(DataError, match=r"deep\.jsonl: JSON nested too deeply"):
+        read_all(config(lines), ["ticket_id", "created_at"])
+    empty = tmp_path / "null.json"
+    empty.write_text('{"tickets": null}')
+    with pytest.raises(DataError, match='"tickets" holds null, expected a list'):
+        read_all(config(empty), ["ticket_id", "created_at"])
+    from slaengine.plugins.sources import zendesk
+
+    page = tmp_path / "big.json"
+    page.write_text(f'{{"tickets": [{TICKET}]}}' + " " * 2000)
+    monkeypatch.setattr(zendesk, "MAX_PAGE_BYTES", 500)
+    with pytest.raises(DataError, match=r"big\.json: larger than 500 bytes"):
+        read_all(config(page), ["ticket_id", "created_at"])
+    zipped = tmp_path / "big.json.gz"
+    zipped.write_bytes(gzip.compress(page.read_bytes()))  # under 500 bytes, over once gunzipped
+    assert zipped.stat().st_size <= 500
+    with pytest.raises(DataError, match="larger than 500 bytes once gunzipped"):
+        read_all(config(zipped), ["ticket_id", "created_at"])
+
+
+def test_a_fifo_or_device_is_not_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        with pytest.raises(DataError, match="not a regular file"):
+            read_all(config(path), ["ticket_id", "created_at"])
+
+
+def test_a_folder_is_read_once_its_own_pages_only(tmp_path: Path) -> None:
+    folder = tmp_path / "pages"
+    shutil.copytree(PAGES, folder)
+    os.symlink(folder, folder / "loop")  # a sub-folder (here a loop) is not part of the export
+    os.symlink(folder / "page-001.json", folder / "zz-again.json")
+    files = ZendeskSource().files(config(folder))
+    assert [p.name for p in files] == ["page-001.json", "page-002.json"]
+    _, _, _, read = read_all(config(folder), ["ticket_id", "created_at"])
+    assert read == 8  # as the two pages alone (see the module docstring)

@@ -14,9 +14,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from slaengine import hookimpl
-from slaengine.coerce import coerce
+from slaengine.coerce import coerce, expects
 from slaengine.errors import DataError
 from slaengine.fields import is_category
+from slaengine.inputs import source_files
 from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
 from slaengine.plugins.sources._columns import check_columns, requested_columns
 
@@ -38,7 +39,7 @@ class ArrowSource(Source):
 
     - ``format`` (``"parquet"`` or ``"ipc"``): by default taken from the file's suffix
       (``.parquet``/``.pq``: Parquet; ``.arrow``/``.feather``/``.ipc``: Arrow IPC) or, for a
-      folder, from the suffixes of the files in it;
+      folder or a pattern, from the suffixes of its files;
     - ``partitioning`` (``"hive"``, the default, or ``"none"``): how a folder's sub-folders name
       partition columns (``year=2026/month=03/part-0.parquet`` adds the columns ``year`` and
       ``month``, usable in ``fields`` like any other column).
@@ -52,6 +53,12 @@ class ArrowSource(Source):
 
     Behaviour:
 
+    - The files read are exactly :meth:`files`: ``path`` is a file (even one whose name holds
+      glob characters), a folder, or a glob pattern (``data/part-*.parquet``), by the one rule
+      of :mod:`slaengine.inputs`: a folder is walked once through symbolic links (a link loop
+      is not followed again), hidden ``.x``/``_x`` entries are left out, and a file reached
+      twice (two links, a pattern overlapping a folder) is read once. In a folder or a pattern
+      only files with a known suffix are read, or, when ``format`` is set, every file.
     - ``fields`` works as for CSV: it maps canonical names to column names; a field not in
       ``fields`` is looked up under its canonical name. The schema is checked before any data is
       read: a missing column stops the run with an error naming the file, the contract key, the
@@ -59,9 +66,13 @@ class ArrowSource(Source):
     - Only the needed columns are read (projection). Values are typed by
       :func:`slaengine.coerce.coerce`, exactly as CSV values are: typed timestamps with a
       timezone are exact instants, those without one are wall-clock times in the contract's
-      timezone; integers, floats and decimals become counts or seconds (a float ``NaN`` is a
-      missing value); text columns are parsed as CSV text is. Rows that break a rule are rejected
-      with the same reasons as in CSV.
+      timezone; integers, floats and decimals become counts or seconds (a float ``NaN``,
+      ``inf`` or ``-inf`` is rejected as not a number, as the text ``nan`` is in CSV); text
+      columns (large, binary or dictionary-encoded too) are parsed as CSV text is. Rows that
+      break a rule are rejected with the same reasons as in CSV. A column whose type the field
+      cannot take (a struct, a list, a map, binary where a number belongs) stops the run
+      before any data is read, naming the file, the column, its type and what the field
+      expects.
     - The evaluated window (``time_range``) is pushed down as a filter on the time field's
       column when that column is a timestamp, so Parquet row groups outside it are skipped.
       ``read`` then counts only rows inside the window (for a column without a timezone, inside
@@ -83,39 +94,45 @@ class ArrowSource(Source):
     }
     batch_rows: ClassVar[int] = 131_072
 
+    def files(self, config: SourceConfig) -> list[Path]:
+        """The Parquet or Arrow files behind ``path`` (see the class), each once, by path."""
+        accept = None if config.options.get("format") else _known_suffix
+        return source_files(config.path, f"sources.{config.name}.path", accept,
+                            what=f"Parquet or Arrow files (suffixes known: {_KNOWN}); set "
+                                 f"sources.{config.name}.format if its files have other names")
+
     def columns(self, config: SourceConfig) -> list[tuple[str, str]] | None:
         """The data's columns (partition columns included) and their Arrow types."""
-        data = _open(config)
+        data = _open(config, self.files(config))
         return [(f.name, str(f.type)) for f in data.schema]
 
     def read(self, config: SourceConfig, fields: Sequence[str]) -> Iterator[SourceBatch]:
         """Yield the requested canonical ``fields`` batch by batch, in file order."""
         columns = requested_columns(config, fields)
         # Category columns are decoded as dictionaries: coerce then trims the dictionary only.
-        data = _open(config, [columns[f] for f in fields if is_category(config.kind.fields[f])])
-        check_columns(Path(config.path), config, columns, data.schema.names)
+        data = _open(config, self.files(config),
+                     [columns[f] for f in fields if is_category(config.kind.fields[f])])
+        check_columns(data.where, config, columns, data.schema.names)
+        _check_types(data, config, columns)
         names = sorted(set(columns.values()))
         time_column = columns.get(config.kind.time_field)
         where = _window(data.schema, time_column, config) if time_column else None
 
         offset = 0
-        try:
-            for batch in data.batches(names, where, self.batch_rows):
-                table = pa.Table.from_batches([batch])
-                n = table.num_rows
-                rows = np.arange(offset + 1, offset + n + 1, dtype=np.int64)
-                offset += n
-                records, rejected = coerce(
-                    table,
-                    kind=config.kind,
-                    columns=columns,
-                    timezone=config.timezone,
-                    rows=rows,
-                    source=config.name,
-                )
-                yield SourceBatch(records=records, rejected=rejected, read=n)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise _unreadable(config, data.format, exc) from exc
+        for batch in _scan(data, names, where, self.batch_rows, config):
+            table = pa.Table.from_batches([batch])
+            n = table.num_rows
+            rows = np.arange(offset + 1, offset + n + 1, dtype=np.int64)
+            offset += n
+            records, rejected = coerce(
+                table,
+                kind=config.kind,
+                columns=columns,
+                timezone=config.timezone,
+                rows=rows,
+                source=config.name,
+            )
+            yield SourceBatch(records=records, rejected=rejected, read=n)
         if offset == 0:
             yield SourceBatch(
                 records=config.kind.schema(list(fields)).empty_table(),
@@ -130,12 +147,14 @@ class _Data:
     def __init__(
         self,
         format_: str,
+        where: Path,
         dataset: ds.Dataset | None = None,
         stream: Path | None = None,
         schema: pa.Schema | None = None,
         parquet: pq.ParquetFile | None = None,
     ) -> None:
         self.format = format_
+        self.where = where  # the file, folder or pattern named in errors
         self.dataset = dataset
         self.stream = stream
         self.parquet = parquet
@@ -185,35 +204,103 @@ def _parquet_batches(
             yield from pa.Table.from_batches([batch]).filter(where).combine_chunks().to_batches()
 
 
-def _open(config: SourceConfig, dictionary_columns: Sequence[str] = ()) -> _Data:
-    """The dataset at ``config.path``, or a clear DataError saying why it cannot be opened."""
+def _scan(
+    data: _Data, names: list[str], where: ds.Expression | None, batch_rows: int,
+    config: SourceConfig,
+) -> Iterator[pa.RecordBatch]:
+    """``data``'s batches; a file that turns out unreadable midway (truncated, corrupt) is a
+    DataError naming it, not a traceback."""
+    batches = data.batches(names, where, batch_rows)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as exc:
+            raise _unreadable(config, data.format, exc, data.where) from exc
+        yield batch
+
+
+def _check_types(data: _Data, config: SourceConfig, columns: dict[str, str]) -> None:
+    """Stop before reading when a requested column's type cannot hold its field."""
+    problems = []
+    for field_name, column in columns.items():
+        type_ = data.schema.field(column).type
+        expected = expects(config.kind.fields[field_name], type_)
+        if expected is not None:
+            problems.append(f'column "{column}" (sources.{config.name}.fields.{field_name}) '
+                            f"holds {type_} values, but field {field_name!r} expects {expected}")
+    if problems:
+        raise DataError("\n".join(problems), file=data.where)
+
+
+def _known_suffix(relative: Path) -> bool:
+    return relative.suffix.lower() in SUFFIXES
+
+
+_KNOWN = ", ".join(sorted(SUFFIXES))
+
+
+def _open(config: SourceConfig, files: list[Path],
+          dictionary_columns: Sequence[str] = ()) -> _Data:
+    """The data in ``files`` (exactly those: :meth:`ArrowSource.files`), or a clear DataError
+    saying why it cannot be opened."""
     path = Path(config.path)
-    if not path.exists():
-        raise DataError(f"file or folder not found (sources.{config.name}.path)", file=path)
-    format_ = _format(path, config)
-    partitioning = str(config.options.get("partitioning", "hive"))
+    format_ = _format(path, files, config)
     try:
-        if path.is_dir():
-            dataset = ds.dataset(
-                str(path), format=_file_format(format_, dictionary_columns),
-                partitioning="hive" if partitioning == "hive" else None,
-            )
-            if not dataset.files:
-                raise DataError(f"the folder holds no {FORMAT_NAMES[format_]} files", file=path)
-            return _Data(format_, dataset=dataset)
-        if format_ == "ipc" and _is_stream(path):
-            with pa.OSFile(str(path), "rb") as handle:
+        if path.is_dir() or len(files) > 1:
+            return _open_many(config, path, files, format_, dictionary_columns)
+        [file] = files
+        if format_ == "ipc" and _is_stream(file):
+            with pa.OSFile(str(file), "rb") as handle:
                 schema = pa.ipc.open_stream(handle).schema
-            return _Data(format_, stream=path, schema=schema)
-        dataset = ds.dataset(str(path), format=_file_format(format_, dictionary_columns))
+            return _Data(format_, file, stream=file, schema=schema)
+        dataset = ds.dataset([str(file)], format=_file_format(format_))
+        dictionary_columns = _text_columns(dataset.schema, dictionary_columns)
+        if dictionary_columns:
+            dataset = ds.dataset([str(file)], format=_file_format(format_, dictionary_columns))
         if format_ == "parquet":
-            present = [c for c in dictionary_columns if c in dataset.schema.names]
-            parquet = pq.ParquetFile(str(path), read_dictionary=present,
-                                     pre_buffer=False, buffer_size=_BUFFER_BYTES)
-            return _Data(format_, dataset=dataset, parquet=parquet)
-        return _Data(format_, dataset=dataset)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise _unreadable(config, format_, exc) from exc
+            present = _text_columns(dataset.schema, dictionary_columns)
+            parquet = pq.ParquetFile(str(file), read_dictionary=present,
+                                     pre_buffer=False, buffer_size=_BUFFER_BYTES,
+                                     coerce_int96_timestamp_unit="us")
+            return _Data(format_, file, dataset=dataset, parquet=parquet)
+        return _Data(format_, file, dataset=dataset)
+    except (pa.ArrowException, OSError) as exc:
+        raise _unreadable(config, format_, exc, path) from exc
+
+
+def _open_many(config: SourceConfig, path: Path, files: list[Path], format_: str,
+               dictionary_columns: Sequence[str]) -> _Data:
+    """A dataset of exactly ``files``; a folder's ``key=value`` sub-folders name partition
+    columns (hive) relative to the folder."""
+    hive = path.is_dir() and str(config.options.get("partitioning", "hive")) == "hive"
+
+    def dataset(columns: Sequence[str]) -> ds.Dataset:
+        return ds.dataset(
+            [str(f) for f in files], format=_file_format(format_, columns),
+            partitioning=ds.partitioning(flavor="hive") if hive else None,
+            partition_base_dir=str(path) if path.is_dir() else None,
+        )
+
+    data = dataset(())
+    dictionary_columns = _text_columns(data.schema, dictionary_columns)
+    return _Data(format_, path, dataset=dataset(dictionary_columns) if dictionary_columns else data)
+
+
+def _text_columns(schema: pa.Schema, names: Sequence[str]) -> list[str]:
+    """Those of ``names`` that are text columns of ``schema`` (only those can be read as
+    dictionaries; a nested column is refused later, with its type named)."""
+    out = []
+    for name in names:
+        if schema.get_field_index(name) < 0:  # missing, or more than one of that name
+            continue
+        type_ = schema.field(name).type
+        if pa.types.is_dictionary(type_):
+            type_ = type_.value_type
+        if pa.types.is_string(type_) or pa.types.is_large_string(type_):
+            out.append(name)
+    return out
 
 
 def _file_format(format_: str, dictionary_columns: Sequence[str] = ()) -> ds.FileFormat | str:
@@ -222,41 +309,29 @@ def _file_format(format_: str, dictionary_columns: Sequence[str] = ()) -> ds.Fil
     if format_ == "parquet":
         options = ds.ParquetFragmentScanOptions(pre_buffer=False, use_buffered_stream=True,
                                                 buffer_size=1 << 20)
-        read = ds.ParquetReadOptions(dictionary_columns=list(dictionary_columns))
+        read = ds.ParquetReadOptions(dictionary_columns=list(dictionary_columns),
+                                     coerce_int96_timestamp_unit="us")
         return ds.ParquetFileFormat(read_options=read, default_fragment_scan_options=options)
     return format_
 
 
-def _format(path: Path, config: SourceConfig) -> str:
-    """``parquet`` or ``ipc``: the ``format`` key, else the suffix, else the folder's files."""
+def _format(path: Path, files: list[Path], config: SourceConfig) -> str:
+    """``parquet`` or ``ipc``: the ``format`` key, else the suffix of the files."""
     chosen = config.options.get("format")
     if chosen:
         return str(chosen)
     key = f"sources.{config.name}.format"
-    if path.is_file():
-        found = SUFFIXES.get(path.suffix.lower())
-        if found is None:
-            raise DataError(
-                f'cannot tell the format from the suffix "{path.suffix}"; set {key} to '
-                f'"parquet" or "ipc" (suffixes known: {", ".join(sorted(SUFFIXES))})',
-                file=path,
-            )
-        return found
-    kinds = {
-        SUFFIXES[p.suffix.lower()]
-        for p in path.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUFFIXES
-        and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)
-    }
-    if len(kinds) == 1:
-        return kinds.pop()
-    if not kinds:
+    kinds = {SUFFIXES.get(p.suffix.lower()) for p in files}
+    if None in kinds:
+        unknown = next(p for p in files if p.suffix.lower() not in SUFFIXES)
         raise DataError(
-            f"the folder holds no Parquet or Arrow files (suffixes known: "
-            f"{', '.join(sorted(SUFFIXES))}); set {key} if its files have other names",
-            file=path,
+            f'cannot tell the format from the suffix "{unknown.suffix}"; set {key} to '
+            f'"parquet" or "ipc" (suffixes known: {_KNOWN})',
+            file=unknown,
         )
-    raise DataError(f'the folder holds both Parquet and Arrow files; set {key}', file=path)
+    if len(kinds) > 1:
+        raise DataError(f"the files hold both Parquet and Arrow data; set {key}", file=path)
+    return str(kinds.pop())
 
 
 def _is_stream(path: Path) -> bool:
@@ -278,11 +353,14 @@ def _window(
     field = ds.field(column)
     where = field.is_null()
     inside: ds.Expression | None = None
-    if start is not None:
-        inside = field >= _bound(start, type_, config.timezone, -_NAIVE_MARGIN, ceil=False)
-    if end is not None:
-        below = field < _bound(end, type_, config.timezone, _NAIVE_MARGIN, ceil=True)
-        inside = below if inside is None else inside & below
+    try:
+        if start is not None:
+            inside = field >= _bound(start, type_, config.timezone, -_NAIVE_MARGIN, ceil=False)
+        if end is not None:
+            below = field < _bound(end, type_, config.timezone, _NAIVE_MARGIN, ceil=True)
+            inside = below if inside is None else inside & below
+    except (OverflowError, pa.ArrowException):
+        return None  # a bound the column's unit cannot hold: the engine applies the window
     assert inside is not None
     return where | inside
 
@@ -309,11 +387,12 @@ def _bound(
     return pa.scalar(value, type=type_)
 
 
-def _unreadable(config: SourceConfig, format_: str, exc: BaseException) -> DataError:
+def _unreadable(config: SourceConfig, format_: str, exc: BaseException,
+                where: Path) -> DataError:
     return DataError(
         f"cannot be read as {FORMAT_NAMES.get(format_, format_)}: {exc} "
         f"(sources.{config.name}.path; set sources.{config.name}.format if the format is wrong)",
-        file=config.path,
+        file=where,
     )
 
 

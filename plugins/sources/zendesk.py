@@ -3,8 +3,8 @@ ticket lists or JSON Lines), with their ticket metrics."""
 
 from __future__ import annotations
 
-import glob
 import gzip
+import io
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +19,7 @@ from slaengine import hookimpl
 from slaengine.coerce import coerce
 from slaengine.errors import DataError
 from slaengine.fields import TIMESTAMP
+from slaengine.inputs import is_pattern, source_files
 from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
 
 # The documented keys this adapter reads (Zendesk Support API: Tickets, Ticket Metrics,
@@ -93,6 +94,11 @@ PROVIDES: frozenset[str] = frozenset(
 _JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 _LINES_SUFFIXES = (".jsonl", ".ndjson")
 _TEXT_MAX = 200
+MAX_PAGE_BYTES = 1 << 30
+"""The largest file (after gunzipping) read into memory as one page: 1 GiB. A larger one is
+a DataError naming the file and this limit (an export is many pages of a few MB)."""
+# Reply minutes whose microseconds stay far inside int64 when added to any instant.
+_MAX_REPLY_MINUTES = 1e11
 DELETED = "deleted ticket"
 NO_METRIC_SET = "no metric set"
 
@@ -111,7 +117,9 @@ class ZendeskSource(Source):
     """Read tickets from a Zendesk Support export (``adapter = "zendesk"``).
 
     Shapes read (``path`` is one file, a glob such as ``"export/page-*.json.gz"``, or a folder
-    whose ``.json``/``.jsonl``/``.ndjson`` files, gzipped or not, are read in name order):
+    whose ``.json``/``.jsonl``/``.ndjson`` files, gzipped or not, are read in name order; the
+    folder's sub-folders are not read, nor hidden ``.x``/``_x`` files; a file reached twice,
+    through a link or an overlapping pattern, is read once; see :meth:`files`):
 
     - pages of the incremental ticket export with the ``metric_sets`` side-load
       (``GET /api/v2/incremental/tickets.json?include=metric_sets``):
@@ -167,8 +175,14 @@ class ZendeskSource(Source):
       ``first_response_at: before created_at`` for a negative reply time). An export without
       metric sets at all (plain lists, JSON Lines) simply has null metric-derived fields.
     - A malformed JSON Lines line is one rejected row (``row``: its line number). A malformed
-      page: see ``on_malformed``. A document of another shape, or a key holding a value of the
-      wrong type (a text ``id``), stops the run naming the file, ticket and key.
+      page: see ``on_malformed``. A document of another shape, a key holding a value of the
+      wrong type (a text ``id``, a ``1.5`` or a 30-digit number where an integer belongs, an
+      object where a number belongs), JSON nested too deeply to decode, or a file larger than
+      :data:`MAX_PAGE_BYTES` (gunzipped) stops the run naming the file, ticket and key.
+    - A minutes figure that is not a finite number (``1e400`` decodes as infinity) is rejected
+      as not a number, as in CSV; a reply time too large to place in time rejects the ticket's
+      ``first_response_at`` as out of range. A metric set whose ticket is not in the export is
+      not a row and is ignored.
     - ``row`` is the ticket's position (1-based) in its file's ``tickets`` list, or its line
       number in JSON Lines. ``value``/``field`` name the value at fault; for duplicates,
       deleted tickets and missing metric sets they are ``ticket_id`` and the ticket's id.
@@ -194,9 +208,16 @@ class ZendeskSource(Source):
         """The fixed set of canonical fields a Zendesk export provides."""
         return PROVIDES
 
+    def files(self, config: SourceConfig) -> list[Path]:
+        """The export's files: the file, the pattern's matches (whatever their names), or the
+        folder's JSON files (not its sub-folders'), each once, by path."""
+        accept = None if is_pattern(config.path) and not Path(config.path).exists() else _top_json
+        return source_files(config.path, f"sources.{config.name}.path", accept,
+                            what=".json, .jsonl or .ndjson files (gzipped or not)")
+
     def columns(self, config: SourceConfig) -> list[tuple[str, str]] | None:
         """The keys of the first page's tickets (and metric sets), nested keys dotted."""
-        files = _files(config)
+        files = self.files(config)
         page = _read_file(files[0], config, TICKET_TYPE, METRIC_SET_TYPE, infer=True)
         out = _flat_types("", page.tickets.type)
         if page.metric_sets is not None:
@@ -207,7 +228,7 @@ class ZendeskSource(Source):
         """Yield the requested canonical ``fields`` of every ticket of the export, in one batch."""
         _check_request(config, fields)
         pages = [
-            _read_file(path, config, TICKET_TYPE, METRIC_SET_TYPE) for path in _files(config)
+            _read_file(path, config, TICKET_TYPE, METRIC_SET_TYPE) for path in self.files(config)
         ]
         tickets = _concat([p.tickets for p in pages], TICKET_TYPE)
         places = np.concatenate([p.places for p in pages] or [np.empty(0, np.int64)])
@@ -225,7 +246,8 @@ class ZendeskSource(Source):
 
         tickets, ids, places = tickets.filter(keep), ids.filter(keep), places[keep]
         status = pc.utf8_lower(pc.utf8_trim_whitespace(pc.struct_field(tickets, "status")))
-        unusable = [(pc.fill_null(pc.equal(status, "deleted"), False), DELETED)]
+        unusable: list[tuple[pa.Array, str | pa.Array]] = [
+            (pc.fill_null(pc.equal(status, "deleted"), False), DELETED)]
         metrics = pa.nulls(len(tickets), METRIC_SET_TYPE)
         if carries:
             metric_keep, _ = _latest(
@@ -234,15 +256,19 @@ class ZendeskSource(Source):
             )
             metric_sets = metric_sets.filter(metric_keep)
             metric_ids = pc.struct_field(metric_sets, "ticket_id").cast(pa.string())
-            where = pc.index_in(ids, value_set=metric_ids)
+            where = pc.index_in(ids, value_set=metric_ids, skip_nulls=True)
             metrics = pc.take(metric_sets, where)
             unusable.append((pc.is_null(where), NO_METRIC_SET))
+        if "first_response_at" in fields:
+            unusable.append(_unplaceable_replies(metrics))
 
         bad = np.zeros(len(tickets), dtype=bool)
         adapter_rejects = []
         for mask, reason in unusable:
             hit = np.asarray(mask, dtype=bool) & ~bad
             bad |= hit
+            if isinstance(reason, pa.Array):
+                reason = reason.filter(pa.array(hit))
             adapter_rejects.append(_rejects(config.name, places[hit], ids.filter(hit), reason))
 
         good = pa.array(~bad)
@@ -296,26 +322,9 @@ def _check_request(config: SourceConfig, fields: Sequence[str]) -> None:
         )
 
 
-def _files(config: SourceConfig) -> list[Path]:
-    """The export's files: the file, the glob's matches, or the folder's JSON files, by name."""
-    path = Path(config.path)
-    key = f"sources.{config.name}.path"
-    if any(c in str(path) for c in "*?["):
-        found = sorted(Path(p) for p in glob.glob(str(path)) if Path(p).is_file())
-        if not found:
-            raise DataError(f"no file matches the pattern ({key})", file=path)
-        return found
-    if path.is_dir():
-        found = sorted(p for p in path.iterdir() if p.is_file() and _is_json_name(p))
-        if not found:
-            raise DataError(
-                f"the folder holds no .json, .jsonl or .ndjson files (gzipped or not) ({key})",
-                file=path,
-            )
-        return found
-    if not path.is_file():
-        raise DataError(f"file not found ({key})", file=path)
-    return [path]
+def _top_json(relative: Path) -> bool:
+    """A JSON file directly in the folder (its sub-folders are not part of the export)."""
+    return len(relative.parts) == 1 and _is_json_name(relative)
 
 
 def _is_json_name(path: Path) -> bool:
@@ -324,12 +333,19 @@ def _is_json_name(path: Path) -> bool:
 
 
 def _text(path: Path) -> str:
-    """The file's text: gunzipped when it is gzip (by suffix or magic bytes), UTF-8."""
+    """The file's text: gunzipped when it is gzip (by suffix or magic bytes), UTF-8; a DataError
+    when it is larger than :data:`MAX_PAGE_BYTES`, before more than that is held."""
     try:
-        data = path.read_bytes()
+        if path.stat().st_size > MAX_PAGE_BYTES:
+            raise _too_big(path, "")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PAGE_BYTES + 1)
         if path.suffix.lower() == ".gz" or data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-    except (OSError, EOFError) as exc:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped:
+                data = unzipped.read(MAX_PAGE_BYTES + 1)
+            if len(data) > MAX_PAGE_BYTES:
+                raise _too_big(path, " once gunzipped")
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
         raise DataError(f"cannot be read: {exc}", file=path) from exc
     try:
         return data.decode("utf-8-sig")
@@ -338,6 +354,11 @@ def _text(path: Path) -> str:
             f"text is not valid UTF-8 at byte offset {exc.start}: Zendesk exports are UTF-8",
             file=path,
         ) from exc
+
+
+def _too_big(path: Path, how: str) -> DataError:
+    return DataError(f"larger than {MAX_PAGE_BYTES:,} bytes{how} (the limit for one page, "
+                     "which is read whole): split the export into smaller pages", file=path)
 
 
 def _read_file(
@@ -358,8 +379,13 @@ def _read_file(
             if exc.msg != "Extra data":
                 return _malformed_page(path, text, exc, config)
             lines = True  # several JSON values: JSON Lines under a .json name
+        except RecursionError as exc:
+            raise _too_deep(path) from exc
     if lines:
-        objects, places, rejects = _json_lines(text)
+        try:
+            objects, places, rejects = _json_lines(text)
+        except RecursionError as exc:
+            raise _too_deep(path) from exc
         tickets = _struct_array(objects, ticket_type, path, "line", places, infer)
         return _Page(tickets=tickets, places=places, rejects=_named(rejects, config))
 
@@ -369,9 +395,12 @@ def _read_file(
         ticket_list, metric_list = document["tickets"], document.get("metric_sets")
         if metric_list is not None and not isinstance(metric_list, list):
             raise DataError('"metric_sets" is not a list of metric sets', file=path)
+    elif isinstance(document, dict) and "tickets" in document:
+        raise DataError(f'"tickets" holds {_shown(document["tickets"])}, expected a list of '
+                        "tickets", file=path)
     else:
         found = (f"an object with the keys {', '.join(sorted(document)[:12])}"
-                 if isinstance(document, dict) else f"a JSON {type(document).__name__}")
+                 if isinstance(document, dict) else _shown(document))
         raise DataError(
             'expected an export page ({"tickets": [...], "metric_sets": [...], ...}), a JSON '
             f"array of tickets, or JSON Lines; found {found}",
@@ -384,6 +413,20 @@ def _read_file(
         where = np.arange(1, len(metric_list) + 1, dtype=np.int64)
         metrics = _struct_array(metric_list, metric_type, path, "metric set", where, infer)
     return _Page(tickets=tickets, places=places, metric_sets=metrics)
+
+
+def _too_deep(path: Path) -> DataError:
+    return DataError("JSON nested too deeply to decode (arrays or objects inside one another "
+                     "thousands of times): not a Zendesk export", file=path)
+
+
+def _shown(value: Any) -> str:
+    """A JSON value as it is written, cut short for a message."""
+    try:
+        text = json.dumps(value)
+    except (RecursionError, ValueError):
+        text = f"a deeply nested {type(value).__name__}"
+    return text if len(text) <= 80 else text[:80] + "..."
 
 
 def _malformed_page(
@@ -450,23 +493,72 @@ def _named(rejects: list[dict[str, Any]], config: SourceConfig) -> list[dict[str
     return [{"source": config.name, **r} for r in rejects]
 
 
+_CONVERSION_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError, RecursionError)
+
+
 def _struct_array(
     items: list[Any], type_: pa.DataType, path: Path, what: str, places: np.ndarray, infer: bool
 ) -> pa.StructArray:
     """``items`` as Arrow structs of the documented keys (converted in C++, no Python loop).
 
-    On failure (an item that is not an object, a key of the wrong type) the first culprit is
-    found, on this error path only, and named.
+    On failure (an item that is not an object, a key of the wrong type, a number past 64 bits)
+    the first culprit is found, on this error path only, and named. Arrow truncates a float
+    such as ``1.5`` given for an integer key; :func:`_check_whole` catches those.
     """
     if infer:
         try:
             return pa.array(items[:1000]) if items else pa.array([], type_)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
+        except _CONVERSION_ERRORS:
             pass
     try:
-        return pa.array(items, type=type_)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
+        array = pa.array(items, type=type_)
+    except _CONVERSION_ERRORS as exc:
         raise _type_problem(items, type_, path, what, places, exc) from exc
+    if not infer:
+        _check_whole(items, array, type_, path, what, places)
+    return array
+
+
+def _integer_paths(type_: pa.DataType, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Key paths of the integer keys of a struct type."""
+    out: list[tuple[str, ...]] = []
+    for f in type_:
+        if pa.types.is_struct(f.type):
+            out += _integer_paths(f.type, (*prefix, f.name))
+        elif pa.types.is_integer(f.type):
+            out.append((*prefix, f.name))
+    return out
+
+
+def _as_floats(type_: pa.DataType) -> pa.DataType:
+    """``type_`` with only its integer keys, as float64 (to see what the JSON held)."""
+    fields = []
+    for f in type_:
+        if pa.types.is_struct(f.type):
+            inner = _as_floats(f.type)
+            if inner.num_fields:
+                fields.append(pa.field(f.name, inner))
+        elif pa.types.is_integer(f.type):
+            fields.append(pa.field(f.name, pa.float64()))
+    return pa.struct(fields)
+
+
+def _check_whole(items: list[Any], array: pa.StructArray, type_: pa.DataType, path: Path,
+                 what: str, places: np.ndarray) -> None:
+    """A DataError naming the first item whose integer key held a fraction (``1.5``), which
+    the conversion truncated. The integer keys are converted again as floats and compared."""
+    paths = _integer_paths(type_)
+    if not paths or not len(array):
+        return
+    floats = pa.array(items, type=_as_floats(type_))
+    for key in paths:
+        values = pc.struct_field(floats, list(key))
+        fraction = pc.fill_null(pc.not_equal(pc.floor(values), values), False)
+        if pc.any(fraction).as_py():
+            i = int(np.flatnonzero(np.asarray(fraction, dtype=bool))[0])
+            raise DataError(
+                f'{what} {int(places[i])}: key "{".".join(key)}" holds {values[i].as_py()!r}, '
+                f"expected {_describe(pa.int64())}", file=path)
 
 
 def _type_problem(
@@ -476,15 +568,14 @@ def _type_problem(
     for i, item in enumerate(items):
         place = f"{what} {int(places[i])}"
         if not isinstance(item, dict):
-            return DataError(f"{place}: expected a JSON object, found {json.dumps(item)[:80]}",
-                             file=path)
+            return DataError(f"{place}: expected a JSON object, found {_shown(item)}", file=path)
         for f in type_:
             try:
                 pa.array([item.get(f.name)], type=f.type)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-                value = json.dumps(item.get(f.name))[:80]
+            except _CONVERSION_ERRORS:
                 return DataError(
-                    f'{place}: key "{f.name}" holds {value}, expected {_describe(f.type)}',
+                    f'{place}: key "{f.name}" holds {_shown(item.get(f.name))}, expected '
+                    f"{_describe(f.type)}",
                     file=path,
                 )
     return DataError(f"cannot be converted: {exc}", file=path)
@@ -492,9 +583,11 @@ def _type_problem(
 
 def _describe(type_: pa.DataType) -> str:
     if pa.types.is_integer(type_):
-        return "an integer (or null)"
+        return "a whole number within 64 bits (or null)"
     if pa.types.is_string(type_):
         return "a string (or null)"
+    if pa.types.is_floating(type_):
+        return "a number (or null)"
     if pa.types.is_list(type_):
         return "a list of strings"
     if pa.types.is_struct(type_):
@@ -605,10 +698,29 @@ def _raw_columns(
     for name, (key, clock) in _METRIC_MINUTES.items():
         columns[name] = pc.multiply(pc.struct_field(metrics, [key, clock]), 60.0)
     reply = pc.struct_field(metrics, ["reply_time_in_minutes", "calendar"])
+    # Replies too large to place are rejected beforehand when first_response_at is read.
+    reply = pc.if_else(_placeable(reply), reply, pa.scalar(None, pa.float64()))
     micros = pc.round(pc.multiply(reply, 60_000_000.0)).cast(pa.int64()).cast(pa.duration("us"))
     created = _typed_times(columns["created_at"], config)
     columns["first_response_at"] = pc.add(created, micros)
     return pa.table(columns)
+
+
+def _placeable(minutes: pa.Array) -> pa.Array:
+    """Minutes that, as microseconds added to any instant, stay within a timestamp."""
+    return pc.fill_null(pc.less_equal(pc.abs(minutes), _MAX_REPLY_MINUTES), False)
+
+
+def _unplaceable_replies(metrics: pa.StructArray) -> tuple[pa.Array, pa.Array]:
+    """The tickets whose reply time cannot give a ``first_response_at`` (infinite, or beyond
+    any date), and the reason for each."""
+    reply = pc.struct_field(metrics, ["reply_time_in_minutes", "calendar"])
+    mask = pc.and_(pc.is_valid(reply), pc.invert(_placeable(reply)))
+    what = pc.if_else(pc.is_finite(reply), "' is out of range", "' is not a number")
+    reason = pc.binary_join_element_wise(
+        "first_response_at: metric_sets.reply_time_in_minutes.calendar '",
+        reply.cast(pa.string()), what, "")
+    return mask, reason
 
 
 @hookimpl
