@@ -195,8 +195,8 @@ def validate(contract: Path) -> None:
         loaded = load_contract(contract, registry)
         source_files(loaded, registry)  # the files evaluate would read, by the same rule
         for warning in loaded.warnings:
-            click.echo(f"warning: {contract}: {warning}", err=True)
-        click.echo(f"{contract}: ok — {len(loaded.service_levels)} service levels, "
+            _echo(f"warning: {contract}: {warning}", err=True)
+        _echo(f"{contract}: ok — {len(loaded.service_levels)} service levels, "
                    f"{len(loaded.sources)} source(s), {loaded.period}ly in {loaded.timezone}")
         return 0
 

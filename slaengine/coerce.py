@@ -27,17 +27,19 @@ Already-typed columns: a timestamp with a timezone is converted to UTC, one with
 field's number type. The same rules hold whatever the format: a float ``NaN``, ``inf`` or
 ``-inf`` is rejected as not a number (as the text ``nan`` is), a value outside the field's
 bounds or outside its type's range is rejected with the reason a text value would get, and a
-timestamp must lie between 0003-01-01 and 9997-12-31 (UTC) so that it can be shown in any
-timezone. Large text, binary (UTF-8) and dictionary columns are read like the plain column they
-encode. A column whose type a field cannot take (a list, a struct, a map where a timestamp or a
-number belongs) stops the run naming the column, its type and what the field expects
-(:func:`expects`).
+timestamp must lie between 1900-01-01 and 2199-12-31 (UTC), the dates a contract may name
+(:data:`slaengine.periods.FIRST_DAY` .. :data:`~slaengine.periods.LAST_DAY`), so that every
+period and calendar can place it. Large text, binary (UTF-8) and dictionary columns are read
+like the plain column they encode. A column whose type a field cannot take (a list, a struct, a
+map where a timestamp or a number belongs) stops the run naming the column, its type and what
+the field expects (:func:`expects`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 import pyarrow as pa
@@ -46,6 +48,7 @@ import pyarrow.compute as pc
 from slaengine.errors import DataError, did_you_mean
 from slaengine.fields import TIMESTAMP, RecordKind
 from slaengine.kinds import REJECT_SCHEMA
+from slaengine.periods import FIRST_DAY, LAST_DAY
 from slaengine.walltime import to_utc
 
 __all__ = ["coerce", "expects"]
@@ -69,9 +72,9 @@ _WIDENS_TO_INT64 = {pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), p
 _EXACT_IN_FLOAT64 = {pa.int8(), pa.int16(), pa.int32(), pa.uint8(), pa.uint16(), pa.uint32()}
 # Instants a timestamp field may hold (UTC microseconds): far enough inside what a datetime can
 # show that a value stays representable, and placeable, in every timezone.
-_EARLIEST_US = -62072524800_000000  # 0003-01-01T00:00:00Z
-_LATEST_US = 253339228800_000000 - 1  # 9997-12-31T23:59:59.999999Z
-_TIME_RANGE = "0003-01-01 to 9997-12-31"
+_EARLIEST_US = (FIRST_DAY - date(1970, 1, 1)).days * 86_400_000_000
+_LATEST_US = (LAST_DAY - date(1970, 1, 1)).days * 86_400_000_000 + 86_400_000_000 - 1
+_TIME_RANGE = f"{FIRST_DAY} to {LAST_DAY}"
 # Wall times are clipped to just outside that range before they are placed in a timezone (an
 # offset moves them by less than a day), so they stay rejectable and never overflow.
 _WALL_LOW_US = -62072697600_000000  # 0002-12-30T00:00:00

@@ -14,6 +14,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 from hypothesis import given
@@ -23,9 +24,10 @@ from slaengine import contract as contract_module
 from slaengine.calendars import build_calendars
 from slaengine.cli import main
 from slaengine.contract import load_contract, parse_contract
-from slaengine.errors import ContractError, SlaError
+from slaengine.errors import ContractError, DataError, SlaError
 from slaengine.money import parse_amount
 from slaengine.penalties import parse_percent
+from slaengine.periods import period_keys
 from slaengine.pluginmanager import build_registry
 
 DATA = Path(__file__).parent / "data"
@@ -510,8 +512,8 @@ def test_no_attack_gives_a_traceback_through_the_cli(tmp_path):
 @pytest.mark.parametrize("times", [("9999-12-31T10:00:00-05:00", "9999-12-31T11:30:00-05:00"),
                                    ("0001-01-01T00:00:00Z", "0001-01-01T00:30:00Z"),
                                    ("2026-03-03T10:00:00-05:00", "9999-12-31T11:30:00-05:00")])
-def test_record_times_beyond_the_accepted_dates_exit_2_not_overflow(tmp_path, times):
-    # Sources should reject such rows; when one does not, periods and calendars say so.
+def test_record_times_beyond_the_accepted_dates_are_rejected_rows_not_overflow(tmp_path, times):
+    # Every source rejects such rows (counted, with the reason): 2 rows read = 1 + 1.
     path = write(tmp_path, 'target = "median <= 1h"', 'target = "median <= 1h"\n'
                  'calendar = "office"',
                  '\n[calendars.office]\nhours = { mon-fri = "08:00-18:00" }\n')
@@ -519,5 +521,13 @@ def test_record_times_beyond_the_accepted_dates_exit_2_not_overflow(tmp_path, ti
     rows.append(f"T99,{times[0]},{times[1]},,urgent,1,5")
     (tmp_path / "small-tickets.csv").write_text("\n".join(rows) + "\n")
     result = run("evaluate", str(path))
-    assert result.exit_code == 2, result.output
-    assert "outside the accepted dates 1900-01-01 .. 2199-12-31" in result.output
+    assert result.exit_code == 0, result.output
+    assert "2 rows read = 1 accepted + 1 rejected" in result.output
+    assert "out of range (1900-01-01 to 2199-12-31)" in result.output
+
+
+def test_a_source_that_lets_far_times_through_gets_an_error_not_an_overflow():
+    # A third-party source may not reject them: periods say so instead of overflowing.
+    far = pa.array([253_402_000_000_000_000], pa.timestamp("us", tz="UTC"))  # year 9999
+    with pytest.raises(DataError, match=r"outside the accepted dates 1900-01-01 \.\. 2199-12-31"):
+        period_keys(far, "month", "America/New_York")

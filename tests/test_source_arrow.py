@@ -435,15 +435,15 @@ def test_large_binary_decimal_and_dictionary_columns_are_read(tmp_path: Path) ->
 
 
 def test_timestamps_at_the_edges_of_time_are_rejected_not_crashing(tmp_path: Path) -> None:
-    far = [utc(9999, 12, 31, 23), utc(1, 1, 1), utc(2026, 3, 2, 8), utc(5000, 1, 1)]
+    far = [utc(9999, 12, 31, 23), utc(1, 1, 1), utc(2026, 3, 2, 8), utc(2199, 12, 31, 1)]
     path = tmp_path / "t.parquet"
     pq.write_table(pa.table({"Ticket": ["A", "B", "C", "D"],
                              "Opened": pa.array(far, pa.timestamp("us", tz="UTC"))}), path)
     records, rejected, read, _ = read_all(config(path, OPENED), ["ticket_id", "created_at"])
-    # 9999 and year 1 are outside 0003-01-01..9997-12-31; 2026 and 5000 are kept: 4 = 2 + 2
+    # 9999 and year 1 are outside 1900-01-01..2199-12-31; 2026 and 2199 are kept: 4 = 2 + 2
     assert (read, records["ticket_id"].to_pylist()) == (4, ["C", "D"])
     assert rejected["row"].to_pylist() == [1, 2]
-    assert all("is out of range (0003-01-01 to 9997-12-31)" in r
+    assert all("is out of range (1900-01-01 to 2199-12-31)" in r
                for r in rejected["reason"].to_pylist())
     # the same wall times without a timezone are placed in New York: no overflow either
     pq.write_table(pa.table({"Ticket": ["A", "B", "C", "D"],

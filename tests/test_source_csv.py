@@ -523,8 +523,8 @@ def test_hostile_values_are_rejected_with_their_line(tmp_path: Path) -> None:
         b"T3,2026-03-01,1,-inf\n"           # 4
         b"T4,2026-03-01,-0,-0\n"            # 5: -0 is zero; fine
         b"T5,2026-03-01," + b"9" * 400 + b",1\n"  # 6: a count beyond int64
-        b"T6,9999-12-31T23:59:59Z,1,1\n"    # 7: fine
-        b"T7,0001-01-01T00:00:00Z,1,1\n"    # 8: fine
+        b"T6,9999-12-31T23:59:59Z,1,1\n"    # 7: after 2199-12-31, out of range
+        b"T7,0001-01-01T00:00:00Z,1,1\n"    # 8: before 1900-01-01, out of range
         b"T\x008,2026-03-01,1,1\n"          # 9: an id with a NUL in it is kept as it is
         b"T9,2026-03-01\xef\xbb\xbf,1,1\n"  # 10: a BOM inside a value
     )
@@ -534,7 +534,8 @@ def test_hostile_values_are_rejected_with_their_line(tmp_path: Path) -> None:
                                           ["ticket_id", "created_at", "contacts",
                                            "handle_seconds"])
     rows = {r["row"]: r["reason"] for r in rejected.to_pylist()}
-    assert {2, 3, 4, 6} <= set(rows) and 5 not in rows and 7 not in rows
+    assert {2, 3, 4, 6, 7, 8} <= set(rows) and 5 not in rows
+    assert "out of range (1900-01-01 to 2199-12-31)" in rows[7] and "out of range" in rows[8]
     assert all(rows[r] for r in rows)
     assert read == 9 == records.num_rows + rejected.num_rows
 
