@@ -197,7 +197,7 @@ def validate(contract: Path) -> None:
         for warning in loaded.warnings:
             _echo(f"warning: {contract}: {warning}", err=True)
         _echo(f"{contract}: ok — {len(loaded.service_levels)} service levels, "
-                   f"{len(loaded.sources)} source(s), {loaded.period}ly in {loaded.timezone}")
+              f"{len(loaded.sources)} source(s), {loaded.period}ly in {loaded.timezone}")
         return 0
 
     _run(body)
