@@ -12,7 +12,7 @@ import gc
 import json
 import math
 import platform
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -39,6 +39,7 @@ from slaengine.kinds import (
     PeriodFigures,
     PeriodGrid,
     PeriodMetric,
+    Source,
     SourceConfig,
     combine_summaries,
 )
@@ -284,6 +285,22 @@ def source_config(contract: Contract, spec: SourceSpec) -> SourceConfig:
                         kind=spec.record_kind)
 
 
+def deliverable(source: Source, config: SourceConfig) -> Collection[str]:
+    """The canonical fields ``source`` can deliver: those it declares; else, when it can tell
+    its columns cheaply (a single file's header), the fields found among them (through
+    ``fields`` or under their own name); else every field of the kind. A metric with an
+    optional field (``reopens`` for first-contact resolution) reads it only where it exists."""
+    declared = source.available(config)
+    if declared:
+        return declared
+    kind = config.kind
+    columns = source.columns(config)
+    if not columns:
+        return kind.fields
+    names = {name for name, _ in columns}
+    return [f for f in kind.fields if config.fields.get(f, f) in names]
+
+
 def level_fields(contract: Contract, level: ServiceLevel, registry: Registry,
                  role: str = "records") -> list[str]:
     """The canonical fields one service level reads from the source playing ``role``."""
@@ -294,8 +311,7 @@ def level_fields(contract: Contract, level: ServiceLevel, registry: Registry,
         wanted: tuple[str, ...] = metric.inputs[role].fields
     else:
         source = registry.sources[spec.adapter]
-        available = source.available(source_config(contract, spec)) or kind.fields
-        wanted = metric.required_fields(set(available))
+        wanted = metric.required_fields(set(deliverable(source, source_config(contract, spec))))
         wanted += tuple(PAUSE_FIELDS[p] for p in level.pause)
     # A period-level metric never names single records, so it needs no ids: a long text column
     # fewer to hold whole.
@@ -772,6 +788,7 @@ class RecordLevel:
         self.period_field = level.period_by or self.kind.time_field
         self.fields = level_fields(contract, level, registry)
         self.measure = guarded(registry, "metric", level.metric, "measure")
+        self.selects = guarded(registry, "metric", level.metric, "selects")
         self.calendar = contract.calendars[level.calendar] if level.calendar else ALWAYS
         self.evidence = evidence
         self.periods: set[int] = set()
@@ -865,6 +882,13 @@ class RecordLevel:
             within = np.isin(keys, present)
             inside = within if inside is None else inside & within
         mask = where_mask(table, self.level.where)
+        context = MeasureContext(calendar=self.calendar, timezone=self.contract.timezone,
+                                 service_level=self.level.id, options=self.level.options,
+                                 pause=self.level.pause, period=self.contract.period)
+        selected = self.selects(table, context)
+        if selected is not None:
+            mask &= np.asarray(pc.fill_null(selected, False).to_numpy(zero_copy_only=False),
+                               dtype=bool)
         agreed_counts: dict[str, int] = {}
         if self.contract.exclusions:
             counting = mask if inside is None else mask & inside  # what would otherwise count
@@ -889,9 +913,6 @@ class RecordLevel:
         if included < len(mask):
             kept = kept.filter(pa.array(mask))
             narrowed.mask = mask
-        context = MeasureContext(calendar=self.calendar, timezone=self.contract.timezone,
-                                 service_level=self.level.id, options=self.level.options,
-                                 pause=self.level.pause, period=self.contract.period)
         values = self.measure(kept, context)
         if isinstance(values, pa.ChunkedArray):
             values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
