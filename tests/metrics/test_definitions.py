@@ -87,3 +87,17 @@ def test_short_abandon_without_ended_at_is_a_clear_error(tmp_path):
                  'options = { short_abandon = "5s" }\n')
     with pytest.raises(DataError, match="short_abandon needs the calls' ended_at"):
         evaluate(load_contract(path))
+
+
+def test_contacts_handled_by_agent_counts_a_handled_contact_without_agent(tmp_path):
+    # C1 answered by ana; C2 answered, agent unknown; C3 abandoned (no agent, not handled).
+    # Segments: ana 1 and the unknown agent 1; the abandoned call is excluded and forms none.
+    calls = ("call_id,started_at,answered_at,agent\n"
+             "C1,2026-01-05T09:00:00Z,2026-01-05T09:00:10Z,ana\n"
+             "C2,2026-01-05T10:00:00Z,2026-01-05T10:00:10Z,\n"
+             "C3,2026-01-05T11:00:00Z,,\n")
+    path = write(tmp_path, {"calls": ("calls", calls)},
+                 'metric = "contacts_handled"\nby = ["agent"]\ntarget = "count >= 1"\n')
+    verdicts = evaluate(load_contract(path)).verdicts
+    assert sorted(((v.segment["agent"] or ""), v.value, v.sample_size, v.excluded)
+                  for v in verdicts) == [("", 1.0, 1, 1), ("ana", 1.0, 1, 1)]
