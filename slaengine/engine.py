@@ -44,7 +44,7 @@ from slaengine.kinds import (
     combine_summaries,
 )
 from slaengine.manifest import Digests
-from slaengine.periods import period_bounds, period_keys, period_label
+from slaengine.periods import period_bounds, period_keys, period_label, period_range
 from slaengine.pluginmanager import Registry, build_registry, guarded
 from slaengine.readahead import read_ahead
 from slaengine.statistics import Layout, Tally, TallyResult, as_float
@@ -478,6 +478,13 @@ def evaluate_level(
     kind = contract.sources[level.source].record_kind
     periods = source.periods(kind.time_field, contract)
     positions = source.positions(kind.time_field, contract)
+    if metric.spans:
+        spanned = spanned_periods(contract, periods, [
+            period_keys(table[f], contract.period, contract.timezone)[
+                np.asarray(pc.is_valid(table[f]).to_numpy(zero_copy_only=False), dtype=bool)]
+            for f in metric.spans])
+        positions = np.searchsorted(spanned, periods)[positions]
+        periods = spanned
     inside = np.ones(table.num_rows, dtype=bool)
     if contract.window != (None, None):
         kept_periods = window_periods(contract, periods)
@@ -560,6 +567,9 @@ class PeriodLevel:
         table, contract, level = batch.table, self.contract, self.level
         periods = batch.periods(self.kind.time_field)
         keys, present = periods.keys, periods.present
+        if self.metric.spans:
+            present = spanned_periods(contract, present,
+                                      [batch.periods(f).present for f in self.metric.spans])
         inside = np.ones(table.num_rows, dtype=bool)
         if contract.window != (None, None):
             present = window_periods(contract, present)
@@ -584,6 +594,8 @@ class PeriodLevel:
     def finish(self) -> tuple[list[Verdict], LevelAccount, None]:
         contract, level = self.contract, self.level
         periods = np.array(sorted(self.periods), dtype=np.int64)
+        if self.metric.spans and len(periods):
+            periods = spanned_periods(contract, periods, [])
         starts, ends = period_bounds(periods, contract.period, contract.timezone)
         grid = PeriodGrid(keys=periods, labels=tuple(_labels(contract, periods)),
                           starts=starts, ends=ends)
@@ -1154,6 +1166,15 @@ def period_figures(
         raise DataError(f'metric "{level.metric}" returned {len(figures.value)} figures for '
                         f"{len(periods)} periods")
     return figures
+
+
+def spanned_periods(contract: Contract, periods: np.ndarray,
+                    more: Iterable[np.ndarray]) -> np.ndarray:
+    """``periods`` and every period from the first to the last of them and of ``more``."""
+    keys = np.concatenate([periods, *more])
+    if not len(keys):
+        return periods
+    return period_range(int(keys.min()), int(keys.max()), contract.period)
 
 
 def window_periods(contract: Contract, periods: np.ndarray) -> np.ndarray:

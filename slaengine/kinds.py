@@ -326,6 +326,10 @@ class PeriodMetric(Metric):
     default_statistic = "value"
     inputs: ClassVar[dict[str, Input]] = {}
     summary_keys: ClassVar[tuple[str, ...]] = ()
+    spans: ClassVar[tuple[str, ...]] = ()
+    """Time fields of the level's own records that stretch the periods evaluated: besides the
+    periods of the kind's time field, every period from the first to the last in which any of
+    these falls (a month in which no customer started still has customers, and churn)."""
 
     def aggregate(
         self, inputs: Mapping[str, pa.Table], grid: PeriodGrid, context: MeasureContext

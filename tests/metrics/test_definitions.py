@@ -4,12 +4,18 @@ optional column only when its header has it), and options checked by each metric
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
+import numpy as np
 import pytest
 
+from slaengine import hookimpl
 from slaengine.contract import load_contract
 from slaengine.engine import evaluate
 from slaengine.errors import ContractError, DataError
+from slaengine.kinds import Input, PeriodFigures, PeriodMetric, count_by
+from slaengine.plugins.metrics._period import per_period
+from slaengine.testing import case_registry, evaluate_case
 
 HEAD = """[contract]
 id = "c"
@@ -101,3 +107,70 @@ def test_contacts_handled_by_agent_counts_a_handled_contact_without_agent(tmp_pa
     verdicts = evaluate(load_contract(path)).verdicts
     assert sorted(((v.segment["agent"] or ""), v.value, v.sample_size, v.excluded)
                   for v in verdicts) == [("", 1.0, 1, 1), ("ana", 1.0, 1, 1)]
+
+
+def test_retention_gives_the_articles_quarters(tmp_path):
+    # Reference article 001's table: 1000 customers at the start of Q1, then 950, 900, 850
+    # retained, 825 at the end of Q4; nobody new all year (each quarter only has churn).
+    # Q1 950 / 1000 = 95%; Q2 900 / 950 = 94.74%; Q3 850 / 900 = 94.44%; Q4 825 / 850 = 97.06%.
+    ends = ["2025-02-15"] * 50 + ["2025-05-15"] * 50 + ["2025-08-15"] * 50 + ["2025-11-15"] * 25
+    ends += [""] * (1000 - len(ends))
+    rows = "customer_id,started_at,ended_at\n" + "".join(
+        f"K{i},2024-12-01T00:00:00Z,{end and end + 'T00:00:00Z'}\n" for i, end in enumerate(ends))
+    path = write(tmp_path, {"customers": ("customers", rows)},
+                 'metric = "retention_rate"\ntarget = ">= 95%"\n')
+    text = path.read_text().replace('period = "month"', 'period = "quarter"')
+    path.write_text(text)
+    evaluation = evaluate(load_contract(path))
+    found = {v.period: (v.value, v.sample_size) for v in evaluation.verdicts}
+    assert found == {"2024-Q4": (None, 0), "2025-Q1": (0.95, 1000),
+                     "2025-Q2": (900 / 950, 950), "2025-Q3": (850 / 900, 900),
+                     "2025-Q4": (825 / 850, 850)}
+    assert [round(found[f"2025-Q{q}"][0] * 100, 1) for q in (1, 2, 3, 4)] == [
+        95.0, 94.7, 94.4, 97.1]
+
+
+class _Ended(PeriodMetric):
+    """Customers whose ``ended_at`` falls in the period: a streamed metric with ``spans``."""
+
+    name = "ended_test"
+    unit = "count"
+    better = "lower"
+    inputs: ClassVar[dict[str, Input]] = {
+        "customers": Input(("customers",), ("started_at", "ended_at"))}
+    spans = ("started_at", "ended_at")
+    summary_keys = ("ended",)
+
+    def summarise(self, role, records, context):
+        return count_by({"ended": context.period_keys(records["ended_at"])})
+
+    def figures(self, summaries, grid, context):
+        summary = summaries["customers"]
+        ended = per_period(summary["ended"].to_numpy(), summary["n"].to_numpy(), grid)
+        return PeriodFigures(value=[float(n) for n in ended],
+                             sample_size=np.ones(len(grid), dtype=np.int64))
+
+
+class _EndedPlugin:
+    @hookimpl
+    def register_metrics(self):
+        return [_Ended()]
+
+
+@pytest.mark.parametrize("batch_rows", [1, 100])
+def test_spans_stretch_streamed_periods_too(tmp_path, monkeypatch, batch_rows):
+    # K1 Jan..Feb, K2 Apr..May: periods Jan..May without a gap; March (nothing started or
+    # ended, and in no batch's span when each batch holds one customer) included with 0.
+    from slaengine.plugins.sources.csv import CsvSource
+
+    monkeypatch.setattr(CsvSource, "batch_rows", batch_rows)
+    case = {"sources": {"customers": {"rows": [
+        {"customer_id": "K1", "started_at": "2026-01-05T00:00:00Z",
+         "ended_at": "2026-02-10T00:00:00Z"},
+        {"customer_id": "K2", "started_at": "2026-04-05T00:00:00Z",
+         "ended_at": "2026-05-10T00:00:00Z"}]}},
+            "service_level": {"metric": "ended_test", "target": "<= 1"}}
+    evaluation = evaluate_case(case, tmp_path, case_registry([_EndedPlugin()]))
+    assert [(v.period, v.value) for v in evaluation.verdicts] == [
+        ("2026-01", 0.0), ("2026-02", 1.0), ("2026-03", 0.0), ("2026-04", 0.0),
+        ("2026-05", 1.0)]
