@@ -293,12 +293,30 @@ def deliverable(source: Source, config: SourceConfig) -> Collection[str]:
     declared = source.available(config)
     if declared:
         return declared
-    kind = config.kind
-    columns = source.columns(config)
-    if not columns:
-        return kind.fields
-    names = {name for name, _ in columns}
-    return [f for f in kind.fields if config.fields.get(f, f) in names]
+    names = _column_names(source, config)
+    if names is None:
+        return config.kind.fields
+    return [f for f in config.kind.fields if config.fields.get(f, f) in names]
+
+
+_COLUMNS: dict[tuple, frozenset[str] | None] = {}
+
+
+def _column_names(source: Source, config: SourceConfig) -> frozenset[str] | None:
+    """The column names of ``config``'s data, read once per file version (a header costs a
+    few milliseconds and every service level asks)."""
+    try:
+        stat = Path(config.path).stat()
+    except (OSError, ValueError):
+        return None  # a pattern, or nothing there: the read says what is wrong
+    key = (source.name, str(config.path), stat.st_mtime_ns, stat.st_size,
+           json.dumps(dict(config.options), sort_keys=True, default=str))
+    if key not in _COLUMNS:
+        if len(_COLUMNS) > 256:
+            _COLUMNS.clear()
+        columns = source.columns(config)
+        _COLUMNS[key] = frozenset(name for name, _ in columns) if columns else None
+    return _COLUMNS[key]
 
 
 def level_fields(contract: Contract, level: ServiceLevel, registry: Registry,
@@ -311,7 +329,11 @@ def level_fields(contract: Contract, level: ServiceLevel, registry: Registry,
         wanted: tuple[str, ...] = metric.inputs[role].fields
     else:
         source = registry.sources[spec.adapter]
-        wanted = metric.required_fields(set(deliverable(source, source_config(contract, spec))))
+        if type(metric).required_fields is Metric.required_fields:
+            wanted = metric.requires  # no choice to make: the source's fields are not asked
+        else:
+            wanted = metric.required_fields(
+                set(deliverable(source, source_config(contract, spec))))
         wanted += tuple(PAUSE_FIELDS[p] for p in level.pause)
     # A period-level metric never names single records, so it needs no ids: a long text column
     # fewer to hold whole.
