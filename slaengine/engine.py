@@ -303,8 +303,8 @@ _COLUMNS: dict[tuple, frozenset[str] | None] = {}
 
 
 def _column_names(source: Source, config: SourceConfig) -> frozenset[str] | None:
-    """The column names of ``config``'s data, read once per file version (a header costs a
-    few milliseconds and every service level asks)."""
+    """The column names ``source.columns`` gives for ``config``, asked once per version of the
+    file or folder (a header costs a few milliseconds and every level asks)."""
     try:
         stat = Path(config.path).stat()
     except (OSError, ValueError):
