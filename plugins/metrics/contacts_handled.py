@@ -15,8 +15,8 @@ from slaengine.plugins.metrics.cost_per_contact import HANDLED_BY, handled
 class ContactsHandled(Metric):
     """Contacts handled in the period: each call answered or ticket worked counts 1.
 
-    Definition (reference article 003, "Calls Handled"): "This metric shows the volume of
-    calls an agent has made in a particular timeframe." A contact is handled when an agent
+    Definition (reference article 003, section Calls Handled): the number of calls each agent
+    handled in the period, a productivity quota. A contact is handled when an agent
     took it: a call answered (``answered_at``), a ticket replied to or resolved
     (``first_response_at`` or ``resolved_at``); the fields the source has decide, and a source
     with none of them counts every record. A contact nobody handled (an abandoned call, an

@@ -35,8 +35,8 @@ def handled(contacts: pa.Table) -> np.ndarray:
 class CostPerContact(PeriodMetric):
     """Σ cost in the period ÷ contacts handled in the period, in the contract's currency.
 
-    Definition (reference article 001): "Cost per contact measures the cost incurred for each
-    customer interaction", "Cost per Contact = Total Support Costs / Number of Contacts". An
+    Definition (reference article 001, section Cost per Contact): the total support cost
+    divided by the number of contacts, the cost of each customer interaction. An
     interaction is a contact the team handled: a call answered (``answered_at``), a ticket
     replied to or resolved (``first_response_at`` or ``resolved_at``). An abandoned call cost
     nothing to handle. Option ``per = "offered"`` divides by every contact received instead

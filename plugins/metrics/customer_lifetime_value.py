@@ -44,14 +44,15 @@ def year_before(ends: np.ndarray, period: str, timezone: str) -> np.ndarray:
 class CustomerLifetimeValue(PeriodMetric):
     """Average purchase value × purchases per customer per year × expected lifespan in years.
 
-    Definition (reference article 001): "CLV = (Average Purchase Value x Purchase Frequency
-    per Year) x Customer Lifespan"; its Standard customer, 50 × 4 a year × 5 years, is worth
-    1,000. Per period, over the sales of the trailing year that ends with the period (the
-    twelve months to the end of a month, the four quarters to the end of a quarter, 52 weeks,
-    the year itself) that name a customer: average purchase value = Σ ``amount`` ÷ purchases;
-    purchases per customer per year = purchases ÷ distinct customers; CLV = their product ×
-    ``lifespan_years`` (which simplifies to Σ amount ÷ customers × lifespan). A year with less
-    history than a full year counts the purchases it has. Exact decimals, quantized to 4
+    Definition (reference article 001, section Customer Lifetime Value): the average purchase
+    value times the purchases a year times the customer lifespan in years; its Standard
+    customer, 50 × 4 a year × 5 years, is worth 1,000. Per period, over the sales of the
+    trailing year that ends with the period (the twelve months to the end of a month, the four
+    quarters to the end of a quarter, 52 weeks, the year itself) that name a customer:
+    average purchase value = Σ ``amount`` ÷ purchases; purchases per customer per year =
+    purchases ÷ distinct customers; CLV = their product × ``lifespan_years`` (which simplifies
+    to Σ amount ÷ customers × lifespan). A year with less history than a full year counts the
+    purchases it has. Exact decimals, quantized to 4
     places with ROUND_HALF_UP. A sale without ``customer_id`` is left out. The sample size is
     the number of distinct customers of the trailing year; a period without any has no
     figure. Unit: money. Direction: higher is better. Fields: ``sold_at``, ``customer_id``,

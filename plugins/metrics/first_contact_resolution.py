@@ -17,8 +17,8 @@ OF = ("all", "resolved")
 class FirstContactResolution(Metric):
     """Cases resolved on the first contact ÷ cases (FCR).
 
-    Definition (reference article 001): "This metric is calculated by dividing the number of
-    cases resolved on the first call by the total number of cases." A case is a ticket of the
+    Definition (reference article 001, section First Call Resolution Rate): the cases resolved
+    on the first call divided by all cases (its January: 70%). A case is a ticket of the
     period (``created_at``); it measures yes when it is resolved (``resolved_at``), took one
     contact (``contacts`` is 1) and was never reopened (``reopens`` is 0: a reopened ticket was
     not resolved on its first contact). An unresolved ticket measures no: it stays in the

@@ -29,10 +29,11 @@ RESOLVED = 1
 class ResolutionRate(PeriodMetric):
     """The share of the tickets received in the period that are resolved.
 
-    Definition (reference article 002): "Resolution rate is the percentage of customer issues
-    resolved by the support team." Received counts the tickets whose ``created_at`` lies in
-    ``[start, end)`` of the period; resolved counts those of them with a ``resolved_at`` (in
-    the data as read, whenever it falls), so the figure lies between 0 and 100%.
+    Definition (reference article 002, section Resolution rate): the percentage of the
+    customers' issues that the support team resolved. Received counts the tickets whose
+    ``created_at`` lies in ``[start, end)`` of the period; resolved counts those of them with
+    a ``resolved_at`` (in the data as read, whenever it falls), so the figure lies between 0
+    and 100%.
 
     Option ``basis = "throughput"``: tickets resolved in the period (``resolved_at`` in it,
     whenever they were created) ÷ tickets received in it; it can exceed 100% when the team

@@ -16,9 +16,9 @@ from slaengine.plugins.metrics._period import micros
 class RetentionRate(PeriodMetric):
     """Customers still customers at the end of the period ÷ customers at its start.
 
-    Definition (reference article 001): "Customer Retention Rate is a vital metric that
-    reflects the percentage of customers a business retains over a specific period"; its
-    table divides customers retained by customers at the start (Q4: 825 of 850 = 97.1%).
+    Definition (reference article 001, section Customer Retention Rate): the percentage of the
+    customers at the start of a period still retained at its end (its Q4: 825 of 850 =
+    97.1%).
     Formula: at start = customers with ``started_at`` before the period start and ``ended_at``
     empty or at/after it; retained = those of them whose ``ended_at`` is empty or at/after the
     period end. Customers won during the period count in neither. The sample size is the

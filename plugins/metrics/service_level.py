@@ -24,7 +24,9 @@ class ServiceLevel(Metric):
     call abandoned within that time (``ended_at - started_at <= 5s``, wall-clock seconds) is
     left out of the calls offered, as in ``abandonment_rate``: the caller hung up before the
     queue could answer. Such a call is counted as excluded; an abandoned call without
-    ``ended_at`` cannot be timed and stays a miss. Unit: duration. Direction: lower is better.
+    ``ended_at`` cannot be timed and stays a miss. (The reference articles define no call
+    service level; the short-abandon rule is ``abandonment_rate``'s, so that both figures count
+    the same calls as offered.) Unit: duration. Direction: lower is better.
     Fields: ``started_at``, ``answered_at``, and ``ended_at`` when the source has it (calls).
 
     Example::
