@@ -13,7 +13,7 @@ import json
 import math
 import os
 import platform
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -41,11 +41,12 @@ from slaengine.kinds import (
     PeriodFigures,
     PeriodGrid,
     PeriodMetric,
+    Source,
     SourceConfig,
     combine_summaries,
 )
 from slaengine.manifest import Digests
-from slaengine.periods import period_bounds, period_keys, period_label
+from slaengine.periods import period_bounds, period_keys, period_label, period_range
 from slaengine.pluginmanager import Registry, build_registry, guarded
 from slaengine.readahead import read_ahead
 from slaengine.statistics import Layout, Tally, TallyResult, as_float
@@ -300,6 +301,40 @@ def source_config(contract: Contract, spec: SourceSpec) -> SourceConfig:
                         kind=spec.record_kind)
 
 
+def deliverable(source: Source, config: SourceConfig) -> Collection[str]:
+    """The canonical fields ``source`` can deliver: those it declares; else, when it can tell
+    its columns cheaply (a single file's header), the fields found among them (through
+    ``fields`` or under their own name); else every field of the kind. A metric with an
+    optional field (``reopens`` for first-contact resolution) reads it only where it exists."""
+    declared = source.available(config)
+    if declared:
+        return declared
+    names = _column_names(source, config)
+    if names is None:
+        return config.kind.fields
+    return [f for f in config.kind.fields if config.fields.get(f, f) in names]
+
+
+_COLUMNS: dict[tuple, frozenset[str] | None] = {}
+
+
+def _column_names(source: Source, config: SourceConfig) -> frozenset[str] | None:
+    """The column names ``source.columns`` gives for ``config``, asked once per version of the
+    file or folder (a header costs a few milliseconds and every level asks)."""
+    try:
+        stat = Path(config.path).stat()
+    except (OSError, ValueError):
+        return None  # a pattern, or nothing there: the read says what is wrong
+    key = (source.name, str(config.path), stat.st_mtime_ns, stat.st_size,
+           json.dumps(dict(config.options), sort_keys=True, default=str))
+    if key not in _COLUMNS:
+        if len(_COLUMNS) > 256:
+            _COLUMNS.clear()
+        columns = source.columns(config)
+        _COLUMNS[key] = frozenset(name for name, _ in columns) if columns else None
+    return _COLUMNS[key]
+
+
 def level_fields(contract: Contract, level: ServiceLevel, registry: Registry,
                  role: str = "records") -> list[str]:
     """The canonical fields one service level reads from the source playing ``role``."""
@@ -310,8 +345,11 @@ def level_fields(contract: Contract, level: ServiceLevel, registry: Registry,
         wanted: tuple[str, ...] = metric.inputs[role].fields
     else:
         source = registry.sources[spec.adapter]
-        available = source.available(source_config(contract, spec)) or kind.fields
-        wanted = metric.required_fields(set(available))
+        if type(metric).required_fields is Metric.required_fields:
+            wanted = metric.requires  # no choice to make: the source's fields are not asked
+        else:
+            wanted = metric.required_fields(
+                set(deliverable(source, source_config(contract, spec))))
         wanted += tuple(PAUSE_FIELDS[p] for p in level.pause)
     # A period-level metric never names single records, so it needs no ids: a long text column
     # fewer to hold whole.
@@ -481,6 +519,13 @@ def evaluate_level(
     kind = contract.sources[level.source].record_kind
     periods = source.periods(kind.time_field, contract)
     positions = source.positions(kind.time_field, contract)
+    if metric.spans:
+        spanned = spanned_periods(contract, periods, [
+            period_keys(table[f], contract.period, contract.timezone)[
+                np.asarray(pc.is_valid(table[f]).to_numpy(zero_copy_only=False), dtype=bool)]
+            for f in metric.spans])
+        positions = np.searchsorted(spanned, periods)[positions]
+        periods = spanned
     inside = np.ones(table.num_rows, dtype=bool)
     if contract.window != (None, None):
         kept_periods = window_periods(contract, periods)
@@ -563,6 +608,9 @@ class PeriodLevel:
         table, contract, level = batch.table, self.contract, self.level
         periods = batch.periods(self.kind.time_field)
         keys, present = periods.keys, periods.present
+        if self.metric.spans:
+            present = spanned_periods(contract, present,
+                                      [batch.periods(f).present for f in self.metric.spans])
         inside = np.ones(table.num_rows, dtype=bool)
         if contract.window != (None, None):
             present = window_periods(contract, present)
@@ -587,6 +635,8 @@ class PeriodLevel:
     def finish(self) -> tuple[list[Verdict], LevelAccount, None]:
         contract, level = self.contract, self.level
         periods = np.array(sorted(self.periods), dtype=np.int64)
+        if self.metric.spans and len(periods):
+            periods = spanned_periods(contract, periods, [])
         starts, ends = period_bounds(periods, contract.period, contract.timezone)
         grid = PeriodGrid(keys=periods, labels=tuple(_labels(contract, periods)),
                           starts=starts, ends=ends)
@@ -791,6 +841,7 @@ class RecordLevel:
         self.period_field = level.period_by or self.kind.time_field
         self.fields = level_fields(contract, level, registry)
         self.measure = guarded(registry, "metric", level.metric, "measure")
+        self.selects = guarded(registry, "metric", level.metric, "selects")
         self.calendar = contract.calendars[level.calendar] if level.calendar else ALWAYS
         self.evidence = evidence
         self.periods: set[int] = set()
@@ -884,6 +935,13 @@ class RecordLevel:
             within = np.isin(keys, present)
             inside = within if inside is None else inside & within
         mask = where_mask(table, self.level.where)
+        context = MeasureContext(calendar=self.calendar, timezone=self.contract.timezone,
+                                 service_level=self.level.id, options=self.level.options,
+                                 pause=self.level.pause, period=self.contract.period)
+        selected = self.selects(table, context)
+        if selected is not None:
+            mask &= np.asarray(pc.fill_null(selected, False).to_numpy(zero_copy_only=False),
+                               dtype=bool)
         agreed_counts: dict[str, int] = {}
         if self.contract.exclusions:
             counting = mask if inside is None else mask & inside  # what would otherwise count
@@ -908,9 +966,6 @@ class RecordLevel:
         if included < len(mask):
             kept = kept.filter(pa.array(mask))
             narrowed.mask = mask
-        context = MeasureContext(calendar=self.calendar, timezone=self.contract.timezone,
-                                 service_level=self.level.id, options=self.level.options,
-                                 pause=self.level.pause, period=self.contract.period)
         values = self.measure(kept, context)
         if isinstance(values, pa.ChunkedArray):
             values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
@@ -1168,6 +1223,15 @@ def closed_periods(contract: Contract, calendar: Calendar, periods: np.ndarray) 
     instants = pa.timestamp("us", tz="UTC")
     seconds = calendar.elapsed(pa.array(starts, instants), pa.array(ends, instants))
     return np.asarray(seconds.to_numpy(zero_copy_only=False)) == 0
+
+
+def spanned_periods(contract: Contract, periods: np.ndarray,
+                    more: Iterable[np.ndarray]) -> np.ndarray:
+    """``periods`` and every period from the first to the last of them and of ``more``."""
+    keys = np.concatenate([periods, *more])
+    if not len(keys):
+        return periods
+    return period_range(int(keys.min()), int(keys.max()), contract.period)
 
 
 def window_periods(contract: Contract, periods: np.ndarray) -> np.ndarray:

@@ -228,6 +228,16 @@ class Metric:
         """
         return self.requires
 
+    def selects(self, table: pa.Table, context: MeasureContext) -> pa.Array | None:
+        """Which records the metric is about at all: a boolean per row, or None for every one.
+
+        A record left out (false or null) is in no statistic's sample and is counted as
+        excluded, as one that ``where`` leaves out; unlike a record measured as null, which an
+        attainment counts as a miss. Called on the batch's records after ``where``, before
+        :meth:`measure`. The default keeps every record.
+        """
+        return None
+
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
         """Return one value per row of ``table`` (nulls allowed), without a per-row loop."""
         raise NotImplementedError
@@ -316,6 +326,10 @@ class PeriodMetric(Metric):
     default_statistic = "value"
     inputs: ClassVar[dict[str, Input]] = {}
     summary_keys: ClassVar[tuple[str, ...]] = ()
+    spans: ClassVar[tuple[str, ...]] = ()
+    """Time fields of the level's own records that stretch the periods evaluated: besides the
+    periods of the kind's time field, every period from the first to the last in which any of
+    these falls (a month in which no customer started still has customers, and churn)."""
 
     def aggregate(
         self, inputs: Mapping[str, pa.Table], grid: PeriodGrid, context: MeasureContext

@@ -109,6 +109,14 @@ def _next_key(key: int, period: str) -> int:
     return _key_of(datetime.combine(after, time()), period)
 
 
+def period_range(first: int, last: int, period: str) -> np.ndarray:
+    """Every period key from ``first`` to ``last`` (both included), in order."""
+    keys = [first]
+    while keys[-1] < last:
+        keys.append(_next_key(keys[-1], period))
+    return np.array(keys, dtype=np.int64)
+
+
 def period_label(period: str) -> Callable[[int], str]:
     """Turn a key from :func:`period_keys` back into its label (``2026-03``, ``2026-Q1`` ...)."""
     if period == "week":

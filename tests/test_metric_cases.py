@@ -27,3 +27,13 @@ def test_metric_case(case, tmp_path, registry):
 def test_every_metric_has_a_case_file(registry):
     missing = sorted(set(registry.metrics) - {path.stem for path in CASE_FILES})
     assert not missing, f"metrics without tests/metrics/NAME.toml: {missing}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_metric_case_read_one_row_per_batch(case, tmp_path, registry, monkeypatch):
+    """The same verdicts when every record arrives in a batch of its own: a metric that
+    summarises batch by batch, or a selection made per batch, must not depend on batching."""
+    from slaengine.testing import CaseSource
+
+    monkeypatch.setattr(CaseSource, "batch_rows", 1)
+    assert_case(case, evaluate_case(case, tmp_path, registry))

@@ -113,9 +113,9 @@ def test_figures_equal_brute_force(case, monkeypatch, batch_rows, whole):
         aged = [r for r in still_open if r[1] < end - timedelta(days=10)]
         v = evaluation.verdict("aged_backlog", label)
         assert (v.value, v.sample_size) == (float(len(aged)), len(existing))
-        # resolution rate: resolved in the month / created in the month
+        # resolution rate: of the tickets created in the month, those resolved (at any time)
         received = [r for r in normal if start <= r[1] < end]
-        resolved = [r for r in normal if r[2] is not None and start <= r[2] < end]
+        resolved = [r for r in received if r[2] is not None]
         v = evaluation.verdict("resolution_rate", label)
         assert v.sample_size == len(received)
         assert v.value == pytest.approx(len(resolved) / len(received))

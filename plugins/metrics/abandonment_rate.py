@@ -56,11 +56,18 @@ class AbandonmentRate(Metric):
         short_text = context.options.get("short_abandon")
         if not short_text:
             return abandoned
-        short_us = float(parse_duration(short_text)) * 1_000_000
-        waited = pc.subtract(pc.cast(table["ended_at"], pa.int64()),
-                             pc.cast(table["started_at"], pa.int64()))
-        short = pc.fill_null(pc.and_(abandoned, pc.less_equal(waited, short_us)), False)
+        short = short_abandons(table, short_text)
         return pc.if_else(short, pa.scalar(None, pa.bool_()), abandoned)
+
+
+def short_abandons(calls: pa.Table, short_text: str) -> pa.Array:
+    """Which calls were abandoned within ``short_text`` (``ended_at - started_at``, wall-clock
+    time, inclusive); a call without ``ended_at`` cannot be timed and is not one."""
+    short_us = float(parse_duration(short_text)) * 1_000_000
+    waited = pc.subtract(pc.cast(calls["ended_at"], pa.int64()),
+                         pc.cast(calls["started_at"], pa.int64()))
+    abandoned = pc.is_null(calls["answered_at"])
+    return pc.fill_null(pc.and_(abandoned, pc.less_equal(waited, short_us)), False)
 
 
 @hookimpl

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -13,9 +15,7 @@ import pyarrow.compute as pc
 from slaengine import hookimpl
 from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
 from slaengine.money import parse_amount
-from slaengine.plugins.metrics._period import money_sums, quantize
-
-DAY_US = 86_400 * 1_000_000
+from slaengine.plugins.metrics._period import micros, quantize
 
 
 def _check_years(field: str, value: Any, error: Any) -> None:
@@ -28,27 +28,36 @@ def _check_years(field: str, value: Any, error: Any) -> None:
         error(field, f"{value!r} must be more than 0 years")
 
 
-def periods_per_year(grid: PeriodGrid) -> np.ndarray:
-    """52 for a week, 12 for a month, 4 for a quarter, 1 for a year, from each period's length
-    in days (its UTC bounds: 7 ± DST, 28-31, 90-92, 365-366)."""
-    days = (grid.ends - grid.starts) / DAY_US
-    return np.select([days < 8, days < 32, days < 93], [52, 12, 4], default=1).astype(np.int64)
+def year_before(ends: np.ndarray, period: str, timezone: str) -> np.ndarray:
+    """The start of the trailing year that ends with each period: the same local date one year
+    earlier (52 weeks for ISO weeks), as UTC microseconds. A period ends at local midnight on
+    the first day of the next one, so the date always exists a year earlier."""
+    zone = ZoneInfo(timezone)
+    starts = []
+    for end in ends.tolist():
+        day = datetime.fromtimestamp(end // 1_000_000, zone).date()
+        first = day - timedelta(weeks=52) if period == "week" else day.replace(year=day.year - 1)
+        starts.append(int(datetime.combine(first, time(), zone).timestamp()) * 1_000_000)
+    return np.array(starts, dtype=np.int64)
 
 
 class CustomerLifetimeValue(PeriodMetric):
     """Average purchase value × purchases per customer per year × expected lifespan in years.
 
-    Formula, per period, over the sales made in it (``sold_at``) that name a customer:
-    average purchase value = Σ ``amount`` ÷ purchases; purchases per year = purchases ÷
-    distinct customers × periods per year (week 52, month 12, quarter 4, year 1); CLV = their
-    product × ``lifespan_years`` (which simplifies to Σ amount ÷ customers × periods per year ×
-    lifespan). The period kind is derived from the grid's bounds (each period's length in
-    days), not from the contract. Exact decimals, quantized to 4 places with ROUND_HALF_UP. A
-    sale without ``customer_id`` is left out. The sample size is the number of distinct
-    customers; a period without any has no figure. Unit: money. Direction: higher is better.
-    Fields: ``sold_at``, ``customer_id``, ``amount`` (sales). Option ``lifespan_years``
-    (required, a decimal string such as ``"3.5"``). A period-level metric: the target has no
-    statistic.
+    Definition (reference article 001, section Customer Lifetime Value): the average purchase
+    value times the purchases a year times the customer lifespan in years; its Standard
+    customer, 50 × 4 a year × 5 years, is worth 1,000. Per period, over the sales of the
+    trailing year that ends with the period (the twelve months to the end of a month, the four
+    quarters to the end of a quarter, 52 weeks, the year itself) that name a customer:
+    average purchase value = Σ ``amount`` ÷ purchases; purchases per customer per year =
+    purchases ÷ distinct customers; CLV = their product × ``lifespan_years`` (which simplifies
+    to Σ amount ÷ customers × lifespan). A year with less history than a full year counts the
+    purchases it has. Exact decimals, quantized to 4
+    places with ROUND_HALF_UP. A sale without ``customer_id`` is left out. The sample size is
+    the number of distinct customers of the trailing year; a period without any has no
+    figure. Unit: money. Direction: higher is better. Fields: ``sold_at``, ``customer_id``,
+    ``amount`` (sales). Option ``lifespan_years`` (required, a decimal string such as
+    ``"3.5"``). A period-level metric: the target has no statistic.
 
     Example::
 
@@ -63,7 +72,8 @@ class CustomerLifetimeValue(PeriodMetric):
     name = "customer_lifetime_value"
     unit = "money"
     better = "higher"
-    formula = "Σ amount ÷ purchases × purchases ÷ customers × periods per year × lifespan_years"
+    formula = ("Σ amount ÷ purchases × purchases ÷ customers over the trailing year"
+               " × lifespan_years")
     schema: ClassVar[dict[str, Any]] = {
         "lifespan_years": {"required": True, "check_with": _check_years},
     }
@@ -76,19 +86,16 @@ class CustomerLifetimeValue(PeriodMetric):
     ) -> PeriodFigures:
         lifespan = parse_amount(context.options["lifespan_years"])
         sales = inputs["sales"]
-        known = np.asarray(pc.is_valid(sales["customer_id"]).to_numpy(zero_copy_only=False),
-                           dtype=bool)
-        index = np.where(known, grid.index(sales["sold_at"]), -1)
-        revenue = money_sums(sales["amount"], index, grid)
+        sales = sales.filter(pc.is_valid(sales["customer_id"]))
+        sold = micros(sales["sold_at"])
+        starts = year_before(grid.ends, context.period, context.timezone)
+        value: list[float | Decimal | None] = []
         customers = np.zeros(len(grid), dtype=np.int64)
-        for p in range(len(grid)):
-            ids = sales["customer_id"].filter(pa.array(index == p))
-            customers[p] = pc.count_distinct(ids).as_py()
-        per_year = periods_per_year(grid)
-        value: list[float | Decimal | None] = [
-            quantize(r / c * int(k) * lifespan) if c > 0 else None
-            for r, c, k in zip(revenue, customers, per_year, strict=True)
-        ]
+        for p, (start, end) in enumerate(zip(starts.tolist(), grid.ends.tolist(), strict=True)):
+            chosen = pa.array((sold >= start) & (sold < end))
+            customers[p] = pc.count_distinct(sales["customer_id"].filter(chosen)).as_py()
+            revenue = pc.sum(sales["amount"].filter(chosen)).as_py() or Decimal(0)
+            value.append(quantize(revenue / customers[p] * lifespan) if customers[p] else None)
         return PeriodFigures(value=value, sample_size=customers)
 
 

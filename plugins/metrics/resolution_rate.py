@@ -1,12 +1,13 @@
-"""``resolution_rate``: tickets resolved in the period ÷ tickets received in the period."""
+"""``resolution_rate``: share of the tickets received in the period that are resolved."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from slaengine import hookimpl
 from slaengine.kinds import (
@@ -20,16 +21,26 @@ from slaengine.kinds import (
 )
 from slaengine.plugins.metrics._period import per_period
 
+BASES = ("received", "throughput")
+RESOLVED = 1
+"""``resolved`` summary key of a ticket with ``resolved_at`` (in the ``received`` basis)."""
+
 
 class ResolutionRate(PeriodMetric):
-    """Tickets resolved in the period ÷ tickets received (created) in the period.
+    """The share of the tickets received in the period that are resolved.
 
-    Formula: resolved counts the tickets whose ``resolved_at`` lies in ``[start, end)`` of the
-    period, whenever they were created; received counts those whose ``created_at`` does. It can
-    exceed 100% when the team works off an older backlog. The sample size is the number
-    received; a period without any has no figure. Unit: rate. Direction: higher is better.
-    Fields: ``created_at``, ``resolved_at`` (tickets). A period-level metric: the target has no
-    statistic.
+    Definition (reference article 002, section Resolution rate): the percentage of the
+    customers' issues that the support team resolved. Received counts the tickets whose
+    ``created_at`` lies in ``[start, end)`` of the period; resolved counts those of them with
+    a ``resolved_at`` (in the data as read, whenever it falls), so the figure lies between 0
+    and 100%.
+
+    Option ``basis = "throughput"``: tickets resolved in the period (``resolved_at`` in it,
+    whenever they were created) ÷ tickets received in it; it can exceed 100% when the team
+    works off an older backlog. The sample size is the number received; a period without any
+    has no figure. Unit: rate. Direction: higher is better. Fields: ``created_at``,
+    ``resolved_at`` (tickets). A period-level metric: the target has no statistic. It is
+    summed batch by batch (its records are never held whole).
 
     Example::
 
@@ -42,7 +53,10 @@ class ResolutionRate(PeriodMetric):
     name = "resolution_rate"
     unit = "rate"
     better = "higher"
-    formula = "resolved in the period ÷ received in the period"
+    formula = "received in the period and resolved ÷ received (or resolved in it ÷ received)"
+    schema: ClassVar[dict[str, Any]] = {
+        "basis": {"type": "string", "allowed": list(BASES), "default": "received"},
+    }
     inputs: ClassVar[dict[str, Input]] = {
         "tickets": Input(("tickets",), ("created_at", "resolved_at")),
     }
@@ -50,15 +64,25 @@ class ResolutionRate(PeriodMetric):
     summary_keys = ("created", "resolved")
 
     def summarise(self, role: str, records: pa.Table, context: MeasureContext) -> pa.Table:
+        if context.options.get("basis", "received") == "throughput":
+            resolved = context.period_keys(records["resolved_at"])
+        else:
+            done = pc.is_valid(records["resolved_at"]).to_numpy(zero_copy_only=False)
+            resolved = np.asarray(done, dtype=np.int64) * RESOLVED
         return count_by({"created": context.period_keys(records["created_at"]),
-                         "resolved": context.period_keys(records["resolved_at"])})
+                         "resolved": resolved})
 
     def figures(self, summaries: Mapping[str, pa.Table], grid: PeriodGrid,
                 context: MeasureContext) -> PeriodFigures:
         summary = summaries["tickets"]
         n = summary["n"].to_numpy()
-        received = per_period(summary["created"].to_numpy(), n, grid).astype(np.int64)
-        resolved = per_period(summary["resolved"].to_numpy(), n, grid).astype(np.int64)
+        created = summary["created"].to_numpy()
+        received = per_period(created, n, grid).astype(np.int64)
+        if context.options.get("basis", "received") == "throughput":
+            resolved = per_period(summary["resolved"].to_numpy(), n, grid).astype(np.int64)
+        else:
+            done = summary["resolved"].to_numpy() == RESOLVED
+            resolved = per_period(created, np.where(done, n, 0), grid).astype(np.int64)
         value: list[float | None] = [
             float(s / r) if r > 0 else None for s, r in zip(resolved, received, strict=True)
         ]

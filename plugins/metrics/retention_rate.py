@@ -16,13 +16,17 @@ from slaengine.plugins.metrics._period import micros
 class RetentionRate(PeriodMetric):
     """Customers still customers at the end of the period ÷ customers at its start.
 
-    Formula: at start = customers with ``started_at`` before the period start and
-    ``ended_at`` empty or at/after it; retained = those of them whose ``ended_at`` is empty or
-    at/after the period end. Customers won during the period count in neither. The sample size
-    is the number at start; a period without any has no figure. Unit: rate. Direction: higher
-    is better. Fields: ``started_at``, ``ended_at`` (customers). A period-level metric: the
-    target has no statistic. Note: the periods evaluated are those in which the customers
-    source has records by its time field (``started_at``), as for every source.
+    Definition (reference article 001, section Customer Retention Rate): the percentage of the
+    customers at the start of a period still retained at its end (its Q4: 825 of 850 =
+    97.1%).
+    Formula: at start = customers with ``started_at`` before the period start and ``ended_at``
+    empty or at/after it; retained = those of them whose ``ended_at`` is empty or at/after the
+    period end. Customers won during the period count in neither. The sample size is the
+    number at start; a period without any has no figure. Unit: rate. Direction: higher is
+    better. Fields: ``started_at``, ``ended_at`` (customers). A period-level metric: the target
+    has no statistic. The periods evaluated run without a gap from the first in which a
+    customer started to the last in which one started or ended, so a month with churn and no
+    new customer gets its figure.
 
     Example::
 
@@ -40,6 +44,7 @@ class RetentionRate(PeriodMetric):
     inputs: ClassVar[dict[str, Input]] = {
         "customers": Input(("customers",), ("started_at", "ended_at")),
     }
+    spans = ("started_at", "ended_at")
 
     def aggregate(
         self, inputs: Mapping[str, pa.Table], grid: PeriodGrid, context: MeasureContext
