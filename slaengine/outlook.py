@@ -6,6 +6,11 @@ period's records must be within target — projected from the pace so far — or
 can no longer be met. A vendor runs this mid-month to see a miss coming while it can still be
 turned around.
 
+The running period's verdicts, and those of any later period (a record whose period comes from
+another time field may fall in one), are ``provisional``: the period is not over, its figures
+and the credits they decide may still change. The penalty schedule carries the mark on to the
+credits of those periods and splits each year's totals into final and provisional parts.
+
 Projection: the period's final sample is taken as ``ceil(sample so far / elapsed share)``; the
 records still to come are the difference. This is a pace estimate, labelled as such.
 """
@@ -27,7 +32,12 @@ from slaengine.verdicts import Verdict
 
 
 def apply(contract: Contract, verdicts: list[Verdict], as_of: datetime) -> list[Verdict]:
-    """Verdicts with an outlook added to those of the period containing ``as_of``."""
+    """Verdicts with an outlook added to those of the period containing ``as_of``, and those
+    of that period and any later one marked provisional.
+
+    Labels of one period kind sort in time order (``2026-03`` < ``2026-04``, ``2026-W09`` <
+    ``2026-W10``), so "not over" is ``period >= running``.
+    """
     key = period_keys(pa.array([as_of], pa.timestamp("us", tz="UTC")), contract.period,
                       contract.timezone)
     running = period_label(contract.period)(int(key[0]))
@@ -40,6 +50,8 @@ def apply(contract: Contract, verdicts: list[Verdict], as_of: datetime) -> list[
             level = contract.service_level(verdict.service_level)
             verdict = replace(verdict, outlook=project(verdict, level.target.threshold,
                                                        level.target.better, elapsed, as_of))
+        if verdict.period >= running:
+            verdict = replace(verdict, provisional=True)
         out.append(verdict)
     return out
 

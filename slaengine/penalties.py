@@ -291,6 +291,7 @@ class CreditLine:
 
     ``service_level`` is None for a step on the whole period (a cap). ``rule`` names the model
     or the common step that made the line; ``note`` says why, with the arithmetic.
+    ``provisional``: the line's period was not over at the ``--as-of`` instant.
     """
 
     period: str
@@ -299,6 +300,7 @@ class CreditLine:
     currency: str
     rule: str
     note: str
+    provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -345,20 +347,40 @@ class Totals:
     net: Decimal = Decimal(0)
 
 
+TOTALS = ("before_caps", "capped", "after_caps", "earned_back", "bonus_total", "net")
+"""The fields of :class:`Totals`."""
+
+
 @dataclass
 class PeriodCredits(Totals):
-    """One period's ledger (``lines``), its bonuses, and its totals."""
+    """One period's ledger (``lines``), its bonuses, and its totals; ``provisional`` when the
+    period was not over at the ``--as-of`` instant (its verdicts, and so its credits, may still
+    change)."""
 
     period: str = ""
     lines: list[CreditLine] = field(default_factory=list)
     bonuses: list[CreditLine] = field(default_factory=list)
+    provisional: bool = False
 
 
 @dataclass
 class YearTotals(Totals):
-    """The periods of one calendar year added up."""
+    """The periods of one calendar year added up.
+
+    ``provisional`` is the part of these totals from provisional periods (None when the year
+    has none); :attr:`final` the rest, from periods that are over.
+    """
 
     year: str = ""
+    provisional: Totals | None = None
+
+    @property
+    def final(self) -> Totals:
+        """The part of the year's totals from periods that were over at ``--as-of``."""
+        if self.provisional is None:
+            return self
+        return Totals(**{name: getattr(self, name) - getattr(self.provisional, name)
+                         for name in TOTALS})
 
 
 @dataclass
@@ -858,6 +880,7 @@ def assess(evaluation: Evaluation, model: PenaltyModel, options: Mapping[str, An
                 note += f"; {common.chronic.note}"
             flags.append(Flag("chronic-failure", level, involved, note))
 
+    _mark_provisional(periods, evaluation.verdicts)
     return CreditSchedule(
         model=model.name, currency=currency, rounding=rounding, periods=periods,
         years=_years(periods), flags=flags, exclusions=applied,
@@ -930,6 +953,23 @@ def _meets(outcome: LevelOutcome, bonus: _Bonus, fail: Any) -> bool:
     return True
 
 
+def _mark_provisional(periods: list[PeriodCredits], verdicts: Iterable[Verdict]) -> None:
+    """Mark provisional the periods not over at the ``--as-of`` instant, with every line and
+    bonus of them: the first period with a provisional verdict and every later one.
+
+    Only these periods' own amounts are marked: an earlier period's credits were settled before
+    them (caps, chronic failure and earn-back look back, never ahead), so they are final.
+    """
+    running = min((v.period for v in verdicts if v.provisional), default=None)
+    if running is None:
+        return
+    for credits in periods:
+        if credits.period >= running:
+            credits.provisional = True
+            credits.lines[:] = [replace(line, provisional=True) for line in credits.lines]
+            credits.bonuses[:] = [replace(line, provisional=True) for line in credits.bonuses]
+
+
 def _years(periods: Iterable[PeriodCredits]) -> list[YearTotals]:
     years: dict[str, YearTotals] = {}
     for p in periods:
@@ -940,6 +980,11 @@ def _years(periods: Iterable[PeriodCredits]) -> list[YearTotals]:
         year.earned_back += p.earned_back
         year.bonus_total += p.bonus_total
         year.net += p.net
+        if p.provisional:
+            year.provisional = year.provisional or Totals()
+            for name in TOTALS:
+                setattr(year.provisional, name, getattr(year.provisional, name) +
+                        getattr(p, name))
     return list(years.values())
 
 
@@ -949,7 +994,7 @@ def _years(periods: Iterable[PeriodCredits]) -> list[YearTotals]:
 def _line(line: CreditLine) -> dict[str, Any]:
     return {"period": line.period, "service_level": line.service_level,
             "amount": str(line.amount), "currency": line.currency, "rule": line.rule,
-            "note": line.note}
+            "note": line.note, **({"provisional": True} if line.provisional else {})}
 
 
 def _totals(t: Totals) -> dict[str, str]:
@@ -964,41 +1009,67 @@ def schedule_to_dict(schedule: CreditSchedule) -> dict[str, Any]:
     ``credits``: every ledger line in order (signed; their sum per period is ``after_caps -
     earned_back``); ``bonuses``: the bonus lines (same shape); ``credit_totals``: per period;
     ``credit_years``: per calendar year; ``flags``; ``credit_exclusions``.
+
+    With ``--as-of``, each line, bonus, period total and flag of a period not yet over carries
+    ``"provisional": true``, and a year holding such periods carries its ``final`` and
+    ``provisional`` parts (each with the six totals; they add up to the year's).
     """
+    open_periods = {p.period for p in schedule.periods if p.provisional}
     return {
         "penalties": {"model": schedule.model, "currency": schedule.currency,
                       "rounding": schedule.rounding.describe()},
         "credits": [_line(line) for line in schedule.credits],
         "bonuses": [_line(line) for line in schedule.bonuses],
-        "credit_totals": [{"period": p.period, **_totals(p)} for p in schedule.periods],
-        "credit_years": [{"year": y.year, **_totals(y)} for y in schedule.years],
+        "credit_totals": [{"period": p.period, **_totals(p),
+                           **({"provisional": True} if p.provisional else {})}
+                          for p in schedule.periods],
+        "credit_years": [{"year": y.year, **_totals(y),
+                          **({"final": _totals(y.final), "provisional": _totals(y.provisional)}
+                             if y.provisional is not None else {})}
+                         for y in schedule.years],
         "flags": [{"kind": f.kind, "service_level": f.service_level, "periods": list(f.periods),
-                   "note": f.note} for f in schedule.flags],
+                   "note": f.note,
+                   **({"provisional": True} if open_periods.intersection(f.periods) else {})}
+                  for f in schedule.flags],
         "credit_exclusions": [{"period": e.period, "service_level": e.service_level,
                                "reason": e.reason, "waived": str(e.waived)}
                               for e in schedule.exclusions],
     }
 
 
+PROVISIONAL = "(provisional: the period was not over at --as-of)"
+"""How the text schedule marks a provisional period, its totals and its flags."""
+
+
+def _year_text(t: Totals) -> str:
+    return (f"after caps {t.after_caps}, earned back {t.earned_back}, bonuses {t.bonus_total}, "
+            f"net {t.net}")
+
+
 def format_schedule(schedule: CreditSchedule) -> str:
     """The schedule as plain text, line by line, for a terminal or a text report."""
     out = [f"Service credits ({schedule.model}, {schedule.currency}, rounding "
            f"{schedule.rounding.describe()})"]
+    open_periods = {p.period for p in schedule.periods if p.provisional}
     for p in schedule.periods:
+        label = f"{p.period} {PROVISIONAL}" if p.provisional else p.period
         if not (p.lines or p.bonuses):
-            out.append(f"{p.period}: no credits")
+            out.append(f"{label}: no credits")
             continue
-        out.append(f"{p.period}:")
+        out.append(f"{label}:")
         for line in [*p.lines, *p.bonuses]:
             out.append(f"  {line.amount:>12} {line.rule:<14} {line.service_level or '(period)'}"
                        f": {line.note}")
         out.append(f"  before caps {p.before_caps}, capped {p.capped}, after caps "
                    f"{p.after_caps}, earned back {p.earned_back}, bonuses {p.bonus_total}, "
-                   f"net {p.net}")
+                   f"net {p.net}" + (f" {PROVISIONAL}" if p.provisional else ""))
     for y in schedule.years:
-        out.append(f"{y.year}: after caps {y.after_caps}, earned back {y.earned_back}, "
-                   f"bonuses {y.bonus_total}, net {y.net}")
-    out.extend(f"! {f.kind}: {f.note}" for f in schedule.flags)
+        out.append(f"{y.year}: {_year_text(y)}")
+        if y.provisional is not None:
+            out.append(f"  of which final: {_year_text(y.final)}")
+            out.append(f"  of which provisional: {_year_text(y.provisional)}")
+    out.extend(f"! {f.kind}: {f.note}" + (f" {PROVISIONAL}" if open_periods.intersection(
+        f.periods) else "") for f in schedule.flags)
     out.extend(f"excluded {e.period} {e.service_level or '(every service level)'}: {e.reason}"
                f" (waived {e.waived})" for e in schedule.exclusions)
     return "\n".join(out)

@@ -33,8 +33,9 @@ class Verdict:
     :data:`MISSED_LIMIT` of them; ``missed_count`` is the full number. ``paused`` is the total
     of seconds the clock stood still (``pause``), None when no pause applies. Money values are
     exact Decimals. ``outlook`` is set for the running period of an ``--as-of`` evaluation
-    (see :mod:`slaengine.outlook`). ``note`` says why a verdict is not what its numbers alone
-    would give (a period in which the level's calendar is never open).
+    (see :mod:`slaengine.outlook`); ``provisional`` marks a verdict of a period not over at the
+    ``--as-of`` instant (its figure may still change). ``note`` says why a verdict is not what
+    its numbers alone would give (a period in which the level's calendar is never open).
     """
 
     service_level: str
@@ -57,6 +58,7 @@ class Verdict:
     paused: float | None = None
     outlook: dict[str, Any] | None = None
     note: str | None = None
+    provisional: bool = False
 
 
 MISSED_LIMIT = 1000
@@ -162,6 +164,7 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
                 "missed_count": v.missed_count, "missed": list(v.missed), "paused": v.paused,
                 **({"outlook": v.outlook} if v.outlook is not None else {}),
                 **({"note": v.note} if v.note else {}),
+                **({"provisional": True} if v.provisional else {}),
             }
             for v in evaluation.verdicts
         ],

@@ -8,7 +8,8 @@ exact decimal text; an empty cell is a missing value. ``segment`` reads ``key=va
 precision, so a spreadsheet gets exactly the numbers of the JSON output. A text cell that a
 spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
 return) gets a leading ``'``; the figures (``value``, ``compliance``, ``margin`` and the counts)
-are numbers and are written as they are.
+are numbers and are written as they are. ``provisional`` is ``true`` for a verdict of a period
+not over at the ``--as-of`` instant (its figure may still change), ``false`` otherwise.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from slaengine.verdicts import Evaluation, evaluation_to_dict
 COLUMNS = (
     "service_level", "metric", "period", "segment", "statistic", "value", "unit", "target",
     "minimum", "status", "compliance", "margin", "sample_size", "unmeasured", "excluded",
-    "missed_count", "paused", "missed",
+    "missed_count", "paused", "missed", "provisional",
 )
 
 FIGURES = frozenset(("value", "compliance", "margin", "sample_size", "unmeasured", "excluded",
@@ -54,6 +55,7 @@ class CsvReporter(Reporter):
             row["segment"] = "; ".join(f"{k}={'' if v is None else v}"
                                        for k, v in verdict["segment"].items())
             row["missed"] = " ".join(verdict["missed"])
+            row["provisional"] = verdict.get("provisional", False)
             writer.writerow([_text(column, row.get(column)) for column in COLUMNS])
 
 

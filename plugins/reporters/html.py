@@ -7,6 +7,9 @@ showing its value per period against the target line and the minimum line; the v
 the service credits when the contract has a ``[penalties]`` table; where every input row went;
 and the audit manifest (SHA-256 of the contract and inputs, versions, plugins, options).
 
+With ``--as-of``, every verdict, credit line and period total of a period not yet over carries a
+"provisional" badge, and a year holding such a period shows its final and provisional parts.
+
 Every status is shown with a symbol and a word besides its colour, so the page reads in
 greyscale and on a black-and-white printout. Charts are inline SVG drawn by pygal, an optional
 extra (``pip install "slaengine[charts]"``); without it each service level gets a compact
@@ -138,6 +141,7 @@ def report_context(evaluation: Evaluation) -> dict[str, Any]:
             "compliance_text": percent(v["compliance"]),
             "margin_text": format_margin(v["margin"], v["unit"]),
             "outlook_text": describe_outlook(v["outlook"]) if v.get("outlook") else "",
+            "provisional": bool(v.get("provisional")),
             **look,
         }
         rows.append(row)
@@ -171,6 +175,8 @@ def report_context(evaluation: Evaluation) -> dict[str, Any]:
                      if contract.get("monthly_fee") is not None else None,
                      "description": getattr(evaluation.contract, "description", "")},
         "periods": periods,
+        "provisional_periods": sorted({v["period"] for v in data["verdicts"]
+                                       if v.get("provisional")}),
         "summary": summary,
         "total": len(rows),
         "rows": rows,

@@ -16,6 +16,10 @@ STYLES = {"met": "green", "breached": "yellow", "critical": "bold red",
 class TableReporter(Reporter):
     """A readable table of every verdict, the summary and where every input row went.
 
+    With ``--as-of``, the status of a verdict of a period not yet over reads
+    ``breached (provisional)``, and the credit schedule marks that period and splits the
+    year's totals into final and provisional parts.
+
     Colours only on a terminal; plain text when written to a file or a pipe. Text from the
     contract or the data is shown as it is written: no rich markup (``[sources.tickets]``
     stays), no emoji codes, control characters escaped (``\\x1b``).
@@ -61,15 +65,20 @@ class TableReporter(Reporter):
                       and v.statistic not in ("attainment", "value") else v.target)
             cells = [v.service_level if first else "", v.period, segment,
                      format_value(v.value, v.unit), target]
+            status = f"{v.status} (provisional)" if v.provisional else v.status
             table.add_row(
                 *(Text(printable(c, newlines=False)) for c in cells),
-                Text(v.status, style=STYLES[v.status]), compliance,
+                Text(status, style=STYLES[v.status]), compliance,
                 format_margin(v.margin, v.unit), str(v.sample_size), str(v.unmeasured),
                 str(v.excluded),
             )
         console.print(table)
         counts = ", ".join(f"{evaluation.count(s)} {s.replace('_', ' ')}" for s in STYLES)
         say(f"verdicts: {counts}")
+        running = sorted({v.period for v in evaluation.verdicts if v.provisional})
+        if running:
+            say(f"provisional: the verdicts of {', '.join(running)}, not over at --as-of; "
+                "they and their credits may still change")
         if evaluation.credits is not None:
             from slaengine.penalties import format_schedule
 
