@@ -77,8 +77,8 @@ _LATEST_US = (LAST_DAY - date(1970, 1, 1)).days * 86_400_000_000 + 86_400_000_00
 _TIME_RANGE = f"{FIRST_DAY} to {LAST_DAY}"
 # Wall times are clipped to just outside that range before they are placed in a timezone (an
 # offset moves them by less than a day), so they stay rejectable and never overflow.
-_WALL_LOW_US = -62072697600_000000  # 0002-12-30T00:00:00
-_WALL_HIGH_US = 253339401600_000000  # 9998-01-03T00:00:00
+_WALL_LOW_US = _EARLIEST_US - 2 * 86_400_000_000  # 1899-12-30T00:00:00
+_WALL_HIGH_US = _LATEST_US + 1 + 2 * 86_400_000_000  # 2200-01-03T00:00:00
 
 
 @dataclass
