@@ -394,7 +394,8 @@ def metrics(name: str | None) -> None:
             rows.append((found, kinds, metric.unit, metric.better, metric.default_statistic,
                          fields, options, metric.formula))
         header = ("metric", "kinds", "unit", "better", "default", "fields", "options", "formula")
-        if sys.stdout.isatty():
+        console = _console()
+        if console.is_terminal:  # a terminal, or FORCE_COLOR
             from rich.table import Table
             from rich.text import Text
 
@@ -404,7 +405,7 @@ def metrics(name: str | None) -> None:
                 table.add_column(column, no_wrap=column in ("metric", "unit", "better"))
             for row in rows:
                 table.add_row(*(Text(printable(cell)) for cell in row))
-            _console().print(table)
+            console.print(table)
         else:
             for row in rows:
                 found, kinds, unit, better, default, fields, options, formula = row

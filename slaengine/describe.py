@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 _ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`(~?)([^`<]*?)(?:\s*<[^>]*>)?`")
-_LITERAL = re.compile(r"``(.+?)``")
+_LITERAL = re.compile(r"``(.+?)``", re.DOTALL)
 _TYPE_WORDS = {"string": "text", "integer": "whole number", "float": "number",
                "number": "number", "boolean": "true or false", "dict": "table", "list": "list",
                "date": "date", "datetime": "date-time"}

@@ -79,6 +79,7 @@ def starter_contract(*, contract_id: str, timezone: str, adapter: str, path: str
         "# of `slaengine schema contract` as slaengine-contract.schema.json beside this file and",
         "# make the first line `#:schema ./slaengine-contract.schema.json`.",
         "",
+        "# The agreement: its parties, the fee credits are shares of, the period and time zone.",
         "[contract]",
         f"id = {_toml(contract_id)}  # letters, digits, _ . - (named in reports)",
         'client = "Client Ltd"  # who receives the service',
