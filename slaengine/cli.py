@@ -662,3 +662,7 @@ def _check_places(contract: Any, registry: Any, plan: list[tuple[str, Path | Non
         places.append(Place(rejects, "--rejects"))
     check_outputs(contract.path, source_files(contract, registry), places, evidence,
                   {name: spec.path for name, spec in contract.sources.items()})
+
+
+if __name__ == "__main__":
+    main()
