@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import click
-import tomli_w
 
 from slaengine import __version__
 from slaengine.errors import SlaError, UsageError, did_you_mean
@@ -87,8 +86,28 @@ def _silence_stdout() -> None:
         pass
 
 
+def _set_debug(_: click.Context, __: click.Parameter, value: bool) -> None:
+    if value:
+        _Context.debug = True
+
+
+def _debug_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--debug`` accepted after the subcommand too (``slaengine evaluate --debug c.toml``)."""
+    return click.option("--debug", is_flag=True, expose_value=False, callback=_set_debug,
+                        help="Show the full traceback of any error.")(command)
+
+
+def _console(*, stderr: bool = False) -> Any:
+    """A rich console for text from contracts and data: no markup or emoji codes read in it
+    (``[sources.tickets]`` is shown as written). Colour follows ``NO_COLOR`` and
+    ``FORCE_COLOR``, as rich reads them from the environment."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, markup=False, emoji=False)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="slaengine")
+@click.version_option(__version__, "-V", "--version", prog_name="slaengine")
 @click.option("--debug", is_flag=True, help="Show the full traceback of any error.")
 def main(debug: bool) -> None:
     """Evaluate service-level agreements from data: verdicts, evidence and row accounting."""
@@ -96,6 +115,7 @@ def main(debug: bool) -> None:
 
 
 @main.command()
+@_debug_option
 @click.argument("contract", type=click.Path(path_type=Path))
 @click.option("--format", "formats", multiple=True,
               help="Output format: a reporter's name (see `slaengine plugins`). Repeat it with "
@@ -154,7 +174,9 @@ def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...]
                 files = [evidence / f for f in write_evidence_files(evaluation, folder)]
         if evidence is not None:
             _echo(f"evidence: {len(files) - 1} file(s), index in {files[0]}", err=True)
-        if fail_on and any(v.status in FAIL_ON[fail_on] for v in evaluation.verdicts):
+        failed = _fail_on_line(fail_on, evaluation.verdicts) if fail_on else None
+        if failed:
+            _echo(failed, err=True)
             return 1
         return 0
 
@@ -162,6 +184,7 @@ def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...]
 
 
 @main.command()
+@_debug_option
 @click.argument("result", type=click.Path(path_type=Path))
 def verify(result: Path) -> None:
     """Re-run the evaluation recorded in RESULT (a JSON report) and compare every verdict.
@@ -182,6 +205,7 @@ def verify(result: Path) -> None:
 
 
 @main.command()
+@_debug_option
 @click.argument("contract", type=click.Path(path_type=Path))
 def validate(contract: Path) -> None:
     """Check CONTRACT (keys, targets, plugin names and data paths) without reading data."""
@@ -204,8 +228,13 @@ def validate(contract: Path) -> None:
 
 
 @main.command()
-def plugins() -> None:
-    """List the installed plugins: sources, metrics, reporters and penalty models."""
+@_debug_option
+@click.argument("name", required=False)
+def plugins(name: str | None) -> None:
+    """List the installed plugins: sources, metrics, reporters and penalty models.
+
+    With NAME: that plugin's description and the keys it accepts in a contract.
+    """
 
     def body() -> int:
         from slaengine.pluginmanager import KINDS, PluginWarning, build_registry
@@ -213,23 +242,100 @@ def plugins() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PluginWarning)  # listed below instead
             registry = build_registry()
+        if name is not None:
+            _show_plugin(registry, name)
+            return 0
         for kind in KINDS:
             names = registry.names(kind)
             _echo(f"{kind}s:" if names else f"{kind}s: (none installed)")
-            for name in names:
-                obj = registry.get(kind, name)
-                doc = (type(obj).__doc__ or "").strip().splitlines()
-                _echo(f"  {name:28} {doc[0] if doc else ''}  [{registry.origin(kind, name)}]")
+            for found in names:
+                obj = registry.get(kind, found)
+                _echo(f"  {found:28} {_summary(obj)}  [{registry.origin(kind, found)}]")
         if registry.broken:
             _echo("failed to load (not in use):")
-            for name, why in sorted(registry.broken.items()):
-                _echo(f"  {name:28} {printable(why, newlines=False)}")
+            for broken, why in sorted(registry.broken.items()):
+                _echo(f"  {broken:28} {printable(why, newlines=False)}")
         return 0
 
     _run(body)
 
 
+def _summary(obj: Any) -> str:
+    from slaengine.describe import summary
+
+    return summary(type(obj).__doc__)
+
+
+def _show_plugin(registry: Any, name: str) -> None:
+    """Every installed plugin object called ``name`` (a source and a reporter may share one),
+    with the keys a contract may give it."""
+    from slaengine.describe import key_lines, plain_text
+    from slaengine.pluginmanager import KINDS
+    from slaengine.schema import SOURCE_KEYS
+
+    found = [(kind, registry.objects[kind][name]) for kind in KINDS
+             if name in registry.objects.get(kind, {})]
+    if not found:
+        every = sorted({n for kind in KINDS for n in registry.names(kind)})
+        raise UsageError(f'no plugin called "{name}"' + registry.broken_note(),
+                         suggestion=did_you_mean(name, every), accepted=every)
+    blocks = []
+    for kind, obj in found:
+        lines = [f"{kind} {name}  [{registry.origin(kind, name)}]"]
+        if kind == "metric":
+            lines += _metric_lines(obj)
+        elif kind == "source":
+            lines += [f"keys in [sources.NAME] with adapter = \"{name}\":",
+                      *key_lines({**SOURCE_KEYS, **obj.schema})]
+        elif kind == "penalty model":
+            from slaengine.penalties import PENALTY_COMMON_SCHEMA
+
+            own = obj.schema
+            lines += [f"keys in [penalties] with model = \"{name}\":",
+                      *(key_lines(own) or ["  (none of its own)"]),
+                      "keys every penalty model accepts:", *key_lines(PENALTY_COMMON_SCHEMA)]
+        elif kind == "reporter":
+            suffix = getattr(obj, "suffix", None)
+            lines.append(f"--format {name}" + (f", or --output FILE{suffix}" if suffix else ""))
+        lines += ["", plain_text(type(obj).__doc__)]
+        blocks.append("\n".join(lines).rstrip())
+    _echo("\n\n".join(blocks))
+
+
+def _metric_lines(metric: Any) -> list[str]:
+    """A metric's facts, then the keys its service level's ``options`` accept."""
+    from slaengine.describe import key_lines
+
+    kinds, fields = _metric_inputs(metric)
+    lines = [f"kinds: {kinds}", f"unit: {metric.unit}, {metric.better} is better, "
+             f"default statistic: {metric.default_statistic}", f"fields: {fields}",
+             f"formula: {metric.formula}"]
+    options = key_lines(metric.schema)
+    if options:
+        lines += ["options (options = { ... } in its [[service_levels]]):", *options]
+    else:
+        lines.append("options: none")
+    return lines
+
+
+def _metric_inputs(metric: Any) -> tuple[str, str]:
+    """A metric's record kinds and the fields it reads, in words."""
+    from slaengine.fields import RECORD_KINDS
+    from slaengine.kinds import PeriodMetric
+
+    if isinstance(metric, PeriodMetric):
+        kinds = " + ".join("/".join(i.kinds) for i in metric.inputs.values())
+        fields = "; ".join(f"{role}: {', '.join(i.fields) or '(id, time)'}"
+                           for role, i in metric.inputs.items())
+        return kinds, fields
+    alternatives = {metric.required_fields(set(RECORD_KINDS[k].fields))
+                    for k in metric.kinds if k in RECORD_KINDS}
+    fields = " | ".join(", ".join(f) or "(id, time)" for f in sorted(alternatives))
+    return "/".join(metric.kinds), fields
+
+
 @main.command("inspect")
+@_debug_option
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("--source", "source_name", default=None,
               help="For a contract: inspect only this source.")
@@ -246,94 +352,126 @@ def inspect_command(target: Path, source_name: str | None, adapter: str | None,
     """
 
     def body() -> int:
-        from rich.console import Console
-
         from slaengine.inspect import inspect_target, render
 
         found = inspect_target(target, source=source_name, adapter=adapter, rows=rows)
-        render(found, Console())
+        render(found, _console())
         return 0
 
     _run(body)
 
 
 @main.command()
-def metrics() -> None:
-    """List every installed metric: kinds, unit, direction, default statistic, fields, formula."""
+@_debug_option
+@click.argument("name", required=False)
+def metrics(name: str | None) -> None:
+    """List every installed metric: kinds, unit, direction, default statistic, fields, formula.
+
+    With NAME: that metric's options (the keys of `options = { ... }` in a service level) and
+    its full description.
+    """
 
     def body() -> int:
-        from slaengine.fields import RECORD_KINDS
-        from slaengine.kinds import PeriodMetric
+        from slaengine.describe import plain_text
         from slaengine.pluginmanager import build_registry
 
         registry = build_registry()
+        if name is not None:
+            metric = registry.metrics.get(name)
+            if metric is None:
+                names = registry.names("metric")
+                raise UsageError(f'no metric called "{name}"' + registry.broken_note(),
+                                 suggestion=did_you_mean(name, names), accepted=names)
+            lines = [f"metric {name}  [{registry.origin('metric', name)}]",
+                     *_metric_lines(metric), "", plain_text(type(metric).__doc__)]
+            _echo("\n".join(lines).rstrip())
+            return 0
         rows = []
-        for name in registry.names("metric"):
-            metric = registry.metrics[name]
-            if isinstance(metric, PeriodMetric):
-                kinds = " + ".join("/".join(i.kinds) for i in metric.inputs.values())
-                fields = "; ".join(f"{role}: {', '.join(i.fields) or '(id, time)'}"
-                                   for role, i in metric.inputs.items())
-            else:
-                kinds = "/".join(metric.kinds)
-                alternatives = {metric.required_fields(set(RECORD_KINDS[k].fields))
-                                for k in metric.kinds if k in RECORD_KINDS}
-                fields = " | ".join(", ".join(f) or "(id, time)" for f in sorted(alternatives))
-            rows.append((name, kinds, metric.unit, metric.better, metric.default_statistic,
-                         fields, metric.formula))
-        header = ("metric", "kinds", "unit", "better", "default", "fields", "formula")
-        if sys.stdout.isatty():
-            from rich.console import Console
+        for found in registry.names("metric"):
+            metric = registry.metrics[found]
+            kinds, fields = _metric_inputs(metric)
+            options = ", ".join(metric.schema) or "—"
+            rows.append((found, kinds, metric.unit, metric.better, metric.default_statistic,
+                         fields, options, metric.formula))
+        header = ("metric", "kinds", "unit", "better", "default", "fields", "options", "formula")
+        console = _console()
+        if console.is_terminal:  # a terminal, or FORCE_COLOR
             from rich.table import Table
             from rich.text import Text
 
-            table = Table(title="metrics")
+            table = Table(title="metrics", caption="slaengine metrics NAME: a metric's options "
+                          "and description")
             for column in header:
                 table.add_column(column, no_wrap=column in ("metric", "unit", "better"))
             for row in rows:
                 table.add_row(*(Text(printable(cell)) for cell in row))
-            Console().print(table)
+            console.print(table)
         else:
             for row in rows:
-                name, kinds, unit, better, default, fields, formula = row
-                _echo(f"{name}\n  kinds: {kinds}\n  unit: {unit}, {better} is better, "
+                found, kinds, unit, better, default, fields, options, formula = row
+                _echo(f"{found}\n  kinds: {kinds}\n  unit: {unit}, {better} is better, "
                       f"default statistic: {default}\n  fields: {fields}\n"
-                      f"  formula: {formula}")
+                      f"  options: {options}\n  formula: {formula}")
         return 0
 
     _run(body)
 
 
 @main.command()
-@click.option("--metric", required=True, help="The metric of the first service level.")
-@click.option("--target", required=True, help='Its target, e.g. "95% within 1h".')
+@_debug_option
+@click.option("--from", "data_file", type=click.Path(path_type=Path), default=None,
+              metavar="DATA_FILE",
+              help="Propose the fields mapping from this data file's columns (and use it as "
+                   "the source's path, as given: save the contract where you run the command).")
+@click.option("--metric", default=None,
+              help="The metric of the first service level (default: first_response_time, or "
+                   "what the data of --from can measure).")
+@click.option("--target", default=None, help='Its target, e.g. "95% within 1h".')
 @click.option("--id", "contract_id", default="my-contract", show_default=True)
-@click.option("--path", "data_path", default="data/tickets.csv", show_default=True,
-              help="The data file, relative to where the contract will be saved.")
-@click.option("--adapter", default="csv", show_default=True)
-@click.option("--timezone", default="UTC", show_default=True)
-def init(metric: str, target: str, contract_id: str, data_path: str, adapter: str,
-         timezone: str) -> None:
-    """Print a starter contract (TOML) with one service level, ready to edit."""
+@click.option("--path", "data_path", default=None,
+              help="The data file, relative to where the contract will be saved "
+                   "[default: the --from file, else data/tickets.csv].")
+@click.option("--adapter", default=None,
+              help="The source adapter [default: from the --from file's suffix, else csv].")
+@click.option("--timezone", default="UTC", show_default=True,
+              help="The contract's time zone (IANA name); times without an offset are read "
+                   "in it.")
+def init(data_file: Path | None, metric: str | None, target: str | None, contract_id: str,
+         data_path: str | None, adapter: str | None, timezone: str) -> None:
+    """Print a starter contract (TOML, every section explained in comments), ready to edit.
+
+    Save it and check it: `slaengine init --from data/tickets.csv > contract.toml` then
+    `slaengine validate contract.toml`.
+    """
 
     def body() -> int:
         from slaengine.contract import parse_contract
         from slaengine.pluginmanager import build_registry
+        from slaengine.starter import choose_metric, starter_contract
 
         registry = build_registry()
-        if metric not in registry.metrics:
-            names = registry.names("metric")
-            raise UsageError(f'--metric: no metric called "{metric}"',
-                             suggestion=did_you_mean(metric, names), accepted=names)
-        document: dict[str, Any] = {
-            "contract": {"id": contract_id, "client": "Client Ltd", "vendor": "Vendor Inc",
-                         "currency": "USD", "monthly_fee": "10000.00", "period": "month",
-                         "timezone": timezone},
-            "sources": {"tickets": {"adapter": adapter, "path": data_path}},
-            "service_levels": [{"id": metric.replace("_", "-"), "metric": metric,
-                                "target": target, "min_sample": 30}],
-        }
-        text = tomli_w.dumps(document)
+        fields: dict[str, str] | None = None
+        columns: list[str] = []
+        chosen_adapter = adapter
+        if data_file is not None:
+            from slaengine.inspect import data_columns, propose_fields
+
+            chosen_adapter, columns = data_columns(data_file, adapter, registry)
+            fields = propose_fields(columns)
+            missing = [f for f in ("ticket_id", "created_at") if f not in fields]
+            if missing:
+                raise UsageError(
+                    f"{data_file}: no column looks like {' or '.join(missing)} (columns: "
+                    f"{', '.join(columns)}); write the mapping by hand: slaengine init "
+                    "without --from, then fields = { ticket_id = \"...\", created_at = "
+                    "\"...\" }")
+        name, level_target = choose_metric(registry, metric, target, fields)
+        text = starter_contract(
+            contract_id=contract_id, timezone=timezone, adapter=chosen_adapter or "csv",
+            path=data_path or (str(data_file) if data_file is not None else "data/tickets.csv"),
+            metric=name, target=level_target, fields=fields,
+            unmapped=[c for c in columns if c not in (fields or {}).values()],
+            registry=registry)
         try:
             parse_contract(text, registry=registry)
         except SlaError as exc:
@@ -342,6 +480,70 @@ def init(metric: str, target: str, contract_id: str, data_path: str, adapter: st
         return 0
 
     _run(body)
+
+
+@main.group()
+def schema() -> None:
+    """Print a JSON Schema (draft 2020-12): of a contract, or of the JSON report."""
+
+
+@schema.command("contract")
+@_debug_option
+def schema_contract() -> None:
+    """The JSON Schema of a contract, with the installed plugins' keys.
+
+    Save it beside your contracts and name it on a contract's first line for completion and
+    checks in TOML editors (Taplo, Even Better TOML):
+    `#:schema ./slaengine-contract.schema.json`.
+    """
+
+    def body() -> int:
+        import json
+
+        from slaengine.jsonschema import contract_schema
+        from slaengine.pluginmanager import build_registry
+
+        click.echo(json.dumps(contract_schema(build_registry()), indent=2, ensure_ascii=False))
+        return 0
+
+    _run(body)
+
+
+@schema.command("report")
+@_debug_option
+def schema_report() -> None:
+    """The JSON Schema of the report `evaluate --format json` writes (see its schema_version)."""
+
+    def body() -> int:
+        import json
+
+        from slaengine.jsonschema import report_schema
+
+        click.echo(json.dumps(report_schema(), indent=2, ensure_ascii=False))
+        return 0
+
+    _run(body)
+
+
+FAIL_ON_SHOWN = 5
+"""The failing verdicts ``--fail-on`` names on its line; the rest are counted."""
+
+
+def _fail_on_line(fail_on: str, verdicts: list[Any]) -> str | None:
+    """One line saying which verdicts made ``--fail-on`` fail, or None when none did:
+    ``fail-on breached: 19 breached and 1 critical verdicts: fcr 2026-03, … and 15 more``."""
+    failed = [v for v in verdicts if v.status in FAIL_ON[fail_on]]
+    if not failed:
+        return None
+    counts = " and ".join(f"{n} {status}" for status in FAIL_ON[fail_on]
+                          if (n := sum(v.status == status for v in failed)))
+    names = []
+    for v in failed[:FAIL_ON_SHOWN]:
+        segment = ", ".join(f"{k}={value}" for k, value in v.segment.items())
+        names.append(f"{v.service_level} {v.period}" + (f" ({segment})" if segment else ""))
+    more = len(failed) - FAIL_ON_SHOWN
+    return (f"fail-on {fail_on}: {counts} verdict{'s' if len(failed) > 1 else ''}: "
+            + ", ".join(names) + (f" and {more} more" if more > 0 else ""))
 
 
 def _plan_outputs(
@@ -424,8 +626,8 @@ class _progress:
 
         # The engine reads and evaluates in one pass, so what it reports is what it is doing
         # ("reading tickets: 2,400,000 records"), with a spinner and the time so far.
-        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                            TimeElapsedColumn(), transient=True)
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                            TimeElapsedColumn(), transient=True, console=_console(stderr=True))
         self.bar.start()
         task = self.bar.add_task("starting", total=None)
 
@@ -460,3 +662,7 @@ def _check_places(contract: Any, registry: Any, plan: list[tuple[str, Path | Non
         places.append(Place(rejects, "--rejects"))
     check_outputs(contract.path, source_files(contract, registry), places, evidence,
                   {name: spec.path for name, spec in contract.sources.items()})
+
+
+if __name__ == "__main__":
+    main()

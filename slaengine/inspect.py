@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from slaengine.contract import Contract, SourceSpec, load_contract
 from slaengine.engine import read_source
@@ -169,8 +170,9 @@ def render(inspections: list[Inspection], console: Console) -> None:
     error is raised as one :class:`DataError`: the command exits 2, as ``evaluate`` would.
     """
     for found in inspections:
-        console.rule(f"[bold]source {found.source}[/] · adapter {found.adapter}")
-        console.print(f"path: {found.path}", highlight=False, soft_wrap=True)
+        console.rule(Text.assemble((f"source {found.source}", "bold"),
+                                   f" · adapter {found.adapter}"))
+        console.print(Text(f"path: {found.path}"), highlight=False, soft_wrap=True)
         if found.columns is not None:
             used: dict[str, list[str]] = {}
             for canonical, column, _ in found.mapping:
@@ -179,17 +181,17 @@ def render(inspections: list[Inspection], console: Console) -> None:
             for header in ("column", "type", "read as"):
                 table.add_column(header)
             for name, type_ in found.columns:
-                table.add_row(name, type_, ", ".join(used.get(name, [])))
+                table.add_row(*_plain(name, type_, ", ".join(used.get(name, []))))
             console.print(table)
         if found.mapping:
             table = Table(title="canonical fields", title_justify="left")
             for header in ("field", "← column", "type"):
                 table.add_column(header)
             for canonical, column, type_ in found.mapping:
-                table.add_row(canonical, column, type_)
+                table.add_row(*_plain(canonical, column, type_))
             console.print(table)
         for note in found.notes:
-            console.print(f"[yellow]note:[/] {note}", highlight=False)
+            console.print(Text.assemble(("note:", "yellow"), f" {note}"), highlight=False)
         if found.error:
             continue
         if found.account is not None:
@@ -206,19 +208,19 @@ def render(inspections: list[Inspection], console: Console) -> None:
 def _render_account(found: Inspection, console: Console) -> None:
     account = found.account
     assert account is not None
-    console.print(
+    console.print(Text(
         f"rows: {account.read} read = {account.accepted} accepted + {account.rejected} rejected"
-        f" + {account.duplicates} duplicates", highlight=False)
+        f" + {account.duplicates} duplicates"), highlight=False)
     if account.rejected_by_reason:
         table = Table(title="rejected by reason", title_justify="left")
         table.add_column("rows", justify="right")
         table.add_column("reason")
         for reason, count in account.rejected_by_reason.items():
-            table.add_row(str(count), reason)
+            table.add_row(*_plain(str(count), reason))
         console.print(table)
     if found.first is not None and found.last is not None:
-        console.print(f"created_at: {found.first:%Y-%m-%d %H:%M} … {found.last:%Y-%m-%d %H:%M} "
-                      f"({found.timezone})", highlight=False)
+        console.print(Text(f"created_at: {found.first:%Y-%m-%d %H:%M} … "
+                           f"{found.last:%Y-%m-%d %H:%M} ({found.timezone})"), highlight=False)
 
 
 def _render_sample(found: Inspection, console: Console) -> None:
@@ -231,8 +233,13 @@ def _render_sample(found: Inspection, console: Console) -> None:
     for i in range(sample.num_rows):
         table.add_column(f"#{i + 1}", overflow="fold")
     for name in sample.column_names:
-        table.add_row(name, *(_cell(v, zone) for v in sample[name].to_pylist()))
+        table.add_row(*_plain(name, *(_cell(v, zone) for v in sample[name].to_pylist())))
     console.print(table)
+
+
+def _plain(*cells: str) -> list[Text]:
+    """Cells shown as written: a column called ``[id]`` is text, not rich markup."""
+    return [Text(cell) for cell in cells]
 
 
 def _cell(value: Any, zone: ZoneInfo) -> str:
@@ -259,3 +266,94 @@ def _suffix(path: Path) -> str:
     for ending in _COMPRESSED:
         name = name.removesuffix(ending)
     return Path(name).suffix
+
+
+# Column names that commonly mean a canonical ticket field, normalised (see :func:`_normalise`).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "ticket_id": ("ticket", "id", "ticket_number", "ticket_no", "number", "case", "case_id",
+                  "case_number", "incident", "incident_id", "key", "reference", "ref"),
+    "created_at": ("created", "opened", "opened_at", "created_on", "creation_time",
+                   "created_time", "created_date", "date_created", "submitted", "submitted_at",
+                   "received", "received_at", "open_time", "reported_at"),
+    "first_response_at": ("first_reply", "first_reply_at", "first_response",
+                          "first_responded", "first_responded_at", "responded", "responded_at",
+                          "first_reply_time", "first_response_time"),
+    "resolved_at": ("resolved", "solved", "solved_at", "closed", "closed_at", "resolved_on",
+                    "resolution_time", "resolved_time", "solved_time", "close_time",
+                    "completed", "completed_at"),
+    "updated_at": ("updated", "last_updated", "modified", "modified_at", "last_modified"),
+    "status": ("state", "ticket_status"),
+    "priority": ("urgency", "severity", "prio"),
+    "channel": ("via", "source", "medium", "contact_channel"),
+    "group": ("team", "queue", "assignment_group", "group_name"),
+    "agent": ("assignee", "owner", "assigned_to", "agent_name", "handled_by"),
+    "contacts": ("contact_count", "touches", "interactions"),
+    "reopens": ("reopened", "reopen_count", "times_reopened"),
+    "handle_seconds": ("handle", "handle_s", "handle_time", "aht", "handle_time_s",
+                       "handling_time"),
+    "organization": ("organisation", "org", "company", "account", "customer"),
+    "tags": ("labels", "tag"),
+    "replies": ("reply_count", "public_replies"),
+    "response_seconds": ("response", "response_s"),
+    "escalated": ("escalation", "is_escalated"),
+    "csat": ("satisfaction_score", "csat_score", "customer_satisfaction"),
+    "nps": ("nps_score", "likelihood_to_recommend"),
+    "ces": ("effort", "customer_effort", "ces_score"),
+}
+
+
+def _normalise(name: str) -> str:
+    """``"First Reply (UTC)"`` → ``first_reply_utc``: lower case, runs of other characters as
+    one underscore."""
+    import re
+
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+
+
+def propose_fields(columns: list[str], kind: str = "tickets") -> dict[str, str]:
+    """The canonical fields of ``kind`` the ``columns`` most likely hold: ``{field: column}``.
+
+    A column whose normalised name is a field's name wins; then one whose name (without a
+    ``_utc``/``_at``/``_date`` ending) is a common synonym. Each column is used once, each field
+    once, in the order of the record kind's fields.
+    """
+    from slaengine.fields import RECORD_KINDS
+
+    fields = RECORD_KINDS[kind].fields
+    by_name: dict[str, str] = {}
+    for column in columns:
+        key = _normalise(column)
+        by_name.setdefault(key, column)
+        for ending in ("_utc", "_local", "_date", "_time", "_at", "_s"):
+            if key.endswith(ending) and len(key) > len(ending):
+                by_name.setdefault(key.removesuffix(ending), column)
+    proposal: dict[str, str] = {}
+    used: set[str] = set()
+    for rank in (0, 1):
+        for name in fields:
+            if name in proposal:
+                continue
+            candidates = (name,) if rank == 0 else SYNONYMS.get(name, ()) if kind == "tickets" \
+                else ()
+            for candidate in candidates:
+                column = by_name.get(candidate)
+                if column is not None and column not in used:
+                    proposal[name] = column
+                    used.add(column)
+                    break
+    return {name: proposal[name] for name in fields if name in proposal}
+
+
+def data_columns(path: Path, adapter: str | None = None,
+                 registry: Registry | None = None) -> tuple[str, list[str]]:
+    """The adapter for a data file or folder and the names of its columns, as ``inspect`` reads
+    them (an error when the adapter cannot tell them)."""
+    registry = registry or build_registry()
+    if not path.exists():
+        raise UsageError(f"no such file or folder: {path}")
+    chosen = adapter or guess_adapter(path)
+    found = inspect_target(path, adapter=chosen, rows=0, registry=registry)[0]
+    if found.columns is None:
+        raise DataError(found.error or f"{path}: the {chosen} adapter cannot list the columns "
+                        "before reading; write the fields mapping by hand", file=path)
+    return chosen, [name for name, _ in found.columns]

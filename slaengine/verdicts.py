@@ -145,6 +145,7 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
     """
     contract = evaluation.contract
     document = {
+        "schema_version": 1,  # slaengine.jsonschema.REPORT_SCHEMA_VERSION: the report's shape
         "contract": {
             "id": contract.id, "client": contract.client, "vendor": contract.vendor,
             "period": contract.period, "timezone": contract.timezone,

@@ -2,8 +2,13 @@
 
 import csv
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from slaengine.cli import main
@@ -349,3 +354,97 @@ def test_two_installed_plugins_offering_one_name_are_both_left_out(monkeypatch):
     # Neither is chosen silently: both are out, the others are in use.
     assert set(registry.broken) == {"acme-one", "acme-two"}
     assert "twin" not in registry.metrics and "csat" in registry.metrics
+
+
+def test_fail_on_names_the_failing_verdicts_on_one_line():
+    result = CliRunner().invoke(main, ["evaluate", SMALL, "--fail-on", "breached"])
+    assert result.exit_code == 1
+    # The fixture's four breached verdicts (worked out in tests/test_engine.py), in report order.
+    assert result.stderr.splitlines()[-1] == (
+        "fail-on breached: 4 breached verdicts: urgent-first-response 2026-03, "
+        "median-first-response 2026-04 (priority=normal), fcr 2026-04, csat 2026-03")
+    passed = CliRunner().invoke(main, ["evaluate", SMALL, "--fail-on", "critical"])
+    assert passed.exit_code == 0 and "fail-on" not in passed.stderr
+
+
+def test_fail_on_line_shortens_a_long_list():
+    from types import SimpleNamespace
+
+    from slaengine.cli import _fail_on_line
+
+    verdicts = [SimpleNamespace(status="breached" if i % 4 else "critical", segment={},
+                                service_level=f"sl{i}", period="2026-03") for i in range(8)]
+    # 8 verdicts: i = 0 and 4 critical, 6 breached; 5 named, 3 more.
+    assert _fail_on_line("breached", verdicts) == (
+        "fail-on breached: 6 breached and 2 critical verdicts: sl0 2026-03, sl1 2026-03, "
+        "sl2 2026-03, sl3 2026-03, sl4 2026-03 and 3 more")
+    assert _fail_on_line("critical", verdicts) == (
+        "fail-on critical: 2 critical verdicts: sl0 2026-03, sl4 2026-03")
+    assert _fail_on_line("critical", verdicts[1:4]) is None
+
+
+@pytest.mark.parametrize("command", [
+    ["validate", "--debug", "missing.toml"], ["evaluate", "--debug", "missing.toml"],
+    ["inspect", "--debug", "missing.csv"], ["metrics", "--debug", "nope"],
+    ["plugins", "--debug", "nope"], ["--debug", "validate", "missing.toml"],
+])
+def test_debug_works_before_and_after_the_command(command):
+    result = CliRunner().invoke(main, command)
+    assert result.exception is not None and not isinstance(result.exception, SystemExit)
+    quiet = CliRunner().invoke(main, [c for c in command if c != "--debug"])
+    assert quiet.exit_code == 2 and isinstance(quiet.exception, SystemExit)
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_version(flag):
+    from slaengine import __version__
+
+    result = run(flag)
+    assert result.exit_code == 0 and result.output == f"slaengine, version {__version__}\n"
+
+
+def test_inspect_missing_or_bad_data_exits_2(tmp_path):
+    assert run("inspect", str(tmp_path / "missing.csv")).exit_code == 2
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet at all")
+    result = run("inspect", str(bad))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    contract = tmp_path / "c.toml"
+    contract.write_text((DATA / "small.toml").read_text().replace(
+        "small-tickets.csv", str(DATA / "small-tickets.csv")).replace('"Opened"', '"Openned"'))
+    result = run("inspect", str(contract))  # a mapped column the data lacks
+    assert result.exit_code == 2 and "Openned" in result.output
+
+
+def test_text_that_looks_like_markup_is_shown(tmp_path):
+    data = tmp_path / "[x].csv"
+    data.write_text("[id],[bold]when[/]\n1,2\n")
+    result = run("inspect", str(data))
+    # The note names the table to write the mapping in; the columns are shown as written.
+    assert "[sources.[x].csv]" in result.output
+    assert "[id]" in result.output and "[bold]when[/]" in result.output
+    assert f"path: {data}" in result.output
+
+
+COLOUR = re.compile(r"\x1b\[[0-9;]*(3[0-9]|9[0-7]|38;)")
+STYLE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.mark.parametrize("command", [["inspect", str(DATA / "small-tickets.csv")], ["metrics"]])
+def test_no_color_and_force_color_are_honoured(command):
+    forced = subprocess.run([sys.executable, "-m", "slaengine.cli", *command],
+                            capture_output=True, text=True,
+                            env={**{k: v for k, v in os.environ.items() if k != "NO_COLOR"},
+                                 "FORCE_COLOR": "1"})
+    assert STYLE.search(forced.stdout), forced.stdout[:300]
+    plain = subprocess.run([sys.executable, "-m", "slaengine.cli", *command],
+                           capture_output=True, text=True,
+                           env={**os.environ, "FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert plain.returncode == forced.returncode
+    assert not COLOUR.search(plain.stdout + plain.stderr)
+
+
+def test_output_dash_writes_to_stdout():
+    result = run("evaluate", SMALL, "--format", "json", "-o", "-")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["contract"]["id"] == "small"
