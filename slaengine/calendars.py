@@ -95,7 +95,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from slaengine.errors import ContractError, did_you_mean
+from slaengine.errors import ContractError, DataError, did_you_mean
 from slaengine.periods import FIRST_DAY, LAST_DAY, check_instants, date_range_problem
 
 
@@ -205,6 +205,13 @@ class CountryHolidays:
                     out[day.year].add(day)
         return {y: frozenset(days) for y, days in out.items()}
 
+    def supported_years(self) -> tuple[int, int]:
+        """The first and last year the installed ``holidays`` package lists this country for."""
+        import holidays
+
+        entity = getattr(holidays, self.country)
+        return int(entity.start_year), int(entity.end_year)
+
 
 class BusinessCalendar(Calendar):
     """Business hours in a timezone: weekly intervals, minus holidays, plus partial days.
@@ -279,6 +286,24 @@ class BusinessCalendar(Calendar):
             self._country_days.update((y, frozenset(d)) for y, d in expanded.items())
         return frozenset().union(*(self._country_days[y] for y in years))
 
+    def _check_country_years(self, lo: int, hi: int) -> None:
+        """Refuse instants in years a country's holiday list does not cover (the ``holidays``
+        package stops at a last year, 2100 for most countries): counting such a year's holidays
+        as business time would be silently wrong."""
+        first = datetime.fromtimestamp(lo // _US, tz=UTC).astimezone(self.zone).year
+        last = datetime.fromtimestamp(hi // _US, tz=UTC).astimezone(self.zone).year
+        for country in self.countries:
+            start, end = country.supported_years()
+            if first < start or last > end:
+                from importlib.metadata import version
+
+                shown = country.country + (f"-{country.subdiv}" if country.subdiv else "")
+                raise DataError(
+                    f'calendar "{self.name}": record times from {first} to {last} need the '
+                    f"holidays of {shown}, which the holidays package {version('holidays')} "
+                    f"lists for {start}..{end} only; list that time's holidays as dates "
+                    "instead, or leave those records out of the contract's start..end")
+
     def _closed_in(self, year: int) -> frozenset[date]:
         found = self._country_days.get(year)
         return found if found is not None else self.country_holidays(year, year)
@@ -310,6 +335,8 @@ class BusinessCalendar(Calendar):
         lo = min(b[0] for b in bounds)
         hi = max(b[1] for b in bounds)
         check_instants(lo, hi)
+        if self.countries:
+            self._check_country_years(lo, hi)
         if s_valid is not None:
             s = np.where(s_valid, s, lo)
         if e_valid is not None:
@@ -534,6 +561,8 @@ CALENDAR_SCHEMA: dict[str, Any] = {
     },
     "holidays": {
         "type": "list",
+        "meta": {"hint": 'such as holidays = [{ country = "US", subdiv = "NY" }, 2026-12-26, '
+                         '{ date = 2026-12-24, hours = "08:00-12:00" }]'},
         "schema": {
             "type": ["date", "string", "dict"],
             "schema": {  # { date = ..., hours = ... } or { country = ..., subdiv = ..., ... }
