@@ -54,7 +54,7 @@ One ``[calendars.NAME]`` table per calendar (:data:`CALENDAR_SCHEMA`, parsed by
     [calendars.support-hours]
     timezone = "America/New_York"             # IANA name; else inherited, else the contract's
     hours = { mon-fri = "08:00-12:00, 13:00-18:00", sat = "09:00-13:00" }
-    holidays = [2026-01-01, "2026-07-03", "2026-12-28..2026-12-31",
+    holidays = [{ country = "US", subdiv = "NY" }, "2026-12-28..2026-12-31",
                 { date = 2026-12-24, hours = "08:00-12:00" }]
     [calendars.night-desk]
     extend = "support-hours"                  # inherits timezone, hours, holidays
@@ -70,6 +70,13 @@ One ``[calendars.NAME]`` table per calendar (:data:`CALENDAR_SCHEMA`, parsed by
   whose ``date`` may be any of those forms: a partial day that has ONLY those hours. When
   several entries name one date the later one wins (a calendar's own entries come after the
   inherited ones), so a partial day can reopen one date of a holiday range.
+* A table ``{ country = "US", subdiv = "NY", categories = ["public"] }`` closes the public
+  holidays of a country (an ISO 3166-1 alpha-2 code), optionally of one subdivision, as the
+  ``holidays`` package lists them, observed days included (``subdiv`` and ``categories`` are
+  optional; the package's default category is ``public``). The dates are expanded lazily, year by
+  year, for the years a measurement spans. A date the list names itself (a holiday or a partial
+  day) takes precedence over a country's holiday, wherever the country table stands, so
+  ``{ date = 2026-11-26, hours = "08:00-12:00" }`` opens half of Thanksgiving.
 """
 
 from __future__ import annotations
@@ -88,8 +95,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from slaengine.errors import ContractError, did_you_mean
-from slaengine.periods import check_instants, date_range_problem
+from slaengine.errors import ContractError, DataError, did_you_mean
+from slaengine.periods import FIRST_DAY, LAST_DAY, check_instants, date_range_problem
 
 
 class Calendar:
@@ -162,13 +169,59 @@ class _Span:
         return self.cum[i] + np.minimum(t - self.starts[i], self.lengths[i])
 
 
+@dataclass(frozen=True)
+class CountryHolidays:
+    """The holidays of a country, or of one of its subdivisions, as the ``holidays`` package
+    lists them (observed days included).
+
+    ``country`` is an ISO 3166-1 alpha-2 code, ``subdiv`` one of the country's subdivision codes,
+    ``categories`` the package's holiday categories (empty: its default, ``public``). Checked by
+    :func:`check_country_holidays`; the package is imported only when dates are asked for.
+    """
+
+    country: str
+    subdiv: str | None = None
+    categories: tuple[str, ...] = ()
+
+    def dates(self, first_year: int, last_year: int) -> dict[int, frozenset[date]]:
+        """The holiday dates of each year ``first_year .. last_year`` (clamped to the dates a
+        contract may name, :data:`~slaengine.periods.FIRST_DAY` .. ``LAST_DAY``).
+
+        Dates are grouped by the year they fall in, not the year that generated them, so a
+        holiday observed on the last day of the previous year (New Year's Day on a Saturday) is
+        found in its own year.
+        """
+        out: dict[int, set[date]] = {y: set() for y in range(first_year, last_year + 1)}
+        lo, hi = max(first_year, FIRST_DAY.year), min(last_year, LAST_DAY.year)
+        if lo <= hi:
+            import holidays  # only when a calendar names a country: the import costs ~0.1 s
+
+            found = holidays.country_holidays(
+                self.country, subdiv=self.subdiv, categories=self.categories or None,
+                years=range(max(lo - 1, FIRST_DAY.year), min(hi + 1, LAST_DAY.year) + 1),
+            )
+            for day in found:
+                if day.year in out:
+                    out[day.year].add(day)
+        return {y: frozenset(days) for y, days in out.items()}
+
+    def supported_years(self) -> tuple[int, int]:
+        """The first and last year the installed ``holidays`` package lists this country for."""
+        import holidays
+
+        entity = getattr(holidays, self.country)
+        return int(entity.start_year), int(entity.end_year)
+
+
 class BusinessCalendar(Calendar):
     """Business hours in a timezone: weekly intervals, minus holidays, plus partial days.
 
     ``week`` holds the intervals of Monday .. Sunday (index 0 .. 6) in minutes from local
     midnight, sorted and non-overlapping within a day; an ``end`` beyond 1440 runs into the next
     day. ``holidays`` are dates without business hours; ``partial_days`` maps a date to the only
-    intervals it has (if a date is in both, the whole-day holiday wins).
+    intervals it has (if a date is in both, the whole-day holiday wins). ``countries`` add the
+    holidays of countries, expanded for the years a measurement needs; a date in ``holidays`` or
+    ``partial_days`` takes precedence over them.
     """
 
     def __init__(
@@ -179,6 +232,7 @@ class BusinessCalendar(Calendar):
         holidays: Iterable[date] = (),
         partial_days: Mapping[date, Sequence[Interval]] | None = None,
         description: str = "",
+        countries: Sequence[CountryHolidays] = (),
     ) -> None:
         if len(week) != 7:
             raise ValueError("week needs 7 days of intervals (Monday first)")
@@ -195,6 +249,8 @@ class BusinessCalendar(Calendar):
             for day, iv in (partial_days or {}).items()
             if day not in self.holidays
         }
+        self.countries: tuple[CountryHolidays, ...] = tuple(dict.fromkeys(countries))
+        self._country_days: dict[int, frozenset[date]] = {}  # year -> closed dates
         self._span: _Span | None = None
         self._lock = threading.Lock()
 
@@ -206,7 +262,51 @@ class BusinessCalendar(Calendar):
         if day in self.holidays:
             return ()
         found = self.partial_days.get(day)
-        return found if found is not None else self.week[day.weekday()]
+        if found is not None:
+            return found
+        if self.countries and day in self._closed_in(day.year):
+            return ()
+        return self.week[day.weekday()]
+
+    def country_holidays(self, first_year: int, last_year: int) -> frozenset[date]:
+        """The dates the calendar's countries close in ``first_year .. last_year``.
+
+        Each year is expanded once (all missing years in one call per country) and kept.
+        """
+        if not self.countries:
+            return frozenset()
+        years = range(first_year, last_year + 1)
+        missing = [y for y in years if y not in self._country_days]
+        if missing:
+            expanded: dict[int, set[date]] = {y: set() for y in missing}
+            for country in self.countries:
+                for year, days in country.dates(missing[0], missing[-1]).items():
+                    if year in expanded:
+                        expanded[year] |= days
+            self._country_days.update((y, frozenset(d)) for y, d in expanded.items())
+        return frozenset().union(*(self._country_days[y] for y in years))
+
+    def _check_country_years(self, lo: int, hi: int) -> None:
+        """Refuse instants in years a country's holiday list does not cover (the ``holidays``
+        package stops at a last year, 2100 for most countries): counting such a year's holidays
+        as business time would be silently wrong."""
+        first = datetime.fromtimestamp(lo // _US, tz=UTC).astimezone(self.zone).year
+        last = datetime.fromtimestamp(hi // _US, tz=UTC).astimezone(self.zone).year
+        for country in self.countries:
+            start, end = country.supported_years()
+            if first < start or last > end:
+                from importlib.metadata import version
+
+                shown = country.country + (f"-{country.subdiv}" if country.subdiv else "")
+                raise DataError(
+                    f'calendar "{self.name}": record times from {first} to {last} need the '
+                    f"holidays of {shown}, which the holidays package {version('holidays')} "
+                    f"lists for {start}..{end} only; list that time's holidays as dates "
+                    "instead, or leave those records out of the contract's start..end")
+
+    def _closed_in(self, year: int) -> frozenset[date]:
+        found = self._country_days.get(year)
+        return found if found is not None else self.country_holidays(year, year)
 
     # ------------------------------------------------------------------ measuring
 
@@ -235,6 +335,8 @@ class BusinessCalendar(Calendar):
         lo = min(b[0] for b in bounds)
         hi = max(b[1] for b in bounds)
         check_instants(lo, hi)
+        if self.countries:
+            self._check_country_years(lo, hi)
         if s_valid is not None:
             s = np.where(s_valid, s, lo)
         if e_valid is not None:
@@ -309,6 +411,9 @@ class BusinessCalendar(Calendar):
         """
         starts: list[int] = []
         ends: list[int] = []
+        # Country holidays of every year in the span, expanded in one go before the day loop.
+        self.country_holidays((_EPOCH + timedelta(days=first_day)).year,
+                              (_EPOCH + timedelta(days=last_day)).year)
         for number in range(first_day, last_day + 1):  # one iteration per calendar day
             day = _EPOCH + timedelta(days=number)
             base = number * _DAY
@@ -412,6 +517,16 @@ def _min_max(arr: pa.Array) -> tuple[int, int] | None:
     return found["min"].as_py(), found["max"].as_py()
 
 
+def package_versions(calendars: Iterable[Calendar]) -> dict[str, str]:
+    """The versions of the packages the calendars' dates come from, for the manifest: the
+    ``holidays`` package when a calendar names a country (its lists change between releases)."""
+    if not any(isinstance(c, BusinessCalendar) and c.countries for c in calendars):
+        return {}
+    from importlib.metadata import version  # the installed distribution, without importing it
+
+    return {"holidays": version("holidays")}
+
+
 # --------------------------------------------------------------------------- contract language
 
 @functools.cache
@@ -446,17 +561,27 @@ CALENDAR_SCHEMA: dict[str, Any] = {
     },
     "holidays": {
         "type": "list",
+        "meta": {"hint": 'such as holidays = [{ country = "US", subdiv = "NY" }, 2026-12-26, '
+                         '{ date = 2026-12-24, hours = "08:00-12:00" }]'},
         "schema": {
             "type": ["date", "string", "dict"],
-            "schema": {
-                "date": {"type": ["date", "string"], "required": True},
+            "schema": {  # { date = ..., hours = ... } or { country = ..., subdiv = ..., ... }
+                "date": {"type": ["date", "string"]},
                 "hours": {"type": "string"},
+                "country": {"type": "string"},
+                "subdiv": {"type": "string"},
+                "categories": {"type": "list", "schema": {"type": "string"}},
             },
         },
     },
 }
 """Cerberus schema of one ``[calendars.NAME]`` table (the values are parsed by
 :func:`build_calendars`, which reports bad hours, days and dates with their key path)."""
+
+DATE_KEYS = ("date", "hours")
+"""The keys of a holiday or partial-day table in ``holidays``."""
+COUNTRY_KEYS = ("country", "subdiv", "categories")
+"""The keys of a country's holidays table in ``holidays``."""
 
 _TIME = r"([0-9]{1,2}):([0-9]{2})"
 _INTERVAL = re.compile(rf"^\s*{_TIME}\s*-\s*{_TIME}\s*$")
@@ -555,6 +680,7 @@ class _Parsed:
     timezone: str | None
     week: list[tuple[Interval, ...]] | None
     days: dict[date, tuple[Interval, ...]]  # date -> intervals (empty: whole holiday), in order
+    countries: list[CountryHolidays]
     extend: str | None
     description: str
 
@@ -609,7 +735,12 @@ def _parse_table(name: str, table: Mapping[str, Any]) -> _Parsed:
                 given_by[day] = str(key)
                 week[day] = intervals
     days_map: dict[date, tuple[Interval, ...]] = {}
+    countries: list[CountryHolidays] = []
     holidays = table.get("holidays", [])
+    if isinstance(holidays, Mapping) and "country" in holidays:
+        raise ContractError(None, (*where, "holidays"), "expected a list; write the country's "
+                            "table as one of its entries, such as "
+                            'holidays = [{ country = "US", subdiv = "NY" }, 2026-12-24]')
     if not isinstance(holidays, list):
         raise ContractError(None, (*where, "holidays"), "expected a list of dates")
     for index, item in enumerate(holidays):
@@ -617,13 +748,10 @@ def _parse_table(name: str, table: Mapping[str, Any]) -> _Parsed:
         intervals: tuple[Interval, ...] = ()
         value = item
         if isinstance(item, Mapping):
-            for key in item:
-                if key not in ("date", "hours"):
-                    raise ContractError(None, (*path, key), "unknown key",
-                                        suggestion=did_you_mean(str(key), ("date", "hours")),
-                                        accepted=["date", "hours"])
-            if "date" not in item:
-                raise ContractError(None, (*path, "date"), "required key is missing")
+            _check_entry_keys(item, path)
+            if "country" in item:
+                countries.append(parse_country_holidays(item, path))
+                continue
             value = item["date"]
             text = item.get("hours", "")
             if not isinstance(text, str):
@@ -649,7 +777,86 @@ def _parse_table(name: str, table: Mapping[str, Any]) -> _Parsed:
     if extend is not None and not isinstance(extend, str):
         raise ContractError(None, (*where, "extend"), "expected the name of another calendar")
     description = table.get("description", "")
-    return _Parsed(timezone, week, days_map, extend, str(description))
+    return _Parsed(timezone, week, days_map, countries, extend, str(description))
+
+
+def _check_entry_keys(item: Mapping[str, Any], path: tuple[str | int, ...]) -> None:
+    """A table in ``holidays`` is either a date table or a country table, never both."""
+    if "country" in item and "date" in item:
+        raise ContractError(None, path, 'a holiday table has either "date" (a holiday or a '
+                            'partial day) or "country" (a country\'s holidays), not both')
+    accepted = (COUNTRY_KEYS if "country" in item else DATE_KEYS if "date" in item
+                else DATE_KEYS + COUNTRY_KEYS)
+    for key in item:
+        if key not in accepted:
+            raise ContractError(None, (*path, key), "unknown key",
+                                suggestion=did_you_mean(str(key), accepted), accepted=accepted)
+    if "country" not in item and "date" not in item:
+        if "hours" in item:
+            raise ContractError(None, (*path, "date"), "required key is missing")
+        if any(key in item for key in COUNTRY_KEYS):
+            raise ContractError(None, (*path, "country"), "required key is missing")
+        raise ContractError(None, path, 'expected { date = 2026-12-24, hours = "08:00-12:00" } '
+                            'or { country = "US", subdiv = "NY" }')
+
+
+def parse_country_holidays(table: Mapping[str, Any], path: Sequence[str | int]) -> CountryHolidays:
+    """A ``{ country = "US", subdiv = "NY", categories = ["public"] }`` table, checked against
+    the codes and categories the installed ``holidays`` package supports.
+
+    Raises :class:`ContractError` naming the key, with the closest code and the accepted ones.
+    Imports ``holidays`` (about 0.1 s) and the module of the one country named.
+    """
+    import holidays
+    from holidays.registry import COUNTRIES, EntityLoader
+
+    path = tuple(path)
+    country = table.get("country")
+    codes = sorted(EntityLoader.get_country_codes(include_aliases=False))
+    if not isinstance(country, str) or country not in codes:
+        shown = repr(country[:60]) if isinstance(country, str) else repr(country)
+        names: dict[str, str] = {}  # other spellings -> alpha-2 code (hints only)
+        for entity in COUNTRIES.values():
+            for name in (entity[0], *entity[1:]):
+                names[re.sub(r"[^A-Z0-9]", "", name.upper())] = entity[1]
+        wanted = country if isinstance(country, str) else ""
+        close = names.get(re.sub(r"[^A-Z0-9]", "", wanted.upper())) or did_you_mean(wanted, codes)
+        raise ContractError(None, (*path, "country"),
+                            f"{shown} is not a country code the holidays package knows; "
+                            'expected an ISO 3166-1 alpha-2 code such as "US"',
+                            suggestion=close, accepted=codes)
+    entity = getattr(holidays, country)  # the class of that country (imports its module)
+    subdiv = table.get("subdiv")
+    if subdiv is not None:
+        known = tuple(entity.subdivisions)
+        if not known:
+            raise ContractError(None, (*path, "subdiv"), f"the holidays package knows no "
+                                f"subdivisions of {country}; leave subdiv out")
+        if not isinstance(subdiv, str) or subdiv not in known:
+            shown = repr(subdiv[:60]) if isinstance(subdiv, str) else repr(subdiv)
+            wanted = subdiv if isinstance(subdiv, str) else str(subdiv)
+            aliases = {k.upper(): v for k, v in getattr(entity, "subdivisions_aliases", {}).items()}
+            aliases.update((code.upper(), code) for code in known)
+            close = aliases.get(wanted.strip().upper()) or did_you_mean(wanted, known)
+            raise ContractError(None, (*path, "subdiv"),
+                                f"{shown} is not a subdivision of {country}",
+                                suggestion=close, accepted=known)
+    categories: tuple[str, ...] = ()
+    given = table.get("categories")
+    if given is not None:
+        supported = tuple(entity.supported_categories)
+        if not isinstance(given, list) or not given:
+            raise ContractError(None, (*path, "categories"),
+                                'expected a non-empty list such as ["public"]',
+                                accepted=supported)
+        for i, category in enumerate(given):
+            if not isinstance(category, str) or category not in supported:
+                raise ContractError(None, (*path, "categories", i),
+                                    f"{category!r} is not a holiday category of {country}",
+                                    suggestion=did_you_mean(str(category), supported),
+                                    accepted=supported)
+        categories = tuple(dict.fromkeys(given))
+    return CountryHolidays(country, subdiv, categories)
 
 
 def build_calendars(
@@ -657,10 +864,12 @@ def build_calendars(
 ) -> dict[str, Calendar]:
     """Parse every ``[calendars.NAME]`` table into a :class:`BusinessCalendar`.
 
-    ``extend = "OTHER"`` inherits OTHER's timezone, hours and holidays; the calendar's own
-    ``timezone`` and ``hours`` replace the inherited ones (``hours`` as a whole table, not day by
-    day) and its ``holidays`` are added after the inherited ones (a later entry for the same
-    date wins, so a child's partial day can reopen a parent's holiday and vice versa). A
+    ``extend = "OTHER"`` inherits OTHER's timezone, hours and holidays (its countries' holidays
+    included); the calendar's own ``timezone`` and ``hours`` replace the inherited ones
+    (``hours`` as a whole table, not day by day) and its ``holidays`` are added after the
+    inherited ones (a later entry for the same date wins, so a child's partial day can reopen a
+    parent's holiday and vice versa; a country's holidays are added, and any dated entry, own or
+    inherited, takes precedence over them). A
     calendar without a timezone (own or inherited) takes ``default_timezone`` (the contract's),
     and is an error when there is none. Raises :class:`ContractError` with the key path
     ``("calendars", NAME, ...)`` for the first problem found.
@@ -668,10 +877,10 @@ def build_calendars(
     parsed = {name: _parse_table(name, table) for name, table in tables.items()}
     resolved: dict[str, BusinessCalendar] = {}
 
-    def resolve(name: str, chain: tuple[str, ...]) -> tuple[str | None, Any, dict]:
+    def resolve(name: str, chain: tuple[str, ...]) -> tuple[str | None, Any, dict, list]:
         own = parsed[name]
         if own.extend is None:
-            return own.timezone, own.week, dict(own.days)
+            return own.timezone, own.week, dict(own.days), list(own.countries)
         if own.extend in chain or own.extend == name:
             cycle = " -> ".join((*chain, name, own.extend))
             raise ContractError(None, ("calendars", name, "extend"),
@@ -681,14 +890,15 @@ def build_calendars(
             raise ContractError(None, ("calendars", name, "extend"),
                                 f'no calendar called "{own.extend}"',
                                 suggestion=did_you_mean(own.extend, known), accepted=known)
-        timezone, week, days = resolve(own.extend, (*chain, name))
+        timezone, week, days, countries = resolve(own.extend, (*chain, name))
         for day, intervals in own.days.items():
             days.pop(day, None)
             days[day] = intervals
-        return own.timezone or timezone, own.week if own.week is not None else week, days
+        return (own.timezone or timezone, own.week if own.week is not None else week, days,
+                countries + own.countries)
 
     for name in parsed:
-        timezone, week, days = resolve(name, ())
+        timezone, week, days, countries = resolve(name, ())
         where = ("calendars", name)
         timezone = timezone or default_timezone
         if timezone is None:
@@ -705,5 +915,6 @@ def build_calendars(
             holidays=[d for d, iv in days.items() if not iv],
             partial_days={d: iv for d, iv in days.items() if iv},
             description=parsed[name].description,
+            countries=countries,
         )
     return dict(resolved)

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import slaengine
 from slaengine import outlook, penalties
 from slaengine.allocator import choose_arrow_pool, keep_freed_memory
-from slaengine.calendars import ALWAYS, Calendar
+from slaengine.calendars import ALWAYS, Calendar, package_versions
 from slaengine.contract import Contract, ServiceLevel, SourceSpec, statistic_unit
 from slaengine.errors import DataError
 from slaengine.kinds import (
@@ -1407,7 +1407,8 @@ def manifest(contract: Contract, registry: Registry, options: dict[str, Any],
                      "sha256": contract.sha256},
         "inputs": inputs,
         "versions": {"slaengine": slaengine.__version__, "pyarrow": pa.__version__,
-                     "python": platform.python_version()},
+                     "python": platform.python_version(),
+                     **package_versions(contract.calendars.values())},
         "plugins": plugins,
         "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "options": options,

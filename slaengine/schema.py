@@ -188,7 +188,9 @@ def _problems(errs: Any, schema: dict[str, Any], prefix: tuple) -> Iterator[Prob
         elif err.rule == "required":
             yield path, "required key is missing", None, None
         elif err.rule == "type":
-            yield path, f"expected {_types(err.constraint)}, found {_show(err.value)}", None, None
+            message = f"expected {_types(err.constraint)}, found {_show(err.value)}"
+            hint = _rule_at(schema, tuple(err.schema_path)[:-1]).get("meta", {}).get("hint")
+            yield path, f"{message}; {hint}" if hint else message, None, None
         elif err.rule == "allowed":
             accepted = [str(a) for a in err.constraint]
             yield (
@@ -217,17 +219,33 @@ def _problems(errs: Any, schema: dict[str, Any], prefix: tuple) -> Iterator[Prob
 
 
 def _schema_at(schema: dict[str, Any], path: tuple) -> dict[str, Any]:
-    """The mapping of accepted keys at ``path`` (list indices are skipped)."""
-    current: dict[str, Any] = schema
+    """The mapping of accepted keys of the table at document ``path``: a list index steps into
+    the list's item rule, a key into a table's schema or, for a table of named tables such as
+    ``[calendars.NAME]``, into its ``valuesrules``."""
+    rule: dict[str, Any] = {"type": "dict", "schema": schema}
     for part in path:
+        inner = rule.get("schema")
         if isinstance(part, int):
-            continue
-        rule = current.get(part, {})
-        inner = rule.get("schema", {})
-        if rule.get("type") == "list":
-            inner = inner.get("schema", {})
-        current = inner
-    return current
+            rule = inner if _is_list(rule) and isinstance(inner, dict) else {}
+        elif isinstance(inner, dict) and not _is_list(rule):
+            rule = inner.get(part, {})
+        else:
+            rule = rule.get("valuesrules", {})
+    inner = rule.get("schema", {})
+    return inner if isinstance(inner, dict) and not _is_list(rule) else {}
+
+
+def _is_list(rule: dict[str, Any]) -> bool:
+    return rule.get("type") in ("list", ["list"])
+
+
+def _rule_at(schema: dict[str, Any], schema_path: tuple) -> dict[str, Any]:
+    """The rule a cerberus error's ``schema_path`` (without its last part, the rule's name)
+    leads to, or ``{}``."""
+    node: Any = schema
+    for part in schema_path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
 
 
 _TYPE_WORDS = {"date": "a date such as 2026-01-01",
