@@ -332,3 +332,14 @@ def test_the_helpdesk_files_give_back_each_figure(helpdesk):
             assert measures == sorted(measures, reverse=lower_better)
             n = verdict["sample_size"]
             assert int(row["worst_left_out"]) == -(-n // 100)
+
+
+def test_the_readme_example_of_a_concentrated_miss(helpdesk):
+    # README, --evidence: resolution's p90 in 2026-03 is 838,443 s against 5 days, and
+    # 821,663 s without its worst 8 of 702 tickets (ceil(702 / 100) = 8).
+    _, verdicts, index = helpdesk
+    row = next(r for r in index if (r["service_level"], r["period"]) == ("resolution", "2026-03"))
+    assert (float(row["value"]), row["worst_left_out"], float(row["value_without_worst"])) == (
+        838443.0, "8", 821663.0)
+    readme = (ROOT / "README.md").read_text()
+    assert "838,443 s" in readme and "821,663 s" in readme and "worst 8 of 702" in readme
