@@ -636,6 +636,8 @@ def period_evidence(
             raise DataError(f'metric "{level.metric}" named the records behind {len(masks)} '
                             f"figures for {len(grid)} periods of {records.num_rows} records")
         for label, chosen in zip(grid.labels, masks, strict=True):
+            if isinstance(chosen, pa.Array | pa.ChunkedArray):  # a null names no record
+                chosen = pc.fill_null(chosen, False).to_numpy(zero_copy_only=False)
             rows = records.filter(pa.array(np.asarray(chosen, dtype=bool)))
             rows = rows.add_column(1, "period", pa.repeat(pa.scalar(label), rows.num_rows))
             if len(level.inputs) > 1:

@@ -206,6 +206,23 @@ def test_a_backlog_shows_the_tickets_open_at_the_end_of_the_period(case):
     assert ("backlog", "2026-03") not in case.row
 
 
+def test_records_excluded_by_agreement_are_not_evidence(case):
+    # An outage on April 10 excludes O2 (created 10:00) by agreement: April's backlog is O1 and
+    # O4, 2 > 1, still breached; O2 is in no file.
+    case.path.write_text(CONTRACT + """
+[[exclusions]]
+reason = "outage"
+from = 2026-04-10T09:00:00
+to = 2026-04-10T11:00:00
+""")
+    folder = case.folder.parent / "ev2"
+    assert run("evaluate", case.path, "--evidence", folder).exit_code == 0
+    row = next(r for r in read_csv(folder / "index.csv")
+               if (r["service_level"], r["period"]) == ("backlog", "2026-04"))
+    assert row["value"] == "2.0"
+    assert [r["ticket_id"] for r in read_csv(folder / row["file"])] == ["O1", "O4"]
+
+
 def test_a_cost_per_contact_shows_its_contacts_and_its_cost_lines(case):
     # March's contacts handled: the 150 B tickets (answered) and O4 (created March 31,
     # resolved in May: a resolved ticket was handled). Cost lines K1 + K2 = 1500.00:
@@ -337,7 +354,7 @@ def test_the_helpdesk_files_give_back_each_figure(helpdesk):
 def test_the_readme_example_of_a_concentrated_miss(helpdesk):
     # README, --evidence: resolution's p90 in 2026-03 is 838,443 s against 5 days, and
     # 821,663 s without its worst 8 of 702 tickets (ceil(702 / 100) = 8).
-    _, verdicts, index = helpdesk
+    index = helpdesk[2]
     row = next(r for r in index if (r["service_level"], r["period"]) == ("resolution", "2026-03"))
     assert (float(row["value"]), row["worst_left_out"], float(row["value_without_worst"])) == (
         838443.0, "8", 821663.0)
