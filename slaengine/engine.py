@@ -49,9 +49,18 @@ from slaengine.manifest import Digests
 from slaengine.periods import period_bounds, period_keys, period_label, period_range
 from slaengine.pluginmanager import Registry, build_registry, guarded
 from slaengine.readahead import read_ahead
-from slaengine.statistics import Layout, Tally, TallyResult, as_float
+from slaengine.statistics import Layout, Tally, TallyResult, as_float, group_statistic
 from slaengine.targets import Target, percentile_of
-from slaengine.verdicts import MISSED_LIMIT, Evaluation, LevelAccount, SourceAccount, Verdict
+from slaengine.verdicts import (
+    FAILED,
+    MISSED_LIMIT,
+    Concentration,
+    Evaluation,
+    LevelAccount,
+    SourceAccount,
+    Verdict,
+    verdict_key,
+)
 
 DUPLICATE_REASON = "duplicate"
 """Reasons of superseded rows start with this word (``duplicate of ...``)."""
@@ -107,9 +116,11 @@ def evaluate(
 ) -> Evaluation:
     """Evaluate every service level of ``contract`` on its sources.
 
-    ``evidence`` keeps, per service level, the records that missed a per-record target with
-    the fields that decided it. ``as_of`` evaluates the data as it stood at that instant:
-    records created later are left out (counted), and the running period gets an outlook.
+    ``evidence`` keeps, per service level, the records behind each failed verdict with the
+    fields that decided it (see :mod:`slaengine.evidence`), and for a mean or order-statistic
+    target the figure without its worst 1% of measures. ``as_of`` evaluates the data as it
+    stood at that instant: records created later are left out (counted), and the running
+    period gets an outlook.
     ``progress`` is called with a short description of what is being done, as it changes
     (several times a second at most: once per batch).
     """
@@ -160,7 +171,11 @@ def _evaluate_sources(
     streamed, keep = plan(contract, registry, evidence)
     joins = join_plan(contract, registry)
     data: dict[str, SourceData] = {}
-    for name, fields in needed_fields(contract, registry).items():
+    needed = needed_fields(contract, registry)
+    if evidence:  # the ids of the records behind period-level figures are read too
+        for name, fields in keep.items():
+            needed[name] += [f for f in fields if f not in needed[name]]
+    for name, fields in needed.items():
         step(f"reading {name}")
         feed, unmatched = _feeder(contract, name, streamed, joins, data)
         seen = _Counter()
@@ -179,20 +194,34 @@ def _evaluate_sources(
                 unmatched.count)
     found: dict[str, tuple[list[Verdict], LevelAccount]] = {}
     kept: dict[str, pa.Table] = {}
+    concentration: dict[tuple[str, str, tuple], Concentration] = {}
+    period_grids: dict[str, np.ndarray] = {}  # a period level's keys, one per verdict
     for streaming_levels in streamed.values():
         for streaming in streaming_levels:
             if streaming.level.id in found:  # a period level fed by several sources
                 continue
             step(f"evaluating {streaming.level.id}")
-            verdicts_of, account, missed = streaming.finish()
+            if isinstance(streaming, PeriodInput):
+                verdicts_of, account, period_grids[streaming.level.id] = streaming.finish()
+            else:
+                verdicts_of, account, missed = streaming.finish()
+                concentration.update(streaming.concentration)
+                if missed is not None:
+                    kept[streaming.level.id] = missed
             found[streaming.level.id] = (verdicts_of, account)
-            if missed is not None:
-                kept[streaming.level.id] = missed
     for level in contract.service_levels:
         if level.id not in found:
             step(f"evaluating {level.id}")
-            verdicts_of, account, _ = evaluate_level(contract, level, data, registry)
+            verdicts_of, account, period_grids[level.id] = evaluate_level(contract, level, data,
+                                                                          registry)
             found[level.id] = (verdicts_of, account)
+    if evidence:
+        for level in contract.service_levels:
+            if level.id in period_grids:
+                behind = period_evidence(contract, level, data, registry,
+                                         period_grids[level.id], found[level.id][0])
+                if behind is not None:
+                    kept[level.id] = behind
     verdicts = [v for level in contract.service_levels for v in found[level.id][0]]
     levels = {level.id: found[level.id][1] for level in contract.service_levels}
     if as_of is not None:
@@ -206,7 +235,7 @@ def _evaluate_sources(
         contract=contract, verdicts=verdicts,
         sources={name: d.account for name, d in data.items()}, levels=levels,
         manifest=manifest(contract, registry, manifest_options, digests), rejected=rejected,
-        evidence=kept,
+        evidence=kept, concentration=concentration,
     )
     if contract.penalties is not None:
         step("assessing service credits")
@@ -219,25 +248,28 @@ def plan(contract: Contract, registry: Registry, evidence: bool,
          ) -> tuple[dict[str, list[RecordLevel | PeriodInput]], dict[str, list[str]]]:
     """Per source: the levels folded as it is read (per-record levels, and period-level ones
     whose metric summarises batch by batch), and the fields to keep whole (for the other
-    period-level metrics, and for sources other sources link to)."""
+    period-level metrics, for sources other sources link to, and with ``evidence`` for every
+    period-level metric, with the records' ids: the records behind a failed figure)."""
     streamed: dict[str, list[RecordLevel | PeriodInput]] = {}
     keep: dict[str, list[str]] = {}
     tallies: dict[tuple, Tally] = {}
     indexes: dict[tuple, GroupIndex] = {}
     for level in contract.service_levels:
         metric = registry.metrics[level.metric]
-        if isinstance(metric, PeriodMetric) and metric.summary_keys:
+        if not isinstance(metric, PeriodMetric):
+            streamed.setdefault(level.source, []).append(
+                RecordLevel(contract, level, registry, evidence, tallies, indexes))
+            continue
+        if metric.summary_keys:
             summarised = PeriodLevel(contract, level, registry)
             for role, name in level.inputs.items():
                 streamed.setdefault(name, []).append(summarised.role(role))
-        elif isinstance(metric, PeriodMetric):
+        if evidence or not metric.summary_keys:
+            wanted = evidence_fields if evidence else level_fields
             for role, name in level.inputs.items():
                 fields = keep.setdefault(name, [])
-                fields += [f for f in level_fields(contract, level, registry, role)
+                fields += [f for f in wanted(contract, level, registry, role)
                            if f not in fields]
-        else:
-            streamed.setdefault(level.source, []).append(
-                RecordLevel(contract, level, registry, evidence, tallies, indexes))
     for name, fields in join_plan(contract, registry).items():
         target = contract.sources[contract.sources[name].link]
         wanted = keep.setdefault(target.name, [])
@@ -365,6 +397,15 @@ def level_fields(contract: Contract, level: ServiceLevel, registry: Registry,
         if (name in kind.fields or name in joined) and name not in fields:
             fields.append(name)
     return fields
+
+
+def evidence_fields(contract: Contract, level: ServiceLevel, registry: Registry,
+                    role: str = "records") -> list[str]:
+    """The fields shown for a record behind a period-level figure: its id, then the fields
+    the level reads."""
+    kind = contract.sources[level.inputs[role]].record_kind
+    fields = level_fields(contract, level, registry, role)
+    return [kind.id_field, *(f for f in fields if f != kind.id_field)]
 
 
 def linked_fields(contract: Contract, spec: SourceSpec, names: Iterable[str]) -> list[str]:
@@ -509,9 +550,10 @@ def reason_counts(rejects: pa.Table) -> dict[str, int]:
 
 def evaluate_level(
     contract: Contract, level: ServiceLevel, data: dict[str, SourceData], registry: Registry,
-) -> tuple[list[Verdict], LevelAccount, None]:
+) -> tuple[list[Verdict], LevelAccount, np.ndarray]:
     """All verdicts of a period-level service level (backlog, cost per contact ...): one per
-    period, from its record sets held whole (they are needed whole: a backlog looks back)."""
+    period, from its record sets held whole (they are needed whole: a backlog looks back);
+    and the periods' keys, one per verdict."""
     metric = registry.metrics[level.metric]
     assert isinstance(metric, PeriodMetric)
     source = data[level.source]
@@ -552,7 +594,56 @@ def evaluate_level(
                 int(excluded[p]), None, ((), 0), None)
         for p, label in enumerate(_labels(contract, periods))
     ]
-    return verdicts, account, None
+    return verdicts, account, periods
+
+
+def period_evidence(
+    contract: Contract, level: ServiceLevel, data: dict[str, SourceData], registry: Registry,
+    periods: np.ndarray, verdicts: list[Verdict],
+) -> pa.Table | None:
+    """The records behind each failed figure of a period-level service level (``periods``:
+    the key of each verdict's period), as the metric's ``records_behind`` names them: per
+    input, narrowed by ``where`` (and, for the level's own records, agreed exclusions) exactly
+    as the figure was; with ``period`` and, when the metric reads several record sets,
+    ``input`` (the role). None when no figure failed."""
+    failed = [p for p, v in enumerate(verdicts) if v.status in FAILED]
+    if not failed:
+        return None
+    keys = periods[failed]
+    starts, ends = period_bounds(keys, contract.period, contract.timezone)
+    grid = PeriodGrid(keys=keys, labels=tuple(verdicts[p].period for p in failed),
+                      starts=starts, ends=ends)
+    context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
+                             service_level=level.id, options=level.options,
+                             period=contract.period)
+    behind = guarded(registry, "metric", level.metric, "records_behind")
+    parts = []
+    for role, name in level.inputs.items():
+        kind = contract.sources[name].record_kind
+        records = data[name].records
+        mask = where_mask(records, level.where)
+        if name == level.source:
+            mask &= ~agreed_exclusions(contract, level, records, kind.time_field)[0]
+        fields = [f for f in evidence_fields(contract, level, registry, role)
+                  if f in records.column_names]
+        records = records.select(fields)
+        records = records if mask.all() else records.filter(pa.array(mask))
+        masks = behind(role, records, grid, context)
+        if masks is None:
+            index = grid.index(records[kind.time_field])
+            masks = [index == p for p in range(len(grid))]
+        if len(masks) != len(grid) or any(len(m) != records.num_rows for m in masks):
+            raise DataError(f'metric "{level.metric}" named the records behind {len(masks)} '
+                            f"figures for {len(grid)} periods of {records.num_rows} records")
+        for label, chosen in zip(grid.labels, masks, strict=True):
+            if isinstance(chosen, pa.Array | pa.ChunkedArray):  # a null names no record
+                chosen = pc.fill_null(chosen, False).to_numpy(zero_copy_only=False)
+            rows = records.filter(pa.array(np.asarray(chosen, dtype=bool)))
+            rows = rows.add_column(1, "period", pa.repeat(pa.scalar(label), rows.num_rows))
+            if len(level.inputs) > 1:
+                rows = rows.add_column(2, "input", pa.repeat(pa.scalar(role), rows.num_rows))
+            parts.append(rows)
+    return pa.concat_tables(parts, promote_options="permissive")
 
 
 class PeriodLevel:
@@ -632,7 +723,8 @@ class PeriodLevel:
             account.agreed[reason] = account.agreed.get(reason, 0) + count
         return agreed
 
-    def finish(self) -> tuple[list[Verdict], LevelAccount, None]:
+    def finish(self) -> tuple[list[Verdict], LevelAccount, np.ndarray]:
+        """The verdicts, one per period, the accounting and the periods' keys."""
         contract, level = self.contract, self.level
         periods = np.array(sorted(self.periods), dtype=np.int64)
         if self.metric.spans and len(periods):
@@ -656,7 +748,7 @@ class PeriodLevel:
                     ((), 0), None)
             for p, label in enumerate(grid.labels)
         ]
-        return verdicts, self.account, None
+        return verdicts, self.account, periods
 
 
 _SUMMARY_PARTS = 64
@@ -676,7 +768,7 @@ class PeriodInput:
     def add(self, batch: Batch) -> None:
         self.period_level.add(batch, self.name)
 
-    def finish(self) -> tuple[list[Verdict], LevelAccount, None]:
+    def finish(self) -> tuple[list[Verdict], LevelAccount, np.ndarray]:
         return self.period_level.finish()
 
 
@@ -872,6 +964,18 @@ class RecordLevel:
         self.miss = miss_rule(target, level.statistic)
         if self.miss is not None and self.miss[0] in _COMPARISONS:
             self.tally.count_where(self.miss[0], self.miss[1])
+        # With evidence: the records behind a failed mean or count too (beyond the target, or
+        # every record counted), and every measure of a mean or an order statistic, for the
+        # figure without the worst 1%.
+        self.behind = self.miss if evidence else None
+        if evidence and level.statistic == "mean":
+            self.behind = (_FAILS[target.op], float(target.threshold))
+        elif evidence and level.statistic == "count":
+            self.behind = ("every", None)
+        self.concentrates = evidence and (level.statistic in ("mean", "min", "max")
+                                          or percentile_of(level.statistic) is not None)
+        self.measured: list[tuple[np.ndarray, np.ndarray]] = []
+        self.concentration: dict[tuple[str, str, tuple], Concentration] = {}
 
     def add(self, batch: Batch) -> None:
         """Fold one batch of the source's accepted records."""
@@ -899,6 +1003,12 @@ class RecordLevel:
             self.paused[: len(weights)] += weights
         if self.miss is not None and (self.evidence or self._wants_ids(present)):
             self._note_missed(shared, groups, present)
+        elif self.behind is not None:
+            self._note_behind(shared, groups)
+        if self.concentrates:
+            assert shared.numbers is not None
+            measured = ~np.isnan(shared.numbers)
+            self.measured.append((shared.numbers[measured], groups[measured]))
 
     def _count(self, shared: Narrowed, every: np.ndarray, batch: Batch) -> np.ndarray:
         """Fold the batch's measures into the shared tally (once per batch); its groups."""
@@ -1012,6 +1122,20 @@ class RecordLevel:
                 evidence_table(kept, shared.values, missed, self.kind.id_field,
                                self.kind.time_field), groups[missed]))
 
+    def _note_behind(self, shared: Narrowed, groups: np.ndarray) -> None:
+        """Evidence of a mean or count target: the batch's records beyond the target, or
+        (for a count) every record counted."""
+        assert self.behind is not None and shared.numbers is not None
+        assert shared.kept is not None and shared.values is not None
+        if self.behind[0] == "every":
+            chosen = np.ones(len(shared.numbers), dtype=bool)
+        else:
+            chosen = missed_mask(self.behind, shared.numbers, None)
+        if chosen.any():
+            self.evidence_parts.append((
+                evidence_table(shared.kept, shared.values, chosen, self.kind.id_field,
+                               self.kind.time_field), groups[chosen]))
+
     def _first_per_group(self, missed: np.ndarray, groups: np.ndarray) -> np.ndarray:
         """The missed rows among the first MISSED_LIMIT of their group, for batches of many
         groups: ranks within each group from one stable sort of the missed rows' groups."""
@@ -1085,7 +1209,11 @@ class RecordLevel:
             verdicts.append(found)
         table_of_missed = None
         if self.evidence and self.evidence_parts:
-            table_of_missed = _evidence_of(self.evidence_parts, remap, labels, len(segments))
+            table_of_missed = worst_first(
+                _evidence_of(self.evidence_parts, remap, labels, len(segments)),
+                self.behind, level.target.better)
+        if self.measured:
+            self.concentration = concentration(level, verdicts, remap, self.measured)
         return verdicts, self.account, table_of_missed
 
 
@@ -1154,6 +1282,48 @@ def _evidence_of(parts: list[tuple[pa.Table, np.ndarray]], remap: np.ndarray,
         periods = np.array(labels)[remap[groups] // n_segments]
         tables.append(table.add_column(1, "period", pa.array(periods, pa.string())))
     return pa.concat_tables(tables, promote_options="permissive")
+
+
+def worst_first(table: pa.Table, rule: tuple | None, better: str) -> pa.Table:
+    """Evidence records sorted worst measure first (stable: record order among equals): the
+    largest first when lower is better, the smallest first when higher is; a record never
+    measured (never answered, under an attainment target) before all. Yes/no outcomes (a
+    share target) keep record order."""
+    if rule is None or rule[0] in ("share", "every"):
+        return table
+    order = "descending" if better == "lower" else "ascending"
+    indices = pc.sort_indices(table, sort_keys=[("measure", order)])  # nulls at the end
+    nulls = table["measure"].null_count
+    if nulls:
+        indices = pa.concat_arrays([indices[-nulls:], indices[:-nulls]])
+    return table.take(indices)
+
+
+def concentration(level: ServiceLevel, verdicts: list[Verdict], remap: np.ndarray,
+                  measured: list[tuple[np.ndarray, np.ndarray]],
+                  ) -> dict[tuple[str, str, tuple], Concentration]:
+    """For each failed verdict (``verdicts[g]``, group ``g``): its statistic over the measures
+    of its group without the worst ``ceil(n / 100)`` of them (the worst 1%, at least one)."""
+    failed = [g for g, v in enumerate(verdicts) if v.status in FAILED]
+    if not failed:
+        return {}
+    values = np.concatenate([v for v, _ in measured])
+    owners = remap[np.concatenate([g for _, g in measured])]
+    order = np.argsort(owners, kind="stable")
+    values, owners = values[order], owners[order]
+    found = {}
+    for g in failed:  # once per failed verdict, over its own measures
+        lo, hi = np.searchsorted(owners, [g, g + 1])
+        mine = np.sort(values[lo:hi])
+        left_out = -(-len(mine) // 100)
+        rest = mine[: len(mine) - left_out] if level.target.better == "lower" else mine[left_out:]
+        figure = None
+        if len(rest):
+            figure = float(group_statistic(level.statistic, rest, np.zeros(len(rest),
+                                                                           dtype=np.int64),
+                                           1).value[0])
+        found[verdict_key(verdicts[g])] = Concentration(left_out, figure)
+    return found
 
 
 def evidence_table(kept: pa.Table, values: pa.Array, missed: np.ndarray,

@@ -1,9 +1,25 @@
 """Breach evidence: the records behind every breached or critical verdict, as CSV files.
 
 ``slaengine evaluate ... --evidence DIR`` writes ``DIR/<service level>/<period>.csv`` (with the
-segment in the name when the service level has ``by``) holding the records that missed the
-target and the fields that decided it, plus ``DIR/index.csv`` listing every file. This is what a
-vendor needs to dispute a verdict, and what procurement needs to make it stick.
+segment in the name when the service level has ``by``) holding the records behind the verdict
+and the fields that decided it, plus ``DIR/index.csv`` with a row for every failed verdict.
+This is what a vendor needs to dispute a verdict, and what procurement needs to make it stick.
+
+What a file holds depends on the target:
+
+- a per-record target (attainment, share, a percentile, min or max): the records that missed
+  it; a mean: the records whose measure lies beyond the target (a CSAT answer below 4.0 for
+  ``mean >= 4.0``); sorted worst measure first. For a mean or an order statistic the index also
+  gives the figure without the worst 1% of the measures (at least one): how concentrated the
+  miss is (a p90 that meets the target once the worst 1% are left out was missed by a few
+  outliers);
+- a count: every record counted;
+- a period-level figure (backlog, response time, cost per contact ...): the records behind it,
+  as its metric names them (the tickets open at the end of the period, the cost lines and
+  contacts of the period), with an ``input`` column when it reads several record sets.
+
+A failed verdict without a file (no record to show) has a row all the same, with ``note``
+saying why.
 
 The folder is written whole beside ``DIR`` and swapped into place at the end, so an earlier run
 is replaced whole (no stale file) and a failed run leaves it as it was. File names are readable
@@ -27,11 +43,16 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from slaengine.outputs import atomic_folder, neutralise_cell, neutralise_table
-from slaengine.verdicts import Evaluation
+from slaengine.verdicts import FAILED, Evaluation, Verdict, verdict_key
 
-EVIDENCE_STATUSES = ("breached", "critical")
+EVIDENCE_STATUSES = FAILED
 
-INDEX_COLUMNS = ("service_level", "period", "segment", "status", "target", "records", "file")
+INDEX_COLUMNS = ("service_level", "period", "segment", "status", "target", "value", "records",
+                 "file", "worst_left_out", "value_without_worst", "note")
+"""``value``: the verdict's figure; ``records``: the rows of ``file`` (empty without one);
+``worst_left_out`` and ``value_without_worst``: for a mean or an order statistic, how many of
+the worst measures make up 1% of the sample (at least one) and the figure without them (empty
+when none would be left); ``note``: why a failed verdict has no file."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
 _LONGEST = 100
@@ -55,15 +76,19 @@ def write_evidence_files(evaluation: Evaluation, folder: Path) -> list[Path]:
     written: list[Path] = []
     rows = []
     for verdict in evaluation.verdicts:
-        table = evaluation.evidence.get(verdict.service_level)
-        if verdict.status not in EVIDENCE_STATUSES or table is None or not verdict.missed_count:
+        if verdict.status not in EVIDENCE_STATUSES:
             continue
-        mask = pc.equal(table["period"], verdict.period)
-        for name, value in verdict.segment.items():
-            column = pc.cast(table[name], pa.string())
-            same = pc.is_null(column) if value is None else pc.equal(column, str(value))
-            mask = pc.and_(mask, pc.fill_null(same, False))
-        chosen = table.filter(mask)
+        table = evaluation.evidence.get(verdict.service_level)
+        chosen = _records_of(table, verdict) if table is not None else None
+        row = [verdict.service_level, verdict.period,
+               json.dumps(verdict.segment, ensure_ascii=False), verdict.status, verdict.target,
+               _figure(verdict.value)]
+        concentration = evaluation.concentration.get(verdict_key(verdict))
+        spread = (["", ""] if concentration is None else
+                  [concentration.left_out, _figure(concentration.value)])
+        if chosen is None or chosen.num_rows == 0:
+            rows.append([*row, "", "", *spread, _why_none(verdict)])
+            continue
         level = names.folder(verdict.service_level)
         segment = verdict.segment.items()
         readable = "_".join([verdict.period,
@@ -74,15 +99,38 @@ def write_evidence_files(evaluation: Evaluation, folder: Path) -> list[Path]:
         (folder / level).mkdir(exist_ok=True)
         pacsv.write_csv(neutralise_table(_plain(chosen)), folder / path)
         written.append(path)
-        rows.append([verdict.service_level, verdict.period,
-                     json.dumps(verdict.segment, ensure_ascii=False), verdict.status,
-                     verdict.target, chosen.num_rows, path.as_posix()])
+        rows.append([*row, chosen.num_rows, path.as_posix(), *spread, ""])
     index = Path("index.csv")
     with (folder / index).open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
         out.writerow(INDEX_COLUMNS)
         out.writerows([[neutralise_cell(cell) for cell in row] for row in rows])
     return [index, *written]
+
+
+def _records_of(table: pa.Table, verdict: Verdict) -> pa.Table:
+    """The rows of a level's evidence table that belong to one verdict (its period and
+    segment), in the table's order."""
+    mask = pc.equal(table["period"], verdict.period)
+    for name, value in verdict.segment.items():
+        column = pc.cast(table[name], pa.string())
+        same = pc.is_null(column) if value is None else pc.equal(column, str(value))
+        mask = pc.and_(mask, pc.fill_null(same, False))
+    return table.filter(mask)
+
+
+def _why_none(verdict: Verdict) -> str:
+    """Why a failed verdict has no evidence file."""
+    if verdict.statistic == "value":
+        return "no records: none fed the period's figure"
+    if verdict.statistic == "count":
+        return "no records: the period had none"
+    return "no records: none of the period's records lies beyond the target"
+
+
+def _figure(value: object) -> object:
+    """A figure as the index shows it: the number itself (a Decimal exact), empty for none."""
+    return "" if value is None else value
 
 
 class _Names:

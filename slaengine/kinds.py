@@ -351,6 +351,14 @@ class PeriodMetric(Metric):
         """Streaming: the figures from each role's summary (every batch's, added up by key)."""
         raise NotImplementedError
 
+    def records_behind(self, role: str, records: pa.Table, grid: PeriodGrid,
+                       context: MeasureContext) -> list[np.ndarray] | None:
+        """Breach evidence: per period of ``grid``, which records of the ``role`` record set
+        fed its figure (a boolean mask each; a record may feed several periods, as a ticket
+        open at several period ends does). None, the default: the records whose kind's time
+        field falls in the period. ``grid`` holds only the periods asked about."""
+        return None
+
 
 def combine_summaries(parts: Sequence[pa.Table], keys: Sequence[str]) -> pa.Table:
     """Summary tables of several batches as one: rows with equal ``keys`` added up (every

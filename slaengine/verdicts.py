@@ -63,6 +63,24 @@ class Verdict:
 
 MISSED_LIMIT = 1000
 
+FAILED: tuple[Status, ...] = ("breached", "critical")
+"""The statuses of a failed verdict (those breach evidence is written for)."""
+
+
+@dataclass(frozen=True)
+class Concentration:
+    """How concentrated the miss of a mean or order-statistic target is: ``value`` is the
+    figure the verdict would have without its ``left_out`` worst measures (the worst 1% of its
+    sample, at least one); None when nothing would be left."""
+
+    left_out: int
+    value: float | None
+
+
+def verdict_key(verdict: Verdict) -> tuple[str, str, tuple]:
+    """A verdict's place: service level, period and segment (values in ``by`` order)."""
+    return (verdict.service_level, verdict.period, tuple(verdict.segment.items()))
+
 
 @dataclass
 class SourceAccount:
@@ -119,6 +137,7 @@ class Evaluation:
     manifest: dict[str, Any]
     rejected: pa.Table = field(default_factory=lambda: REJECT_SCHEMA.empty_table())
     evidence: dict[str, pa.Table] = field(default_factory=dict)
+    concentration: dict[tuple[str, str, tuple], Concentration] = field(default_factory=dict)
     credits: CreditSchedule | None = None
 
     def verdict(self, service_level: str, period: str, **segment: str) -> Verdict:

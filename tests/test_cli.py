@@ -140,25 +140,6 @@ def test_several_outputs_at_once_by_suffix(tmp_path):
     assert "urgent-first-response" in text_out.read_text()
 
 
-def test_evidence_holds_the_records_behind_each_breach(tmp_path):
-    folder = tmp_path / "evidence"
-    assert run("evaluate", SMALL, "--evidence", str(folder)).exit_code == 0
-    with (folder / "index.csv").open(newline="") as handle:
-        index = list(csv.DictReader(handle))
-    # Breaches with per-record misses: urgent March (T3, T4), median normal April (T9),
-    # FCR April (T9). The CSAT mean breach has no per-record target, so no file.
-    assert sorted((r["service_level"], r["period"], r["records"]) for r in index) == [
-        ("fcr", "2026-04", "1"),
-        ("median-first-response", "2026-04", "1"),
-        ("urgent-first-response", "2026-03", "2"),
-    ]
-    with (folder / "urgent-first-response" / "2026-03.csv").open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert [r["ticket_id"] for r in rows] == ["T3", "T4"]
-    # T3 answered after 2h = 7200 s; T4 never answered: no measure.
-    assert [r["measure"] for r in rows] == ["7200", ""]
-
-
 def test_verify_confirms_an_untouched_result_and_names_a_changed_input(tmp_path):
     contract = tmp_path / "small.toml"
     contract.write_text((DATA / "small.toml").read_text())

@@ -311,12 +311,13 @@ SEGMENT_VALUES = ["a/b", "a?b", "a:b", "A/B", "a-b", "a\\b", "x" * 300, "é" * 2
 def _evaluation(values):
     """Just what the evidence writer reads: one breached verdict per segment value."""
     verdicts = [SimpleNamespace(service_level=level, period="2026-03", segment={"queue": v},
-                                status="breached", missed_count=1, target="p90 <= 1h")
+                                status="breached", missed_count=1, target="p90 <= 1h",
+                                statistic="p90", value=7200.0)
                 for level in ("q/level", "Q?level") for v in values]
     table = pa.table({"period": ["2026-03"] * len(values), "queue": values,
                       "ticket_id": [f"T{i}" for i in range(len(values))],
                       "margin": [-0.25] * len(values)})
-    return SimpleNamespace(verdicts=verdicts,
+    return SimpleNamespace(verdicts=verdicts, concentration={},
                            evidence={"q/level": table, "Q?level": table})
 
 
@@ -399,9 +400,9 @@ def test_rejects_evidence_and_csv_report_neutralise_formulas(small):
     assert all(not r[k].startswith(("=", "+", "-", "@")) for r in rejects for k in r)
     with (folder / "ev" / "urgent-first-response" / "2026-03.csv").open(newline="") as handle:
         evidence = list(csv.DictReader(handle))
-    assert [r["ticket_id"] for r in evidence] == ["'@T3", "T4"]
+    assert [r["ticket_id"] for r in evidence] == ["T4", "'@T3"]  # worst (never answered) first
     # The measure is a number (seconds): T3 answered 2h after it was opened = 7200.
-    assert evidence[0]["measure"] == "7200"
+    assert evidence[1]["measure"] == "7200"
     with (folder / "r.csv").open(newline="") as handle:
         report = list(csv.DictReader(handle))
     margins = [r["margin"] for r in report if r["margin"].startswith("-")]

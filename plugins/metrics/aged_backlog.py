@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import numpy as np
 import pyarrow as pa
 
 from slaengine import hookimpl
 from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
-from slaengine.plugins.metrics.backlog import OPEN_KEYS, open_at_end, open_summary
+from slaengine.plugins.metrics.backlog import OPEN_KEYS, open_at_end, open_summary, open_tickets
 from slaengine.targets import TargetError, parse_duration
 
 DEFAULT_OLDER_THAN = "7d"
@@ -55,13 +56,21 @@ class AgedBacklog(PeriodMetric):
     summary_keys = OPEN_KEYS
 
     def summarise(self, role: str, records: pa.Table, context: MeasureContext) -> pa.Table:
-        seconds = parse_duration(context.options.get("older_than", DEFAULT_OLDER_THAN))
-        return open_summary(records, context, int(seconds * 1_000_000))
+        return open_summary(records, context, _older_than_us(context))
 
     def figures(self, summaries: Mapping[str, pa.Table], grid: PeriodGrid,
                 context: MeasureContext) -> PeriodFigures:
         value, sample = open_at_end(summaries["tickets"], grid)
         return PeriodFigures(value=value, sample_size=sample)
+
+    def records_behind(self, role: str, records: pa.Table, grid: PeriodGrid,
+                       context: MeasureContext) -> list[np.ndarray]:
+        return open_tickets(records, grid, context, _older_than_us(context))
+
+
+def _older_than_us(context: MeasureContext) -> int:
+    seconds = parse_duration(context.options.get("older_than", DEFAULT_OLDER_THAN))
+    return int(seconds * 1_000_000)
 
 
 @hookimpl

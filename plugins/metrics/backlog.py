@@ -23,16 +23,30 @@ from slaengine.kinds import (
 OPEN_KEYS = ("created", "resolved", "aged")
 
 
-def open_summary(tickets: pa.Table, context: MeasureContext, older_than_us: int = 0) -> pa.Table:
-    """Tickets counted by the periods of their creation, their resolution (none: after every
-    period) and the moment they become ``older_than_us`` old."""
+def open_keys(tickets: pa.Table, context: MeasureContext,
+              older_than_us: int = 0) -> dict[str, np.ndarray]:
+    """Each ticket's period keys: of its creation, its resolution (none: after every period)
+    and the moment it becomes ``older_than_us`` old."""
     created = context.period_keys(tickets["created_at"])
     aged = created
     if older_than_us:
         later = pc.add(tickets["created_at"], pa.scalar(older_than_us, pa.duration("us")))
         aged = context.period_keys(later)
     resolved = context.period_keys(tickets["resolved_at"])  # missing: after every period
-    return count_by({"created": created, "resolved": resolved, "aged": aged})
+    return {"created": created, "resolved": resolved, "aged": aged}
+
+
+def open_summary(tickets: pa.Table, context: MeasureContext, older_than_us: int = 0) -> pa.Table:
+    """Tickets counted by :func:`open_keys`."""
+    return count_by(open_keys(tickets, context, older_than_us))
+
+
+def open_tickets(tickets: pa.Table, grid: PeriodGrid, context: MeasureContext,
+                 older_than_us: int = 0) -> list[np.ndarray]:
+    """Per period of the grid, the tickets :func:`open_at_end` counts as open (and old enough)
+    at its end (``aged <= p`` implies ``created <= p``)."""
+    keys = open_keys(tickets, context, older_than_us)
+    return [(keys["aged"] <= key) & (keys["resolved"] > key) for key in grid.keys.tolist()]
 
 
 def open_at_end(summary: pa.Table, grid: PeriodGrid) -> tuple[list[float | None], np.ndarray]:
@@ -92,6 +106,10 @@ class Backlog(PeriodMetric):
                 context: MeasureContext) -> PeriodFigures:
         value, sample = open_at_end(summaries["tickets"], grid)
         return PeriodFigures(value=value, sample_size=sample)
+
+    def records_behind(self, role: str, records: pa.Table, grid: PeriodGrid,
+                       context: MeasureContext) -> list[np.ndarray]:
+        return open_tickets(records, grid, context)
 
 
 @hookimpl

@@ -89,6 +89,17 @@ class CostPerContact(PeriodMetric):
         ]
         return PeriodFigures(value=value, sample_size=made)
 
+    def records_behind(self, role: str, records: pa.Table, grid: PeriodGrid,
+                       context: MeasureContext) -> list[np.ndarray] | None:
+        """The cost lines of the period; the contacts of the period divided by (handled, or
+        all of them)."""
+        if role != "contacts":
+            return None
+        index = grid.index(records[time_field(records, CONTACT_KINDS)])
+        if context.options.get("per", "handled") != "offered":
+            index = np.where(handled(records), index, -1)
+        return [index == p for p in range(len(grid))]
+
 
 @hookimpl
 def register_metrics() -> list[Metric]:

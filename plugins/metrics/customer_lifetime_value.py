@@ -98,6 +98,16 @@ class CustomerLifetimeValue(PeriodMetric):
             value.append(quantize(revenue / customers[p] * lifespan) if customers[p] else None)
         return PeriodFigures(value=value, sample_size=customers)
 
+    def records_behind(self, role: str, records: pa.Table, grid: PeriodGrid,
+                       context: MeasureContext) -> list[np.ndarray]:
+        """The sales naming a customer in the trailing year that ends with the period."""
+        named = np.asarray(pc.is_valid(records["customer_id"]).to_numpy(zero_copy_only=False),
+                           dtype=bool)
+        sold = micros(records["sold_at"])
+        starts = year_before(grid.ends, context.period, context.timezone)
+        return [named & (sold >= start) & (sold < end)
+                for start, end in zip(starts.tolist(), grid.ends.tolist(), strict=True)]
+
 
 @hookimpl
 def register_metrics() -> list[Metric]:

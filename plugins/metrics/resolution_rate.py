@@ -88,6 +88,15 @@ class ResolutionRate(PeriodMetric):
         ]
         return PeriodFigures(value=value, sample_size=received)
 
+    def records_behind(self, role: str, records: pa.Table, grid: PeriodGrid,
+                       context: MeasureContext) -> list[np.ndarray] | None:
+        """The tickets received in the period (and, by throughput, those resolved in it)."""
+        if context.options.get("basis", "received") != "throughput":
+            return None
+        created = grid.index(records["created_at"])
+        resolved = grid.index(records["resolved_at"])
+        return [(created == p) | (resolved == p) for p in range(len(grid))]
+
 
 @hookimpl
 def register_metrics() -> list[Metric]:

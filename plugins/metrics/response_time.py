@@ -70,6 +70,15 @@ class ResponseTime(PeriodMetric):
                                      for w, r in zip(waited, sample, strict=True)]
         return PeriodFigures(value=value, sample_size=sample)
 
+    def records_behind(self, role: str, records: pa.Table, grid: PeriodGrid,
+                       context: MeasureContext) -> list[np.ndarray]:
+        """The tickets created in the period with both fields (those summed)."""
+        both = pc.and_(pc.is_valid(records["response_seconds"]),
+                       pc.is_valid(records["replies"]))
+        summed = np.asarray(both.to_numpy(zero_copy_only=False), dtype=bool)
+        index = grid.index(records["created_at"])
+        return [(index == p) & summed for p in range(len(grid))]
+
 
 @hookimpl
 def register_metrics() -> list[Metric]:

@@ -61,6 +61,13 @@ class RetentionRate(PeriodMetric):
             value.append(float(retained / sample[p]) if sample[p] else None)
         return PeriodFigures(value=value, sample_size=sample)
 
+    def records_behind(self, role: str, records: pa.Table, grid: PeriodGrid,
+                       context: MeasureContext) -> list[np.ndarray]:
+        """The customers at the start of the period (whether retained shows in ``ended_at``)."""
+        started = micros(records["started_at"])
+        ended = micros(records["ended_at"])
+        return [(started < start) & (ended >= start) for start in grid.starts.tolist()]
+
 
 @hookimpl
 def register_metrics() -> list[Metric]:
