@@ -130,12 +130,18 @@ def test_a_year_through_the_at_risk_pool(models):
     # May: resolution breached, no minimum -> 8640.00.
     assert amounts(schedule, "2026-05") == [("resolution", pool, D("8640.00"))]
     # Jun: fcr critical 12960.00. Year so far 10800 + 21600 + 8640 + 12960 = 54000 <= 60000.
-    # urgent met Apr, May, Jun -> its Mar credit 10800.00 is earned back here.
-    # net 12960 - 10800 = 2160.00.
+    # urgent met Apr, May, Jun -> its Mar credit is earned back here, pro rata: Mar kept
+    # 21600 of its 23760 of credits, so urgent returns 10800 × 21600 ÷ 23760 = 9818.1818...
+    # (fcr's share 12960 × 21600 ÷ 23760 = 11781.8181...: floors 9818.18 + 11781.81 =
+    # 21599.99, the cent left goes to the larger remainder, fcr's .81 -> 11781.82; together
+    # 21600.00). net 12960 - 9818.18 = 3141.82.
     assert amounts(schedule, "2026-06") == [
-        ("fcr", pool, D("12960.00")), ("urgent", "earn-back", D("-10800.00"))]
-    assert totals(schedule, "2026-06") == (D("12960.00"), 0, D("12960.00"), D("10800.00"), 0,
-                                           D("2160.00"))
+        ("fcr", pool, D("12960.00")), ("urgent", "earn-back", D("-9818.18"))]
+    assert totals(schedule, "2026-06") == (D("12960.00"), 0, D("12960.00"), D("9818.18"), 0,
+                                           D("3141.82"))
+    assert ("share pro rata: 2026-03 kept 21600.00 of its 23760.00 of credits after caps, so "
+            "10800.00 × 21600.00 ÷ 23760.00 = 9818.18 (rounded so that 2026-03's shares add up "
+            "to 21600.00)") in schedule.period("2026-06").lines[1].note
     # Jul: fcr critical, its 3rd credit-bearing failure in 6 periods (Mar, Jun, Jul; Apr's breach
     # cost nothing) -> chronic: 12960 × 1.5 = 19440, i.e. 12960 × 0.5 = 6480.00 more.
     # Yearly cap: 54000 + 19440 = 73440 - 60000 = 13440.00 over -> 6000.00 charged.
@@ -143,23 +149,28 @@ def test_a_year_through_the_at_risk_pool(models):
         ("fcr", pool, D("12960.00")), ("fcr", "chronic", D("6480.00")),
         (None, "cap-per-year", D("-13440.00"))]
     assert totals(schedule, "2026-07")[:3] == (D("19440.00"), D("13440.00"), D("6000.00"))
-    # Aug: resolution met Jun, Jul, Aug -> May's 8640.00 earned back; net -8640.00.
+    # Aug: resolution met Jun, Jul, Aug -> May's 8640.00 earned back (May was not capped: all
+    # of it); net -8640.00, which the line explains.
     assert amounts(schedule, "2026-08") == [("resolution", "earn-back", D("-8640.00"))]
     assert schedule.period("2026-08").net == D("-8640.00")
-    # Oct: fcr met Aug, Sep, Oct -> Jul's credit (19440.00) returned, but only the 6000.00 that
-    # was charged after the yearly cap.
+    [line] = schedule.period("2026-08").lines
+    assert "share: all of it (2026-05 was not capped)" in line.note
+    assert ("2026-08's credits stand at -8640.00 after it: below zero only because this "
+            "returns credit charged in 2026-05") in line.note
+    # Oct: fcr met Aug, Sep, Oct -> Jul's credit (19440.00) returned, but only its share of the
+    # 6000.00 that was charged after the yearly cap: 19440 × 6000 ÷ 19440 = 6000.00.
     [line] = schedule.period("2026-10").lines
     assert (line.rule, line.amount) == ("earn-back", D("-6000.00"))
-    assert "limited to the 6000.00 left" in line.note
+    assert "19440.00 × 6000.00 ÷ 19440.00 = 6000.00" in line.note
     # Dec: resolution breached 8640.00; the year is at its cap (60000) -> all of it cut.
     assert totals(schedule, "2026-12")[:3] == (D("8640.00"), D("8640.00"), 0)
 
     # Year: before caps 10800 + 23760 + 8640 + 12960 + 19440 + 8640 = 84240.00;
     # capped 2160 + 13440 + 8640 = 24240.00; after caps 84240 - 24240 = 60000.00 (the cap);
-    # earned back 10800 + 8640 + 6000 = 25440.00; net 60000 - 25440 = 34560.00.
+    # earned back 9818.18 + 8640 + 6000 = 24458.18; net 60000 - 24458.18 = 35541.82.
     [year] = schedule.years
     assert (year.before_caps, year.capped, year.after_caps, year.earned_back, year.net) == (
-        D("84240.00"), D("24240.00"), D("60000.00"), D("25440.00"), D("34560.00"))
+        D("84240.00"), D("24240.00"), D("60000.00"), D("24458.18"), D("35541.82"))
     assert sum(p.net for p in schedule.periods) == year.net
 
     flags = {(f.kind, f.service_level): f for f in schedule.flags}
@@ -179,7 +190,8 @@ def test_every_line_reconciles_in_the_json(models):
     assert set(data) == {"penalties", "credits", "bonuses", "credit_totals", "credit_years",
                          "flags", "credit_exclusions"}
     assert data["penalties"] == {"model": "at-risk-pool", "currency": "USD",
-                                 "rounding": "half-up to 0.01"}
+                                 "rounding": "half-up to 0.01", "year_start": "01-01",
+                                 "earn_back_order": "pro-rata"}
     assert data["credits"][0] == {
         "period": "2026-01", "service_level": "urgent", "amount": "10800.00",
         "currency": "USD", "rule": "at-risk-pool",
@@ -192,7 +204,9 @@ def test_every_line_reconciles_in_the_json(models):
         assert lines == D(row["after_caps"]) - D(row["earned_back"])
         assert D(row["net"]) == lines - D(row["bonuses"])
         assert D(row["before_caps"]) - D(row["capped"]) == D(row["after_caps"])
-    assert data["credit_years"][0]["net"] == "34560.00"
+    assert data["credit_years"][0] == {
+        "year": "2026", "before_caps": "84240.00", "capped": "24240.00", "after_caps": "60000.00",
+        "earned_back": "24458.18", "bonuses": "0.00", "net": "35541.82"}
     assert "termination right" in format_schedule(schedule)
 
 
