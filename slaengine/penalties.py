@@ -7,7 +7,9 @@ by hand:
 
 1. **rounding** -- every line is rounded to the currency's minor unit when it is made
    (``rounding = "half-up"`` by default, or ``"half-even"``, ``"down"``; ``decimals`` overrides
-   the minor unit). Later steps work on rounded amounts, so the ledger adds up exactly.
+   the minor unit). Later steps work on rounded amounts, so the ledger adds up exactly. Amounts
+   written in the contract are never rounded: one finer than the currency's minor unit (or
+   ``decimals``, when finer) is refused when the contract is read (:func:`money_problems`).
 2. **exclusions** -- ``[[penalties.exclusions]]`` with ``period``, optional ``service_level``
    (none: every service level) and ``reason``. The base line stays visible and a line of the
    opposite amount (rule ``exclusion``) says why it is not charged. An excluded failure does not
@@ -16,17 +18,27 @@ by hand:
    note = "termination right" }``: when a service level has a credit-bearing failure in
    ``breaches`` or more of the last ``within`` evaluated periods (the current one included), the
    schedule carries a ``chronic-failure`` flag, and the current credit is multiplied (a line
-   with rule ``chronic`` adds ``credit × (multiplier - 1)``).
+   with rule ``chronic`` adds ``credit × (multiplier - 1)``). ``within = "year"`` counts the
+   failures of the current contract year so far instead.
 4. **caps** -- first any cap the model sets (the at-risk pool), then ``cap_per_period`` (an
-   amount, or a share of the period's fee: ``"12%"``), then ``cap_per_year`` (an amount, or a
-   share of twelve monthly fees), each a negative line. The year is the calendar year of the
-   period label (``2026-03`` -> 2026). Earn-back does not free room under the yearly cap.
+   amount, or a share of the period's fee: ``"12%"``; a quarter's fee is 3 monthly fees, a
+   week's 12/52 of one, a year's 12), then ``cap_per_year`` (an amount, or a share of twelve
+   **monthly** fees whatever the period), each a negative line. The year is the contract year
+   (``[contract] year_start``, see :mod:`slaengine.years`; by default the calendar year).
+   Earn-back does not free room under the yearly cap.
 5. **earn-back** -- ``earn_back_periods = N``: a service level's charged credit is returned when
    the service level is ``met`` (its target, not just its minimum) in each of the next ``N``
    evaluated periods that are not excluded for it. The return is a negative line (rule
-   ``earn-back``) in the period that completes the run, worth the service level's credit of the
-   original period (base + chronic) but never more than what is left of that period's total
-   after caps. A run still open at the end of the data is flagged ``earn-back-pending``.
+   ``earn-back``) in the period that completes the run. What it returns is the credit's share
+   of what its period kept after caps: the whole credit (base + chronic) when the period was
+   not capped; when it was, ``earn_back_order = "pro-rata"`` (the default) gives each credit
+   ``credit × kept ÷ credits before caps`` (shares rounded down to the minor unit, the units
+   left over to the largest remainders, so they add up to what was kept), whichever of them
+   comes due and when; ``"contract-order"`` returns whole credits, in the order they come
+   due (within a period in the contract's order), until what the period kept runs out. Every
+   return line shows its share. A run still open at the end of the data is flagged
+   ``earn-back-pending``. Only an earn-back takes a period's credits (``after_caps -
+   earned_back``) below zero, and its line says so.
 6. **bonuses** -- ``[[penalties.bonuses]]`` with ``service_level``, ``stretch`` (a target in the
    contract grammar, e.g. ``">= 90%"``) and ``amount`` (money or a share of the period's fee):
    each period in which every verdict of the service level meets the stretch target earns a
@@ -34,7 +46,8 @@ by hand:
 
 Per period: ``before_caps`` (base + chronic - exclusions), ``capped`` (what the caps removed),
 ``after_caps``, ``earned_back``, ``bonuses`` and ``net = after_caps - earned_back - bonuses``
-(what the vendor owes the client; negative: the client owes the vendor).
+(what the vendor owes the client; negative: the client owes the vendor). Per contract year
+(``2026``, or ``2026/27`` with ``year_start = "04-01"``): the sums of its periods.
 
 A service level broken down with ``by`` has one verdict per segment; a model sees one
 :class:`LevelOutcome` per service level and period whose status is the worst of its segments
@@ -1180,8 +1193,10 @@ def schedule_to_dict(schedule: CreditSchedule) -> dict[str, Any]:
 
 def format_schedule(schedule: CreditSchedule) -> str:
     """The schedule as plain text, line by line, for a terminal or a text report."""
+    years = "" if schedule.year_start == "01-01" else (
+        f", contract years from {schedule.year_start}")
     out = [f"Service credits ({schedule.model}, {schedule.currency}, rounding "
-           f"{schedule.rounding.describe()})"]
+           f"{schedule.rounding.describe()}{years})"]
     for p in schedule.periods:
         if not (p.lines or p.bonuses):
             out.append(f"{p.period}: no credits")
