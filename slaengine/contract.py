@@ -409,7 +409,9 @@ class _Checker:
             fee = parse_amount(head["monthly_fee"]) if "monthly_fee" in head else None
             for problem in fee_problems(penalties, self.penalty_model, fee, head["period"]):
                 self.problem(*problem)
-        if not any(p[0][:1] in (("penalties",), ("contract",)) for p in problems):
+        if not any(p[0][:1] == ("penalties",) or tuple(p[0][:2]) in (
+                ("contract",), ("contract", "currency"), ("contract", "monthly_fee"))
+                   for p in problems):
             for problem in money_problems(penalties, self.penalty_model, head["currency"],
                                           head.get("monthly_fee")):
                 self.problem(*problem)

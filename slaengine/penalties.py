@@ -627,9 +627,9 @@ def money_problems(
             continue
         unit = "whole " + currency if minor == 0 else (
             f"{Decimal(1).scaleb(-minor)} {currency} ({minor} decimals)")
+        most = "as a whole number" if allowed == 0 else f"with at most {allowed} decimals"
         message = (f'"{text}" cannot be paid in {currency}, which is paid in {unit}; write the '
-                   f"amount the contract means with at most {allowed} decimals (it is not "
-                   "rounded for you)")
+                   f"amount the contract means {most} (it is not rounded for you)")
         if allowed > minor:
             message += f"; [penalties] decimals = {allowed} allows {allowed}"
         problems.append((key_path, message, None, None))

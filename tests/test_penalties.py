@@ -1105,3 +1105,13 @@ def test_the_readme_worked_example_is_what_the_engine_computes(models):
                                    ("2026-Q3", "resolution", D("-1000.00"))]
     flags = {(f.kind, f.service_level): f.periods for f in schedule.flags}
     assert flags[("chronic-failure", "response")] == ("2026-Q2", "2026-Q4", "2027-Q1")
+
+
+def test_unpayable_money_is_reported_with_the_contracts_other_problems(tmp_path):
+    message = refused_contract(tmp_path, 'year_start = "02-29"',
+                               '\n[penalties]\nmodel = "fixed"\namount = "10.5"\n',
+                               fee='"10000"', currency="JPY")
+    assert "3 problems" not in message  # the fee is payable: two problems
+    assert "contract.year_start: " in message
+    assert ('penalties.amount: "10.5" cannot be paid in JPY, which is paid in whole JPY; write '
+            "the amount the contract means as a whole number") in message
