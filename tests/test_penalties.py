@@ -6,6 +6,7 @@ exactly which service level did what in which period.
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import tomllib
@@ -49,9 +50,14 @@ README = (ROOT / "README.md").read_text()
 MONTHS = [f"2026-{m:02d}" for m in range(1, 13)]
 
 
+@functools.cache
+def registry():
+    return build_registry()
+
+
 @pytest.fixture(scope="module")
 def models():
-    return build_registry().penalty_models
+    return registry().penalty_models
 
 
 def make_contract(levels: dict[str, tuple[str, str | None]], *, fee: str | None = "180000.00",
@@ -320,7 +326,7 @@ def test_tiered_ignores_met_and_insufficient_data_and_unlisted_levels(models):
 
 
 def test_tiered_bands_must_not_overlap():
-    schema = penalty_schema(build_registry().penalty_models["tiered"])
+    schema = penalty_schema(registry().penalty_models["tiered"])
     table = {"model": "tiered", "bands": [{"from": "90%", "to": "96%", "credit": "2%"},
                                           {"from": "95%", "to": "99%", "credit": "1%"}]}
     _, problems = validate(table, schema, ("penalties",))
@@ -586,7 +592,7 @@ def fixed_year(period: str, fee: str, amount: str, n: int, **options: object) ->
     contract = make_contract({"fcr": (">= 80%", None)}, fee=fee, period=period)
     verdicts = [verdict("fcr", label, "breached") for label in PERIOD_LABELS[period][:n]]
     table = {"model": "fixed", "amount": amount, **options}
-    return assess(evaluation(contract, verdicts), build_registry().penalty_models["fixed"],
+    return assess(evaluation(contract, verdicts), registry().penalty_models["fixed"],
                   table)
 
 
@@ -613,8 +619,7 @@ def test_yearly_caps_equal_twelve_monthly_fees_times_the_share(period, cents, ba
     fee = D(cents) / 100
     share = D(basis_points) / 100  # a percentage with up to two decimals
     n = data.draw(st.integers(min_value=1, max_value=len(PERIOD_LABELS[period])))
-    credit = data.draw(st.integers(min_value=1, max_value=10**11)).__truediv__(100)
-    amount = f"{D(credit * 100) / 100:.2f}"
+    amount = str(D(data.draw(st.integers(min_value=1, max_value=10**11))).scaleb(-2))
     schedule = fixed_year(period, f"{fee:.2f}", amount, n, cap_per_year=f"{share}%")
     limit = (fee * 12 * share / 100).quantize(D("0.01"), rounding=ROUND_HALF_UP)
     [year] = schedule.years
@@ -690,14 +695,13 @@ def test_year_start_must_be_a_string(tmp_path, value):
 
 @pytest.mark.parametrize("text", ["01-01", "04-01", "02-28", "03-01", "12-31", "07-15"])
 def test_a_real_day_is_accepted_as_year_start(tmp_path, text):
-    contract = load_contract(small_contract(tmp_path, f'year_start = "{text}"'),
-                             build_registry())
+    contract = load_contract(small_contract(tmp_path, f'year_start = "{text}"'), registry())
     assert contract.year_start == YearStart.parse(text)
     assert contract.year_start.text == text
 
 
 def test_the_default_year_start_is_january_first(tmp_path):
-    contract = load_contract(small_contract(tmp_path, ""), build_registry())
+    contract = load_contract(small_contract(tmp_path, ""), registry())
     assert contract.year_start.text == "01-01" and contract.year_start.calendar
 
 
@@ -791,7 +795,7 @@ def test_contract_year_totals_sum_to_the_periods(year_start, period, statuses, o
                "cap_per_period": "12%", "cap_per_year": "4%", "earn_back_periods": 1,
                "earn_back_order": order, "chronic": {"breaches": 2, "within": "year",
                                                      "multiplier": "1.5"}}
-    schedule = assess(evaluation(contract, verdicts), build_registry().penalty_models["fixed"],
+    schedule = assess(evaluation(contract, verdicts), registry().penalty_models["fixed"],
                       options)
     fields = ("before_caps", "capped", "after_caps", "earned_back", "bonus_total", "net")
     by_year: dict[str, list] = {}
@@ -839,7 +843,7 @@ def small_contract(tmp_path: Path, head: str, extra: str = "", fee: str = '"1000
 def refused_contract(tmp_path: Path, head: str, extra: str = "", **kwargs: str) -> str:
     path = small_contract(tmp_path, head, extra, **kwargs)
     with pytest.raises(SlaError) as info:
-        load_contract(path, build_registry())
+        load_contract(path, registry())
     text = info.value.render()
     assert str(path) in text
     return text
@@ -907,7 +911,7 @@ def test_a_monthly_fee_the_currency_cannot_pay_is_refused(tmp_path, currency, fe
 def test_amounts_the_currency_can_pay_are_accepted(tmp_path, currency, fee, table):
     path = small_contract(tmp_path, "", f"\n[penalties]\n{table}\n", fee=f'"{fee}"',
                           currency=currency)
-    assert load_contract(path, build_registry()).monthly_fee == D(fee)
+    assert load_contract(path, registry()).monthly_fee == D(fee)
 
 
 def test_several_unpayable_amounts_are_named_in_one_run(tmp_path):
@@ -967,7 +971,7 @@ def earn_back_case(order: str | None, *, delayed: bool = False) -> CreditSchedul
     if delayed:
         options["exclusions"] = [{"period": "2026-02", "service_level": "c",
                                   "reason": "client-side outage"}]
-    return assess(evaluation(contract, verdicts), build_registry().penalty_models["fixed"],
+    return assess(evaluation(contract, verdicts), registry().penalty_models["fixed"],
                   options)
 
 
@@ -1017,7 +1021,7 @@ def test_an_unknown_earn_back_order_is_refused(models):
 
 @given(credits=st.lists(st.integers(min_value=1, max_value=10**9), min_size=1, max_size=6),
        kept_part=st.fractions(min_value=0, max_value=1), decimals=st.sampled_from([0, 2, 3]))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_pro_rata_shares_add_up_to_what_was_kept(credits, kept_part, decimals):
     quantum = D(1).scaleb(-decimals)
     amounts = {f"l{i}": D(c) * quantum for i, c in enumerate(credits)}
