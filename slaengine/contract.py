@@ -23,10 +23,16 @@ from slaengine.errors import ContractError, KeyPath, SlaError, did_you_mean
 from slaengine.fields import RECORD_KINDS, TIMESTAMP, RecordKind, is_category
 from slaengine.kinds import PAUSE_FIELDS, Metric, PeriodMetric
 from slaengine.money import parse_amount
-from slaengine.penalties import fee_problems, penalty_schema, reference_problems
+from slaengine.penalties import (
+    fee_problems,
+    money_problems,
+    penalty_schema,
+    reference_problems,
+)
 from slaengine.periods import date_range_problem
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.targets import Target, TargetError, parse_target
+from slaengine.years import CALENDAR_YEARS, YearStart
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,8 @@ class Contract:
 
     ``window`` holds the optional ``start`` and ``end`` dates: only the periods that overlap
     them are evaluated. ``warnings`` are things that are allowed but probably not meant (an
-    exclusion that lies outside the window), for ``validate`` to show.
+    exclusion that lies outside the window), for ``validate`` to show. ``year_start`` is the
+    first day of each contract year (see :mod:`slaengine.years`).
     """
 
     path: Path | None
@@ -124,6 +131,7 @@ class Contract:
     window: tuple[date | None, date | None] = (None, None)
     exclusions: tuple[Exclusion, ...] = ()
     warnings: tuple[str, ...] = ()
+    year_start: YearStart = CALENDAR_YEARS
 
     @property
     def sha256(self) -> str:
@@ -401,6 +409,12 @@ class _Checker:
             fee = parse_amount(head["monthly_fee"]) if "monthly_fee" in head else None
             for problem in fee_problems(penalties, self.penalty_model, fee, head["period"]):
                 self.problem(*problem)
+        if not any(p[0][:1] == ("penalties",) or tuple(p[0][:2]) in (
+                ("contract",), ("contract", "currency"), ("contract", "monthly_fee"))
+                   for p in problems):
+            for problem in money_problems(penalties, self.penalty_model, head["currency"],
+                                          head.get("monthly_fee")):
+                self.problem(*problem)
         if ("contract",) not in broken:
             self.check_window(head)
         self.raise_if_any()
@@ -415,6 +429,7 @@ class _Checker:
             description=head.get("description", ""), penalties=penalties,
             calendars=self.calendars, window=(head.get("start"), head.get("end")),
             exclusions=exclusions, warnings=tuple(self.warnings),
+            year_start=YearStart.parse(head["year_start"]),
         )
 
     def check_window(self, head: dict[str, Any]) -> None:

@@ -7,7 +7,9 @@ by hand:
 
 1. **rounding** -- every line is rounded to the currency's minor unit when it is made
    (``rounding = "half-up"`` by default, or ``"half-even"``, ``"down"``; ``decimals`` overrides
-   the minor unit). Later steps work on rounded amounts, so the ledger adds up exactly.
+   the minor unit). Later steps work on rounded amounts, so the ledger adds up exactly. Amounts
+   written in the contract are never rounded: one finer than the currency's minor unit (or
+   ``decimals``, when finer) is refused when the contract is read (:func:`money_problems`).
 2. **exclusions** -- ``[[penalties.exclusions]]`` with ``period``, optional ``service_level``
    (none: every service level) and ``reason``. The base line stays visible and a line of the
    opposite amount (rule ``exclusion``) says why it is not charged. An excluded failure does not
@@ -16,17 +18,27 @@ by hand:
    note = "termination right" }``: when a service level has a credit-bearing failure in
    ``breaches`` or more of the last ``within`` evaluated periods (the current one included), the
    schedule carries a ``chronic-failure`` flag, and the current credit is multiplied (a line
-   with rule ``chronic`` adds ``credit × (multiplier - 1)``).
+   with rule ``chronic`` adds ``credit × (multiplier - 1)``). ``within = "year"`` counts the
+   failures of the current contract year so far instead.
 4. **caps** -- first any cap the model sets (the at-risk pool), then ``cap_per_period`` (an
-   amount, or a share of the period's fee: ``"12%"``), then ``cap_per_year`` (an amount, or a
-   share of twelve monthly fees), each a negative line. The year is the calendar year of the
-   period label (``2026-03`` -> 2026). Earn-back does not free room under the yearly cap.
+   amount, or a share of the period's fee: ``"12%"``; a quarter's fee is 3 monthly fees, a
+   week's 12/52 of one, a year's 12), then ``cap_per_year`` (an amount, or a share of twelve
+   **monthly** fees whatever the period), each a negative line. The year is the contract year
+   (``[contract] year_start``, see :mod:`slaengine.years`; by default the calendar year).
+   Earn-back does not free room under the yearly cap.
 5. **earn-back** -- ``earn_back_periods = N``: a service level's charged credit is returned when
    the service level is ``met`` (its target, not just its minimum) in each of the next ``N``
    evaluated periods that are not excluded for it. The return is a negative line (rule
-   ``earn-back``) in the period that completes the run, worth the service level's credit of the
-   original period (base + chronic) but never more than what is left of that period's total
-   after caps. A run still open at the end of the data is flagged ``earn-back-pending``.
+   ``earn-back``) in the period that completes the run. What it returns is the credit's share
+   of what its period kept after caps: the whole credit (base + chronic) when the period was
+   not capped; when it was, ``earn_back_order = "pro-rata"`` (the default) gives each credit
+   ``credit × kept ÷ credits before caps`` (shares rounded down to the minor unit, the units
+   left over to the largest remainders, so they add up to what was kept), whichever of them
+   comes due and when; ``"contract-order"`` returns whole credits, in the order they come
+   due (within a period in the contract's order), until what the period kept runs out. Every
+   return line shows its share. A run still open at the end of the data is flagged
+   ``earn-back-pending``. Only an earn-back takes a period's credits (``after_caps -
+   earned_back``) below zero, and its line says so.
 6. **bonuses** -- ``[[penalties.bonuses]]`` with ``service_level``, ``stretch`` (a target in the
    contract grammar, e.g. ``">= 90%"``) and ``amount`` (money or a share of the period's fee):
    each period in which every verdict of the service level meets the stretch target earns a
@@ -34,7 +46,8 @@ by hand:
 
 Per period: ``before_caps`` (base + chronic - exclusions), ``capped`` (what the caps removed),
 ``after_caps``, ``earned_back``, ``bonuses`` and ``net = after_caps - earned_back - bonuses``
-(what the vendor owes the client; negative: the client owes the vendor).
+(what the vendor owes the client; negative: the client owes the vendor). Per contract year
+(``2026``, or ``2026/27`` with ``year_start = "04-01"``): the sums of its periods.
 
 A service level broken down with ``by`` has one verdict per segment; a model sees one
 :class:`LevelOutcome` per service level and period whose status is the worst of its segments
@@ -43,11 +56,13 @@ A service level broken down with ``by`` has one verdict per segment; a model see
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from slaengine.errors import ContractError, KeyPath, PluginError, SlaError, did_you_mean
@@ -55,6 +70,7 @@ from slaengine.money import parse_amount
 from slaengine.schema import PENALTY_KEYS, key_lines, line_of
 from slaengine.targets import Target, TargetError, parse_target
 from slaengine.verdicts import Evaluation, Status, Verdict, format_value
+from slaengine.years import periods_per_year
 
 if TYPE_CHECKING:
     from slaengine.contract import Contract
@@ -79,6 +95,9 @@ FEE_MONTHS: dict[str, Decimal] = {"month": Decimal(1), "quarter": Decimal(3), "y
 
 FAILED: tuple[Status, ...] = ("breached", "critical")
 _SEVERITY: dict[str, int] = {"met": 0, "insufficient_data": 1, "breached": 2, "critical": 3}
+
+EARN_BACK_ORDERS = ("pro-rata", "contract-order")
+"""``earn_back_order``: how earn-backs share what a capped period kept (see :func:`assess`)."""
 
 EXCLUSION, CHRONIC, CAP_PER_PERIOD, CAP_PER_YEAR, EARN_BACK, BONUS = (
     "exclusion", "chronic", "cap-per-period", "cap-per-year", "earn-back", "bonus",
@@ -365,7 +384,8 @@ class PeriodCredits(Totals):
 
 @dataclass
 class YearTotals(Totals):
-    """The periods of one calendar year added up.
+    """The periods of one contract year added up; ``year`` is its label: ``2026`` (calendar
+    years, the default) or ``2026/27`` (``year_start = "04-01"``).
 
     ``provisional`` is the part of these totals from provisional periods (None when the year
     has none); :attr:`final` the rest, from periods that are over.
@@ -394,6 +414,8 @@ class CreditSchedule:
     years: list[YearTotals]
     flags: list[Flag]
     exclusions: list[AppliedExclusion]
+    year_start: str = "01-01"
+    earn_back_order: str = "pro-rata"
 
     @property
     def credits(self) -> list[CreditLine]:
@@ -444,6 +466,21 @@ def _check_multiplier(field_name: str, value: Any, error: Any) -> None:
         error(field_name, str(exc))
 
 
+def _check_within(field_name: str, value: Any, error: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        error(field_name, f'found {value!r}; expected a whole number of periods such as 6, or '
+                          '"year" (the contract year so far)')
+    elif isinstance(value, str) and value != YEAR_WINDOW:
+        error(field_name, f'"{value}" is not accepted; expected a whole number of periods such '
+                          'as 6, or "year" (the contract year so far)')
+    elif isinstance(value, int) and value < 1:
+        error(field_name, f"{value} is below the minimum of 1")
+
+
+YEAR_WINDOW = "year"
+"""``chronic.within = "year"``: failures are counted within the contract year."""
+
+
 def _check_target(field_name: str, value: Any, error: Any) -> None:
     try:
         parse_target(value)
@@ -458,9 +495,12 @@ def _check_amount(field_name: str, value: Any, error: Any) -> None:
         error(field_name, str(exc))
 
 
-CREDIT, CAP, BONUS_AMOUNT = "credit", "cap", "bonus"
-"""What an amount of ``[penalties]`` is (its rule's ``meta``): a credit a failure costs, a cap,
-or a bonus. Only a credit is compared with the fee (see :func:`fee_problems`)."""
+CREDIT, CAP, BONUS_AMOUNT, MONEY = "credit", "cap", "bonus", "money"
+"""What an amount of ``[penalties]`` is (its rule's ``meta = {"fee": ...}``): a credit a failure
+costs, a cap, a bonus, or other money. Only a credit is compared with the fee (see
+:func:`fee_problems`); every one must be payable in the currency (see :func:`money_problems`).
+A rule checked with :func:`_check_amount` or :func:`_check_fee_share` but not marked counts as
+``MONEY``."""
 
 AMOUNT: dict[str, Any] = {"type": "string", "check_with": _check_amount, "meta": {"fee": CREDIT}}
 """Schema rule for a credit written as money in a string (``"500.00"``)."""
@@ -482,8 +522,10 @@ def per_status(rule: dict[str, Any]) -> dict[str, Any]:
         if check is not None and not isinstance(value, Mapping):
             check(field_name, value, error)
 
+    kind = _money_kind(rule)
     return {"type": ["string", "dict"], "check_with": check_text,
-            "schema": {"breached": rule, "critical": rule}, "meta": rule.get("meta", {})}
+            "schema": {"breached": rule, "critical": rule},
+            "meta": {**rule.get("meta", {}), "fee": kind} if kind else rule.get("meta", {})}
 
 
 def status_values(value: Any) -> dict[str, Any]:
@@ -510,11 +552,12 @@ PENALTY_COMMON_SCHEMA: dict[str, Any] = {
         }},
     },
     "earn_back_periods": {"type": "integer", "min": 1},
+    "earn_back_order": {"type": "string", "allowed": list(EARN_BACK_ORDERS)},
     "chronic": {
         "type": "dict",
         "schema": {
             "breaches": {"type": "integer", "min": 1, "required": True},
-            "within": {"type": "integer", "min": 1, "required": True},
+            "within": {"required": True, "check_with": _check_within},
             "multiplier": {"type": "string", "check_with": _check_multiplier},
             "note": {"type": "string"},
         },
@@ -558,7 +601,7 @@ def fee_problems(
         return []
     fee = monthly_fee * 12 / 52 if period == "week" else monthly_fee * FEE_MONTHS[period]
     problems: list[tuple[KeyPath, str, str | None, list[str] | None]] = []
-    for key_path, text in _credit_amounts(options, penalty_schema(model), ("penalties",)):
+    for key_path, text in _marked(options, penalty_schema(model), ("penalties",), {CREDIT}):
         try:
             amount = FeeShare.parse(text).amount
         except ValueError:
@@ -571,34 +614,90 @@ def fee_problems(
     return problems
 
 
-def _credit_amounts(value: Any, rules: Mapping[str, Any], at: tuple
-                    ) -> Iterable[tuple[tuple, str]]:
-    """(key path, text) of every string whose rule is marked ``meta = {"fee": CREDIT}``."""
+def money_problems(
+    options: Mapping[str, Any] | None, model: PenaltyModel | None, currency: str,
+    monthly_fee: object,
+) -> list[tuple[KeyPath, str, str | None, list[str] | None]]:
+    """Money in the contract that the currency cannot pay: finer than its minor unit.
+
+    ``"500.005"`` in USD (paid in cents) or ``"10.5"`` in JPY (paid in whole yen) would have to
+    be rounded to be paid, and rounding a contract's own figure silently changes the contract,
+    so each is refused at its key. Trailing zeros are not refused (``"500.00"`` is 500 yen).
+    ``[penalties] decimals`` widens the unit to its own number of decimals when it is finer
+    (credits computed in hundredths of a yen): an amount may have at most max(minor unit,
+    ``decimals``) decimals. Checked: ``monthly_fee`` and every amount of ``[penalties]`` whose
+    schema rule is marked as money (``meta = {"fee": ...}``, as :data:`AMOUNT` and
+    :data:`AMOUNT_OR_SHARE` are), the penalty model's own keys included; a share (``"12%"``)
+    is not money.
+    """
+    options = options or {}
+    minor = MINOR_UNITS.get(currency, 2)
+    decimals = options.get("decimals")
+    allowed = max(minor, decimals) if isinstance(decimals, int) else minor
+    found: list[tuple[KeyPath, object]] = []
+    if monthly_fee is not None:
+        found.append((("contract", "monthly_fee"), monthly_fee))
+    found.extend(_marked(options, penalty_schema(model), ("penalties",),
+                         {CREDIT, CAP, BONUS_AMOUNT, MONEY}))
+    problems: list[tuple[KeyPath, str, str | None, list[str] | None]] = []
+    for key_path, text in found:
+        try:
+            amount = FeeShare.parse(text).amount
+        except ValueError:
+            continue  # reported by the schema
+        if amount is None or amount == amount.quantize(Decimal(1).scaleb(-allowed)):
+            continue
+        unit = "whole " + currency if minor == 0 else (
+            f"{Decimal(1).scaleb(-minor)} {currency} ({minor} decimals)")
+        most = "as a whole number" if allowed == 0 else f"with at most {allowed} decimals"
+        message = (f'"{text}" cannot be paid in {currency}, which is paid in {unit}; write the '
+                   f"amount the contract means {most} (it is not rounded for you)")
+        if allowed > minor:
+            message += f"; [penalties] decimals = {allowed} allows {allowed}"
+        problems.append((key_path, message, None, None))
+    return problems
+
+
+def _marked(value: Any, rules: Mapping[str, Any], at: tuple, kinds: Collection[str]
+            ) -> Iterable[tuple[tuple, str]]:
+    """(key path, text) of every string whose rule is marked ``meta = {"fee": KIND}`` with a
+    kind in ``kinds`` (:data:`CREDIT`, :data:`CAP`, :data:`BONUS_AMOUNT`)."""
     if not isinstance(value, Mapping):
         return
     for key, item in value.items():
         rule = rules.get(key)
         if isinstance(rule, Mapping):
-            yield from _credit_values(item, rule, (*at, key))
+            yield from _marked_values(item, rule, (*at, key), kinds)
 
 
-def _credit_values(value: Any, rule: Mapping[str, Any], at: tuple
+def _marked_values(value: Any, rule: Mapping[str, Any], at: tuple, kinds: Collection[str]
                    ) -> Iterable[tuple[tuple, str]]:
     if isinstance(value, str):
-        if (rule.get("meta") or {}).get("fee") == CREDIT:
+        if _money_kind(rule) in kinds:
             yield at, value
         return
     inner = rule.get("schema")
     if isinstance(value, Mapping):
         if isinstance(inner, Mapping):
-            yield from _credit_amounts(value, inner, at)
+            yield from _marked(value, inner, at, kinds)
         values = rule.get("valuesrules")
         if isinstance(values, Mapping):
             for key, item in value.items():
-                yield from _credit_values(item, values, (*at, key))
+                yield from _marked_values(item, values, (*at, key), kinds)
     elif isinstance(value, list) and isinstance(inner, Mapping):
         for index, item in enumerate(value):
-            yield from _credit_values(item, inner, (*at, index))
+            yield from _marked_values(item, inner, (*at, index), kinds)
+
+
+def _money_kind(rule: Mapping[str, Any]) -> str | None:
+    """The money a rule describes: its ``meta`` mark, else :data:`MONEY` when it is checked as
+    an amount, else None."""
+    meta = rule.get("meta")
+    if isinstance(meta, Mapping) and meta.get("fee") is not None:
+        return str(meta["fee"])
+    if rule.get("check_with") in (_check_amount, _check_fee_share):
+        return MONEY
+    return None
 
 
 def reference_problems(
@@ -643,9 +742,21 @@ class _Exclusion:
 @dataclass(frozen=True)
 class _Chronic:
     breaches: int
-    within: int
+    within: int | None  # None: the contract year
     multiplier: Decimal
     note: str
+
+    def window(self, failures: list[int], i: int, years: list[str]) -> list[int]:
+        """The failures (period indices) that count at period ``i``: the last ``within``
+        periods, or the contract year of ``i`` so far."""
+        if self.within is None:
+            return [j for j in failures if years[j] == years[i]]
+        return [j for j in failures if j > i - self.within]
+
+    def describe(self, year: str) -> str:
+        """``"within 6 periods"`` or ``"within contract year 2026/27"``."""
+        return f"within contract year {year}" if self.within is None else (
+            f"within {self.within} periods")
 
 
 @dataclass(frozen=True)
@@ -665,20 +776,25 @@ class _Common:
     cap_per_period: FeeShare | None
     cap_per_year: FeeShare | None
     bonuses: list[_Bonus]
+    earn_back_order: str = "pro-rata"
 
     @classmethod
-    def parse(cls, options: Mapping[str, Any], fail: Any) -> _Common:
+    def parse(cls, options: Mapping[str, Any], fail: Any, period: str = "month") -> _Common:
         try:
             exclusions = [_Exclusion(e["period"], e.get("service_level"), e["reason"])
                           for e in options.get("exclusions") or []]
             chronic = None
             if options.get("chronic"):
                 c = options["chronic"]
-                chronic = _Chronic(int(c["breaches"]), int(c["within"]),
+                within = None if c["within"] == YEAR_WINDOW else int(c["within"])
+                chronic = _Chronic(int(c["breaches"]), within,
                                    parse_amount(c.get("multiplier", "1")), c.get("note", ""))
-                if chronic.breaches > chronic.within:
+                room = periods_per_year(period) if within is None else within
+                if chronic.breaches > room:
+                    where = (f"a contract year ({room} {period}s at most)" if within is None
+                             else f"{within} periods")
                     fail(("penalties", "chronic", "breaches"),
-                         f"{chronic.breaches} breaches cannot fit within {chronic.within} periods")
+                         f"{chronic.breaches} breaches cannot fit within {where}")
             bonuses = [
                 _Bonus(i, b["service_level"], parse_target(b["stretch"]),
                        FeeShare.parse(b["amount"]), b.get("note", ""))
@@ -690,8 +806,12 @@ class _Common:
             fail(("penalties",), f"cannot read the common penalty keys: {exc}")
             raise AssertionError("unreachable") from exc
         earn_back = options.get("earn_back_periods")
+        order = options.get("earn_back_order", EARN_BACK_ORDERS[0])
+        if order not in EARN_BACK_ORDERS:
+            fail(("penalties", "earn_back_order"), f'"{order}" is not accepted',
+                 did_you_mean(str(order), EARN_BACK_ORDERS), list(EARN_BACK_ORDERS))
         return cls(exclusions, int(earn_back) if earn_back else None, chronic, caps[0], caps[1],
-                   bonuses)
+                   bonuses, order)
 
     def exclusion(self, period: str, level: str | None) -> int | None:
         """The index of the first exclusion covering ``level`` in ``period``, if any."""
@@ -725,13 +845,14 @@ def assess(evaluation: Evaluation, model: PenaltyModel, options: Mapping[str, An
     level_ids = [level.id for level in contract.service_levels]
     for problem in reference_problems(level_ids, options, model):
         fail(*problem)
-    common = _Common.parse(options, fail)
+    common = _Common.parse(options, fail, contract.period)
     fee = period_fee(contract)
     base, model_caps = _model_output(evaluation, model, options, rounding)
     found: dict[str, dict[str, LevelOutcome]] = defaultdict(dict)
     for outcome in outcomes(evaluation):
         found[outcome.period][outcome.service_level] = outcome
     labels = sorted({*found, *base})
+    years = _contract_years(labels, contract)
     flags: list[Flag] = []
     applied: list[AppliedExclusion] = []
     waived: dict[int, Decimal] = defaultdict(Decimal)
@@ -764,7 +885,7 @@ def assess(evaluation: Evaluation, model: PenaltyModel, options: Mapping[str, An
             if common.chronic is None:
                 continue
             chronic = common.chronic
-            window = [j for j in failures[level] if j > i - chronic.within]
+            window = chronic.window(failures[level], i, years)
             if len(window) < chronic.breaches:
                 continue
             chronic_at[level].append(i)
@@ -773,8 +894,8 @@ def assess(evaluation: Evaluation, model: PenaltyModel, options: Mapping[str, An
                 extra = rounding(line.amount * (chronic.multiplier - 1))
                 ledger.append(CreditLine(
                     label, level, extra, currency, CHRONIC,
-                    f"chronic failure: {len(window)} failures of {level} within "
-                    f"{chronic.within} periods ({', '.join(labels[j] for j in window)}); "
+                    f"chronic failure: {len(window)} failures of {level} "
+                    f"{chronic.describe(years[i])} ({', '.join(labels[j] for j in window)}); "
                     f"{line.amount} × {plain(chronic.multiplier)} = {line.amount + extra}, "
                     f"so {line.amount} × {plain(chronic.multiplier - 1)} = {extra} more"))
                 charged[level] += extra
@@ -792,17 +913,15 @@ def assess(evaluation: Evaluation, model: PenaltyModel, options: Mapping[str, An
                                          f"{note}: {total} capped at {limit}"))
                 total = limit
         if common.cap_per_year is not None:
-            year = label[:4]
-            yearly = fee * 12 if fee is not None else None
-            limit = rounding(common.cap_per_year.of(yearly, "yearly fee (12 monthly fees)"))
+            year = years[i]
+            limit, how = yearly_cap(common.cap_per_year, contract.monthly_fee, rounding)
             used = year_used[year]
             if used + total > limit:
                 cut = min(total, used + total - limit)
                 ledger.append(CreditLine(
                     label, None, -cut, currency, CAP_PER_YEAR,
-                    f"cap per year {common.cap_per_year.explain(yearly)} = {limit}: {year} "
-                    f"charged {used} before this period, {used} + {total} - {limit} = {cut} "
-                    "over"))
+                    f"cap per year {how}: {_year_name(year)} charged {used} before this "
+                    f"period, {used} + {total} - {limit} = {cut} over"))
                 total -= cut
             year_used[year] += total
         credits.after_caps = total
@@ -811,7 +930,8 @@ def assess(evaluation: Evaluation, model: PenaltyModel, options: Mapping[str, An
 
         # Earn-back: runs started by earlier credits move on with this period's outcome.
         if common.earn_back:
-            still_open = []
+            still_open: list[_Run] = []
+            due: list[_Run] = []
             for run in open_runs:
                 if common.exclusion(label, run.service_level) is not None:
                     still_open.append(run)
@@ -820,24 +940,26 @@ def assess(evaluation: Evaluation, model: PenaltyModel, options: Mapping[str, An
                 if outcome is None or outcome.status != "met":
                     continue  # forfeited
                 run.met.append(label)
-                if len(run.met) < common.earn_back:
-                    still_open.append(run)
-                    continue
-                amount = min(run.amount, returnable[run.period])
+                (due if len(run.met) >= common.earn_back else still_open).append(run)
+            balance = total
+            for run in due:
+                wanted = run.share if common.earn_back_order == "pro-rata" else run.amount
+                amount = min(wanted, returnable[run.period])
                 returnable[run.period] -= amount
                 if amount <= 0:
                     continue
-                capped_note = ("" if amount == run.amount else
-                               f", limited to the {amount} left of {run.period}'s credits "
-                               "after caps")
+                balance -= amount
                 ledger.append(CreditLine(
                     label, run.service_level, -amount, currency, EARN_BACK,
-                    f"earned back: {run.service_level}'s credit of {run.period} ({run.amount}) "
-                    f"is returned, the target being met in {', '.join(run.met)}{capped_note}"))
+                    _earn_back_note(run, amount, common.earn_back_order, label,
+                                    rounding(balance))))
                 credits.earned_back += amount
             open_runs = still_open
-            open_runs.extend(_Run(label, level, amount) for level, amount in charged.items()
-                             if amount > 0)
+            shares = (_pro_rata(charged, credits.before_caps, total, rounding.quantum)
+                      if common.earn_back_order == "pro-rata" else charged)
+            open_runs.extend(_Run(label, level, amount, shares[level], total,
+                                  credits.before_caps)
+                             for level, amount in charged.items() if amount > 0)
 
         for bonus in common.bonuses:
             outcome = found.get(label, {}).get(bonus.service_level)
@@ -883,18 +1005,103 @@ def assess(evaluation: Evaluation, model: PenaltyModel, options: Mapping[str, An
     _mark_provisional(periods, evaluation.verdicts)
     return CreditSchedule(
         model=model.name, currency=currency, rounding=rounding, periods=periods,
-        years=_years(periods), flags=flags, exclusions=applied,
+        years=_years(periods, years), flags=flags, exclusions=applied,
+        year_start=contract.year_start.text, earn_back_order=common.earn_back_order,
     )
 
 
 @dataclass
 class _Run:
-    """A charged credit waiting to be earned back: the periods met so far."""
+    """A charged credit waiting to be earned back: the periods met so far.
+
+    ``share`` is what it returns under ``earn_back_order = "pro-rata"``: the credit's share of
+    what its period ``kept`` after caps, in proportion to the period's credits (``whole``).
+    """
 
     period: str
     service_level: str
     amount: Decimal
+    share: Decimal
+    kept: Decimal
+    whole: Decimal
     met: list[str] = field(default_factory=list)
+
+
+def _contract_years(labels: list[str], contract: Contract) -> list[str]:
+    """The contract year of each period label (see :mod:`slaengine.years`)."""
+    year_start = contract.year_start
+    try:
+        return [year_start.of_period(label, contract.period) for label in labels]
+    except ValueError as exc:
+        raise SlaError(f"a credit or verdict names a period that cannot be placed in a "
+                       f"contract year: {exc}") from None
+
+
+def _year_name(year: str) -> str:
+    """``"2026"`` or ``"contract year 2026/27"``, for notes."""
+    return f"contract year {year}" if "/" in year else year
+
+
+def yearly_cap(cap: FeeShare, monthly_fee: Decimal | None, rounding: Rounding
+               ) -> tuple[Decimal, str]:
+    """The yearly cap (rounded) and how it was reached, for the note.
+
+    A share is a share of twelve **monthly** fees whatever the period: ``"3%"`` of a quarterly,
+    weekly or yearly contract with a monthly fee of 180000.00 is 3% × 12 × 180000.00 =
+    64800.00, not 3% of twelve quarterly fees.
+    """
+    yearly = monthly_fee * 12 if monthly_fee is not None else None
+    limit = rounding(cap.of(yearly, "yearly fee (12 monthly fees)"))
+    if cap.share is None:
+        return limit, str(limit)
+    return limit, (f"{percent_text(cap.share)} of the yearly fee (12 × monthly fee {monthly_fee} "
+                   f"= {yearly}) = {limit}")
+
+
+def _pro_rata(credits: Mapping[str, Decimal], whole: Decimal, kept: Decimal, quantum: Decimal
+              ) -> dict[str, Decimal]:
+    """Each credit's share of what its period ``kept`` after caps: ``credit × kept ÷ whole``.
+
+    ``whole`` is the period's credits before caps. Uncapped (``kept >= whole``), every credit
+    is its own share. Capped, the exact shares are rounded down to ``quantum`` and the units
+    left over go one each to the largest remainders (ties: contract order), so the shares add
+    up exactly to what was kept (largest-remainder apportionment).
+    """
+    if kept >= whole or not credits:
+        return dict(credits)
+    unit = Fraction(quantum)
+    exact = {k: Fraction(v) * Fraction(kept) / Fraction(whole) / unit for k, v in credits.items()}
+    floors = {k: math.floor(x) for k, x in exact.items()}
+    left = math.floor(sum(exact.values())) - sum(floors.values())
+    for k in sorted(exact, key=lambda k: exact[k] - floors[k], reverse=True)[:left]:
+        floors[k] += 1
+    return {k: Decimal(n) * quantum for k, n in floors.items()}
+
+
+def _earn_back_note(run: _Run, amount: Decimal, order: str, label: str, balance: Decimal
+                    ) -> str:
+    """Why a credit is returned and what share of it, with the arithmetic."""
+    note = (f"earned back: {run.service_level}'s credit of {run.period} ({run.amount}) is "
+            f"returned, the target being met in {', '.join(run.met)}; ")
+    if run.kept >= run.whole:
+        note += f"share: all of it ({run.period} was not capped)"
+    elif order == "pro-rata":
+        exact = run.amount * run.kept / run.whole
+        note += (f"share pro rata: {run.period} kept {run.kept} of its {run.whole} of credits "
+                 f"after caps, so {run.amount} × {run.kept} ÷ {run.whole} = {amount}")
+        if exact != amount:
+            note += f" (rounded so that {run.period}'s shares add up to {run.kept})"
+    elif amount == run.amount:
+        note += (f"share in contract order: all of it, from what {run.period} kept after caps "
+                 f"({run.kept})")
+    else:
+        note += (f"share in contract order: limited to the {amount} left of {run.period}'s "
+                 f"credits after caps ({run.kept}; earlier earn-backs of {run.period} took "
+                 f"{run.kept - amount})")
+    if balance < 0:
+        note += (f"; {label}'s credits stand at {balance} after it: below zero only because "
+                 f"this returns credit charged in {run.period}")
+    return note
 
 
 def _model_output(
@@ -970,10 +1177,11 @@ def _mark_provisional(periods: list[PeriodCredits], verdicts: Iterable[Verdict])
             credits.bonuses[:] = [replace(line, provisional=True) for line in credits.bonuses]
 
 
-def _years(periods: Iterable[PeriodCredits]) -> list[YearTotals]:
+def _years(periods: Iterable[PeriodCredits], labels: Iterable[str]) -> list[YearTotals]:
+    """The periods added up by contract year (``labels``: each period's contract year)."""
     years: dict[str, YearTotals] = {}
-    for p in periods:
-        year = years.setdefault(p.period[:4], YearTotals(year=p.period[:4]))
+    for p, label in zip(periods, labels, strict=True):
+        year = years.setdefault(label, YearTotals(year=label))
         year.before_caps += p.before_caps
         year.capped += p.capped
         year.after_caps += p.after_caps
@@ -1008,7 +1216,8 @@ def schedule_to_dict(schedule: CreditSchedule) -> dict[str, Any]:
 
     ``credits``: every ledger line in order (signed; their sum per period is ``after_caps -
     earned_back``); ``bonuses``: the bonus lines (same shape); ``credit_totals``: per period;
-    ``credit_years``: per calendar year; ``flags``; ``credit_exclusions``.
+    ``credit_years``: per contract year (``"year": "2026"``, or ``"2026/27"`` when contract
+    years start on ``year_start`` other than ``"01-01"``); ``flags``; ``credit_exclusions``.
 
     With ``--as-of``, each line, bonus, period total and flag of a period not yet over carries
     ``"provisional": true``, and a year holding such periods carries its ``final`` and
@@ -1017,7 +1226,9 @@ def schedule_to_dict(schedule: CreditSchedule) -> dict[str, Any]:
     open_periods = {p.period for p in schedule.periods if p.provisional}
     return {
         "penalties": {"model": schedule.model, "currency": schedule.currency,
-                      "rounding": schedule.rounding.describe()},
+                      "rounding": schedule.rounding.describe(),
+                      "year_start": schedule.year_start,
+                      "earn_back_order": schedule.earn_back_order},
         "credits": [_line(line) for line in schedule.credits],
         "bonuses": [_line(line) for line in schedule.bonuses],
         "credit_totals": [{"period": p.period, **_totals(p),
@@ -1048,8 +1259,10 @@ def _year_text(t: Totals) -> str:
 
 def format_schedule(schedule: CreditSchedule) -> str:
     """The schedule as plain text, line by line, for a terminal or a text report."""
+    years = "" if schedule.year_start == "01-01" else (
+        f", contract years from {schedule.year_start}")
     out = [f"Service credits ({schedule.model}, {schedule.currency}, rounding "
-           f"{schedule.rounding.describe()})"]
+           f"{schedule.rounding.describe()}{years})"]
     open_periods = {p.period for p in schedule.periods if p.provisional}
     for p in schedule.periods:
         label = f"{p.period} {PROVISIONAL}" if p.provisional else p.period

@@ -19,6 +19,7 @@ from slaengine.fields import RECORD_KINDS
 from slaengine.kinds import PAUSE_FIELDS
 from slaengine.money import parse_amount
 from slaengine.periods import PERIODS
+from slaengine.years import YearStart
 
 NAME_LIMIT = 100
 NAME = rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{NAME_LIMIT - 1}}}"
@@ -28,6 +29,13 @@ NAME = rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{NAME_LIMIT - 1}}}"
 def _check_amount(field: str, value: Any, error: Any) -> None:
     try:
         parse_amount(value)
+    except ValueError as exc:
+        error(field, str(exc))
+
+
+def _check_year_start(field: str, value: Any, error: Any) -> None:
+    try:
+        YearStart.parse(value)
     except ValueError as exc:
         error(field, str(exc))
 
@@ -77,6 +85,7 @@ CONTRACT_KEYS: dict[str, Any] = {
     "monthly_fee": {"check_with": _check_amount},
     "period": {"type": "string", "allowed": list(PERIODS), "default": "month"},
     "timezone": {"type": "string", "check_with": check_timezone, "default": "UTC"},
+    "year_start": {"type": "string", "check_with": _check_year_start, "default": "01-01"},
     "start": {"type": "date"},
     "end": {"type": "date"},
 }

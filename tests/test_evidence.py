@@ -316,7 +316,8 @@ def helpdesk(tmp_path_factory):
 def test_the_helpdesk_example_indexes_every_failed_verdict(helpdesk):
     folder, verdicts, index = helpdesk
     failed = [v for v in verdicts if v["status"] in FAILED]
-    assert len(index) == len(failed) == 38
+    # 37: with the New York holidays, first-response-by-priority (low, 2026-02) is met
+    assert len(index) == len(failed) == 37
     assert sorted((r["service_level"], r["period"], r["segment"]) for r in index) == sorted(
         (v["service_level"], v["period"], json.dumps(v["segment"])) for v in failed)
     assert all(r["file"] and int(r["records"]) > 0 for r in index)

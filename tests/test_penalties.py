@@ -6,34 +6,58 @@ exactly which service level did what in which period.
 
 from __future__ import annotations
 
-from decimal import Decimal
+import functools
+import re
+import shutil
+import tomllib
+from dataclasses import replace
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from slaengine.contract import Contract, ServiceLevel
+from slaengine import penalties
+from slaengine.cli import main
+from slaengine.contract import Contract, ServiceLevel, load_contract
 from slaengine.errors import ContractError, SlaError
 from slaengine.penalties import (
     PENALTY_COMMON_SCHEMA,
     CreditSchedule,
     assess,
     format_schedule,
+    money_problems,
     outcomes,
     penalty_schema,
+    per_status,
     schedule_to_dict,
 )
 from slaengine.pluginmanager import build_registry
 from slaengine.schema import validate
 from slaengine.targets import parse_target
 from slaengine.verdicts import Evaluation, Verdict
+from slaengine.years import YearStart, placing_day
 
 D = Decimal
+ROOT = Path(__file__).parent.parent
+DATA = ROOT / "tests" / "data"
+SMALL = (DATA / "small.toml").read_text()
+README = (ROOT / "README.md").read_text()
 MONTHS = [f"2026-{m:02d}" for m in range(1, 13)]
+
+
+@functools.cache
+def registry():
+    return build_registry()
 
 
 @pytest.fixture(scope="module")
 def models():
-    return build_registry().penalty_models
+    return registry().penalty_models
 
 
 def make_contract(levels: dict[str, tuple[str, str | None]], *, fee: str | None = "180000.00",
@@ -130,12 +154,18 @@ def test_a_year_through_the_at_risk_pool(models):
     # May: resolution breached, no minimum -> 8640.00.
     assert amounts(schedule, "2026-05") == [("resolution", pool, D("8640.00"))]
     # Jun: fcr critical 12960.00. Year so far 10800 + 21600 + 8640 + 12960 = 54000 <= 60000.
-    # urgent met Apr, May, Jun -> its Mar credit 10800.00 is earned back here.
-    # net 12960 - 10800 = 2160.00.
+    # urgent met Apr, May, Jun -> its Mar credit is earned back here, pro rata: Mar kept
+    # 21600 of its 23760 of credits, so urgent returns 10800 × 21600 ÷ 23760 = 9818.1818...
+    # (fcr's share 12960 × 21600 ÷ 23760 = 11781.8181...: floors 9818.18 + 11781.81 =
+    # 21599.99, the cent left goes to the larger remainder, fcr's .81 -> 11781.82; together
+    # 21600.00). net 12960 - 9818.18 = 3141.82.
     assert amounts(schedule, "2026-06") == [
-        ("fcr", pool, D("12960.00")), ("urgent", "earn-back", D("-10800.00"))]
-    assert totals(schedule, "2026-06") == (D("12960.00"), 0, D("12960.00"), D("10800.00"), 0,
-                                           D("2160.00"))
+        ("fcr", pool, D("12960.00")), ("urgent", "earn-back", D("-9818.18"))]
+    assert totals(schedule, "2026-06") == (D("12960.00"), 0, D("12960.00"), D("9818.18"), 0,
+                                           D("3141.82"))
+    assert ("share pro rata: 2026-03 kept 21600.00 of its 23760.00 of credits after caps, so "
+            "10800.00 × 21600.00 ÷ 23760.00 = 9818.18 (rounded so that 2026-03's shares add up "
+            "to 21600.00)") in schedule.period("2026-06").lines[1].note
     # Jul: fcr critical, its 3rd credit-bearing failure in 6 periods (Mar, Jun, Jul; Apr's breach
     # cost nothing) -> chronic: 12960 × 1.5 = 19440, i.e. 12960 × 0.5 = 6480.00 more.
     # Yearly cap: 54000 + 19440 = 73440 - 60000 = 13440.00 over -> 6000.00 charged.
@@ -143,23 +173,28 @@ def test_a_year_through_the_at_risk_pool(models):
         ("fcr", pool, D("12960.00")), ("fcr", "chronic", D("6480.00")),
         (None, "cap-per-year", D("-13440.00"))]
     assert totals(schedule, "2026-07")[:3] == (D("19440.00"), D("13440.00"), D("6000.00"))
-    # Aug: resolution met Jun, Jul, Aug -> May's 8640.00 earned back; net -8640.00.
+    # Aug: resolution met Jun, Jul, Aug -> May's 8640.00 earned back (May was not capped: all
+    # of it); net -8640.00, which the line explains.
     assert amounts(schedule, "2026-08") == [("resolution", "earn-back", D("-8640.00"))]
     assert schedule.period("2026-08").net == D("-8640.00")
-    # Oct: fcr met Aug, Sep, Oct -> Jul's credit (19440.00) returned, but only the 6000.00 that
-    # was charged after the yearly cap.
+    [line] = schedule.period("2026-08").lines
+    assert "share: all of it (2026-05 was not capped)" in line.note
+    assert ("2026-08's credits stand at -8640.00 after it: below zero only because this "
+            "returns credit charged in 2026-05") in line.note
+    # Oct: fcr met Aug, Sep, Oct -> Jul's credit (19440.00) returned, but only its share of the
+    # 6000.00 that was charged after the yearly cap: 19440 × 6000 ÷ 19440 = 6000.00.
     [line] = schedule.period("2026-10").lines
     assert (line.rule, line.amount) == ("earn-back", D("-6000.00"))
-    assert "limited to the 6000.00 left" in line.note
+    assert "19440.00 × 6000.00 ÷ 19440.00 = 6000.00" in line.note
     # Dec: resolution breached 8640.00; the year is at its cap (60000) -> all of it cut.
     assert totals(schedule, "2026-12")[:3] == (D("8640.00"), D("8640.00"), 0)
 
     # Year: before caps 10800 + 23760 + 8640 + 12960 + 19440 + 8640 = 84240.00;
     # capped 2160 + 13440 + 8640 = 24240.00; after caps 84240 - 24240 = 60000.00 (the cap);
-    # earned back 10800 + 8640 + 6000 = 25440.00; net 60000 - 25440 = 34560.00.
+    # earned back 9818.18 + 8640 + 6000 = 24458.18; net 60000 - 24458.18 = 35541.82.
     [year] = schedule.years
     assert (year.before_caps, year.capped, year.after_caps, year.earned_back, year.net) == (
-        D("84240.00"), D("24240.00"), D("60000.00"), D("25440.00"), D("34560.00"))
+        D("84240.00"), D("24240.00"), D("60000.00"), D("24458.18"), D("35541.82"))
     assert sum(p.net for p in schedule.periods) == year.net
 
     flags = {(f.kind, f.service_level): f for f in schedule.flags}
@@ -179,7 +214,8 @@ def test_every_line_reconciles_in_the_json(models):
     assert set(data) == {"penalties", "credits", "bonuses", "credit_totals", "credit_years",
                          "flags", "credit_exclusions"}
     assert data["penalties"] == {"model": "at-risk-pool", "currency": "USD",
-                                 "rounding": "half-up to 0.01"}
+                                 "rounding": "half-up to 0.01", "year_start": "01-01",
+                                 "earn_back_order": "pro-rata"}
     assert data["credits"][0] == {
         "period": "2026-01", "service_level": "urgent", "amount": "10800.00",
         "currency": "USD", "rule": "at-risk-pool",
@@ -192,7 +228,9 @@ def test_every_line_reconciles_in_the_json(models):
         assert lines == D(row["after_caps"]) - D(row["earned_back"])
         assert D(row["net"]) == lines - D(row["bonuses"])
         assert D(row["before_caps"]) - D(row["capped"]) == D(row["after_caps"])
-    assert data["credit_years"][0]["net"] == "34560.00"
+    assert data["credit_years"][0] == {
+        "year": "2026", "before_caps": "84240.00", "capped": "24240.00", "after_caps": "60000.00",
+        "earned_back": "24458.18", "bonuses": "0.00", "net": "35541.82"}
     assert "termination right" in format_schedule(schedule)
 
 
@@ -288,7 +326,7 @@ def test_tiered_ignores_met_and_insufficient_data_and_unlisted_levels(models):
 
 
 def test_tiered_bands_must_not_overlap():
-    schema = penalty_schema(build_registry().penalty_models["tiered"])
+    schema = penalty_schema(registry().penalty_models["tiered"])
     table = {"model": "tiered", "bands": [{"from": "90%", "to": "96%", "credit": "2%"},
                                           {"from": "95%", "to": "99%", "credit": "1%"}]}
     _, problems = validate(table, schema, ("penalties",))
@@ -537,3 +575,547 @@ def test_the_example_contract_penalties_are_sound(models):
     table = tomllib.loads(path.read_text())["penalties"]
     _, problems = validate(table, penalty_schema(models[table["model"]]), ("penalties",))
     assert problems == []
+
+
+# --------------------------------------------------------------------------- fees and caps
+
+PERIOD_LABELS = {
+    "week": [f"2026-W{w:02d}" for w in range(1, 54)],  # 2026 has 53 ISO weeks
+    "month": MONTHS,
+    "quarter": [f"2026-Q{q}" for q in range(1, 5)],
+    "year": ["2026"],
+}
+
+
+def fixed_year(period: str, fee: str, amount: str, n: int, **options: object) -> CreditSchedule:
+    """``n`` periods of one contract year, each with one failure costing ``amount``."""
+    contract = make_contract({"fcr": (">= 80%", None)}, fee=fee, period=period)
+    verdicts = [verdict("fcr", label, "breached") for label in PERIOD_LABELS[period][:n]]
+    table = {"model": "fixed", "amount": amount, **options}
+    return assess(evaluation(contract, verdicts), registry().penalty_models["fixed"],
+                  table)
+
+
+@pytest.mark.parametrize("period", list(PERIOD_LABELS))
+def test_the_yearly_cap_is_a_share_of_twelve_monthly_fees_whatever_the_period(period):
+    # 3% × 12 × 180000.00 = 64800.00 for every period. Twelve quarterly fees would give
+    # 3% × 12 × 540000.00 = 194400.00, three times too high; twelve yearly fees 777600.00.
+    n = len(PERIOD_LABELS[period])
+    schedule = fixed_year(period, "180000.00", "100000.00", n, cap_per_year="3%")
+    [year] = schedule.years
+    assert year.after_caps == D("64800.00")
+    cap = next(line for line in schedule.credits if line.rule == "cap-per-year")
+    assert cap.note.startswith("cap per year 3% of the yearly fee (12 × monthly fee 180000.00 = "
+                               "2160000.00) = 64800.00: 2026 charged ")
+
+
+@given(period=st.sampled_from(list(PERIOD_LABELS)),
+       cents=st.integers(min_value=1, max_value=10**11),
+       basis_points=st.integers(min_value=1, max_value=10_000),
+       data=st.data())
+@settings(max_examples=200, deadline=None)
+def test_yearly_caps_equal_twelve_monthly_fees_times_the_share(period, cents, basis_points,
+                                                               data):
+    fee = D(cents) / 100
+    share = D(basis_points) / 100  # a percentage with up to two decimals
+    n = data.draw(st.integers(min_value=1, max_value=len(PERIOD_LABELS[period])))
+    amount = str(D(data.draw(st.integers(min_value=1, max_value=10**11))).scaleb(-2))
+    schedule = fixed_year(period, f"{fee:.2f}", amount, n, cap_per_year=f"{share}%")
+    limit = (fee * 12 * share / 100).quantize(D("0.01"), rounding=ROUND_HALF_UP)
+    [year] = schedule.years
+    assert year.after_caps == min(D(amount) * n, limit)
+    assert year.before_caps == D(amount) * n
+
+
+@pytest.mark.parametrize(("period", "expected"), [
+    # cap_per_period 10% of the period's fee, monthly fee 10000.00:
+    ("week", "230.77"),     # 10% × 10000 × 12 ÷ 52 = 230.769... -> 230.77
+    ("month", "1000.00"),   # 10% × 10000
+    ("quarter", "3000.00"),  # 10% × 3 × 10000
+    ("year", "12000.00"),   # 10% × 12 × 10000
+])
+def test_the_cap_per_period_is_a_share_of_that_periods_fee(period, expected):
+    schedule = fixed_year(period, "10000.00", "50000.00", 1, cap_per_period="10%")
+    assert schedule.periods[0].after_caps == D(expected)
+
+
+# --------------------------------------------------------------------------- contract years
+
+
+@pytest.mark.parametrize(("year_start", "period", "label", "expected"), [
+    ("01-01", "month", "2026-01", "2026"),       # the default: calendar years, as before
+    ("01-01", "week", "2026-W01", "2026"),       # Monday 2025-12-29, Thursday 2026-01-01
+    ("01-01", "week", "2026-W53", "2026"),       # Monday 2026-12-28, Thursday 2026-12-31
+    ("01-01", "week", "2020-W53", "2020"),       # Thursday 2020-12-31, Sunday 2021-01-03
+    ("01-01", "week", "2021-W01", "2021"),       # Monday 2021-01-04
+    ("04-01", "month", "2026-03", "2025/26"),
+    ("04-01", "month", "2026-04", "2026/27"),
+    ("04-01", "quarter", "2026-Q1", "2025/26"),
+    ("04-01", "quarter", "2026-Q2", "2026/27"),
+    ("02-01", "quarter", "2026-Q1", "2025/26"),  # Jan-Mar starts before Feb 1st
+    ("02-01", "quarter", "2026-Q2", "2026/27"),
+    ("04-01", "year", "2026", "2025/26"),        # a calendar year starts on January 1st
+    ("04-01", "week", "2026-W14", "2026/27"),    # Mon 2026-03-30, Thu 2026-04-02
+    ("04-01", "week", "2026-W13", "2025/26"),    # Mon 2026-03-23, Thu 2026-03-26
+    ("04-03", "week", "2026-W14", "2025/26"),    # Thu 2026-04-02 is before April 3rd
+    ("12-31", "month", "2026-12", "2025/26"),    # Dec 1st is before Dec 31st
+    ("03-01", "month", "1999-12", "1999/00"),
+])
+def test_a_period_belongs_to_the_contract_year_it_starts_in(year_start, period, label,
+                                                            expected):
+    assert YearStart.parse(year_start).of_period(label, period) == expected
+
+
+@pytest.mark.parametrize(("label", "period"), [
+    ("2021-W53", "week"), ("2026-W00", "week"), ("2026-13", "month"), ("2026-00", "month"),
+    ("2026-Q5", "quarter"), ("2026-03", "quarter"), ("26", "year"), ("2026-Q1", "month"),
+])
+def test_a_label_that_is_not_the_periods_is_not_placed(label, period):
+    with pytest.raises(ValueError, match="is not the label of a"):
+        placing_day(label, period)
+
+
+@pytest.mark.parametrize("text", [
+    "02-29",  # not a day of every year
+    "02-30", "04-31", "13-01", "00-10", "04-00", "4-1", "04-1", "4-01", "0401", "04/01",
+    "04.01", "--04-01", "04-01 ", " 04-01", "04-01\n", "", "2026-04-01", "04-01-2026",
+    "０４-01", "04-٠١", "April 1",
+])
+def test_year_start_is_checked_strictly(tmp_path, text):
+    message = refused_contract(tmp_path, f'year_start = "{text}"' if text != "04-01\n"
+                               else 'year_start = "04-01\\n"')
+    assert "contract.year_start" in message
+    assert "line 11" in message
+
+
+@pytest.mark.parametrize("value", ["401", "4.01", "true", "2026-04-01"])
+def test_year_start_must_be_a_string(tmp_path, value):
+    assert "contract.year_start" in refused_contract(tmp_path, f"year_start = {value}")
+
+
+@pytest.mark.parametrize("text", ["01-01", "04-01", "02-28", "03-01", "12-31", "07-15"])
+def test_a_real_day_is_accepted_as_year_start(tmp_path, text):
+    contract = load_contract(small_contract(tmp_path, f'year_start = "{text}"'), registry())
+    assert contract.year_start == YearStart.parse(text)
+    assert contract.year_start.text == text
+
+
+def test_the_default_year_start_is_january_first(tmp_path):
+    contract = load_contract(small_contract(tmp_path, ""), registry())
+    assert contract.year_start.text == "01-01" and contract.year_start.calendar
+
+
+def test_the_yearly_cap_starts_again_with_the_contract_year(models):
+    contract = replace(make_contract({"fcr": (">= 80%", None)}, fee="10000.00"),
+                       year_start=YearStart.parse("04-01"))
+    verdicts = [verdict("fcr", m, "breached") for m in MONTHS]
+    options = {"model": "fixed", "amount": "400.00", "cap_per_year": "1000.00"}
+    schedule = assess(evaluation(contract, verdicts), models["fixed"], options)
+    # 2025/26 holds Jan-Mar 2026: 3 × 400 = 1200 -> cut to 1000 in Mar (200.00 over).
+    # 2026/27 holds Apr-Dec: 400 + 400 + 200 (Jun: 800 + 400 - 1000 = 200 over) then nothing.
+    assert [p.after_caps for p in schedule.periods] == [D("400.00"), D("400.00"), D("200.00"),
+                                                        D("400.00"), D("400.00"), D("200.00"),
+                                                        *[D("0.00")] * 6]
+    assert [(y.year, y.before_caps, y.after_caps) for y in schedule.years] == [
+        ("2025/26", D("1200.00"), D("1000.00")), ("2026/27", D("3600.00"), D("1000.00"))]
+    cut = schedule.period("2026-06").lines[-1]
+    assert cut.note == ("cap per year 1000.00: contract year 2026/27 charged 800.00 before this "
+                        "period, 800.00 + 400.00 - 1000.00 = 200.00 over")
+    data = schedule_to_dict(schedule)
+    assert [y["year"] for y in data["credit_years"]] == ["2025/26", "2026/27"]
+    assert data["penalties"]["year_start"] == "04-01"
+    assert "contract years from 04-01" in format_schedule(schedule)
+
+
+def test_chronic_within_the_contract_year_starts_again_each_year(models):
+    contract = replace(make_contract({"fcr": (">= 80%", None)}, fee="10000.00"),
+                       year_start=YearStart.parse("04-01"))
+    failed = {"2026-02", "2026-03", "2026-04", "2026-05", "2026-06"}
+    verdicts = [verdict("fcr", m, "breached" if m in failed else "met") for m in MONTHS]
+    chronic = {"breaches": 3, "within": "year", "multiplier": "2"}
+    options = {"model": "fixed", "amount": "100.00", "chronic": chronic}
+    schedule = assess(evaluation(contract, verdicts), models["fixed"], options)
+    # 2025/26 has Feb, Mar (2 failures); 2026/27 counts Apr, May, Jun: the 3rd is Jun -> 100.00
+    # more. A rolling window of 6 would have made Apr (Feb, Mar, Apr) chronic already.
+    assert [str(p.after_caps) for p in schedule.periods[1:6]] == [
+        "100.00", "100.00", "100.00", "100.00", "200.00"]
+    line = schedule.period("2026-06").lines[1]
+    assert line.note.startswith("chronic failure: 3 failures of fcr within contract year "
+                                "2026/27 (2026-04, 2026-05, 2026-06)")
+    rolling = assess(evaluation(contract, verdicts), models["fixed"],
+                     {**options, "chronic": {**chronic, "within": 6}})
+    assert rolling.period("2026-04").after_caps == D("200.00")
+
+
+@pytest.mark.parametrize(("period", "breaches", "ok"), [
+    ("quarter", 4, True), ("quarter", 5, False), ("month", 12, True), ("month", 13, False),
+    ("week", 53, True), ("week", 54, False), ("year", 1, True), ("year", 2, False),
+])
+def test_chronic_breaches_must_fit_in_a_contract_year(models, period, breaches, ok):
+    contract = make_contract({"fcr": (">= 80%", None)}, fee="10000.00", period=period)
+    options = {"model": "fixed", "amount": "1.00",
+               "chronic": {"breaches": breaches, "within": "year"}}
+    if ok:
+        assess(evaluation(contract, []), models["fixed"], options)
+    else:
+        with pytest.raises(ContractError, match="cannot fit within a contract year"):
+            assess(evaluation(contract, []), models["fixed"], options)
+
+
+@pytest.mark.parametrize("within", ["years", "Year", "6", 0, -1, True, 1.5, ""])
+def test_chronic_within_is_periods_or_year(models, within):
+    schema = penalty_schema(models["fixed"])
+    table = {"model": "fixed", "chronic": {"breaches": 1, "within": within}}
+    _, problems = validate(table, schema, ("penalties",))
+    assert [p[0] for p in problems] == [("penalties", "chronic", "within")]
+
+
+HISTORY = st.lists(st.sampled_from(["met", "breached", "critical"]), min_size=2, max_size=3)
+
+
+@given(year_start=st.builds(lambda m, d: f"{m:02d}-{d:02d}", st.integers(1, 12),
+                            st.integers(1, 28)),
+       period=st.sampled_from(["week", "month", "quarter"]),
+       statuses=st.lists(st.tuples(st.sampled_from(["met", "breached", "critical"]),
+                                   st.sampled_from(["met", "breached", "critical"])),
+                         min_size=1, max_size=40),
+       order=st.sampled_from(["pro-rata", "contract-order"]))
+@settings(max_examples=150, deadline=None)
+def test_contract_year_totals_sum_to_the_periods(year_start, period, statuses, order):
+    labels = {"week": [f"{2025 + i // 52}-W{i % 52 + 1:02d}" for i in range(40)],
+              "month": [f"{2024 + i // 12}-{i % 12 + 1:02d}" for i in range(40)],
+              "quarter": [f"{2020 + i // 4}-Q{i % 4 + 1}" for i in range(40)]}[period]
+    start = YearStart.parse(year_start)
+    contract = replace(make_contract({"a": (">= 80%", None), "b": (">= 80%", None)},
+                                     fee="10000.00", period=period), year_start=start)
+    verdicts = [verdict(level, label, status) for label, pair in zip(labels, statuses,
+                                                                     strict=False)
+                for level, status in zip("ab", pair, strict=True)]
+    options = {"model": "fixed", "amount": "700.00", "critical_amount": "1300.00",
+               "cap_per_period": "12%", "cap_per_year": "4%", "earn_back_periods": 1,
+               "earn_back_order": order, "chronic": {"breaches": 2, "within": "year",
+                                                     "multiplier": "1.5"}}
+    schedule = assess(evaluation(contract, verdicts), registry().penalty_models["fixed"],
+                      options)
+    fields = ("before_caps", "capped", "after_caps", "earned_back", "bonus_total", "net")
+    by_year: dict[str, list] = {}
+    for p in schedule.periods:
+        by_year.setdefault(start.of_period(p.period, period), []).append(p)
+    assert [y.year for y in schedule.years] == list(by_year)
+    for year in schedule.years:
+        for name in fields:
+            assert getattr(year, name) == sum(getattr(p, name) for p in by_year[year.year])
+        # The yearly cap is 4% × 12 × 10000.00 = 4800.00 per contract year.
+        assert year.after_caps <= D("4800.00")
+    for name in fields:
+        assert sum(getattr(y, name) for y in schedule.years) == sum(
+            getattr(p, name) for p in schedule.periods)
+    # Every period lies in its contract year: from year_start of the first year to the next.
+    for y in schedule.years:
+        first = int(y.year[:4])
+        for p in by_year[y.year]:
+            day = placing_day(p.period, period)
+            assert start.first_day(first) <= day < start.first_day(first + 1)
+    # Credits go below zero only through an earn-back, whose line says so.
+    for p in schedule.periods:
+        assert p.after_caps >= 0
+        if p.after_caps - p.earned_back < 0:
+            assert any("below zero only because" in line.note for line in p.lines
+                       if line.rule == "earn-back")
+
+
+# --------------------------------------------------------------------------- payable money
+
+
+def small_contract(tmp_path: Path, head: str, extra: str = "", fee: str = '"10000.00"',
+                   currency: str = "USD") -> Path:
+    """tests/data/small.toml with ``head`` added to [contract] (line 10), a fee and currency."""
+    shutil.copy(DATA / "small-tickets.csv", tmp_path / "small-tickets.csv")
+    text = SMALL.replace('monthly_fee = "10000.00"',
+                         f'monthly_fee = {fee}\ncurrency = "{currency}"', 1)
+    text = text.replace('timezone = "America/New_York"',
+                        f'timezone = "America/New_York"\n{head}', 1)
+    path = tmp_path / "contract.toml"
+    path.write_text(text + extra)
+    return path
+
+
+def refused_contract(tmp_path: Path, head: str, extra: str = "", **kwargs: str) -> str:
+    path = small_contract(tmp_path, head, extra, **kwargs)
+    with pytest.raises(SlaError) as info:
+        load_contract(path, registry())
+    text = info.value.render()
+    assert str(path) in text
+    return text
+
+
+UNPAYABLE = {
+    # (currency, [penalties] table, key path refused)
+    "fixed amount": ("USD", 'model = "fixed"\namount = "500.005"', "penalties.amount"),
+    "critical amount": ("USD", 'model = "fixed"\namount = "5"\ncritical_amount = "5.001"',
+                        "penalties.critical_amount"),
+    "per level": ("USD", 'model = "fixed"\namounts = { fcr = "1.001" }', "penalties.amounts.fcr"),
+    "per status": ("USD", 'model = "fixed"\namounts = { fcr = { critical = "2.999" } }',
+                   "penalties.amounts.fcr.critical"),
+    "at risk": ("USD", 'model = "at-risk-pool"\nat_risk = "100.001"\n'
+                'allocations = { fcr = "50%" }', "penalties.at_risk"),
+    "band credit": ("USD", 'model = "tiered"\nbands = [{ below = "90%", credit = "10.125" }]',
+                    "penalties.bands[0].credit"),
+    "cap per period": ("USD", 'model = "fixed"\namount = "5"\ncap_per_period = "100.5001"',
+                       "penalties.cap_per_period"),
+    "cap per year": ("USD", 'model = "fixed"\namount = "5"\ncap_per_year = "100.001"',
+                     "penalties.cap_per_year"),
+    "bonus": ("USD", 'model = "fixed"\namount = "5"\n[[penalties.bonuses]]\n'
+              'service_level = "fcr"\nstretch = ">= 90%"\namount = "0.001"',
+              "penalties.bonuses[0].amount"),
+    "yen": ("JPY", 'model = "fixed"\namount = "10.5"', "penalties.amount"),
+    "yen per status": ("JPY", 'model = "fixed"\namounts = { fcr = { breached = "0.1" } }',
+                       "penalties.amounts.fcr.breached"),
+    "dinar": ("KWD", 'model = "fixed"\namount = "1.0005"', "penalties.amount"),
+    "decimals 4": ("USD", 'model = "fixed"\ndecimals = 4\namount = "1.00005"',
+                   "penalties.amount"),
+    "decimals 0 yen": ("JPY", 'model = "fixed"\ndecimals = 0\namount = "1.5"',
+                       "penalties.amount"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNPAYABLE))
+def test_an_amount_the_currency_cannot_pay_is_refused_at_its_key(tmp_path, case):
+    currency, table, key_path = UNPAYABLE[case]
+    fee = '"10000"' if currency == "JPY" else '"10000.00"'
+    message = refused_contract(tmp_path, "", f"\n[penalties]\n{table}\n", fee=fee,
+                               currency=currency)
+    assert f"{key_path}: " in message, message
+    assert f"cannot be paid in {currency}" in message
+    assert re.search(r"line \d+", message)
+
+
+@pytest.mark.parametrize(("currency", "fee"), [("USD", "10000.005"), ("USD", "0.001"),
+                                               ("JPY", "10000.5"), ("KWD", "1.0001"),
+                                               ("EUR", "99.999")])
+def test_a_monthly_fee_the_currency_cannot_pay_is_refused(tmp_path, currency, fee):
+    message = refused_contract(tmp_path, "", fee=f'"{fee}"', currency=currency)
+    assert "contract.monthly_fee: " in message and f'"{fee}" cannot be paid in' in message
+    assert "line 7" in message
+
+
+@pytest.mark.parametrize(("currency", "fee", "table"), [
+    ("USD", "10000.00", 'model = "fixed"\namount = "500.10"\ncap_per_year = "2.125%"'),
+    ("JPY", "10000.00", 'model = "fixed"\namount = "500.000"'),  # trailing zeros: 500 yen
+    ("JPY", "10000", 'model = "percent-of-fee"\ncredits = { fcr = "2.5%" }'),  # a share
+    ("KWD", "10000.125", 'model = "fixed"\namount = "1.005"'),
+    ("USD", "10000.0001", 'model = "fixed"\ndecimals = 4\namount = "1.0005"'),
+    ("USD", "10000.50", 'model = "fixed"\ndecimals = 0\namount = "500.50"'),  # max(2, 0)
+    ("XYZ", "10000.01", 'model = "fixed"\namount = "1.01"'),  # unknown currency: cents
+])
+def test_amounts_the_currency_can_pay_are_accepted(tmp_path, currency, fee, table):
+    path = small_contract(tmp_path, "", f"\n[penalties]\n{table}\n", fee=f'"{fee}"',
+                          currency=currency)
+    assert load_contract(path, registry()).monthly_fee == D(fee)
+
+
+def test_several_unpayable_amounts_are_named_in_one_run(tmp_path):
+    message = refused_contract(
+        tmp_path, "", '\n[penalties]\nmodel = "fixed"\namount = "1.001"\n'
+        'cap_per_year = "2.002"\n', fee='"100.001"')
+    for key in ("contract.monthly_fee", "penalties.amount", "penalties.cap_per_year"):
+        assert f"{key}: " in message
+
+
+def test_an_unpayable_amount_exits_2_through_the_cli(tmp_path):
+    path = small_contract(tmp_path, "", '\n[penalties]\nmodel = "fixed"\namount = "500.005"\n')
+    for command in ("validate", "evaluate"):
+        result = CliRunner().invoke(main, [command, str(path)])
+        assert result.exit_code == 2, result.output
+        assert "penalties.amount" in result.output and "Traceback" not in result.output
+
+
+class _PluginModel:
+    """A model from elsewhere whose money keys use the shared checks in three ways."""
+
+    name = "plugin"
+    schema: ClassVar[dict[str, Any]] = {
+        "marked": {"type": "string", "meta": {"fee": "money"}},
+        "checked": {"type": "string", "check_with": penalties._check_amount},
+        "per_status": {"type": "dict", "valuesrules": per_status(
+            {"type": "string", "check_with": penalties._check_fee_share})},
+        "not_money": {"type": "string"},
+    }
+
+
+def test_a_plugins_own_money_keys_are_checked_without_marking_them():
+    options = {"model": "plugin", "marked": "1.001", "checked": "2.002", "not_money": "3.003",
+               "per_status": {"fcr": "4.004", "aht": {"critical": "5.005"}, "ok": "6%"}}
+    problems = money_problems(options, _PluginModel(), "USD", "10.00")
+    assert [p[0] for p in problems] == [
+        ("penalties", "marked"), ("penalties", "checked"), ("penalties", "per_status", "fcr"),
+        ("penalties", "per_status", "aht", "critical")]
+
+
+# --------------------------------------------------------------------------- earn-back order
+
+
+def earn_back_case(order: str | None, *, delayed: bool = False) -> CreditSchedule:
+    """Jan: three failures, 500 + 300 + 200 = 1000 capped at 600; all met afterwards. With
+    ``delayed``, Feb is excluded for ``c``, so its earn-back comes due a month after the
+    others."""
+    contract = make_contract({"a": (">= 80%", None), "b": (">= 80%", None),
+                              "c": (">= 80%", None)}, fee="10000.00")
+    verdicts = [verdict(level, month, "breached" if month == "2026-01" else "met")
+                for month in MONTHS[:3] for level in "abc"]
+    options: dict[str, Any] = {"model": "fixed", "amounts": {"a": "500.00", "b": "300.00",
+                                                             "c": "200.00"},
+                               "cap_per_period": "600.00", "earn_back_periods": 1}
+    if order is not None:
+        options["earn_back_order"] = order
+    if delayed:
+        options["exclusions"] = [{"period": "2026-02", "service_level": "c",
+                                  "reason": "client-side outage"}]
+    return assess(evaluation(contract, verdicts), registry().penalty_models["fixed"],
+                  options)
+
+
+def returned(schedule: CreditSchedule) -> list[tuple[str, str | None, Decimal]]:
+    return [(line.period, line.service_level, line.amount) for line in schedule.credits
+            if line.rule == "earn-back"]
+
+
+def test_earn_backs_of_a_capped_period_come_back_pro_rata_by_default():
+    # Jan kept 600 of 1000: a 500 × 600 ÷ 1000 = 300.00, b 300 × 0.6 = 180.00,
+    # c 200 × 0.6 = 120.00; together 600.00, what Jan kept.
+    schedule = earn_back_case(None)
+    assert returned(schedule) == [("2026-02", "a", D("-300.00")), ("2026-02", "b", D("-180.00")),
+                                  ("2026-02", "c", D("-120.00"))]
+    assert schedule.earn_back_order == "pro-rata"
+    notes = [line.note for line in schedule.credits if line.rule == "earn-back"]
+    assert "share pro rata: 2026-01 kept 600.00 of its 1000.00 of credits after caps, so " \
+           "500.00 × 600.00 ÷ 1000.00 = 300.00" in notes[0]
+    # Feb's credits: 0 - 600 = -600.00, and the lines say why.
+    assert schedule.period("2026-02").net == D("-600.00")
+    assert "2026-02's credits stand at -600.00 after it: below zero only because this returns " \
+           "credit charged in 2026-01" in notes[2]
+    # The same shares when c comes due a month later: a share does not depend on timing.
+    assert returned(earn_back_case(None, delayed=True)) == [
+        ("2026-02", "a", D("-300.00")), ("2026-02", "b", D("-180.00")),
+        ("2026-03", "c", D("-120.00"))]
+
+
+def test_contract_order_returns_whole_credits_until_the_period_runs_out():
+    # a 500.00 whole; b 300 > the 100 left -> 100.00; c: nothing left, no line.
+    schedule = earn_back_case("contract-order")
+    assert returned(schedule) == [("2026-02", "a", D("-500.00")), ("2026-02", "b", D("-100.00"))]
+    notes = [line.note for line in schedule.credits if line.rule == "earn-back"]
+    assert "share in contract order: all of it, from what 2026-01 kept after caps (600.00)" in (
+        notes[0])
+    assert ("share in contract order: limited to the 100.00 left of 2026-01's credits after caps "
+            "(600.00; earlier earn-backs of 2026-01 took 500.00)") in notes[1]
+    assert schedule_to_dict(schedule)["penalties"]["earn_back_order"] == "contract-order"
+
+
+def test_an_unknown_earn_back_order_is_refused(models):
+    _, problems = validate({"model": "fixed", "earn_back_order": "fifo"},
+                           penalty_schema(models["fixed"]), ("penalties",))
+    assert [(p[0], p[3]) for p in problems] == [(("penalties", "earn_back_order"),
+                                                 ["pro-rata", "contract-order"])]
+
+
+@given(credits=st.lists(st.integers(min_value=1, max_value=10**9), min_size=1, max_size=6),
+       kept_part=st.fractions(min_value=0, max_value=1), decimals=st.sampled_from([0, 2, 3]))
+@settings(max_examples=150, deadline=None)
+def test_pro_rata_shares_add_up_to_what_was_kept(credits, kept_part, decimals):
+    quantum = D(1).scaleb(-decimals)
+    amounts = {f"l{i}": D(c) * quantum for i, c in enumerate(credits)}
+    whole = sum(amounts.values())
+    kept = (D(kept_part.numerator) / D(kept_part.denominator) * whole).quantize(
+        quantum, rounding="ROUND_DOWN")
+    shares = penalties._pro_rata(amounts, whole, kept, quantum)
+    assert list(shares) == list(amounts)
+    assert sum(shares.values()) == min(kept, whole)
+    for name, share in shares.items():
+        exact = Fraction(amounts[name]) * Fraction(kept) / Fraction(whole)
+        assert 0 <= share <= amounts[name]
+        assert abs(Fraction(share) - exact) < Fraction(quantum)
+        assert share == share.quantize(quantum)
+
+
+# --------------------------------------------------------------------------- the README example
+
+
+def readme_example() -> tuple[dict[str, Any], list[list[str]]]:
+    """The worked example of the README's *Service credits*: its TOML and its table rows."""
+    section = README.split("## Service credits")[1].split("\n## ")[0]
+    example = section.split("A worked example")[1]
+    toml_text = example.split("```toml\n")[1].split("```")[0]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")]
+            for line in example.splitlines() if re.match(r"\| \d{4}-Q", line)]
+    return tomllib.loads(toml_text), rows
+
+
+def test_the_readme_worked_example_is_what_the_engine_computes(models):
+    document, rows = readme_example()
+    head, table = document["contract"], document["penalties"]
+    _, problems = validate(table, penalty_schema(models[table["model"]]), ("penalties",))
+    assert problems == []
+    contract = replace(make_contract({"response": (">= 80%", None),
+                                      "resolution": (">= 80%", None)},
+                                     fee=head["monthly_fee"], period=head["period"]),
+                       year_start=YearStart.parse(head["year_start"]))
+    failed = {"2026-Q1": "response", "2026-Q2": "both", "2026-Q3": "none", "2026-Q4": "both",
+              "2027-Q1": "response", "2027-Q2": "response"}
+    verdicts = [verdict(level, label, "breached" if which in (level, "both") else "met")
+                for label, which in failed.items() for level in ("response", "resolution")]
+    schedule = assess(evaluation(contract, verdicts), models["fixed"], table)
+    # By hand (quarter's fee 3 × 10000 = 30000; cap per period 10% = 3000; cap per year
+    # 5% × 12 × 10000 = 6000 per contract year from April 1st):
+    # 2026-Q1 (2025/26): 2000.
+    # 2026-Q2 (2026/27): 2000 + 2000 = 4000 -> 3000 (1000 capped); year used 3000.
+    # 2026-Q3: both met: Q2's credits back pro rata 2000 × 3000 ÷ 4000 = 1500 each -> -3000.
+    # 2026-Q4: 4000 -> 3000; year used 3000 + 3000 = 6000 (the cap, not over).
+    # 2027-Q1 (still 2026/27): response's 3rd failure in 2026/27 (Q2, Q4, Q1) -> × 1.5 = 3000
+    # (cap per period 3000: not over); year 6000 + 3000 - 6000 = 3000 over -> 0 after caps.
+    # resolution met: Q4's 2000 × 3000 ÷ 4000 = 1500 back -> net -1500.
+    # 2027-Q2 (2027/28): a new year: 2000 charged, no chronic (1 failure in 2027/28).
+    expected = [
+        ["2026-Q1", "2025/26", "response", "2000.00", "0.00", "2000.00", "0.00", "2000.00"],
+        ["2026-Q2", "2026/27", "both", "4000.00", "1000.00", "3000.00", "0.00", "3000.00"],
+        ["2026-Q3", "2026/27", "none", "0.00", "0.00", "0.00", "3000.00", "-3000.00"],
+        ["2026-Q4", "2026/27", "both", "4000.00", "1000.00", "3000.00", "0.00", "3000.00"],
+        ["2027-Q1", "2026/27", "response", "3000.00", "3000.00", "0.00", "1500.00", "-1500.00"],
+        ["2027-Q2", "2027/28", "response", "2000.00", "0.00", "2000.00", "0.00", "2000.00"],
+    ]
+    assert rows == expected
+    computed = [[p.period, contract.year_start.of_period(p.period, "quarter"), failed[p.period],
+                 *(str(getattr(p, n)) for n in ("before_caps", "capped", "after_caps",
+                                                "earned_back", "net"))]
+                for p in schedule.periods]
+    assert computed == expected
+    # Years: 2025/26 nets 2000; 2026/27 before caps 4000 + 4000 + 3000 = 11000, capped
+    # 1000 + 1000 + 3000 = 5000, after caps 6000, earned back 3000 + 1500 = 4500, net 1500;
+    # 2027/28 nets 2000; together 5500.
+    assert [(y.year, str(y.before_caps), str(y.capped), str(y.after_caps), str(y.earned_back),
+             str(y.net)) for y in schedule.years] == [
+        ("2025/26", "2000.00", "0.00", "2000.00", "0.00", "2000.00"),
+        ("2026/27", "11000.00", "5000.00", "6000.00", "4500.00", "1500.00"),
+        ("2027/28", "2000.00", "0.00", "2000.00", "0.00", "2000.00")]
+    assert sum(y.net for y in schedule.years) == D("5500.00")
+    for phrase in ("before caps 11000.00, capped 5000.00, after caps\n  6000.00 (the cap), "
+                   "earned back 4500.00, net 1500.00", "together\n  5500.00",
+                   "each returns 2000.00 × 3000.00 ÷ 4000.00 = 1500.00"):
+        assert phrase in README
+    # In contract order Q3 would return response 2000.00 and resolution the 1000.00 left.
+    other = assess(evaluation(contract, verdicts), models["fixed"],
+                   {**table, "earn_back_order": "contract-order"})
+    assert returned(other)[:2] == [("2026-Q3", "response", D("-2000.00")),
+                                   ("2026-Q3", "resolution", D("-1000.00"))]
+    flags = {(f.kind, f.service_level): f.periods for f in schedule.flags}
+    assert flags[("chronic-failure", "response")] == ("2026-Q2", "2026-Q4", "2027-Q1")
+
+
+def test_unpayable_money_is_reported_with_the_contracts_other_problems(tmp_path):
+    message = refused_contract(tmp_path, 'year_start = "02-29"',
+                               '\n[penalties]\nmodel = "fixed"\namount = "10.5"\n',
+                               fee='"10000"', currency="JPY")
+    assert "3 problems" not in message  # the fee is payable: two problems
+    assert "contract.year_start: " in message
+    assert ('penalties.amount: "10.5" cannot be paid in JPY, which is paid in whole JPY; write '
+            "the amount the contract means as a whole number") in message
