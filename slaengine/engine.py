@@ -50,7 +50,7 @@ from slaengine.periods import period_bounds, period_keys, period_label, period_r
 from slaengine.pluginmanager import Registry, build_registry, guarded
 from slaengine.readahead import read_ahead
 from slaengine.statistics import Layout, Tally, TallyResult, as_float
-from slaengine.targets import Target, percentile_of
+from slaengine.targets import Target, exact_figure, percentile_of
 from slaengine.verdicts import MISSED_LIMIT, Evaluation, LevelAccount, SourceAccount, Verdict
 
 DUPLICATE_REASON = "duplicate"
@@ -1182,14 +1182,15 @@ def verdict(
     :func:`slaengine.targets.exact_figure`).
     """
     counts = {"hits": hits, "n": n} if hits is not None else {}
+    figure = value if value is None or hits is not None else exact_figure(value)
     target = level.target
     return Verdict(
         service_level=level.id, metric=level.metric, period=period, segment=segment,
         statistic=level.statistic, value=value,
         unit=statistic_unit(level.statistic, metric), target=target.text,
         minimum=level.minimum.text if level.minimum else None,
-        status=status(level, value, n, counts),
-        compliance=target.compliance(value, **counts),
+        status=status(level, figure, n, counts),
+        compliance=target.compliance(figure, **counts),
         margin=target.margin(_float(value)), sample_size=n, unmeasured=unmeasured,
         excluded=excluded, missed_count=missed[1], missed=missed[0], paused=paused, hits=hits,
     )

@@ -223,8 +223,8 @@ class Target:
         elif t < 0:
             ratio = Fraction(int(v <= t))
         else:
-            ratio = Fraction(1) if v <= 0 else t / v
-        return min(Fraction(1), max(Fraction(0), ratio))
+            ratio = _ONE if v <= 0 else t / v
+        return _ONE if ratio > 1 else _ZERO if ratio < 0 else ratio
 
     def margin(self, value: float | None) -> float | None:
         """Room to spare on the good side, in base units (negative = missed by); None if no value.
@@ -503,7 +503,12 @@ def exact_figure(value: float | Decimal | Fraction | int) -> Fraction | float:
     if isinstance(value, Decimal) and value.is_finite():
         return Fraction(value)
     number = float(value)
-    return Fraction(repr(number)) if math.isfinite(number) else number
+    if not math.isfinite(number):
+        return number
+    return Fraction(*Decimal(repr(number)).as_integer_ratio())  # the printed digits, exactly
+
+
+_ONE, _ZERO = Fraction(1), Fraction(0)
 
 
 def _achieved(
@@ -517,6 +522,8 @@ def _achieved(
         if n == 0:
             return None
         return Fraction(int(hits), int(n))
+    if type(value) is Fraction:  # already exact (the engine's figures)
+        return value
     if _is_missing(value):
         return None
     return exact_figure(value)  # type: ignore[arg-type]
