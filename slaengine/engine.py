@@ -50,7 +50,7 @@ from slaengine.periods import period_bounds, period_keys, period_label, period_r
 from slaengine.pluginmanager import Registry, build_registry, guarded
 from slaengine.readahead import read_ahead
 from slaengine.statistics import Layout, Tally, TallyResult, as_float, group_statistic
-from slaengine.targets import Target, percentile_of
+from slaengine.targets import Target, exact_figure, percentile_of
 from slaengine.verdicts import (
     FAILED,
     MISSED_LIMIT,
@@ -1345,19 +1345,24 @@ def verdict(
     n: int, unmeasured: int, excluded: int, hits: int | None,
     missed: tuple[tuple[str, ...], int], paused: float | None,
 ) -> Verdict:
-    """One verdict: the status, compliance and margin of ``value`` against the targets."""
+    """One verdict: the status, compliance and margin of ``value`` against the targets.
+
+    Status and compliance are decided on the exact figure: ``hits / n`` for a share or an
+    attainment, a Decimal as it is, a float as the decimal it prints as (see
+    :func:`slaengine.targets.exact_figure`).
+    """
     counts = {"hits": hits, "n": n} if hits is not None else {}
-    exact = Fraction(value) if isinstance(value, Decimal) else value
+    figure = value if value is None or hits is not None else exact_figure(value)
     target = level.target
     return Verdict(
         service_level=level.id, metric=level.metric, period=period, segment=segment,
         statistic=level.statistic, value=value,
         unit=statistic_unit(level.statistic, metric), target=target.text,
         minimum=level.minimum.text if level.minimum else None,
-        status=status(level, exact, n, counts),
-        compliance=target.compliance(_float(value), **counts),
+        status=status(level, figure, n, counts),
+        compliance=target.compliance(figure, **counts),
         margin=target.margin(_float(value)), sample_size=n, unmeasured=unmeasured,
-        excluded=excluded, missed_count=missed[1], missed=missed[0], paused=paused,
+        excluded=excluded, missed_count=missed[1], missed=missed[0], paused=paused, hits=hits,
     )
 
 
@@ -1468,7 +1473,8 @@ def _float(value: float | Decimal | None) -> float | None:
 
 
 def status(
-    level: ServiceLevel, value: float | Fraction | None, n: int, counts: dict[str, int]
+    level: ServiceLevel, value: float | Decimal | Fraction | None, n: int,
+    counts: dict[str, int],
 ) -> str:
     """met, breached, critical (below the minimum) or insufficient_data (below min_sample).
 

@@ -68,7 +68,7 @@ from typing import TYPE_CHECKING, Any
 from slaengine.errors import ContractError, KeyPath, PluginError, SlaError, did_you_mean
 from slaengine.money import parse_amount
 from slaengine.schema import PENALTY_KEYS, key_lines, line_of
-from slaengine.targets import Target, TargetError, parse_target
+from slaengine.targets import Target, TargetError, exact_figure, parse_target
 from slaengine.verdicts import Evaluation, Status, Verdict, format_value
 from slaengine.years import periods_per_year
 
@@ -246,13 +246,13 @@ class LevelOutcome:
     """One service level in one period, over all its segments.
 
     ``status`` is the worst segment's (critical > breached > insufficient_data > met),
-    ``compliance`` the lowest known one (None if no segment has one).
+    ``compliance`` the lowest known one as an exact Fraction (None if no segment has one).
     """
 
     service_level: str
     period: str
     status: Status
-    compliance: float | None
+    compliance: Fraction | None
     verdicts: tuple[Verdict, ...]
 
     @property
@@ -286,19 +286,24 @@ def outcomes(evaluation: Evaluation) -> list[LevelOutcome]:
     result = []
     for (level, period), verdicts in grouped.items():
         status = max((v.status for v in verdicts), key=_SEVERITY.__getitem__)
-        known = [v.compliance for v in verdicts if v.compliance is not None]
+        known = [exact_compliance(v.compliance) for v in verdicts if v.compliance is not None]
         result.append(LevelOutcome(level, period, status, min(known) if known else None,
                                    tuple(verdicts)))
     return sorted(result, key=lambda o: o.period)
 
 
-def compliance_decimal(compliance: float) -> Decimal:
-    """A verdict's float compliance as the Decimal it prints as (``repr``): 0.95 -> 0.95.
+def exact_compliance(compliance: Fraction | Decimal | float) -> Fraction:
+    """A verdict's compliance as the exact Fraction that decides bands and credits.
 
-    Band edges are Decimals; comparing with ``Decimal(repr(x))`` decides a boundary the way a
-    reader of the report would (the shortest decimal that is the float), not by binary noise.
+    The engine's verdicts carry it exact already (72 of 100 against ``>= 80%`` is 9/10, never
+    0.8999999999999999); a Decimal is exact too, and a float (a verdict made by hand) is read
+    as the decimal it prints as. Compare it with Decimal band edges directly: a Fraction and a
+    Decimal compare exactly.
     """
-    return Decimal(repr(compliance))
+    exact = exact_figure(compliance)
+    if not isinstance(exact, Fraction):
+        raise ValueError(f"compliance {compliance!r} is not a finite number")
+    return exact
 
 
 # --------------------------------------------------------------------------- the schedule
@@ -1155,7 +1160,8 @@ def _meets(outcome: LevelOutcome, bonus: _Bonus, fail: Any) -> bool:
                      f'"{verdict.target}"; only the share may differ')
         if verdict.status == "insufficient_data" or verdict.value is None:
             return False
-        if not stretch.holds(verdict.value):
+        counts = {} if verdict.hits is None else {"hits": verdict.hits, "n": verdict.sample_size}
+        if not stretch.holds(verdict.value, **counts):
             return False
     return True
 

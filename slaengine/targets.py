@@ -21,6 +21,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from fractions import Fraction
 
 from slaengine.errors import SlaError, did_you_mean
@@ -180,43 +181,50 @@ class Target:
         return replace(self, statistic=statistic)
 
     def holds(
-        self, value: float | None, *, hits: int | None = None, n: int | None = None
+        self, value: float | Decimal | Fraction | None, *, hits: int | None = None,
+        n: int | None = None,
     ) -> bool | None:
         """Whether a measured value satisfies the target; None when there is nothing to compare.
 
-        With ``hits`` and ``n`` (share, attainment) the exact ratio ``hits/n`` is compared with
-        the exact threshold, so 17 of 20 meets ``>= 85%``; ``n == 0`` gives None. Otherwise a
-        float ``value`` is compared with the threshold rounded to the nearest float (so a mean of
-        ``0.85`` meets ``>= 85%`` as written); a Fraction or int value is compared exactly.
+        The comparison is exact (see :func:`exact_figure`): with ``hits`` and ``n`` (share,
+        attainment) the ratio ``hits/n``, so 17 of 20 meets ``>= 85%``; ``n == 0`` gives None.
+        A float ``value`` is read as the decimal it prints as, so a mean of ``0.85`` meets
+        ``>= 85%`` as written.
         """
-        achieved = _achieved(value, hits, n, exact=True)
+        achieved = _achieved(value, hits, n)
         if achieved is None:
             return None
-        exact = isinstance(achieved, Fraction | int)
-        bound = self.threshold if exact else float(self.threshold)
-        return bool(_COMPARE[self.op](achieved, bound))
+        return bool(_COMPARE[self.op](achieved, self.threshold))
 
     def compliance(
-        self, value: float | None, *, hits: int | None = None, n: int | None = None
-    ) -> float | None:
-        """Achieved ÷ target in the good direction, clamped to [0, 1]; None with no value.
+        self, value: float | Decimal | Fraction | None, *, hits: int | None = None,
+        n: int | None = None,
+    ) -> Fraction | None:
+        """Achieved ÷ target in the good direction, clamped to [0, 1], as an exact Fraction;
+        None with no value.
 
-        Higher-better: ``value / threshold`` (FCR 0.80 vs ``>= 85%`` -> 0.941). Lower-better:
-        ``threshold / value`` (a mean of 45 min vs ``< 1h`` -> 1.0; a value of 0 -> 1.0). Where
-        the ratio means nothing (a threshold <= 0 for higher-better, < 0 for lower-better) the
-        result is 1.0 when the value is on the good side of (or at) the threshold, else 0.0.
+        Higher-better: ``value / threshold`` (FCR 0.80 vs ``>= 85%`` -> 16/17; 72 of 100 vs
+        ``>= 80%`` -> exactly 9/10). Lower-better: ``threshold / value`` (a mean of 45 min vs
+        ``< 1h`` -> 1; a value of 0 -> 1). Where the ratio means nothing (a threshold <= 0 for
+        higher-better, < 0 for lower-better, an infinite value) the result is 1 when the value
+        is on the good side of (or at) the threshold, else 0. The figure decides credit bands,
+        so it is computed from the exact achieved value (:func:`exact_figure`), never from a
+        float ratio.
         """
-        achieved = _achieved(value, hits, n, exact=False)
+        achieved = _achieved(value, hits, n)
         if achieved is None:
             return None
-        v, t = float(achieved), float(self.threshold)
-        if self.better == "higher":
-            ratio = v / t if t > 0 else (1.0 if v >= t else 0.0)
+        v, t = achieved, self.threshold
+        higher = self.better == "higher"
+        if isinstance(v, float):  # infinite: no ratio
+            ratio = Fraction(int(v >= t if higher else v <= t))
+        elif higher:
+            ratio = v / t if t > 0 else Fraction(int(v >= t))
         elif t < 0:
-            ratio = 1.0 if v <= t else 0.0
+            ratio = Fraction(int(v <= t))
         else:
-            ratio = 1.0 if v <= 0 else t / v
-        return min(1.0, max(0.0, ratio))
+            ratio = _ONE if v <= 0 else t / v
+        return _ONE if ratio > 1 else _ZERO if ratio < 0 else ratio
 
     def margin(self, value: float | None) -> float | None:
         """Room to spare on the good side, in base units (negative = missed by); None if no value.
@@ -481,21 +489,44 @@ def _is_missing(value: object) -> bool:
         return False
 
 
+def exact_figure(value: float | Decimal | Fraction | int) -> Fraction | float:
+    """A measured value as an exact number, for deciding targets, bands and bonuses.
+
+    An int, Fraction or Decimal is taken as it is. A finite float (a mean, a ratio a metric
+    computed) is read as the shortest decimal that gives the float back -- the figure the JSON
+    report prints -- so 0.72 is exactly 72/100 and a reader who redoes ``0.72 / 0.8`` from the
+    report gets the same 90%. An infinite float is returned unchanged (it compares exactly with
+    any Fraction).
+    """
+    if isinstance(value, Fraction | int) and not isinstance(value, bool):
+        return Fraction(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        return Fraction(value)
+    number = float(value)
+    if not math.isfinite(number):
+        return number
+    return Fraction(*Decimal(repr(number)).as_integer_ratio())  # the printed digits, exactly
+
+
+_ONE, _ZERO = Fraction(1), Fraction(0)
+
+
 def _achieved(
-    value: float | None, hits: int | None, n: int | None, *, exact: bool
+    value: float | Decimal | Fraction | None, hits: int | None, n: int | None
 ) -> Fraction | float | None:
-    """The value to judge: ``hits/n`` when both are given, else ``value``; None if nothing."""
+    """The exact value to judge: ``hits/n`` when both are given, else ``value``; None if
+    nothing (no value, NaN, ``n == 0``)."""
     if (hits is None) != (n is None):
         raise ValueError("give both hits and n, or neither")
     if hits is not None and n is not None:
         if n == 0:
             return None
-        return Fraction(int(hits), int(n)) if exact else hits / n
+        return Fraction(int(hits), int(n))
+    if type(value) is Fraction:  # already exact (the engine's figures)
+        return value
     if _is_missing(value):
         return None
-    if isinstance(value, Fraction | int) and not isinstance(value, bool):
-        return value
-    return float(value)  # type: ignore[arg-type]
+    return exact_figure(value)  # type: ignore[arg-type]
 
 
 def _format_number(value: Fraction) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
@@ -27,7 +28,10 @@ class Verdict:
     statistic covers (for an attainment target every record, measured or not; otherwise the
     measured ones); ``unmeasured`` the records whose measure is null (never answered, never
     resolved, no survey answer); ``excluded`` the records of the period that ``where`` left out.
-    ``compliance`` is achieved ÷ target in the good direction, capped at 1; ``margin`` is the
+    ``compliance`` is achieved ÷ target in the good direction, capped at 1, as an exact Fraction
+    (72 of 100 against ``>= 80%`` is exactly 9/10: it decides credit bands); ``hits`` the
+    records that counted as achieved for a share or attainment (the exact figure is ``hits /
+    sample_size``), None for other statistics; ``margin`` is the
     distance to the target on the good side (negative: missed by that much). ``missed`` holds the
     ids of the records that missed a per-record target (attainment, share, percentiles), at most
     :data:`MISSED_LIMIT` of them; ``missed_count`` is the full number. ``paused`` is the total
@@ -48,7 +52,7 @@ class Verdict:
     target: str
     minimum: str | None
     status: Status
-    compliance: float | None
+    compliance: Fraction | None
     margin: float | None
     sample_size: int
     unmeasured: int
@@ -59,6 +63,7 @@ class Verdict:
     outlook: dict[str, Any] | None = None
     note: str | None = None
     provisional: bool = False
+    hits: int | None = None
 
 
 MISSED_LIMIT = 1000
@@ -179,8 +184,8 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
                 "segment": v.segment, "statistic": v.statistic,
                 "value": str(v.value) if isinstance(v.value, Decimal) else v.value,
                 "unit": v.unit, "target": v.target, "minimum": v.minimum, "status": v.status,
-                "compliance": v.compliance, "margin": v.margin, "sample_size": v.sample_size,
-                "unmeasured": v.unmeasured, "excluded": v.excluded,
+                "compliance": _number(v.compliance), "margin": v.margin,
+                "sample_size": v.sample_size, "unmeasured": v.unmeasured, "excluded": v.excluded,
                 "missed_count": v.missed_count, "missed": list(v.missed), "paused": v.paused,
                 **({"outlook": v.outlook} if v.outlook is not None else {}),
                 **({"note": v.note} if v.note else {}),
@@ -209,6 +214,33 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
 
         document.update(schedule_to_dict(evaluation.credits))
     return document
+
+
+def _number(value: Fraction | float | None) -> float | None:
+    """An exact figure as the JSON number it is written as (the float nearest to it)."""
+    return None if value is None else float(value)
+
+
+def format_compliance(
+    compliance: Fraction | Decimal | float | None, decimals: int = 1, *, cut: bool = False
+) -> str:
+    """Compliance as a percentage for people, from the exact figure, without binary noise:
+    9/10 -> ``"90.0%"``, 5/6 -> ``"83.3%"``, 2/3 -> ``"66.7%"``.
+
+    Rounded half-up to ``decimals``; with ``cut``, cut off instead, so a figure short of a band
+    edge never shows as the edge (0.94999 -> ``"94.99%"`` at two decimals, not ``"95.00%"``).
+    A float (a compliance read back from a JSON report) is taken as the decimal it prints as.
+    """
+    if compliance is None:
+        return "—"
+    from slaengine.targets import exact_figure
+
+    exact = exact_figure(compliance)
+    if isinstance(exact, float):
+        return f"{exact * 100:.{decimals}f}%"
+    scaled = abs(exact) * 100 * 10**decimals + (0 if cut else Fraction(1, 2))
+    whole = scaled.numerator // scaled.denominator * (1 if exact >= 0 else -1)
+    return f"{Decimal(whole).scaleb(-decimals):f}%"
 
 
 def format_value(value: float | Decimal | None, unit: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
@@ -311,10 +312,10 @@ def test_holds_without_a_value() -> None:
 
 def test_compliance_higher_better() -> None:
     target = parse_target(">= 85%")
-    # FCR 0.80 against 0.85: 0.80 / 0.85 = 16/17 = 0.941176...
-    assert target.compliance(0.80) == pytest.approx(0.9411764705882353)
+    # FCR 0.80 against 0.85: 0.80 / 0.85 = 16/17 = 0.941176..., exactly.
+    assert target.compliance(0.80) == Fraction(16, 17)
     # 16 of 20 is the same 0.80.
-    assert target.compliance(None, hits=16, n=20) == pytest.approx(16 / 17)
+    assert target.compliance(None, hits=16, n=20) == Fraction(16, 17)
     assert target.compliance(0.90) == 1.0  # above target: capped
     assert target.compliance(-0.1) == 0.0  # negative clamps to 0
 
@@ -323,8 +324,9 @@ def test_compliance_lower_better() -> None:
     target = parse_target("< 1h")
     # a mean of 45 min: 3600 / 2700 = 1.33 -> capped at 1.0
     assert target.compliance(2700) == 1.0
-    # a mean of 90 min: 3600 / 5400 = 2/3
-    assert target.compliance(5400) == pytest.approx(2 / 3)
+    # a mean of 90 min: 3600 / 5400 = 2/3, exactly
+    assert target.compliance(5400) == Fraction(2, 3)
+    assert target.compliance(5400.0) == Fraction(2, 3)
     assert target.compliance(0) == 1.0
 
 
@@ -337,6 +339,26 @@ def test_compliance_zero_or_negative_threshold() -> None:
     assert negative.compliance(-5) == 1.0  # on the good side of -10
     assert negative.compliance(-20) == 0.0
     assert parse_target("count <= 0").compliance(3) == 0.0  # 0 / 3
+
+
+def test_compliance_is_an_exact_fraction_at_band_edges() -> None:
+    # 72 of 100 against >= 80%: exactly 9/10 (the float 0.72 / 0.8 is 0.8999999999999999).
+    assert parse_target(">= 80%").compliance(None, hits=72, n=100) == Fraction(9, 10)
+    # 64 of 100 against 80%, 60 of 100 against 75%: exactly 4/5 (floats: 0.7999999999999999).
+    assert parse_target("80% within 1h").compliance(None, hits=64, n=100) == Fraction(4, 5)
+    assert parse_target("75% within 1h").compliance(None, hits=60, n=100) == Fraction(4, 5)
+    # A Decimal is exact; a float is read as the decimal it prints as (0.72 is 72/100).
+    assert parse_target("value <= 4.50").compliance(Decimal("5.00")) == Fraction(9, 10)
+    assert parse_target(">= 80%").compliance(0.72) == Fraction(9, 10)
+    # Every result is a Fraction, capped ones and the no-ratio cases too.
+    for value in (0.9, -0.1, 0, float("inf"), Decimal(1)):
+        assert isinstance(parse_target(">= 85%").compliance(value), Fraction)
+
+
+def test_holds_is_exact_with_a_decimal_or_fraction() -> None:
+    assert parse_target("value <= 4.50").holds(Decimal("4.50")) is True
+    assert parse_target("value <= 4.50").holds(Decimal("4.500000000000000000001")) is False
+    assert parse_target(">= 80%").holds(Fraction(4, 5)) is True
 
 
 def test_margin() -> None:

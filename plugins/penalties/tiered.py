@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from itertools import pairwise
 from typing import Any, ClassVar
 
@@ -15,14 +16,13 @@ from slaengine.penalties import (
     PERCENT,
     CreditLine,
     FeeShare,
-    compliance_decimal,
     outcomes,
     parse_percent,
     percent_text,
     period_fee,
     rounding_of,
 )
-from slaengine.verdicts import Evaluation
+from slaengine.verdicts import Evaluation, format_compliance
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,9 @@ class Band:
     high: Decimal
     credit: FeeShare
 
-    def holds(self, compliance: Decimal) -> bool:
-        return self.low <= compliance < self.high
+    def holds(self, compliance: Fraction) -> bool:
+        """``low <= compliance < high``, exactly (a Decimal edge is an exact Fraction)."""
+        return Fraction(self.low) <= compliance < Fraction(self.high)
 
     def describe(self) -> str:
         if self.low == 0:
@@ -93,8 +94,10 @@ class TieredModel(PenaltyModel):
 
     **Boundaries: a band owns its lower edge, not its upper one** -- ``from <= compliance <
     to``; ``below = "90%"`` means ``compliance < 90%``. So exactly 95% costs 2% (band 95-99),
-    exactly 90% costs 5%, and exactly 99% costs nothing. The verdict's float compliance is
-    compared as the decimal it prints as (``Decimal(repr(x))``), so 0.95 is exactly 95%.
+    exactly 90% costs 5%, and exactly 99% costs nothing. Compliance is the verdict's exact
+    fraction (72 of 100 against ``>= 80%`` is exactly 90%, never 89.99999999999999%), and the
+    note prints it exactly: ``90%``, or, when it is no short decimal, cut to two decimals with
+    the fraction beside it (``83.33% (exactly 5/6)``).
 
     Only breached and critical verdicts are credited; a failure whose compliance lies above
     every band costs nothing. ``credit`` is a share of the period's fee (``"5%"``: the monthly
@@ -127,7 +130,7 @@ class TieredModel(PenaltyModel):
                 continue
             if chosen is not None and outcome.service_level not in chosen:
                 continue
-            compliance = compliance_decimal(outcome.compliance)
+            compliance = outcome.compliance
             band = next((b for b in bands if b.holds(compliance)), None)
             if band is None:
                 continue
@@ -144,10 +147,20 @@ def register_penalty_models() -> list[PenaltyModel]:
     return [TieredModel()]
 
 
-def _shown(compliance: Decimal) -> str:
-    """Compliance for people, to two decimals; the band was chosen on the exact value, and a
-    rounded figure that sits on a band edge says so (``94.999…%`` is not shown as ``95.00%``)."""
-    rounded = (compliance * 100).quantize(Decimal("0.01"))
-    if rounded == compliance * 100:
-        return percent_text(compliance)
-    return f"{rounded}% (exactly {percent_text(compliance)})" if rounded % 1 == 0 else f"{rounded}%"
+def _shown(compliance: Fraction) -> str:
+    """Compliance for people, exactly: ``90%``, ``95.125%``. A figure that is no short decimal
+    is cut (never rounded up) to two decimals, so a figure short of a band edge never shows as
+    the edge, with the exact fraction beside it when that is short enough to check by hand:
+    ``94.99% (exactly 18999/20000)``, ``83.33% (exactly 5/6)``."""
+    scaled = compliance * 10**6
+    if scaled.denominator == 1:
+        return percent_text(Decimal(scaled.numerator).scaleb(-6))
+    shown = format_compliance(compliance, 2, cut=True)
+    if compliance.denominator > _CHECKABLE:
+        return shown
+    return f"{shown} (exactly {compliance})"
+
+
+_CHECKABLE = 10**6
+"""The largest denominator an exact compliance is written with in a credit note (a mean's
+compliance, read from a float, can have sixteen digits: only the cut figure is shown)."""

@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 from slaengine import hookimpl
 from slaengine.kinds import Reporter
 from slaengine.outlook import describe as describe_outlook
-from slaengine.verdicts import STATUSES, Evaluation, evaluation_to_dict, format_margin, format_value
+from slaengine.verdicts import (
+    STATUSES,
+    Evaluation,
+    evaluation_to_dict,
+    format_compliance,
+    format_margin,
+    format_value,
+)
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -82,7 +89,7 @@ def money(text: Any) -> str:
 
 
 def percent(fraction: float | None) -> str:
-    return "—" if fraction is None else f"{fraction * 100:.1f}%"
+    return format_compliance(fraction)
 
 
 def moment_text(text: Any) -> str:

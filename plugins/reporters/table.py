@@ -7,7 +7,7 @@ from typing import TextIO
 from slaengine import hookimpl
 from slaengine.kinds import Reporter
 from slaengine.text import printable
-from slaengine.verdicts import Evaluation, format_margin, format_value
+from slaengine.verdicts import Evaluation, format_compliance, format_margin, format_value
 
 STYLES = {"met": "green", "breached": "yellow", "critical": "bold red",
           "insufficient_data": "dim"}
@@ -60,7 +60,7 @@ class TableReporter(Reporter):
                 table.add_section()
             previous = v.service_level
             segment = ", ".join(f"{k}={'—' if x is None else x}" for k, x in v.segment.items())
-            compliance = "—" if v.compliance is None else f"{v.compliance * 100:.1f}%"
+            compliance = format_compliance(v.compliance)
             target = (f"{v.statistic} {v.target}" if not v.target.startswith(v.statistic)
                       and v.statistic not in ("attainment", "value") else v.target)
             cells = [v.service_level if first else "", v.period, segment,
