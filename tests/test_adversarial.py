@@ -1,0 +1,140 @@
+"""Hostile inputs and misuse through the command line: each class of bad input gives exit 2
+with the file and the place, or a run whose every row is accounted for — never a traceback,
+never a silent loss."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from slaengine.cli import main
+from slaengine.plugins.sources import csv as csv_source
+
+DATA = Path(__file__).parent / "data"
+HEADER = "Ticket,Opened,First reply,Resolved,Priority,Contacts,CSAT\n"
+ROW = ("T{},2026-03-02T09:00:00-05:00,2026-03-02T09:30:00-05:00,2026-03-02T11:00:00-05:00,"
+       "urgent,1,5\n")
+TEN = "".join(ROW.format(i) for i in range(10))
+QUOTED = "".join(
+    f'"T{i}","2026-03-02T09:00:00-05:00","","","ur""gent","1","5"\n' for i in range(10))
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def contract_for(tmp_path: Path, data: bytes, name: str = "t.csv", extra: str = "") -> Path:
+    """The hand-checked small contract, reading ``data`` as its tickets."""
+    (tmp_path / name).write_bytes(data)
+    text = (DATA / "small.toml").read_text().replace("small-tickets.csv", name)
+    text = text.replace('adapter = "csv"\n', 'adapter = "csv"\n' + extra)
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return path
+
+
+def evaluate_json(contract: Path):
+    result = run("evaluate", str(contract), "--format", "json", "--output", "-")
+    document = json.loads(result.stdout) if result.exit_code == 0 else None
+    return result, document
+
+
+# --- an unterminated quote -------------------------------------------------------------------
+
+UNCLOSED = {
+    # (file bytes, the line where the quote opens)
+    "last row": ((HEADER + TEN + 'T99,"2026-03-02,x,y\n').encode(), 12),
+    "middle, swallowing ten rows": ((HEADER + ROW.format(1) + 'T99,"x\n' + TEN).encode(), 3),
+    "no final line break": ((HEADER + TEN + 'T99,2026,"abc').encode(), 12),
+    "in the last column": ((HEADER + ROW.format(1)[:-2] + '"5\n' + TEN).encode(), 2),
+    "after quoted rows": ((HEADER + QUOTED + '"T1').encode(), 12),
+    "after an escaped quote": ((HEADER + 'T1,"a""\n' + TEN).encode(), 2),
+    "in the header": (('"Ticket,' + TEN).encode(), 1),
+    "in the header after a BOM": (("\ufeff\"Ticket," + TEN).encode(), 1),
+    "CRLF lines": ((HEADER + TEN + 'T99,"x\n' + TEN).replace("\n", "\r\n").encode(), 12),
+    "CR lines": ((HEADER + 'T99,"x\n' + TEN).replace("\n", "\r").encode(), 2),
+    "three quotes open": ((HEADER + 'T1,"""a\n' + TEN).encode(), 2),
+}
+
+
+@pytest.mark.parametrize("case", list(UNCLOSED))
+def test_a_quote_never_closed_stops_the_run_naming_the_line(tmp_path, case):
+    data, line = UNCLOSED[case]
+    result, _ = evaluate_json(contract_for(tmp_path, data))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert f"t.csv: line {line}: a quoted value opened there is never closed" in result.output
+
+
+@pytest.mark.parametrize("name,encode,extra", [
+    ("t.csv.gz", lambda text: gzip.compress(text.encode()), ""),
+    ("t.csv", lambda text: text.encode("utf-16"), 'encoding = "utf-16"\n'),
+    ("t.csv", lambda text: text.encode("cp1252"), 'encoding = "cp1252"\n'),
+])
+def test_a_quote_never_closed_in_compressed_or_encoded_files(tmp_path, name, encode, extra):
+    text = HEADER + ROW.format(1) + 'T99,"x\n' + TEN
+    result, _ = evaluate_json(contract_for(tmp_path, encode(text), name, extra))
+    assert result.exit_code == 2, result.output
+    assert f"{name}: line 3: a quoted value opened there is never closed" in result.output
+    good, document = evaluate_json(contract_for(tmp_path, encode(HEADER + TEN), name, extra))
+    assert good.exit_code == 0, good.output
+    assert document["sources"]["tickets"]["read"] == 10
+
+
+CLOSED = {
+    # (file text, rows read): quotes that close, or that are plain characters
+    "every value quoted, escaped quotes": (HEADER + QUOTED, 10),
+    "an escaped quote closing the last value": (HEADER + TEN + 'T99,"a""",b,c,d,e,f\n', 11),
+    "quotes inside unquoted values": (HEADER + TEN.replace("urgent", '5" mon'), 10),
+    "a value continuing after its closing quote": (HEADER + '"T"1,2026-03-02,,,"a"b"c,1,5\n', 1),
+    "a quoted line break": (HEADER + 'T1,2026-03-02,,,"a\nb",1,5\n' + TEN, 11),
+    "an empty quoted value last": (HEADER + TEN + 'T99,2026-03-02,,,,1,""', 11),
+    "a quote after a space is plain": (HEADER + TEN + 'T99,2026-03-02,,, "a,1,5\n', 11),
+}
+
+
+@pytest.mark.parametrize("case", list(CLOSED))
+def test_quotes_that_close_read_every_row(tmp_path, case):
+    text, rows = CLOSED[case]
+    result, document = evaluate_json(contract_for(tmp_path, text.encode()))
+    assert result.exit_code == 0, result.output
+    assert document["sources"]["tickets"]["read"] == rows
+
+
+def _reference_open(text: bytes, delimiter: int = ord(",")) -> int | None:
+    """Where the value left open at the end starts, by the parser's rules, one byte at a time."""
+    state, opened, at_start, i = "out", None, True, 0
+    while i < len(text):
+        c = text[i]
+        if state == "in":
+            if c == 0x22:
+                if i + 1 < len(text) and text[i + 1] == 0x22:
+                    i += 2
+                    continue
+                state, at_start = "out", False
+        elif c == 0x22 and at_start:
+            state, opened = "in", i
+        else:
+            at_start = c in (delimiter, 0x0A, 0x0D)
+        i += 1
+    return opened if state == "in" else None
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_quote_state_matches_the_parser_rules_over_any_chunking(tmp_path, monkeypatch, seed):
+    rng = random.Random(seed)
+    text = bytes(rng.choice(b'"""",,\nab\r') for _ in range(rng.randrange(0, 300)))
+    monkeypatch.setattr(csv_source, "_QUOTE_CHUNK", rng.choice([1, 2, 3, 7, 64]))
+    expected = _reference_open(text)
+    for name, data in (("t.csv", text), ("t.csv.gz", gzip.compress(text)),
+                       ("b.csv", codecs.BOM_UTF8 + text)):
+        path = tmp_path / name
+        path.write_bytes(data)
+        summary = csv_source._quote_summary(path, "utf8", b"\n\r,")
+        assert (summary.opened if summary.odd else None) == expected, (name, text)
