@@ -138,3 +138,46 @@ def test_the_quote_state_matches_the_parser_rules_over_any_chunking(tmp_path, mo
         path.write_bytes(data)
         summary = csv_source._quote_summary(path, "utf8", b"\n\r,")
         assert (summary.opened if summary.odd else None) == expected, (name, text)
+
+
+# --- encodings that cannot read a CSV file, and a file that is its header alone ---------------
+
+@pytest.mark.parametrize("encoding", ["punycode", "rot13", "base64", "no-such-codec"])
+def test_a_codec_that_cannot_read_a_csv_file_is_refused_naming_the_key(tmp_path, encoding):
+    contract = contract_for(tmp_path, (HEADER + TEN).encode(), extra=f'encoding = "{encoding}"\n')
+    result, _ = evaluate_json(contract)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert f'sources.tickets.encoding = "{encoding}"' in result.output
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16",
+                                      "utf-7", "cp037", "iso2022_jp"])
+def test_every_text_encoding_that_keeps_the_csv_shape_reads_every_row(tmp_path, encoding):
+    data = (HEADER + TEN).encode(encoding)
+    result, document = evaluate_json(
+        contract_for(tmp_path, data, extra=f'encoding = "{encoding}"\n'))
+    assert result.exit_code == 0, result.output
+    assert document["sources"]["tickets"]["read"] == 10
+
+
+@pytest.mark.parametrize("data,extra", [
+    # a UTF-8 file read as EBCDIC has no line break at all: one line, its header, is checked
+    ((HEADER + TEN).encode(), 'encoding = "cp037"\n'),
+    (b"a,b,c", ""),  # one line without a line break
+    ("\ufeffa;b".encode(), ""),
+    (gzip.compress(b"a,b"), ""),
+])
+def test_a_one_line_file_still_has_its_columns_checked(tmp_path, data, extra):
+    name = "t.csv.gz" if data[:2] == b"\x1f\x8b" else "t.csv"
+    result, _ = evaluate_json(contract_for(tmp_path, data, name, extra))
+    assert result.exit_code == 2, result.output
+    assert 'sources.tickets.fields.ticket_id = "Ticket": no column "Ticket"' in result.output
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n\n", HEADER.strip().encode(),
+                                  ("\ufeff" + HEADER.strip()).encode(), HEADER.encode()])
+def test_a_file_without_rows_gives_zero_rows(tmp_path, data):
+    result, document = evaluate_json(contract_for(tmp_path, data))
+    assert result.exit_code == 0, result.output
+    assert document["sources"]["tickets"]["read"] == 0

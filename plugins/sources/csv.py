@@ -127,12 +127,16 @@ class CsvSource(Source):
         options = _options(path, config)
         columns = requested_columns(config, fields)
 
-        header = _header(path, options)
         _check_quotes_close(path, options)
+        header = _header(path, options)
         if header is None:
             yield _empty(config, fields)
             return
         names, block = header
+        if block == _HEADER_ONLY:
+            check_columns(path, config, dict(columns), names)
+            yield _empty(config, fields)
+            return
         id_column = config.fields.get(config.kind.id_field, config.kind.id_field)
         checked = dict(columns)
         if id_column in names:
@@ -189,7 +193,25 @@ def _encoding(path: Path, config: SourceConfig, name: Any) -> str:
     if not getattr(info, "_is_text_encoding", True):
         raise DataError(f'{key} = "{name}" is a codec for bytes, not a text encoding: expected '
                         f"{accepted}", file=path)
+    if not _reads_csv(info.name):
+        raise DataError(f'{key} = "{name}" cannot read a CSV file (its decoder does not take '
+                        f"the file's bytes in blocks, or changes commas, quotes or line "
+                        f"breaks): expected {accepted}", file=path)
     return "utf8" if info.name == "utf-8" else info.name
+
+
+_PROBE = 'Ticket,"a ""b"""\r\n1;2|3\t4\n'
+
+
+def _reads_csv(encoding: str) -> bool:
+    """Whether ``encoding``'s incremental decoder, handed blocks as the CSV reader hands them
+    (Arrow buffers), gives back what it encoded, delimiters, quotes and line breaks included.
+    Any codec can be named, so any failure of its own means no."""
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        return decoder.decode(pa.py_buffer(_PROBE.encode(encoding)), final=True) == _PROBE
+    except Exception:  # a codec of any package may fail in any way
+        return False
 
 
 def _header(path: Path, options: _Options) -> tuple[list[str], int] | None:
@@ -205,7 +227,7 @@ def _header(path: Path, options: _Options) -> tuple[list[str], int] | None:
             )
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" in str(exc) and _holds_less_than(path, block):
-                return None
+                return _single_line(path, options)
             if not _block_too_small(exc):
                 raise _unreadable(path, options, exc, 1) from exc
             block = _bigger(path, block, 1)
@@ -395,6 +417,34 @@ def _head(path: Path, encoding: str, size: int) -> Iterator[bytes]:
             return
         yield chunk[:size]
         size -= len(chunk)
+
+
+# The block size given with a header that is the whole file: there are no rows to read.
+_HEADER_ONLY = 0
+
+
+def _single_line(path: Path, options: _Options) -> tuple[list[str], int] | None:
+    """The header of a file too short for the parser to find a line break in (one line without
+    one, or text of another encoding misread as one line): its columns still have to be checked;
+    None when it holds nothing but blanks."""
+    codec = "utf-8" if options.encoding == "utf8" else options.encoding
+    try:
+        with pa.input_stream(str(path), compression="detect") as stream:
+            text = stream.read().decode(codec).removeprefix("\ufeff")
+    except (LookupError, OSError, UnicodeError, pa.ArrowInvalid) as exc:
+        raise _unreadable(path, options, exc, 1) from exc
+    if not text.strip():
+        return None
+    try:
+        reader = pcsv.open_csv(pa.BufferReader((text + "\n").encode()),
+                               parse_options=_parse_options(options.delimiter, None))
+    except pa.ArrowInvalid as exc:
+        _check_quotes_close(path, options)
+        raise _unreadable(path, options, exc, 1) from exc
+    try:
+        return reader.schema.names, _HEADER_ONLY
+    finally:
+        reader.close()
 
 
 class _Reading:
