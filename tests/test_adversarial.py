@@ -181,3 +181,39 @@ def test_a_file_without_rows_gives_zero_rows(tmp_path, data):
     result, document = evaluate_json(contract_for(tmp_path, data))
     assert result.exit_code == 0, result.output
     assert document["sources"]["tickets"]["read"] == 0
+
+
+# --- outputs onto things that are not regular files -------------------------------------------
+
+def test_an_output_onto_a_named_pipe_is_written_into_it_and_the_pipe_stays(tmp_path):
+    import os
+    import stat
+    import threading
+
+    contract = contract_for(tmp_path, (HEADER + TEN).encode())
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    result = run("evaluate", str(contract), "--format", "json", "--output", str(pipe))
+    reader.join(timeout=30)
+    if reader.is_alive():  # nothing was written into the pipe: let the reader go
+        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)  # not replaced by a regular file
+    assert json.loads(received[0])["sources"]["tickets"]["read"] == 10
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+@pytest.mark.parametrize("option", ["--output", "--rejects"])
+def test_an_output_through_a_link_replaces_the_linked_file_and_keeps_the_link(tmp_path, option):
+    contract = contract_for(tmp_path, (HEADER + TEN).encode())
+    target = tmp_path / "target.csv"
+    target.write_text("earlier\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target.name)
+    result = run("evaluate", str(contract), option, str(link))
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert target.read_text() != "earlier\n"
