@@ -172,8 +172,17 @@ def atomic_file(path: Path, what: str = "--output", *, binary: bool = False) -> 
     The text goes to a temporary file in the same folder, moved over ``path`` only when the
     block ends without an exception; on any exception (a reporter failing half-way, a full
     disk, Ctrl-C) the temporary file is removed and an earlier file at ``path`` is untouched.
+
+    A link is followed: the file it points to is replaced, the link stays. Something that is
+    not a regular file (``/dev/null``, a named pipe, a terminal) is written into, never
+    replaced by a file; a failure to write it (``/dev/full``) is an error all the same.
     """
     path = Path(path)
+    if _special(path):
+        yield from _write_into(path, what, binary=binary)
+        return
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     folder = path.absolute().parent
     if not folder.is_dir():
         raise UsageError(f"{what} {path}: no such folder {folder}; create it first")
@@ -198,6 +207,29 @@ def atomic_file(path: Path, what: str = "--output", *, binary: bool = False) -> 
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _special(path: Path) -> bool:
+    """Whether ``path`` (its links followed) exists and is not a regular file or a folder."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _write_into(path: Path, what: str, *, binary: bool) -> Iterator[Any]:
+    """A stream writing straight into the device or pipe at ``path``."""
+    try:
+        handle = open(path, "wb" if binary else "w",  # noqa: SIM115 (closed in the block below)
+                      encoding=None if binary else "utf-8", newline=None if binary else "")
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot write {path}: {exc.strerror}") from None
+    try:
+        with handle:
+            yield handle
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot write {path}: {exc.strerror or exc}") from None
 
 
 @contextmanager

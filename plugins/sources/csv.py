@@ -127,11 +127,16 @@ class CsvSource(Source):
         options = _options(path, config)
         columns = requested_columns(config, fields)
 
+        _check_quotes_close(path, options)
         header = _header(path, options)
         if header is None:
             yield _empty(config, fields)
             return
         names, block = header
+        if block == _HEADER_ONLY:
+            check_columns(path, config, dict(columns), names)
+            yield _empty(config, fields)
+            return
         id_column = config.fields.get(config.kind.id_field, config.kind.id_field)
         checked = dict(columns)
         if id_column in names:
@@ -188,7 +193,25 @@ def _encoding(path: Path, config: SourceConfig, name: Any) -> str:
     if not getattr(info, "_is_text_encoding", True):
         raise DataError(f'{key} = "{name}" is a codec for bytes, not a text encoding: expected '
                         f"{accepted}", file=path)
+    if not _reads_csv(info.name):
+        raise DataError(f'{key} = "{name}" cannot read a CSV file (its decoder does not take '
+                        f"the file's bytes in blocks, or changes commas, quotes or line "
+                        f"breaks): expected {accepted}", file=path)
     return "utf8" if info.name == "utf-8" else info.name
+
+
+_PROBE = 'Ticket,"a ""b"""\r\n1;2|3\t4\n'
+
+
+def _reads_csv(encoding: str) -> bool:
+    """Whether ``encoding``'s incremental decoder, handed blocks as the CSV reader hands them
+    (Arrow buffers), gives back what it encoded, delimiters, quotes and line breaks included.
+    Any codec can be named, so any failure of its own means no."""
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        return decoder.decode(pa.py_buffer(_PROBE.encode(encoding)), final=True) == _PROBE
+    except Exception:  # a codec of any package may fail in any way
+        return False
 
 
 def _header(path: Path, options: _Options) -> tuple[list[str], int] | None:
@@ -204,7 +227,7 @@ def _header(path: Path, options: _Options) -> tuple[list[str], int] | None:
             )
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" in str(exc) and _holds_less_than(path, block):
-                return None
+                return _single_line(path, options)
             if not _block_too_small(exc):
                 raise _unreadable(path, options, exc, 1) from exc
             block = _bigger(path, block, 1)
@@ -217,6 +240,211 @@ def _header(path: Path, options: _Options) -> tuple[list[str], int] | None:
             raise _unreadable(path, options, exc, 1) from exc
         finally:
             reader.close()
+
+
+_QUOTE = 0x22
+# Bytes read at a time when looking for a quoted value that never closes.
+_QUOTE_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class _Quotes:
+    """What the quote characters of a stretch of the file do to the parser's state.
+
+    The parser is inside a quoted value or outside one. A run of quote characters at the start
+    of a value (after a delimiter, a line break or the start of the file) opens a value and
+    leaves it open when its length is odd (``"`` opens, ``""`` is an empty value, ``\"\"\"``
+    opens one starting with a quote); inside a value a run of odd length closes it (``""`` is an
+    escaped quote); in the middle of an unquoted value quotes are plain characters. So a run
+    either flips the state (``toggle``: odd, at the start of a value), forces it outside
+    (``reset``: odd, anywhere else) or leaves it as it was (even).
+    """
+
+    reset: bool  # the stretch holds a reset: its end state does not depend on its start state
+    odd: bool  # an odd number of toggles after the last reset (or from the start)
+    opened: int | None  # the offset of the last toggle after the last reset
+
+    def then(self, later: _Quotes) -> _Quotes:
+        """This stretch followed by ``later``."""
+        if later.reset:
+            return later
+        return _Quotes(self.reset, self.odd != later.odd,
+                       later.opened if later.opened is not None else self.opened)
+
+
+_NO_QUOTES = _Quotes(False, False, None)
+
+
+def _quotes(chunk: bytes, before: int | None, at: int, separators: bytes) -> _Quotes:
+    """The effect of the quote runs of ``chunk`` (which starts at offset ``at`` of the file and
+    does not split a run); ``before`` is the byte preceding it, None at the start of the
+    file. Vectorised: only the quote characters are looked at."""
+    if b'"' not in chunk:
+        return _NO_QUOTES
+    data = np.frombuffer(chunk, dtype=np.uint8)
+    quotes = np.flatnonzero(data == _QUOTE)
+    if not len(quotes):
+        return _NO_QUOTES
+    starts = np.ones(len(quotes), dtype=bool)
+    starts[1:] = np.diff(quotes) != 1
+    first = quotes[starts]
+    odd = np.diff(np.append(np.flatnonzero(starts), len(quotes))) % 2 == 1
+    previous = np.where(first > 0, data[first - 1].astype(np.int16),
+                        -1 if before is None else before)
+    at_start = np.isin(previous, np.frombuffer(separators, dtype=np.uint8)) | (previous < 0)
+    resets = np.flatnonzero(odd & ~at_start)
+    after = resets[-1] + 1 if len(resets) else 0
+    toggles = np.flatnonzero(odd[after:] & at_start[after:])
+    return _Quotes(bool(len(resets)), len(toggles) % 2 == 1,
+                   at + int(first[after + toggles[-1]]) if len(toggles) else None)
+
+
+def _check_quotes_close(path: Path, options: _Options) -> None:
+    """Stop with a DataError naming the line when a quoted value is never closed.
+
+    The parser takes such a value to run to the end of the file, so every row after its quote
+    would silently become part of one value. Only the end of a plain file is usually read: the
+    state there is known from the last quote that closes a value. A compressed file, or one in
+    an encoding where a quote is not the byte ``0x22``, is read through once.
+    """
+    separators = b"\n\r" + options.delimiter.encode("ascii")
+    try:
+        summary = _quote_summary(path, options.encoding, separators)
+        line = (_line_at(path, options.encoding, summary.opened)
+                if summary.odd and summary.opened is not None else None)
+    except (LookupError, OSError, UnicodeError, pa.ArrowInvalid) as exc:
+        raise _unreadable(path, options, exc, 1) from exc
+    if line is not None:
+        raise DataError(
+            f"line {line}: a quoted value opened there is never closed: every line after it "
+            "would be read as part of that value (a quote inside a value is written twice, "
+            '"")', file=path)
+
+
+def _quote_summary(path: Path, encoding: str, separators: bytes) -> _Quotes:
+    """The effect of all the file's quotes: read from the end for a plain file, stopping at
+    the last reset; read through otherwise."""
+    if _suffix_codec(path) or not _ascii_compatible(encoding):
+        summary = _NO_QUOTES
+        for at, before, chunk in _chunks_forward(path, encoding):
+            summary = summary.then(_quotes(chunk, before, at, separators))
+        return summary
+    summary = _NO_QUOTES
+    for at, before, chunk in _chunks_backward(path):
+        summary = _quotes(chunk, before, at, separators).then(summary)
+        if summary.reset:
+            break
+    return summary
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    """Whether ``encoding`` writes quotes, delimiters and line breaks as their ASCII bytes and
+    uses no byte below 0x80 for anything else."""
+    return encoding == "utf8" or codecs.lookup(encoding).name in _ASCII_COMPATIBLE
+
+
+_ASCII_COMPATIBLE = {codecs.lookup(n).name for n in (
+    "latin-1", "cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1257", "iso8859-2",
+    "iso8859-15", "ascii", "utf-8-sig", "mac-roman", "koi8-r", "gb18030", "gbk", "big5",
+    "shift_jis", "cp932", "euc-jp", "euc-kr", "cp949")}
+
+
+def _text_stream(path: Path, encoding: str) -> Iterator[bytes]:
+    """The file's (decompressed) content as UTF-8 or ASCII-compatible bytes, in chunks; a
+    leading byte-order mark left out."""
+    with pa.input_stream(str(path), compression="detect") as stream:
+        decoder = (None if _ascii_compatible(encoding)
+                   else codecs.getincrementaldecoder(encoding)(errors="replace"))
+        head = True
+        while chunk := stream.read(_QUOTE_CHUNK):
+            if decoder is not None:
+                chunk = decoder.decode(chunk).encode("utf-8")
+            if head and chunk.startswith(codecs.BOM_UTF8):
+                chunk = chunk[len(codecs.BOM_UTF8):]
+            head = head and not chunk
+            yield chunk
+
+
+def _chunks_forward(path: Path, encoding: str) -> Iterator[tuple[int, int | None, bytes]]:
+    """(offset, preceding byte, chunk) over the whole text, no run of quotes split."""
+    at, before, carry = 0, None, b""
+    for chunk in _text_stream(path, encoding):
+        chunk = carry + chunk
+        keep = len(chunk) - len(chunk.rstrip(b'"'))
+        carry, chunk = chunk[len(chunk) - keep:], chunk[:len(chunk) - keep]
+        if chunk:
+            yield at, before, chunk
+            at, before = at + len(chunk), chunk[-1]
+    if carry:
+        yield at, before, carry
+
+
+def _chunks_backward(path: Path) -> Iterator[tuple[int, int | None, bytes]]:
+    """(offset, preceding byte, chunk) from the end of a plain file backwards, no run of quotes
+    split; the leading byte-order mark, if any, left out."""
+    bom = len(codecs.BOM_UTF8)
+    with path.open("rb") as file:
+        lead = 0 if file.read(bom) != codecs.BOM_UTF8 else bom
+        end = file.seek(0, 2)
+        while end > lead:
+            start = max(lead, end - _QUOTE_CHUNK)
+            file.seek(start)
+            chunk = file.read(end - start)
+            before = None
+            while start > lead:
+                file.seek(start - 1)
+                before = file.read(1)[0]
+                if before != _QUOTE:
+                    break
+                start -= 1
+                chunk = b'"' + chunk
+                before = None
+            yield start - lead, before, chunk
+            end = start
+
+
+def _line_at(path: Path, encoding: str, offset: int) -> int:
+    """The line (counted from 1; a line break is \\n, \\r\\n or \\r) holding ``offset`` of the
+    text (error path only: the file is read again)."""
+    text = b"".join(_head(path, encoding, offset))
+    return text.count(b"\n") + text.count(b"\r") - text.count(b"\r\n") + 1
+
+
+def _head(path: Path, encoding: str, size: int) -> Iterator[bytes]:
+    """The text's first ``size`` bytes, in chunks."""
+    for chunk in _text_stream(path, encoding):
+        if size <= 0:
+            return
+        yield chunk[:size]
+        size -= len(chunk)
+
+
+# The block size given with a header that is the whole file: there are no rows to read.
+_HEADER_ONLY = 0
+
+
+def _single_line(path: Path, options: _Options) -> tuple[list[str], int] | None:
+    """The header of a file too short for the parser to find a line break in (one line without
+    one, or text of another encoding misread as one line): its columns still have to be checked;
+    None when it holds nothing but blanks."""
+    codec = "utf-8" if options.encoding == "utf8" else options.encoding
+    try:
+        with pa.input_stream(str(path), compression="detect") as stream:
+            text = stream.read().decode(codec).removeprefix("\ufeff")
+    except (LookupError, OSError, UnicodeError, pa.ArrowInvalid) as exc:
+        raise _unreadable(path, options, exc, 1) from exc
+    if not text.strip():
+        return None
+    try:
+        reader = pcsv.open_csv(pa.BufferReader((text + "\n").encode()),
+                               parse_options=_parse_options(options.delimiter, None))
+    except pa.ArrowInvalid as exc:
+        _check_quotes_close(path, options)
+        raise _unreadable(path, options, exc, 1) from exc
+    try:
+        return reader.schema.names, _HEADER_ONLY
+    finally:
+        reader.close()
 
 
 class _Reading:
