@@ -383,12 +383,15 @@ class _Checker:
             self.raise_if_any()
         head = document["contract"]
         self.document_head = head
-        self.calendars = self.build_calendars(document.get("calendars", {}), head)
+        # A part of the wrong type is already a problem: its contents are not looked into.
+        sound = {key: document.get(key) for key in ("calendars", "penalties")
+                 if (key,) not in broken}
+        self.calendars = self.build_calendars(sound.get("calendars") or {}, head)
         sources = {
             name: self.source(name, table) for name, table in document["sources"].items()
         }
         self.check_links(sources)
-        penalties = self.penalties(document.get("penalties"))
+        penalties = self.penalties(sound.get("penalties"))
         levels = [self.service_level(i, sl, sources)
                   for i, sl in enumerate(document["service_levels"])
                   if ("service_levels", i) not in broken]

@@ -217,3 +217,19 @@ def test_an_output_through_a_link_replaces_the_linked_file_and_keeps_the_link(tm
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and link.resolve() == target.resolve()
     assert target.read_text() != "earlier\n"
+
+
+# --- top-level parts of the contract of the wrong type ----------------------------------------
+
+@pytest.mark.parametrize("part,expected", [
+    ('[[penalties]]\nmodel = "fixed"\n', "penalties: expected a table, found a list"),
+    ('[[calendars]]\nx = 1\n', "calendars: expected a table, found a list"),
+    ('[exclusions]\nx = 1\n', "exclusions: expected a list, found a table"),
+])
+def test_a_part_of_the_wrong_type_is_named_not_a_traceback(tmp_path, part, expected):
+    contract = contract_for(tmp_path, (HEADER + TEN).encode())
+    contract.write_text(contract.read_text() + "\n" + part)
+    for command in ("validate", "evaluate"):
+        result = run(command, str(contract))
+        assert result.exit_code == 2, result.output
+        assert expected in result.output
