@@ -29,7 +29,7 @@ from slaengine.penalties import (
     penalty_schema,
     reference_problems,
 )
-from slaengine.periods import date_range_problem
+from slaengine.periods import PERIODS, date_range_problem, label_problem
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.targets import Target, TargetError, parse_target
 from slaengine.years import CALENDAR_YEARS, YearStart
@@ -399,6 +399,13 @@ class _Checker:
             ids = [sl.get("id") for sl in document["service_levels"] if isinstance(sl, dict)]
             for problem in reference_problems(ids, penalties, self.penalty_model):
                 self.problem(*problem)
+            for i, entry in enumerate(penalties.get("exclusions") or []):
+                label = entry.get("period") if isinstance(entry, dict) else None
+                kind = head.get("period", "month")
+                why = (label_problem(label, kind)
+                       if isinstance(label, str) and kind in PERIODS else None)
+                if why is not None:
+                    self.problem(("penalties", "exclusions", i, "period"), why)
         seen: dict[str, int] = {}
         for level in levels:
             if level is None:

@@ -8,6 +8,7 @@ April 1st) is a March ticket. Labels: ``2026-W09`` (ISO weeks, starting Monday),
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -128,6 +129,32 @@ def period_label(period: str) -> Callable[[int], str]:
     if period == "year":
         return lambda key: f"{key}"
     raise ValueError(f"unknown period {period!r}; accepted: {', '.join(PERIODS)}")
+
+
+_LABELS = {
+    "week": re.compile(r"(\d{4})-W(\d{2})"),
+    "month": re.compile(r"(\d{4})-(\d{2})"),
+    "quarter": re.compile(r"(\d{4})-Q(\d)"),
+    "year": re.compile(r"(\d{4})"),
+}
+_EXAMPLES = {"week": "2026-W09", "month": "2026-03", "quarter": "2026-Q1", "year": "2026"}
+
+
+def label_problem(text: str, period: str) -> str | None:
+    """Why ``text`` is not the label of a ``period`` (``2026-03`` for a month), or None."""
+    found = _LABELS[period].fullmatch(text) if text.isascii() else None
+    problem = f'"{text}" is not a {period} label such as "{_EXAMPLES[period]}"'
+    if found is None:
+        return problem
+    year = int(found.group(1))
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        return f"{problem}: its year lies outside {FIRST_DAY.year}..{LAST_DAY.year}"
+    if period == "year":
+        return None
+    number = int(found.group(2))
+    last = {"month": 12, "quarter": 4,
+            "week": date(year, 12, 28).isocalendar().week}[period]
+    return None if 1 <= number <= last else f"{problem}: a {period} of {year} runs 1..{last}"
 
 
 def period_bounds(keys: np.ndarray, period: str, timezone: str) -> tuple[np.ndarray, np.ndarray]:

@@ -531,3 +531,25 @@ def test_a_source_that_lets_far_times_through_gets_an_error_not_an_overflow():
     far = pa.array([253_402_000_000_000_000], pa.timestamp("us", tz="UTC"))  # year 9999
     with pytest.raises(DataError, match=r"outside the accepted dates 1900-01-01 \.\. 2199-12-31"):
         period_keys(far, "month", "America/New_York")
+
+
+@pytest.mark.parametrize(("period", "label", "fine"), [
+    ("month", "2026-03", True), ("month", "2026-13", False), ("month", "2026-00", False),
+    ("month", "26-03", False), ("month", "2026-3", False), ("month", "٢٠٢٦-03", False),
+    ("quarter", "2026-Q4", True), ("quarter", "2026-Q5", False), ("quarter", "2026-03", False),
+    ("week", "2026-W53", True),  # 2026 has 53 ISO weeks (Dec 28th is in week 53)
+    ("week", "2027-W53", False), ("week", "2026-W00", False),
+    ("year", "2026", True), ("year", "1899", False), ("year", "2026-01", False),
+])
+def test_a_penalty_exclusion_names_a_real_period(period, label, fine):
+    # A label that names no period would silently never match: it is refused instead.
+    text = (f'[contract]\nid = "c"\nclient = "C"\nvendor = "V"\nmonthly_fee = "1000.00"\n'
+            f'period = "{period}"\n[sources.t]\nadapter = "csv"\npath = "t.csv"\n'
+            '[[service_levels]]\nid = "frt"\nmetric = "first_response_time"\n'
+            'target = "p90 <= 1h"\n[penalties]\nmodel = "fixed"\namount = "100.00"\n'
+            f'[[penalties.exclusions]]\nperiod = "{label}"\nreason = "outage"\n')
+    if fine:
+        parse_contract(text)
+    else:
+        with pytest.raises(ContractError, match=r"penalties\.exclusions\[0\]\.period"):
+            parse_contract(text)
