@@ -25,7 +25,11 @@ def test_metric_case(case, tmp_path, registry):
 
 
 def test_every_metric_has_a_case_file(registry):
-    missing = sorted(set(registry.metrics) - {path.stem for path in CASE_FILES})
+    # The project's own metrics: a third-party one installed beside them brings its own tests.
+    ours = {name for name in registry.metrics
+            if registry.origin("metric", name).distribution == "slaengine"}
+    assert len(ours) >= 27
+    missing = sorted(ours - {path.stem for path in CASE_FILES})
     assert not missing, f"metrics without tests/metrics/NAME.toml: {missing}"
 
 
