@@ -97,6 +97,7 @@ import pyarrow.compute as pc
 
 from slaengine.errors import ContractError, DataError, did_you_mean
 from slaengine.periods import FIRST_DAY, LAST_DAY, check_instants, date_range_problem
+from slaengine.walltime import transitions
 
 
 class Calendar:
@@ -142,7 +143,6 @@ _MARGIN_DAYS = 3  # covers any UTC offset (< 1 day) plus an overnight shift's sp
 _TABLE_LIMIT = 1 << 22  # largest grid table (entries) before falling back to searchsorted
 _CHUNK = 1 << 20  # records per block when reading the table (keeps temporaries in cache)
 _BLOCK_DAYS = 128  # tables are built for whole blocks of days
-_SAMPLE = 6 * 3600  # seconds between offset samples when looking for DST changes
 
 
 @dataclass(frozen=True)
@@ -425,35 +425,11 @@ class BusinessCalendar(Calendar):
         return _union(np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64))
 
     def _segments(self, lo: int, hi: int) -> list[tuple[int, int, int]]:
-        """``(start, end, offset)`` pieces of ``[lo, hi)`` with a constant UTC offset (all µs)."""
-        def offset_at(second: int) -> int:
-            moment = datetime.fromtimestamp(second, tz=UTC).astimezone(self.zone)
-            delta = moment.utcoffset() or timedelta(0)
-            return round(delta.total_seconds() * _US)
-
-        segments: list[tuple[int, int, int]] = []
-        seg_lo = lo
-        prev_s = lo // _US
-        prev_off = offset_at(prev_s)
-        hi_s = hi // _US
-        while prev_s < hi_s:  # one step per 6 hours of the span, a few per DST change
-            nxt = min(prev_s + _SAMPLE, hi_s)
-            off = offset_at(nxt)
-            if off != prev_off:
-                a, b = prev_s, nxt  # offset(a) == prev_off, offset(b) != prev_off
-                while b - a > 1:
-                    mid = (a + b) // 2
-                    if offset_at(mid) == prev_off:
-                        a = mid
-                    else:
-                        b = mid
-                segments.append((seg_lo, b * _US, prev_off))
-                seg_lo = b * _US
-                prev_off = offset_at(b)
-                nxt = b
-            prev_s = nxt
-        segments.append((seg_lo, hi, prev_off))
-        return segments
+        """``(start, end, offset)`` pieces of ``[lo, hi)`` with a constant UTC offset (all µs),
+        from the zone's transitions as :func:`slaengine.walltime.transitions` finds them."""
+        instants, offsets = transitions(self.zone, lo, hi - 1)
+        bounds = [lo, *instants, hi]
+        return list(zip(bounds[:-1], bounds[1:], offsets, strict=True))
 
 
 def _check_intervals(intervals: Iterable[Interval]) -> list[Interval]:
