@@ -25,6 +25,7 @@ import json
 import math
 import re
 from decimal import Decimal
+from html import escape, unescape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -279,6 +280,88 @@ def _threshold(text: str | None) -> float | None:
         return None
 
 
+def chart_title(level: dict[str, Any], segment: dict[str, Any]) -> str:
+    """What a chart shows, as its SVG title (the tooltip over the chart): the service level, the
+    segment, the metric and the target."""
+    name = level["id"] + (f" ({segment['text']})" if segment["text"] else "")
+    text = f"{name}: {level['metric'].replace('_', ' ')} per period, target {level['target_text']}"
+    return text + (f", minimum {level['minimum']}" if level["minimum"] else "")
+
+
+_CHAR_WIDTH = {"m": 1.05, "w": 0.95, "M": 1.0, "W": 1.1, "%": 1.0, " ": 0.35, ".": 0.4,
+               ",": 0.4, ":": 0.4, "i": 0.4, "l": 0.4}
+DOT_RADIUS = 5
+
+
+def text_width(text: str, size: float) -> float:
+    """A generous estimate of the width of bold text in the chart's sans-serif font, so that
+    labels kept apart by it stay apart whatever font the browser picks."""
+    return size * sum(_CHAR_WIDTH.get(ch, 1.0 if ord(ch) > 0x2000 else 0.74) for ch in text)
+
+
+Box = tuple[float, float, float, float]
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_value_labels(svg: str) -> str:
+    """Put each value label above or below its dot, wherever it crosses neither the target nor
+    the minimum line, no other label and no other dot.
+
+    pygal writes every label below and to the right of its dot, where it runs over the next
+    dot, the threshold lines and (for the last one) off the chart. Labels are placed left to
+    right; each takes the free place nearest its dot, trying just above, just below, then 3
+    units further up and down at a time; when none is free, the one with the fewest
+    collisions. The first and last labels lean inwards so that they stay inside the chart.
+    """
+    size = VALUE_FONT
+    plot = re.search(r'class="plot"><rect x="0" y="0" width="[-\d.]+" height="([-\d.]+)"', svg)
+    bottom = float(plot[1]) if plot else math.inf
+    lines = [float(m[1]) for m in re.finditer(
+        r'<g class="series serie-[1-9]\d* color-\d+"><path d="M[-\d.]+ ([-\d.]+) ', svg)]
+    label = re.compile(r'<text text-anchor="left" x="([-\d.]+)" y="([-\d.]+)" class="value">'
+                       r'([^<]*)</text>')
+    found = list(label.finditer(svg))
+    # pygal's label sits at (cx + size, cy + size + size / 3) from its dot's centre.
+    dots = [(float(m[1]) - size, float(m[2]) - size * 4 / 3) for m in found]
+    reach = DOT_RADIUS + 1.5
+    obstacles: list[Box] = [(cx - reach, cy - reach, cx + reach, cy + reach) for cx, cy in dots]
+    obstacles += [(-math.inf, y - 2.5, math.inf, y + 2.5) for y in lines]
+    xs = [cx for cx, _ in dots]
+    placed: dict[int, str] = {}
+    for index, (m, (cx, cy)) in enumerate(zip(found, dots, strict=True)):
+        width = text_width(unescape(m[3]), size) + 2
+        anchor, left = "middle", cx - width / 2
+        if len(xs) > 1 and cx == min(xs):
+            anchor, left = "start", cx - 4
+        elif len(xs) > 1 and cx == max(xs):
+            anchor, left = "end", cx + 4 - width
+        x = {"middle": cx, "start": cx - 4, "end": cx + 4}[anchor]
+        above = cy - reach - 0.25 * size - 1
+        below = cy + reach + 0.95 * size + 1
+        best: tuple[int, float, Box] | None = None
+        for baseline in (y for shift in range(0, 2 * size, 3)
+                         for y in (above - shift, below + shift)):
+            box = (left, baseline - 0.95 * size, left + width, baseline + 0.25 * size)
+            if box[1] < -10 or box[3] > bottom:
+                continue
+            own = obstacles[index]
+            hits = sum(_overlaps(box, o) for o in obstacles if o is not own)
+            if best is None or hits < best[0]:
+                best = (hits, baseline, box)
+            if hits == 0:
+                break
+        if best is None:
+            best = (0, above, (left, above - 0.95 * size, left + width, above + 0.25 * size))
+        obstacles.append(best[2])
+        placed[m.start()] = (f'<text text-anchor="{anchor}" x="{x:.2f}" y="{best[1]:.2f}" '
+                             f'class="value">{m[3]}</text>')
+    return label.sub(lambda m: placed[m.start()], svg)
+
+
+
 def chart_svg(level: dict[str, Any], segment: dict[str, Any], periods: list[str],
               number_: int) -> str:
     """One line chart (inline SVG): the value per period, dots coloured by status and labelled
@@ -351,21 +434,13 @@ def chart_svg(level: dict[str, Any], segment: dict[str, Any], periods: list[str]
     # Deterministic and quiet: a stable id instead of a random one, no generator comments and
     # no script (pygal always embeds its configuration for its optional tooltips script).
     svg = re.sub(r"<!--.*?-->|<script\b.*?</script>", "", svg, flags=re.S)
-    # Value labels centred just above their dot (pygal puts them below and to the right, where
-    # the last one runs off the chart); the first and last ones lean inwards.
-    label = re.compile(r'<text text-anchor="left" x="([-\d.]+)" y="([-\d.]+)" class="value">')
-    xs = [float(m[1]) for m in label.finditer(svg)]
-
-    def above(m: re.Match[str]) -> str:
-        x, y = float(m[1]) - VALUE_FONT, float(m[2]) - 2 * VALUE_FONT - 1
-        anchor = "middle"
-        if len(xs) > 1 and float(m[1]) == min(xs):
-            anchor, x = "start", x - 4
-        elif len(xs) > 1 and float(m[1]) == max(xs):
-            anchor, x = "end", x + 4
-        return f'<text text-anchor="{anchor}" x="{x:.2f}" y="{y:.2f}" class="value">'
-
-    svg = label.sub(above, svg)
+    svg = place_value_labels(svg)
+    # The chart's own title (its tooltip) names the service level; pygal's default is "Pygal".
+    title = escape(chart_title(level, segment), quote=False)
+    svg = re.sub(r"</defs><title>[^<]*</title>", lambda _: f"</defs><title>{title}</title>", svg,
+                 count=1)
+    # An axis label's tooltip is the label itself ("3h"), not the raw number behind it (10800).
+    svg = re.sub(r'(<text [^>]*>([^<]*)</text>)<title>[^<]*</title>', r"\1<title>\2</title>", svg)
     found = re.search(r'id="(chart-[0-9a-f-]+)"', svg)
     if found:
         svg = svg.replace(found.group(1), f"sla-chart-{number_}")
