@@ -382,7 +382,9 @@ def chart_svg(level: dict[str, Any], segment: dict[str, Any], periods: list[str]
     if unit in ("duration", "count") and low >= 0:
         low, high = 0.0, high + pad
     elif unit == "rate":
-        low, high = max(low - pad, 0.0), min(high + pad, 1.0) if high <= 1.0 else high + pad
+        # A share stays within 0..100 %; a rate that can go negative (a return) keeps its sign.
+        low = max(low - pad, 0.0) if low >= 0 else low - pad
+        high = min(high + pad, 1.0) if high <= 1.0 else high + pad
     else:
         low, high = low - pad, high + pad
     ticks = axis_ticks(low, high, unit)
