@@ -288,15 +288,32 @@ def chart_title(level: dict[str, Any], segment: dict[str, Any]) -> str:
     return text + (f", minimum {level['minimum']}" if level["minimum"] else "")
 
 
-_CHAR_WIDTH = {"m": 1.05, "w": 0.95, "M": 1.0, "W": 1.1, "%": 1.0, " ": 0.35, ".": 0.4,
-               ",": 0.4, ":": 0.4, "i": 0.4, "l": 0.4}
+# Advance widths (in ems) of DejaVu Sans, the widest of the usual sans-serif system fonts and the
+# one system-ui falls back to on Linux; bold is about a tenth wider. Any other character counts
+# as a full em.
+_CHAR_WIDTHS = {
+    **dict.fromkeys(" ,.", 0.318), **dict.fromkeys(":;/|\\", 0.337),
+    **dict.fromkeys("0123456789$", 0.636), **dict.fromkeys("+<=>~^#", 0.838),
+    "!": 0.401, '"': 0.460, "%": 0.950, "&": 0.780, "'": 0.275, "(": 0.390, ")": 0.390,
+    "[": 0.390, "]": 0.390, "{": 0.636, "}": 0.636, "*": 0.500, "-": 0.361, "?": 0.531,
+    "@": 1.0, "_": 0.500, "`": 0.500,
+    "A": 0.684, "B": 0.686, "C": 0.698, "D": 0.770, "E": 0.632, "F": 0.575, "G": 0.775,
+    "H": 0.752, "I": 0.295, "J": 0.295, "K": 0.656, "L": 0.557, "M": 0.863, "N": 0.748,
+    "O": 0.787, "P": 0.603, "Q": 0.787, "R": 0.695, "S": 0.635, "T": 0.611, "U": 0.732,
+    "V": 0.684, "W": 0.989, "X": 0.685, "Y": 0.611, "Z": 0.685,
+    "a": 0.613, "b": 0.635, "c": 0.550, "d": 0.635, "e": 0.615, "f": 0.352, "g": 0.635,
+    "h": 0.634, "i": 0.278, "j": 0.278, "k": 0.579, "l": 0.278, "m": 0.974, "n": 0.634,
+    "o": 0.612, "p": 0.635, "q": 0.635, "r": 0.411, "s": 0.521, "t": 0.392, "u": 0.634,
+    "v": 0.592, "w": 0.818, "x": 0.592, "y": 0.592, "z": 0.525,
+}
 DOT_RADIUS = 5
 
 
-def text_width(text: str, size: float) -> float:
-    """A generous estimate of the width of bold text in the chart's sans-serif font, so that
-    labels kept apart by it stay apart whatever font the browser picks."""
-    return size * sum(_CHAR_WIDTH.get(ch, 1.0 if ord(ch) > 0x2000 else 0.74) for ch in text)
+def text_width(text: str, size: float, *, bold: bool = False) -> float:
+    """A generous estimate of the width of a text in the chart's font (5 % over DejaVu Sans),
+    so that texts kept apart by it stay apart whichever sans-serif font the browser picks."""
+    ems = sum(_CHAR_WIDTHS.get(ch, 1.0) for ch in text)
+    return size * ems * (1.1 if bold else 1.0) * 1.05
 
 
 Box = tuple[float, float, float, float]
@@ -332,7 +349,7 @@ def place_value_labels(svg: str) -> str:
     xs = [cx for cx, _ in dots]
     placed: dict[int, str] = {}
     for index, (m, (cx, cy)) in enumerate(zip(found, dots, strict=True)):
-        width = text_width(unescape(m[3]), size) + 2
+        width = text_width(unescape(m[3]), size, bold=True) + 2
         anchor, left = "middle", cx - width / 2
         if len(xs) > 1 and cx == min(xs):
             anchor, left = "start", cx - 4
@@ -342,7 +359,7 @@ def place_value_labels(svg: str) -> str:
         above = cy - reach - 0.25 * size - 1
         below = cy + reach + 0.95 * size + 1
         best: tuple[int, float, Box] | None = None
-        for baseline in (y for shift in range(0, 2 * size, 3)
+        for baseline in (y for shift in range(0, 5 * size, 3)
                          for y in (above - shift, below + shift)):
             box = (left, baseline - 0.95 * size, left + width, baseline + 0.25 * size)
             if box[1] < -10 or box[3] > bottom:
@@ -360,6 +377,21 @@ def place_value_labels(svg: str) -> str:
                              f'class="value">{m[3]}</text>')
     return label.sub(lambda m: placed[m.start()], svg)
 
+
+
+LEGEND_FONT = 12
+LEGEND_WIDTH = 640 - 12 - 44  # the chart's width less its left and right margins
+
+
+def legend_layout(entries: list[str]) -> tuple[int, int]:
+    """Legend columns (3 unless an entry would run into the next) and the number of characters
+    to cut entries at (-1: none) when even one column is too narrow."""
+    # An entry is a 12-unit swatch, a 5-unit gap and its text, then at least 4 units of space.
+    needed = max(text_width(entry, LEGEND_FONT) for entry in entries) + 12 + 5 + 4
+    for columns in (3, 2, 1):
+        if needed <= LEGEND_WIDTH / columns:
+            return columns, -1
+    return 1, int((LEGEND_WIDTH - 21) / (1.05 * LEGEND_FONT))
 
 
 def chart_svg(level: dict[str, Any], segment: dict[str, Any], periods: list[str],
@@ -390,6 +422,12 @@ def chart_svg(level: dict[str, Any], segment: dict[str, Any], periods: list[str]
     ticks = axis_ticks(low, high, unit)
 
     many = len(periods) > 12
+    legend = [level["metric"].replace("_", " ") if not segment["text"] else segment["text"]]
+    if target is not None:
+        legend.append(f"target {level['target_text']}")
+    if minimum is not None:
+        legend.append(f"minimum {level['minimum']}")
+    columns, truncate = legend_layout(legend)
     style = Style(
         background="#ffffff", plot_background="#ffffff", foreground="#24292f",
         foreground_strong="#24292f", foreground_subtle="#d0d7de",
@@ -405,10 +443,10 @@ def chart_svg(level: dict[str, Any], segment: dict[str, Any], periods: list[str]
         style=style, js=[], disable_xml_declaration=True, explicit_size=False,
         width=640, height=320, margin=12, margin_right=44, margin_bottom=20, spacing=14,
         show_legend=True, legend_at_bottom=True,
-        legend_at_bottom_columns=3, print_values=not many, print_values_position="top",
+        legend_at_bottom_columns=columns, print_values=not many, print_values_position="top",
         y_labels=[{"label": axis_label(t, unit), "value": t} for t in ticks],
         range=(ticks[0], ticks[-1]), show_y_guides=True, show_x_guides=False,
-        allow_interruptions=False, truncate_label=-1, truncate_legend=-1,
+        allow_interruptions=False, truncate_label=-1, truncate_legend=truncate,
         x_label_rotation=40 if len(periods) > 8 else 0, dots_size=5, stroke_style={"width": 2},
         show_minor_x_labels=not many,
         x_labels_major_every=max(1, len(periods) // 12) if many else None,
@@ -424,13 +462,13 @@ def chart_svg(level: dict[str, Any], segment: dict[str, Any], periods: list[str]
         points.append({"value": value, "color": row["colour"],
                        "formatter": lambda _v, shown=shown: shown,
                        "label": f"{period}: {row['label']}"})
-    chart.add(level["metric"].replace("_", " ") if not segment["text"] else segment["text"],
-              points, formatter=lambda v: axis_label(v, unit), stroke_style={"width": 2.5})
+    chart.add(legend[0], points, formatter=lambda v: axis_label(v, unit),
+              stroke_style={"width": 2.5})
     if target is not None:
-        chart.add(f"target {level['target_text']}", [target] * len(periods), show_dots=False,
+        chart.add(legend[1], [target] * len(periods), show_dots=False,
                   print_values=False, stroke_style={"width": 2.5, "dasharray": "9,5"})
     if minimum is not None:
-        chart.add(f"minimum {level['minimum']}", [minimum] * len(periods), show_dots=False,
+        chart.add(legend[-1], [minimum] * len(periods), show_dots=False,
                   print_values=False, stroke_style={"width": 2.5, "dasharray": "2,4"})
     svg = chart.render(is_unicode=True)
     # Deterministic and quiet: a stable id instead of a random one, no generator comments and
