@@ -25,6 +25,7 @@ import json
 import math
 import re
 from decimal import Decimal
+from html import escape, unescape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -279,6 +280,120 @@ def _threshold(text: str | None) -> float | None:
         return None
 
 
+def chart_title(level: dict[str, Any], segment: dict[str, Any]) -> str:
+    """What a chart shows, as its SVG title (the tooltip over the chart): the service level, the
+    segment, the metric and the target."""
+    name = level["id"] + (f" ({segment['text']})" if segment["text"] else "")
+    text = f"{name}: {level['metric'].replace('_', ' ')} per period, target {level['target_text']}"
+    return text + (f", minimum {level['minimum']}" if level["minimum"] else "")
+
+
+# Advance widths (in ems) of DejaVu Sans, the widest of the usual sans-serif system fonts and the
+# one system-ui falls back to on Linux; bold is about a tenth wider. Any other character counts
+# as a full em.
+_CHAR_WIDTHS = {
+    **dict.fromkeys(" ,.", 0.318), **dict.fromkeys(":;/|\\", 0.337),
+    **dict.fromkeys("0123456789$", 0.636), **dict.fromkeys("+<=>~^#", 0.838),
+    "!": 0.401, '"': 0.460, "%": 0.950, "&": 0.780, "'": 0.275, "(": 0.390, ")": 0.390,
+    "[": 0.390, "]": 0.390, "{": 0.636, "}": 0.636, "*": 0.500, "-": 0.361, "?": 0.531,
+    "@": 1.0, "_": 0.500, "`": 0.500,
+    "A": 0.684, "B": 0.686, "C": 0.698, "D": 0.770, "E": 0.632, "F": 0.575, "G": 0.775,
+    "H": 0.752, "I": 0.295, "J": 0.295, "K": 0.656, "L": 0.557, "M": 0.863, "N": 0.748,
+    "O": 0.787, "P": 0.603, "Q": 0.787, "R": 0.695, "S": 0.635, "T": 0.611, "U": 0.732,
+    "V": 0.684, "W": 0.989, "X": 0.685, "Y": 0.611, "Z": 0.685,
+    "a": 0.613, "b": 0.635, "c": 0.550, "d": 0.635, "e": 0.615, "f": 0.352, "g": 0.635,
+    "h": 0.634, "i": 0.278, "j": 0.278, "k": 0.579, "l": 0.278, "m": 0.974, "n": 0.634,
+    "o": 0.612, "p": 0.635, "q": 0.635, "r": 0.411, "s": 0.521, "t": 0.392, "u": 0.634,
+    "v": 0.592, "w": 0.818, "x": 0.592, "y": 0.592, "z": 0.525,
+}
+DOT_RADIUS = 5
+
+
+def text_width(text: str, size: float, *, bold: bool = False) -> float:
+    """A generous estimate of the width of a text in the chart's font (5 % over DejaVu Sans),
+    so that texts kept apart by it stay apart whichever sans-serif font the browser picks."""
+    ems = sum(_CHAR_WIDTHS.get(ch, 1.0) for ch in text)
+    return size * ems * (1.1 if bold else 1.0) * 1.05
+
+
+Box = tuple[float, float, float, float]
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_value_labels(svg: str) -> str:
+    """Put each value label above or below its dot, wherever it crosses neither the target nor
+    the minimum line, no other label and no other dot.
+
+    pygal writes every label below and to the right of its dot, where it runs over the next
+    dot, the threshold lines and (for the last one) off the chart. Labels are placed left to
+    right; each takes the free place nearest its dot, trying just above, just below, then 3
+    units further up and down at a time; when none is free, the one with the fewest
+    collisions. The first and last labels lean inwards so that they stay inside the chart.
+    """
+    size = VALUE_FONT
+    plot = re.search(r'class="plot"><rect x="0" y="0" width="[-\d.]+" height="([-\d.]+)"', svg)
+    bottom = float(plot[1]) if plot else math.inf
+    lines = [float(m[1]) for m in re.finditer(
+        r'<g class="series serie-[1-9]\d* color-\d+"><path d="M[-\d.]+ ([-\d.]+) ', svg)]
+    label = re.compile(r'<text text-anchor="left" x="([-\d.]+)" y="([-\d.]+)" class="value">'
+                       r'([^<]*)</text>')
+    found = list(label.finditer(svg))
+    # pygal's label sits at (cx + size, cy + size + size / 3) from its dot's centre.
+    dots = [(float(m[1]) - size, float(m[2]) - size * 4 / 3) for m in found]
+    reach = DOT_RADIUS + 1.5
+    obstacles: list[Box] = [(cx - reach, cy - reach, cx + reach, cy + reach) for cx, cy in dots]
+    obstacles += [(-math.inf, y - 2.5, math.inf, y + 2.5) for y in lines]
+    xs = [cx for cx, _ in dots]
+    placed: dict[int, str] = {}
+    for index, (m, (cx, cy)) in enumerate(zip(found, dots, strict=True)):
+        width = text_width(unescape(m[3]), size, bold=True) + 2
+        anchor, left = "middle", cx - width / 2
+        if len(xs) > 1 and cx == min(xs):
+            anchor, left = "start", cx - 4
+        elif len(xs) > 1 and cx == max(xs):
+            anchor, left = "end", cx + 4 - width
+        x = {"middle": cx, "start": cx - 4, "end": cx + 4}[anchor]
+        above = cy - reach - 0.25 * size - 1
+        below = cy + reach + 0.95 * size + 1
+        best: tuple[int, float, Box] | None = None
+        for baseline in (y for shift in range(0, 5 * size, 3)
+                         for y in (above - shift, below + shift)):
+            box = (left, baseline - 0.95 * size, left + width, baseline + 0.25 * size)
+            if box[1] < -10 or box[3] > bottom:
+                continue
+            own = obstacles[index]
+            hits = sum(_overlaps(box, o) for o in obstacles if o is not own)
+            if best is None or hits < best[0]:
+                best = (hits, baseline, box)
+            if hits == 0:
+                break
+        if best is None:
+            best = (0, above, (left, above - 0.95 * size, left + width, above + 0.25 * size))
+        obstacles.append(best[2])
+        placed[m.start()] = (f'<text text-anchor="{anchor}" x="{x:.2f}" y="{best[1]:.2f}" '
+                             f'class="value">{m[3]}</text>')
+    return label.sub(lambda m: placed[m.start()], svg)
+
+
+
+LEGEND_FONT = 12
+LEGEND_WIDTH = 640 - 12 - 44  # the chart's width less its left and right margins
+
+
+def legend_layout(entries: list[str]) -> tuple[int, int]:
+    """Legend columns (3 unless an entry would run into the next) and the number of characters
+    to cut entries at (-1: none) when even one column is too narrow."""
+    # An entry is a 12-unit swatch, a 5-unit gap and its text, then at least 4 units of space.
+    needed = max(text_width(entry, LEGEND_FONT) for entry in entries) + 12 + 5 + 4
+    for columns in (3, 2, 1):
+        if needed <= LEGEND_WIDTH / columns:
+            return columns, -1
+    return 1, int((LEGEND_WIDTH - 21) / (1.05 * LEGEND_FONT))
+
+
 def chart_svg(level: dict[str, Any], segment: dict[str, Any], periods: list[str],
               number_: int) -> str:
     """One line chart (inline SVG): the value per period, dots coloured by status and labelled
@@ -299,12 +414,20 @@ def chart_svg(level: dict[str, Any], segment: dict[str, Any], periods: list[str]
     if unit in ("duration", "count") and low >= 0:
         low, high = 0.0, high + pad
     elif unit == "rate":
-        low, high = max(low - pad, 0.0), min(high + pad, 1.0) if high <= 1.0 else high + pad
+        # A share stays within 0..100 %; a rate that can go negative (a return) keeps its sign.
+        low = max(low - pad, 0.0) if low >= 0 else low - pad
+        high = min(high + pad, 1.0) if high <= 1.0 else high + pad
     else:
         low, high = low - pad, high + pad
     ticks = axis_ticks(low, high, unit)
 
     many = len(periods) > 12
+    legend = [level["metric"].replace("_", " ") if not segment["text"] else segment["text"]]
+    if target is not None:
+        legend.append(f"target {level['target_text']}")
+    if minimum is not None:
+        legend.append(f"minimum {level['minimum']}")
+    columns, truncate = legend_layout(legend)
     style = Style(
         background="#ffffff", plot_background="#ffffff", foreground="#24292f",
         foreground_strong="#24292f", foreground_subtle="#d0d7de",
@@ -320,10 +443,10 @@ def chart_svg(level: dict[str, Any], segment: dict[str, Any], periods: list[str]
         style=style, js=[], disable_xml_declaration=True, explicit_size=False,
         width=640, height=320, margin=12, margin_right=44, margin_bottom=20, spacing=14,
         show_legend=True, legend_at_bottom=True,
-        legend_at_bottom_columns=3, print_values=not many, print_values_position="top",
+        legend_at_bottom_columns=columns, print_values=not many, print_values_position="top",
         y_labels=[{"label": axis_label(t, unit), "value": t} for t in ticks],
         range=(ticks[0], ticks[-1]), show_y_guides=True, show_x_guides=False,
-        allow_interruptions=False, truncate_label=-1, truncate_legend=-1,
+        allow_interruptions=False, truncate_label=-1, truncate_legend=truncate,
         x_label_rotation=40 if len(periods) > 8 else 0, dots_size=5, stroke_style={"width": 2},
         show_minor_x_labels=not many,
         x_labels_major_every=max(1, len(periods) // 12) if many else None,
@@ -339,33 +462,25 @@ def chart_svg(level: dict[str, Any], segment: dict[str, Any], periods: list[str]
         points.append({"value": value, "color": row["colour"],
                        "formatter": lambda _v, shown=shown: shown,
                        "label": f"{period}: {row['label']}"})
-    chart.add(level["metric"].replace("_", " ") if not segment["text"] else segment["text"],
-              points, formatter=lambda v: axis_label(v, unit), stroke_style={"width": 2.5})
+    chart.add(legend[0], points, formatter=lambda v: axis_label(v, unit),
+              stroke_style={"width": 2.5})
     if target is not None:
-        chart.add(f"target {level['target_text']}", [target] * len(periods), show_dots=False,
+        chart.add(legend[1], [target] * len(periods), show_dots=False,
                   print_values=False, stroke_style={"width": 2.5, "dasharray": "9,5"})
     if minimum is not None:
-        chart.add(f"minimum {level['minimum']}", [minimum] * len(periods), show_dots=False,
+        chart.add(legend[-1], [minimum] * len(periods), show_dots=False,
                   print_values=False, stroke_style={"width": 2.5, "dasharray": "2,4"})
     svg = chart.render(is_unicode=True)
     # Deterministic and quiet: a stable id instead of a random one, no generator comments and
     # no script (pygal always embeds its configuration for its optional tooltips script).
     svg = re.sub(r"<!--.*?-->|<script\b.*?</script>", "", svg, flags=re.S)
-    # Value labels centred just above their dot (pygal puts them below and to the right, where
-    # the last one runs off the chart); the first and last ones lean inwards.
-    label = re.compile(r'<text text-anchor="left" x="([-\d.]+)" y="([-\d.]+)" class="value">')
-    xs = [float(m[1]) for m in label.finditer(svg)]
-
-    def above(m: re.Match[str]) -> str:
-        x, y = float(m[1]) - VALUE_FONT, float(m[2]) - 2 * VALUE_FONT - 1
-        anchor = "middle"
-        if len(xs) > 1 and float(m[1]) == min(xs):
-            anchor, x = "start", x - 4
-        elif len(xs) > 1 and float(m[1]) == max(xs):
-            anchor, x = "end", x + 4
-        return f'<text text-anchor="{anchor}" x="{x:.2f}" y="{y:.2f}" class="value">'
-
-    svg = label.sub(above, svg)
+    svg = place_value_labels(svg)
+    # The chart's own title (its tooltip) names the service level; pygal's default is "Pygal".
+    title = escape(chart_title(level, segment), quote=False)
+    svg = re.sub(r"</defs><title>[^<]*</title>", lambda _: f"</defs><title>{title}</title>", svg,
+                 count=1)
+    # An axis label's tooltip is the label itself ("3h"), not the raw number behind it (10800).
+    svg = re.sub(r'(<text [^>]*>([^<]*)</text>)<title>[^<]*</title>', r"\1<title>\2</title>", svg)
     found = re.search(r'id="(chart-[0-9a-f-]+)"', svg)
     if found:
         svg = svg.replace(found.group(1), f"sla-chart-{number_}")
