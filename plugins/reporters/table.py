@@ -229,11 +229,12 @@ def _render(console: Console, columns: list[Column], cells: dict[str, list[str]]
                         for c in columns))
     block = Padding(table, (0, 0, 0, INDENT), expand=False)
     if width > console.width:  # the key columns alone are wider than the terminal
-        with console.capture() as captured:
-            console.print(block, width=width)
-        console.file.write(captured.get())
-    else:
-        console.print(block)
+        from rich.console import Console
+
+        console = Console(file=console.file, width=width, color_system=console.color_system,
+                          force_terminal=console.is_terminal, no_color=console.no_color,
+                          highlight=False, markup=False, emoji=False)
+    console.print(block)
 
 
 def _accounting(evaluation: Evaluation) -> list[str]:
