@@ -110,10 +110,11 @@ def test_the_widths_are_used(evaluations, monkeypatch):
     # at 80 some blocks leave out columns, and the report says which.
     evaluation = evaluations["isp-helpdesk.toml"]
     wide = render(evaluation, "120", monkeypatch)
-    assert "not shown" not in wide
+    assert "left out where" not in wide
     assert max(cell_len(line) for line in wide.splitlines()) > 90
     narrow = render(evaluation, "80", monkeypatch)
-    assert "not shown at 80 columns: unmeasured, excluded" in " ".join(narrow.split())
+    assert ("left out where they do not fit in 80 columns: unmeasured, excluded"
+            in " ".join(narrow.split()))
     # COLUMNS unset, empty or not a number: 80.
     for columns in (None, "", "wide", "-5", "0"):
         assert render(evaluation, columns, monkeypatch) == narrow, columns

@@ -115,8 +115,9 @@ class TableReporter(Reporter):
         say()
         if left_out:
             shown = [c for c in LEFT_OUT_FIRST[::-1] if c in left_out]
-            say(f"not shown at {width} columns: {', '.join(shown)} (a wider terminal, "
-                "COLUMNS=120 when piped, or --format md, csv or json shows them)")
+            say(f"left out where they do not fit in {width} columns: {', '.join(shown)} (a "
+                "wider terminal, COLUMNS=120 when piped, or --format md, csv or json shows "
+                "them)")
         counts = ", ".join(f"{evaluation.count(s)} {s.replace('_', ' ')}" for s in STYLES)
         say(f"verdicts: {counts}")
         running = sorted({v.period for v in evaluation.verdicts if v.provisional})
