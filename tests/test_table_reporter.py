@@ -132,12 +132,14 @@ def test_key_columns_stay_whole_when_the_width_is_too_small(evaluations, width, 
                for line in prose.splitlines())
 
 
+@pytest.mark.parametrize("width", [20, 80])
 @pytest.mark.parametrize("case", CASES)
-def test_piped_text_breaks_only_between_words(evaluations, case, monkeypatch):
+def test_piped_text_breaks_only_between_words(evaluations, case, width, monkeypatch):
     # The summary, the credits and the accounting at 80 columns hold exactly the words of the
-    # same text unwrapped (at 2000 columns): no word is cut across two lines.
+    # same text unwrapped (at 2000 columns): no word is cut across two lines, not even one
+    # longer than a line (at 20 columns, a path).
     evaluation = evaluations[case]
-    narrow = render(evaluation, "80", monkeypatch)
+    narrow = render(evaluation, str(width), monkeypatch)
     wide = render(evaluation, "2000", monkeypatch)
 
     def prose(text: str) -> Counter[str]:

@@ -101,7 +101,7 @@ class TableReporter(Reporter):
 
         def say(line: str = "", style: str = "") -> None:
             for part in _wrap(printable(line, newlines=False), width):
-                console.print(Text(part, style=style))
+                console.print(Text(part, style=style), soft_wrap=True)  # already wrapped
 
         contract = evaluation.contract
         say(f"{contract.id}: {contract.vendor} for {contract.client} "
@@ -164,7 +164,8 @@ def _columns(verdicts: list[Verdict]) -> list[Column]:
     target column only when its verdicts do not share one target (the heading names it)."""
     columns = [PERIOD]
     if verdicts[0].segment:
-        columns.append(Column(", ".join(verdicts[0].segment), "left", _segment))
+        columns.append(Column(printable(", ".join(verdicts[0].segment), newlines=False),
+                              "left", _segment))
     if len({(v.target, v.minimum) for v in verdicts}) > 1:
         columns.append(TARGET)
     return [*columns, VALUE, STATUS, *SECONDARY]
