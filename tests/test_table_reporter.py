@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from rich.cells import cell_len
 from slaengine.contract import load_contract
 from slaengine.engine import evaluate
 from slaengine.pluginmanager import build_registry
-from slaengine.plugins.reporters.table import TableReporter, _wrap
+from slaengine.plugins.reporters.table import TableReporter, _target, _wrap
 from slaengine.verdicts import Evaluation, format_value
 
 ROOT = Path(__file__).parent.parent
@@ -80,14 +81,18 @@ def assert_every_verdict_whole(text: str, evaluation: Evaluation) -> None:
     """Row by row, in order: the period, the segment, the value and the status, each whole."""
     rows = block_rows(text, evaluation)
     assert sum(len(r) for r in rows.values()) == len(evaluation.verdicts)
+    targets: dict[str, set] = {}
+    for v in evaluation.verdicts:
+        targets.setdefault(v.service_level, set()).add((v.target, v.minimum))
     seen: Counter[str] = Counter()
     for v in evaluation.verdicts:
         row = rows[v.service_level][seen[v.service_level]]
         seen[v.service_level] += 1
         segment = [", ".join(str(x) for x in v.segment.values())] if v.segment else []
+        target = [_target(v)] if len(targets[v.service_level]) > 1 else []
         status = f"{v.status} (provisional)" if v.provisional else v.status
-        assert row[:len(segment) + 3] == [v.period, *segment, format_value(v.value, v.unit),
-                                          status], (v, row)
+        expected = [v.period, *segment, *target, format_value(v.value, v.unit), status]
+        assert row[:len(expected)] == expected, (v, row)
 
 
 @pytest.mark.parametrize("width", [80, 100, 120])
@@ -171,6 +176,20 @@ def test_wrap_hangs_a_credit_line_under_its_rule():
     line = "       8640.00 at-risk-pool   fcr: fcr critical in 2026-03: 62.2% against target"
     assert _wrap(line, 50) == ["       8640.00 at-risk-pool   fcr: fcr critical in",
                                "               2026-03: 62.2% against target"]
+
+
+def test_a_level_whose_verdicts_differ_in_target_shows_a_target_column(evaluations,
+                                                                       monkeypatch):
+    # One target per level is named in the heading; should a level's verdicts differ (a
+    # third-party engine or a future contract), each row names its own.
+    evaluation = evaluations["small.toml --as-of 2026-04-02"]
+    verdicts = [replace(v, target="90% within 2h") if v.service_level == "fcr" and
+                v.period == "2026-04" else v for v in evaluation.verdicts]
+    changed = replace(evaluation, verdicts=verdicts)
+    text = render(changed, "80", monkeypatch)
+    assert_every_verdict_whole(text, changed)
+    assert "\nfcr: first_contact_resolution\n  period   target  " in text
+    assert "target" not in text.split("\nfcr: ")[0].splitlines()[-1]
 
 
 def parse_levels(text: str, every: list[str]) -> set[str]:
