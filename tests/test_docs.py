@@ -1,10 +1,14 @@
-"""The README tells the truth: its error example is what the tool prints, and it names every
-plugin the project ships."""
+"""The README tells the truth: its error example and its first screen are what the tool prints,
+and it names every plugin the project ships."""
 
+import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from rich.cells import cell_len
 
+from slaengine.cli import main
 from slaengine.contract import parse_contract
 from slaengine.errors import SlaError
 from slaengine.pluginmanager import KINDS, build_registry
@@ -17,6 +21,23 @@ def test_readme_starts_with_the_two_commands():
     head = README.split("---")[0]
     assert 'pip install -e ".[test]" && slaengine evaluate contracts/isp-helpdesk.toml' in head
     assert "python -m pytest" in head
+
+
+def test_readme_first_screen_is_the_real_output_at_80_columns(monkeypatch):
+    # The excerpt after the two commands: each part between "..." lines is printed as it is by
+    # `COLUMNS=80 slaengine evaluate contracts/isp-helpdesk.toml` run in the project folder.
+    head = README.split("\n---\n")[0]
+    (excerpt,) = re.findall(r"```text\n(.*?)\n```", head, flags=re.S)
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("COLUMNS", "80")
+    result = CliRunner().invoke(main, ["evaluate", "contracts/isp-helpdesk.toml"])
+    assert result.exit_code == 0, result.output
+    parts = excerpt.split("\n...\n")
+    assert len(parts) == 3 and result.stdout.startswith(parts[0] + "\n")
+    for part in parts:
+        assert part + "\n" in result.stdout, part
+    assert max(cell_len(line) for line in excerpt.splitlines()) <= 80
+    assert max(cell_len(line) for line in result.stdout.splitlines()) <= 80
 
 
 def test_readme_error_example_is_real():

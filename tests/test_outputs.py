@@ -473,7 +473,9 @@ def test_errors_and_tables_show_controls_and_markup_as_text(small):
     result = run("evaluate", small)
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.output
-    assert "priority=[red]ur\\x1b[2Jgent[/red]" in result.output
+    # The segment's value in its cell, under the header "priority".
+    assert "  [red]ur\\x1b[2Jgent[/red]  " in result.output
+    assert ", by priority\n" in result.output
     bad = small.parent / "bad.toml"
     bad.write_text(small.read_text().replace('metric = "csat"', 'metric = "c\\u001b]0;x\\u0007"'))
     result = run("evaluate", bad)
