@@ -19,16 +19,16 @@ from zoneinfo import ZoneInfo
 
 from slaengine import schema as contract_schema
 from slaengine.calendars import Calendar, build_calendars
-from slaengine.errors import ContractError, KeyPath, SlaError, did_you_mean
-from slaengine.fields import RECORD_KINDS, TIMESTAMP, RecordKind, is_category
-from slaengine.kinds import PAUSE_FIELDS, Metric, PeriodMetric
-from slaengine.money import parse_amount
-from slaengine.penalties import (
+from slaengine.credits.schema import (
     fee_problems,
     money_problems,
     penalty_schema,
     reference_problems,
 )
+from slaengine.errors import ContractError, KeyPath, SlaError, did_you_mean
+from slaengine.fields import RECORD_KINDS, TIMESTAMP, RecordKind, is_category
+from slaengine.kinds import PAUSE_FIELDS, Metric, PeriodMetric
+from slaengine.money import parse_amount
 from slaengine.periods import PERIODS, date_range_problem, label_problem
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.targets import Target, TargetError, parse_target

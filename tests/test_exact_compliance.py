@@ -19,8 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slaengine.contract import Contract, ServiceLevel, load_contract
+from slaengine.credits.outcomes import exact_compliance, outcomes
+from slaengine.credits.schedule import assess_credits as assess
 from slaengine.engine import evaluate
-from slaengine.penalties import assess, exact_compliance, outcomes
 from slaengine.pluginmanager import build_registry
 from slaengine.targets import parse_target
 from slaengine.verdicts import Evaluation, Verdict, evaluation_to_dict, format_compliance

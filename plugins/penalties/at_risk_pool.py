@@ -7,21 +7,12 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
+from slaengine.credits.ledger import CreditLine, PeriodCap
+from slaengine.credits.money import FeeShare, parse_percent, percent_text, period_fee, rounding_of
+from slaengine.credits.outcomes import LevelOutcome, outcomes
+from slaengine.credits.schema import AMOUNT_OR_SHARE, PERCENT
 from slaengine.errors import SlaError
 from slaengine.kinds import PenaltyModel
-from slaengine.penalties import (
-    AMOUNT_OR_SHARE,
-    PERCENT,
-    CreditLine,
-    FeeShare,
-    LevelOutcome,
-    PeriodCap,
-    outcomes,
-    parse_percent,
-    percent_text,
-    period_fee,
-    rounding_of,
-)
 from slaengine.verdicts import Evaluation
 
 TRIGGERS = ("minimum", "target")

@@ -7,16 +7,12 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
+from slaengine.credits.ledger import CreditLine
+from slaengine.credits.money import rounding_of
+from slaengine.credits.outcomes import outcomes
+from slaengine.credits.schema import AMOUNT, per_status, status_values
 from slaengine.kinds import PenaltyModel
 from slaengine.money import parse_amount
-from slaengine.penalties import (
-    AMOUNT,
-    CreditLine,
-    outcomes,
-    per_status,
-    rounding_of,
-    status_values,
-)
 from slaengine.verdicts import Evaluation
 
 

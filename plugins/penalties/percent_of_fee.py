@@ -6,20 +6,18 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
-from slaengine.errors import SlaError
-from slaengine.kinds import PenaltyModel
-from slaengine.penalties import (
-    PERCENT,
-    CreditLine,
-    outcomes,
+from slaengine.credits.ledger import CreditLine
+from slaengine.credits.money import (
     parse_percent,
-    per_status,
     percent_text,
     period_fee,
     period_fee_text,
     rounding_of,
-    status_values,
 )
+from slaengine.credits.outcomes import outcomes
+from slaengine.credits.schema import PERCENT, per_status, status_values
+from slaengine.errors import SlaError
+from slaengine.kinds import PenaltyModel
 from slaengine.verdicts import Evaluation
 
 

@@ -10,18 +10,11 @@ from itertools import pairwise
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
+from slaengine.credits.ledger import CreditLine
+from slaengine.credits.money import FeeShare, parse_percent, percent_text, period_fee, rounding_of
+from slaengine.credits.outcomes import outcomes
+from slaengine.credits.schema import AMOUNT_OR_SHARE, PERCENT
 from slaengine.kinds import PenaltyModel
-from slaengine.penalties import (
-    AMOUNT_OR_SHARE,
-    PERCENT,
-    CreditLine,
-    FeeShare,
-    outcomes,
-    parse_percent,
-    percent_text,
-    period_fee,
-    rounding_of,
-)
 from slaengine.verdicts import Evaluation, format_compliance
 
 

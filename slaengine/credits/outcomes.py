@@ -1,0 +1,80 @@
+"""What a penalty model sees of one service level in one period: a :class:`LevelOutcome`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from slaengine.targets import exact_figure
+from slaengine.verdicts import Evaluation, Status, Verdict, format_value
+
+FAILED: tuple[Status, ...] = ("breached", "critical")
+_SEVERITY: dict[str, int] = {"met": 0, "insufficient_data": 1, "breached": 2, "critical": 3}
+
+
+@dataclass(frozen=True)
+class LevelOutcome:
+    """One service level in one period, over all its segments.
+
+    ``status`` is the worst segment's (critical > breached > insufficient_data > met),
+    ``compliance`` the lowest known one as an exact Fraction (None if no segment has one).
+    """
+
+    service_level: str
+    period: str
+    status: Status
+    compliance: Fraction | None
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED
+
+    @property
+    def has_minimum(self) -> bool:
+        return any(v.minimum is not None for v in self.verdicts)
+
+    def describe(self) -> str:
+        """``"fcr critical in 2026-03: 65.0% against target >= 80% (minimum >= 70%)"``."""
+        parts = []
+        for v in self.verdicts:
+            if v.status != self.status:
+                continue
+            text = f"{format_value(v.value, v.unit)} against target {v.target}"
+            if v.minimum:
+                text += f" (minimum {v.minimum})"
+            segment = ", ".join(f"{k}={x}" for k, x in v.segment.items())
+            parts.append(f"{segment}: {text}" if segment else text)
+        status = self.status.replace("_", " ")
+        return f"{self.service_level} {status} in {self.period}: " + "; ".join(parts)
+
+
+def outcomes(evaluation: Evaluation) -> list[LevelOutcome]:
+    """One :class:`LevelOutcome` per service level and period: by period, then contract order."""
+    grouped: dict[tuple[str, str], list[Verdict]] = {}
+    for verdict in evaluation.verdicts:
+        grouped.setdefault((verdict.service_level, verdict.period), []).append(verdict)
+    result = []
+    for (level, period), verdicts in grouped.items():
+        status = max((v.status for v in verdicts), key=_SEVERITY.__getitem__)
+        known = [exact_compliance(v.compliance) for v in verdicts if v.compliance is not None]
+        result.append(LevelOutcome(level, period, status, min(known) if known else None,
+                                   tuple(verdicts)))
+    return sorted(result, key=lambda o: o.period)
+
+
+def exact_compliance(compliance: Fraction | Decimal | float) -> Fraction:
+    """A verdict's compliance as the exact Fraction that decides bands and credits.
+
+    The engine's verdicts carry it exact already (72 of 100 against ``>= 80%`` is 9/10, never
+    0.8999999999999999); a Decimal is exact too, and a float (a verdict made by hand) is read
+    as the decimal it prints as. Compare it with Decimal band edges directly: a Fraction and a
+    Decimal compare exactly.
+    """
+    exact = exact_figure(compliance)
+    if not isinstance(exact, Fraction):
+        raise ValueError(f"compliance {compliance!r} is not a finite number")
+    return exact
+
+
