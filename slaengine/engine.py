@@ -241,7 +241,7 @@ def _evaluate_sources(
     if contract.penalties is not None:
         step("assessing service credits")
         model = registry.penalty_models[contract.penalties["model"]]
-        evaluation.credits = assess_credits(evaluation, model, contract.penalties)
+        evaluation.credits = assess_credits(evaluation, model, contract.credit_terms)
     return evaluation
 
 

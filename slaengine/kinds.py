@@ -23,6 +23,7 @@ from slaengine.periods import period_keys
 
 if TYPE_CHECKING:
     from slaengine.calendars import Calendar
+    from slaengine.credits.money import PeriodFee
     from slaengine.verdicts import Evaluation
 
 Unit = Literal["duration", "boolean", "score", "points", "count", "rate", "money"]
@@ -408,6 +409,12 @@ class PenaltyModel:
 
     name: ClassVar[str]
     schema: ClassVar[dict[str, Any]] = {}
+
+    def parse(self, options: Mapping[str, Any], fee: PeriodFee) -> Any:
+        """The model's own keys of the checked ``[penalties]`` table, parsed once when the
+        contract is read; raise :class:`slaengine.credits.terms.TermsProblem` for a problem the
+        schema cannot see (``fee`` is the fee of one period)."""
+        return dict(options)
 
     def assess(self, evaluation: Evaluation, options: Mapping[str, Any]) -> list[Any]:
         """Return the credits the evaluation's verdicts trigger, every step shown."""

@@ -28,19 +28,27 @@ from slaengine.credits import schema as credit_schema
 from slaengine.credits.ledger import CreditSchedule
 from slaengine.credits.outcomes import outcomes
 from slaengine.credits.present import format_schedule, schedule_to_dict
-from slaengine.credits.schedule import assess_credits as assess
+from slaengine.credits.schedule import assess_credits
 from slaengine.credits.schema import (
     PENALTY_COMMON_SCHEMA,
     money_problems,
     penalty_schema,
     per_status,
 )
+from slaengine.credits.terms import terms_of
 from slaengine.errors import ContractError, SlaError
 from slaengine.pluginmanager import build_registry
 from slaengine.schema import validate
 from slaengine.targets import parse_target
 from slaengine.verdicts import Evaluation, Verdict
 from slaengine.years import YearStart, placing_day
+
+
+def assess(evaluation: Evaluation, model: Any, table: dict[str, Any]) -> CreditSchedule:
+    """The credits of ``evaluation`` under the ``[penalties]`` ``table``, its terms parsed as a
+    contract's are when it is read (a problem of the terms is a ContractError there)."""
+    return assess_credits(evaluation, model, terms_of(evaluation.contract, model, table))
+
 
 D = Decimal
 ROOT = Path(__file__).parent.parent

@@ -136,8 +136,7 @@ class FeeShare:
             return self.amount
         assert self.share is not None
         if fee is None:
-            raise SlaError(f'"{self.text}" is a share of the {fee_name}, but the contract has no '
-                           "monthly_fee; add [contract] monthly_fee or write an amount")
+            raise SlaError(f'"{self.text}" ' + NO_FEE.format(fee=fee_name))
         return fee * self.share
 
     def explain(self, fee: Decimal | None) -> str:
@@ -147,27 +146,46 @@ class FeeShare:
         return f"{percent_text(self.share or Decimal(0))} of {fee}"
 
 
+@dataclass(frozen=True)
+class PeriodFee:
+    """The fee of one evaluation period (``amount``, None without a ``monthly_fee``), the
+    monthly fee it comes from, and how it was reached (``text``, for notes).
+
+    The monthly fee × 1 (month), 3 (quarter), 12 (year), or × 12 ÷ 52 (week, computed to 28
+    significant digits and only rounded on a credit line).
+    """
+
+    amount: Decimal | None
+    monthly: Decimal | None
+    period: str
+    text: str
+
+    @classmethod
+    def of(cls, monthly_fee: Decimal | None, period: str) -> PeriodFee:
+        if monthly_fee is None:
+            return cls(None, None, period, "no monthly fee")
+        if period == "week":
+            return cls(monthly_fee * 12 / 52, monthly_fee, period,
+                       f"weekly fee ({monthly_fee} × 12 ÷ 52)")
+        text = (f"monthly fee {monthly_fee}" if period == "month" else
+                f"{period}ly fee ({FEE_MONTHS[period]} × {monthly_fee})")
+        return cls(monthly_fee * FEE_MONTHS[period], monthly_fee, period, text)
+
+
 def period_fee(contract: Contract) -> Decimal | None:
-    """The fee of one evaluation period: the monthly fee × 1 (month), 3 (quarter), 12 (year),
-    or × 12 ÷ 52 (week, computed to 28 significant digits and only rounded on a credit line).
-    ``None`` when the contract has no ``monthly_fee``."""
-    fee = contract.monthly_fee
-    if fee is None:
-        return None
-    if contract.period == "week":
-        return fee * 12 / 52
-    return fee * FEE_MONTHS[contract.period]
+    """The fee of one evaluation period of ``contract`` (see :class:`PeriodFee`); ``None`` when
+    the contract has no ``monthly_fee``."""
+    return PeriodFee.of(contract.monthly_fee, contract.period).amount
 
 
 def period_fee_text(contract: Contract) -> str:
     """How :func:`period_fee` was reached, for notes: ``"monthly fee 180000.00"``."""
-    fee = contract.monthly_fee
-    if contract.period == "month":
-        return f"monthly fee {fee}"
-    if contract.period == "week":
-        return f"weekly fee ({fee} × 12 ÷ 52)"
-    return f"{contract.period}ly fee ({FEE_MONTHS[contract.period]} × {fee})"
+    return PeriodFee.of(contract.monthly_fee, contract.period).text
 
+
+NO_FEE = ("is a share of the {fee}, but the contract has no monthly_fee; add [contract] "
+          "monthly_fee or write an amount")
+"""Why a share of the fee cannot be paid without a ``monthly_fee`` (after the share's text)."""
 
 
 def yearly_cap(cap: FeeShare, monthly_fee: Decimal | None, rounding: Rounding

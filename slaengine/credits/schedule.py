@@ -83,46 +83,33 @@ from slaengine.credits.ledger import (
 )
 from slaengine.credits.money import (
     Rounding,
-    period_fee,
     plain,
-    rounding_of,
     yearly_cap,
 )
 from slaengine.credits.outcomes import LevelOutcome, outcomes
-from slaengine.credits.schema import reference_problems
-from slaengine.credits.terms import _Bonus, _Common
-from slaengine.errors import ContractError, KeyPath, PluginError, SlaError
-from slaengine.schema import key_lines, line_of
-from slaengine.targets import parse_target
+from slaengine.credits.terms import Bonus, CreditTerms
+from slaengine.errors import PluginError, SlaError
 from slaengine.verdicts import Evaluation, Verdict, format_value
 
 if TYPE_CHECKING:
     from slaengine.contract import Contract
     from slaengine.kinds import PenaltyModel
 
-def assess_credits(evaluation: Evaluation, model: PenaltyModel, options: Mapping[str, Any]
-           ) -> CreditSchedule:
-    """The credit schedule of ``evaluation`` under ``model`` and the ``[penalties]`` table.
+def assess_credits(evaluation: Evaluation, model: PenaltyModel, terms: CreditTerms
+                   ) -> CreditSchedule:
+    """The credit schedule of ``evaluation`` under ``model`` and the contract's terms.
 
-    ``options`` is the whole ``[penalties]`` table (``contract.penalties``): the common keys
-    described in the module doc and the model's own. The model gives the base lines; this
-    function rounds them and applies exclusions, chronic failure, caps, earn-back and bonuses.
+    ``terms`` are the ``[penalties]`` terms parsed when the contract was read
+    (``contract.credit_terms``): the common rules described in the module doc and the model's
+    own options. The model gives the base lines; this function rounds them and applies
+    exclusions, chronic failure, caps, earn-back and bonuses.
     """
     contract = evaluation.contract
     currency = contract.currency
-    rounding = rounding_of(options, currency)
-
-    def fail(key_path: KeyPath, message: str, suggestion: str | None = None,
-             accepted: list[str] | None = None) -> None:
-        line = line_of(key_lines(contract.text), key_path) if contract.text else None
-        raise ContractError(contract.path, key_path, message, line=line,
-                            suggestion=suggestion, accepted=accepted)
-
-    level_ids = [level.id for level in contract.service_levels]
-    for problem in reference_problems(level_ids, options, model):
-        fail(*problem)
-    common = _Common.parse(options, fail, contract.period)
-    fee = period_fee(contract)
+    rounding = terms.rounding
+    common = terms
+    fee = terms.fee.amount
+    options = terms.options
     base, model_caps = _model_output(evaluation, model, options, rounding)
     found: dict[str, dict[str, LevelOutcome]] = defaultdict(dict)
     for outcome in outcomes(evaluation):
@@ -190,7 +177,7 @@ def assess_credits(evaluation: Evaluation, model: PenaltyModel, options: Mapping
                 total = limit
         if common.cap_per_year is not None:
             year = years[i]
-            limit, how = yearly_cap(common.cap_per_year, contract.monthly_fee, rounding)
+            limit, how = yearly_cap(common.cap_per_year, terms.fee.monthly, rounding)
             used = year_used[year]
             if used + total > limit:
                 cut = min(total, used + total - limit)
@@ -239,7 +226,7 @@ def assess_credits(evaluation: Evaluation, model: PenaltyModel, options: Mapping
 
         for bonus in common.bonuses:
             outcome = found.get(label, {}).get(bonus.service_level)
-            if outcome is None or not _meets(outcome, bonus, fail):
+            if outcome is None or not _meets(outcome, bonus):
                 continue
             amount = rounding(bonus.amount.of(fee))
             shown = ", ".join(format_value(v.value, v.unit) for v in outcome.verdicts)
@@ -396,29 +383,14 @@ def _model_output(
     return lines, caps
 
 
-_NUMBER_UNITS = {"score", "points", "count"}
-
-
-def _meets(outcome: LevelOutcome, bonus: _Bonus, fail: Any) -> bool:
-    """Whether every verdict of ``outcome`` meets the bonus's stretch target."""
-    key_path = ("penalties", "bonuses", bonus.index, "stretch")
-    stretch = bonus.stretch
+def _meets(outcome: LevelOutcome, bonus: Bonus) -> bool:
+    """Whether every verdict of ``outcome`` meets the bonus's stretch target (checked against
+    the service level when the contract was read, see :mod:`slaengine.credits.terms`)."""
     for verdict in outcome.verdicts:
-        statistic = stretch.statistic or verdict.statistic
-        unit = "number" if verdict.unit in _NUMBER_UNITS else verdict.unit
-        if statistic != verdict.statistic or stretch.unit != unit:
-            fail(key_path, f'"{stretch.text}" cannot be read off {verdict.service_level}, whose '
-                 f"verdicts are the {verdict.statistic} in {verdict.unit}; write the stretch "
-                 f'like its target "{verdict.target}"')
-        if stretch.within is not None:
-            target = parse_target(verdict.target)
-            if target.within != stretch.within:
-                fail(key_path, f'"{stretch.text}" needs a different time limit than the target '
-                     f'"{verdict.target}"; only the share may differ')
         if verdict.status == "insufficient_data" or verdict.value is None:
             return False
         counts = {} if verdict.hits is None else {"hits": verdict.hits, "n": verdict.sample_size}
-        if not stretch.holds(verdict.value, **counts):
+        if not bonus.stretch.holds(verdict.value, **counts):
             return False
     return True
 
