@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from slaengine.cli import main
 from slaengine.contract import Contract, ServiceLevel, load_contract
-from slaengine.credits import schedule as credit_rules
+from slaengine.credits import rules as credit_rules
 from slaengine.credits import schema as credit_schema
 from slaengine.credits.ledger import CreditSchedule
 from slaengine.credits.outcomes import outcomes
@@ -1036,7 +1036,7 @@ def test_pro_rata_shares_add_up_to_what_was_kept(credits, kept_part, decimals):
     whole = sum(amounts.values())
     kept = (D(kept_part.numerator) / D(kept_part.denominator) * whole).quantize(
         quantum, rounding="ROUND_DOWN")
-    shares = credit_rules._pro_rata(amounts, whole, kept, quantum)
+    shares = credit_rules.pro_rata(amounts, whole, kept, quantum)
     assert list(shares) == list(amounts)
     assert sum(shares.values()) == min(kept, whole)
     for name, share in shares.items():

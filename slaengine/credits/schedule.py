@@ -56,44 +56,32 @@ A service level broken down with ``by`` has one verdict per segment; a model see
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from decimal import Decimal
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from slaengine.credits import rules
 from slaengine.credits.ledger import (
-    BONUS,
-    CAP_PER_PERIOD,
-    CAP_PER_YEAR,
-    CHRONIC,
-    EARN_BACK,
-    EXCLUSION,
     TOTALS,
-    AppliedExclusion,
     CreditLine,
     CreditSchedule,
-    Flag,
     PeriodCap,
     PeriodCredits,
     Totals,
     YearTotals,
 )
-from slaengine.credits.money import (
-    Rounding,
-    plain,
-    yearly_cap,
-)
+from slaengine.credits.money import Rounding
 from slaengine.credits.outcomes import LevelOutcome, outcomes
-from slaengine.credits.terms import Bonus, CreditTerms
+from slaengine.credits.terms import CreditTerms
 from slaengine.errors import PluginError, SlaError
-from slaengine.verdicts import Evaluation, Verdict, format_value
+from slaengine.verdicts import Evaluation, Verdict
 
 if TYPE_CHECKING:
     from slaengine.contract import Contract
     from slaengine.kinds import PenaltyModel
+
 
 def assess_credits(evaluation: Evaluation, model: PenaltyModel, terms: CreditTerms
                    ) -> CreditSchedule:
@@ -101,193 +89,35 @@ def assess_credits(evaluation: Evaluation, model: PenaltyModel, terms: CreditTer
 
     ``terms`` are the ``[penalties]`` terms parsed when the contract was read
     (``contract.credit_terms``): the common rules described in the module doc and the model's
-    own options. The model gives the base lines; this function rounds them and applies
-    exclusions, chronic failure, caps, earn-back and bonuses.
+    own options. The model gives the base lines; the rules of :mod:`slaengine.credits.rules`
+    round them and apply exclusions, chronic failure, caps, earn-back and bonuses, period by
+    period. Nothing here can fail on the terms: they were checked when the contract was read.
     """
     contract = evaluation.contract
-    currency = contract.currency
-    rounding = terms.rounding
-    common = terms
-    fee = terms.fee.amount
-    options = terms.options
-    base, model_caps = _model_output(evaluation, model, options, rounding)
+    base, model_caps = _model_output(evaluation, model, terms.options, terms.rounding)
     found: dict[str, dict[str, LevelOutcome]] = defaultdict(dict)
     for outcome in outcomes(evaluation):
         found[outcome.period][outcome.service_level] = outcome
     labels = sorted({*found, *base})
     years = _contract_years(labels, contract)
-    flags: list[Flag] = []
-    applied: list[AppliedExclusion] = []
-    waived: dict[int, Decimal] = defaultdict(Decimal)
-    failures: dict[str, list[int]] = defaultdict(list)
-    chronic_at: dict[str, list[int]] = defaultdict(list)
-    chronic_failures: dict[str, set[int]] = defaultdict(set)
-    returnable: dict[str, Decimal] = {}
-    open_runs: list[_Run] = []
-    year_used: dict[str, Decimal] = defaultdict(Decimal)
-    periods: list[PeriodCredits] = []
-
+    history = rules.History(terms, labels, years)
+    periods = []
     for i, label in enumerate(labels):
-        credits = PeriodCredits(period=label)
-        ledger = credits.lines
-        charged: dict[str, Decimal] = {}
+        period = rules.Period(i, found.get(label, {}), PeriodCredits(period=label))
         for line in base.get(label, []):
-            ledger.append(line)
-            level = line.service_level
-            index = common.exclusion(label, level)
-            if index is not None:
-                reason = common.exclusions[index].reason
-                ledger.append(CreditLine(label, level, -line.amount, currency, EXCLUSION,
-                                         f"{line.amount} not charged: {reason}"))
-                waived[index] += line.amount
-                continue
-            if level is None:
-                continue
-            charged[level] = charged.get(level, Decimal(0)) + line.amount
-            failures[level].append(i)
-            if common.chronic is None:
-                continue
-            chronic = common.chronic
-            window = chronic.window(failures[level], i, years)
-            if len(window) < chronic.breaches:
-                continue
-            chronic_at[level].append(i)
-            chronic_failures[level].update(window)
-            if chronic.multiplier != 1:
-                extra = rounding(line.amount * (chronic.multiplier - 1))
-                ledger.append(CreditLine(
-                    label, level, extra, currency, CHRONIC,
-                    f"chronic failure: {len(window)} failures of {level} "
-                    f"{chronic.describe(years[i])} ({', '.join(labels[j] for j in window)}); "
-                    f"{line.amount} × {plain(chronic.multiplier)} = {line.amount + extra}, "
-                    f"so {line.amount} × {plain(chronic.multiplier - 1)} = {extra} more"))
-                charged[level] += extra
-
-        total = credits.before_caps = sum((line.amount for line in ledger), Decimal(0))
-        caps = [(c.amount, c.rule, c.note) for c in model_caps.get(label, [])]
-        if common.cap_per_period is not None:
-            limit = common.cap_per_period.of(fee)
-            caps.append((limit, CAP_PER_PERIOD,
-                         f"cap per period {common.cap_per_period.explain(fee)}"))
-        for limit, rule, note in caps:
-            limit = rounding(limit)
-            if total > limit:
-                ledger.append(CreditLine(label, None, limit - total, currency, rule,
-                                         f"{note}: {total} capped at {limit}"))
-                total = limit
-        if common.cap_per_year is not None:
-            year = years[i]
-            limit, how = yearly_cap(common.cap_per_year, terms.fee.monthly, rounding)
-            used = year_used[year]
-            if used + total > limit:
-                cut = min(total, used + total - limit)
-                ledger.append(CreditLine(
-                    label, None, -cut, currency, CAP_PER_YEAR,
-                    f"cap per year {how}: {_year_name(year)} charged {used} before this "
-                    f"period, {used} + {total} - {limit} = {cut} over"))
-                total -= cut
-            year_used[year] += total
-        credits.after_caps = total
-        credits.capped = credits.before_caps - total
-        returnable[label] = total
-
-        # Earn-back: runs started by earlier credits move on with this period's outcome.
-        if common.earn_back:
-            still_open: list[_Run] = []
-            due: list[_Run] = []
-            for run in open_runs:
-                if common.exclusion(label, run.service_level) is not None:
-                    still_open.append(run)
-                    continue
-                outcome = found.get(label, {}).get(run.service_level)
-                if outcome is None or outcome.status != "met":
-                    continue  # forfeited
-                run.met.append(label)
-                (due if len(run.met) >= common.earn_back else still_open).append(run)
-            balance = total
-            for run in due:
-                wanted = run.share if common.earn_back_order == "pro-rata" else run.amount
-                amount = min(wanted, returnable[run.period])
-                returnable[run.period] -= amount
-                if amount <= 0:
-                    continue
-                balance -= amount
-                ledger.append(CreditLine(
-                    label, run.service_level, -amount, currency, EARN_BACK,
-                    _earn_back_note(run, amount, common.earn_back_order, label,
-                                    rounding(balance))))
-                credits.earned_back += amount
-            open_runs = still_open
-            shares = (_pro_rata(charged, credits.before_caps, total, rounding.quantum)
-                      if common.earn_back_order == "pro-rata" else charged)
-            open_runs.extend(_Run(label, level, amount, shares[level], total,
-                                  credits.before_caps)
-                             for level, amount in charged.items() if amount > 0)
-
-        for bonus in common.bonuses:
-            outcome = found.get(label, {}).get(bonus.service_level)
-            if outcome is None or not _meets(outcome, bonus):
-                continue
-            amount = rounding(bonus.amount.of(fee))
-            shown = ", ".join(format_value(v.value, v.unit) for v in outcome.verdicts)
-            how = bonus.amount.explain(fee)
-            note = f"{bonus.service_level} {shown} meets the stretch target {bonus.stretch.text}"
-            note += f" in {label}: bonus " + (f"{how} = {amount}" if how != str(amount) else how)
-            credits.bonuses.append(CreditLine(label, bonus.service_level, amount, currency,
-                                              BONUS, note + (f"; {bonus.note}" if bonus.note
-                                                             else "")))
-            credits.bonus_total += amount
-        credits.net = credits.after_caps - credits.earned_back - credits.bonus_total
-        for name in ("before_caps", "capped", "after_caps", "earned_back", "bonus_total", "net"):
-            # Sums of rounded lines are exact; this only writes 0 as 0.00.
-            setattr(credits, name, rounding(getattr(credits, name)))
-        periods.append(credits)
-
-    for run in open_runs:
-        flags.append(Flag(
-            "earn-back-pending", run.service_level, (run.period, *run.met),
-            f"{run.service_level}'s credit of {run.period} ({run.amount}) is returned if its "
-            f"target is met in {common.earn_back} periods in a row after it; "
-            f"{len(run.met)} so far"))
-    for index, exclusion in enumerate(common.exclusions):
-        applied.append(AppliedExclusion(exclusion.period, exclusion.service_level,
-                                        exclusion.reason, waived[index]))
-        if exclusion.period not in labels:
-            flags.append(Flag("exclusion-unused", exclusion.service_level, (exclusion.period,),
-                              f"exclusion for {exclusion.period} ({exclusion.reason}) matches "
-                              "no evaluated period"))
-    if common.chronic is not None:
-        for level, hits in chronic_at.items():
-            involved = tuple(labels[j] for j in sorted(chronic_failures[level]))
-            note = (f"{level} failed in {', '.join(involved)}: {common.chronic.breaches} or more "
-                    f"failures within {common.chronic.within} periods from {labels[hits[0]]}")
-            if common.chronic.note:
-                note += f"; {common.chronic.note}"
-            flags.append(Flag("chronic-failure", level, involved, note))
-
+            rules.charge(period, line, history)
+        rules.cap(period, model_caps.get(label, []), history)
+        rules.earn_back(period, history)
+        rules.bonuses(period, history)
+        rules.settle(period, history)
+        periods.append(period.credits)
     _mark_provisional(periods, evaluation.verdicts)
     return CreditSchedule(
-        model=model.name, currency=currency, rounding=rounding, periods=periods,
-        years=_years(periods, years), flags=flags, exclusions=applied,
-        year_start=contract.year_start.text, earn_back_order=common.earn_back_order,
+        model=model.name, currency=terms.currency, rounding=terms.rounding, periods=periods,
+        years=_years(periods, years), flags=rules.closing_flags(history),
+        exclusions=rules.applied_exclusions(history), year_start=contract.year_start.text,
+        earn_back_order=terms.earn_back_order,
     )
-
-
-@dataclass
-class _Run:
-    """A charged credit waiting to be earned back: the periods met so far.
-
-    ``share`` is what it returns under ``earn_back_order = "pro-rata"``: the credit's share of
-    what its period ``kept`` after caps, in proportion to the period's credits (``whole``).
-    """
-
-    period: str
-    service_level: str
-    amount: Decimal
-    share: Decimal
-    kept: Decimal
-    whole: Decimal
-    met: list[str] = field(default_factory=list)
 
 
 def _contract_years(labels: list[str], contract: Contract) -> list[str]:
@@ -299,58 +129,6 @@ def _contract_years(labels: list[str], contract: Contract) -> list[str]:
         raise SlaError(f"a credit or verdict names a period that cannot be placed in a "
                        f"contract year: {exc}") from None
 
-
-def _year_name(year: str) -> str:
-    """``"2026"`` or ``"contract year 2026/27"``, for notes."""
-    return f"contract year {year}" if "/" in year else year
-
-
-
-
-def _pro_rata(credits: Mapping[str, Decimal], whole: Decimal, kept: Decimal, quantum: Decimal
-              ) -> dict[str, Decimal]:
-    """Each credit's share of what its period ``kept`` after caps: ``credit × kept ÷ whole``.
-
-    ``whole`` is the period's credits before caps. Uncapped (``kept >= whole``), every credit
-    is its own share. Capped, the exact shares are rounded down to ``quantum`` and the units
-    left over go one each to the largest remainders (ties: contract order), so the shares add
-    up exactly to what was kept (largest-remainder apportionment).
-    """
-    if kept >= whole or not credits:
-        return dict(credits)
-    unit = Fraction(quantum)
-    exact = {k: Fraction(v) * Fraction(kept) / Fraction(whole) / unit for k, v in credits.items()}
-    floors = {k: math.floor(x) for k, x in exact.items()}
-    left = math.floor(sum(exact.values())) - sum(floors.values())
-    for k in sorted(exact, key=lambda k: exact[k] - floors[k], reverse=True)[:left]:
-        floors[k] += 1
-    return {k: Decimal(n) * quantum for k, n in floors.items()}
-
-
-def _earn_back_note(run: _Run, amount: Decimal, order: str, label: str, balance: Decimal
-                    ) -> str:
-    """Why a credit is returned and what share of it, with the arithmetic."""
-    note = (f"earned back: {run.service_level}'s credit of {run.period} ({run.amount}) is "
-            f"returned, the target being met in {', '.join(run.met)}; ")
-    if run.kept >= run.whole:
-        note += f"share: all of it ({run.period} was not capped)"
-    elif order == "pro-rata":
-        exact = run.amount * run.kept / run.whole
-        note += (f"share pro rata: {run.period} kept {run.kept} of its {run.whole} of credits "
-                 f"after caps, so {run.amount} × {run.kept} ÷ {run.whole} = {amount}")
-        if exact != amount:
-            note += f" (rounded so that {run.period}'s shares add up to {run.kept})"
-    elif amount == run.amount:
-        note += (f"share in contract order: all of it, from what {run.period} kept after caps "
-                 f"({run.kept})")
-    else:
-        note += (f"share in contract order: limited to the {amount} left of {run.period}'s "
-                 f"credits after caps ({run.kept}; earlier earn-backs of {run.period} took "
-                 f"{run.kept - amount})")
-    if balance < 0:
-        note += (f"; {label}'s credits stand at {balance} after it: below zero only because "
-                 f"this returns credit charged in {run.period}")
-    return note
 
 
 def _model_output(
@@ -382,17 +160,6 @@ def _model_output(
                               "CreditLine or PeriodCap objects")
     return lines, caps
 
-
-def _meets(outcome: LevelOutcome, bonus: Bonus) -> bool:
-    """Whether every verdict of ``outcome`` meets the bonus's stretch target (checked against
-    the service level when the contract was read, see :mod:`slaengine.credits.terms`)."""
-    for verdict in outcome.verdicts:
-        if verdict.status == "insufficient_data" or verdict.value is None:
-            return False
-        counts = {} if verdict.hits is None else {"hits": verdict.hits, "n": verdict.sample_size}
-        if not bonus.stretch.holds(verdict.value, **counts):
-            return False
-    return True
 
 
 def _mark_provisional(periods: list[PeriodCredits], verdicts: Iterable[Verdict]) -> None:
@@ -429,5 +196,6 @@ def _years(periods: Iterable[PeriodCredits], labels: Iterable[str]) -> list[Year
                 setattr(year.provisional, name, getattr(year.provisional, name) +
                         getattr(p, name))
     return list(years.values())
+
 
 
