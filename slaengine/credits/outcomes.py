@@ -1,11 +1,14 @@
-"""What a penalty model sees of one service level in one period: a :class:`LevelOutcome`."""
+"""What a penalty model is given: each period's :class:`PeriodOutcomes`, one
+:class:`LevelOutcome` per service level, with the fee and the model's own parsed options."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import Generic, TypeVar
 
+from slaengine.credits.money import PeriodFee, Rounding
 from slaengine.targets import exact_figure
 from slaengine.verdicts import Evaluation, Status, Verdict, format_value
 
@@ -78,3 +81,25 @@ def exact_compliance(compliance: Fraction | Decimal | float) -> Fraction:
     return exact
 
 
+
+
+OptionsT = TypeVar("OptionsT")
+
+
+@dataclass(frozen=True)
+class PeriodOutcomes(Generic[OptionsT]):
+    """What a penalty model's ``assess`` is given for one period.
+
+    ``outcomes``: one per service level with a verdict in ``period``, in the contract's order.
+    ``fee``: the fee of one period (``fee.amount`` is None without a ``monthly_fee``; a model
+    whose terms need one refuses them in its ``parse``). ``currency`` and ``rounding``: for the
+    lines it makes (each is rounded again when it is entered in the ledger). ``options``: what
+    the model's ``parse`` made of its own keys when the contract was read.
+    """
+
+    period: str
+    outcomes: tuple[LevelOutcome, ...]
+    fee: PeriodFee
+    currency: str
+    rounding: Rounding
+    options: OptionsT

@@ -57,7 +57,7 @@ A service level broken down with ``by`` has one verdict per segment; a model see
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -72,10 +72,9 @@ from slaengine.credits.ledger import (
     Totals,
     YearTotals,
 )
-from slaengine.credits.money import Rounding
-from slaengine.credits.outcomes import LevelOutcome, outcomes
+from slaengine.credits.outcomes import LevelOutcome, PeriodOutcomes, outcomes
 from slaengine.credits.terms import CreditTerms
-from slaengine.errors import PluginError, SlaError
+from slaengine.errors import ContractError, PluginError, SlaError
 from slaengine.verdicts import Evaluation, Verdict
 
 if TYPE_CHECKING:
@@ -94,11 +93,11 @@ def assess_credits(evaluation: Evaluation, model: PenaltyModel, terms: CreditTer
     period. Nothing here can fail on the terms: they were checked when the contract was read.
     """
     contract = evaluation.contract
-    base, model_caps = _model_output(evaluation, model, terms.options, terms.rounding)
     found: dict[str, dict[str, LevelOutcome]] = defaultdict(dict)
     for outcome in outcomes(evaluation):
         found[outcome.period][outcome.service_level] = outcome
-    labels = sorted({*found, *base})
+    base, model_caps = _model_output(found, model, terms)
+    labels = sorted(found)
     years = _contract_years(labels, contract)
     history = rules.History(terms, labels, years)
     periods = []
@@ -132,34 +131,51 @@ def _contract_years(labels: list[str], contract: Contract) -> list[str]:
 
 
 def _model_output(
-    evaluation: Evaluation, model: PenaltyModel, options: Mapping[str, Any], rounding: Rounding
+    found: Mapping[str, Mapping[str, LevelOutcome]], model: PenaltyModel, terms: CreditTerms,
 ) -> tuple[dict[str, list[CreditLine]], dict[str, list[PeriodCap]]]:
-    """The model's base lines (rounded, by period) and caps; anything else is a plugin bug."""
+    """The model's base lines (rounded, by period) and caps, period by period."""
     lines: dict[str, list[CreditLine]] = defaultdict(list)
     caps: dict[str, list[PeriodCap]] = defaultdict(list)
-    currency = evaluation.contract.currency
+    for label, by_level in found.items():
+        given = PeriodOutcomes(label, tuple(by_level.values()), terms.fee, terms.currency,
+                               terms.rounding, terms.options)
+        for item in _assess_period(model, given):
+            if isinstance(item, CreditLine):
+                lines[label].append(replace(item, amount=terms.rounding(item.amount),
+                                            currency=terms.currency))
+            else:
+                caps[label].append(item)
+    return lines, caps
+
+
+def _assess_period(model: PenaltyModel, given: PeriodOutcomes[Any]
+                   ) -> Sequence[CreditLine | PeriodCap]:
+    """What ``model`` makes of one period; anything but credit lines and caps of that period
+    is a fault of the plugin."""
+    name = model.name
     try:
-        produced = model.assess(evaluation, options)
+        produced = list(model.assess(given))
+    except ContractError as exc:
+        raise PluginError(f'penalty model "{name}" found a problem of the contract in assess '
+                          f"(the contract's terms are checked in parse): {exc}") from exc
     except SlaError:
         raise
     except Exception as exc:
-        raise PluginError(f'penalty model "{model.name}" failed in assess: '
+        raise PluginError(f'penalty model "{name}" failed in assess: '
                           f"{type(exc).__name__}: {exc}") from exc
     for item in produced:
-        if isinstance(item, CreditLine):
-            if not isinstance(item.amount, Decimal) or item.amount < 0:
-                raise PluginError(f'penalty model "{model.name}" gave {item.amount!r} for '
-                                  f"{item.service_level} in {item.period}; a credit is a Decimal "
-                                  ">= 0")
-            lines[item.period].append(replace(item, amount=rounding(item.amount),
-                                              currency=currency))
-        elif isinstance(item, PeriodCap):
-            caps[item.period].append(item)
-        else:
-            raise PluginError(f'penalty model "{model.name}" returned {item!r}; expected '
+        if not isinstance(item, CreditLine | PeriodCap):
+            raise PluginError(f'penalty model "{name}" returned {item!r}; expected '
                               "CreditLine or PeriodCap objects")
-    return lines, caps
-
+        if item.period != given.period:
+            raise PluginError(f'penalty model "{name}" returned {item!r} for {given.period}; '
+                              "a model credits the period it is given")
+        if isinstance(item, CreditLine) and (not isinstance(item.amount, Decimal)
+                                             or item.amount < 0):
+            raise PluginError(f'penalty model "{name}" gave {item.amount!r} for '
+                              f"{item.service_level} in {item.period}; a credit is a Decimal "
+                              ">= 0")
+    return produced
 
 
 def _mark_provisional(periods: list[PeriodCredits], verdicts: Iterable[Verdict]) -> None:
