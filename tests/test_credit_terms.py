@@ -284,3 +284,36 @@ def test_a_model_that_misbehaves_is_reported_as_a_plugin_fault(behaviour, messag
         assess_credits(evaluation, model, terms)
     assert not isinstance(info.value, ContractError)
     assert isinstance(info.value, SlaError) and '"wayward"' in str(info.value)
+
+
+# --------------------------------------------------------------------------- the package's floors
+
+CREDITS = Path(__file__).parent.parent / "slaengine" / "credits"
+RESULTS = ("slaengine.verdicts", "slaengine.credits.outcomes", "slaengine.credits.rules",
+           "slaengine.credits.schedule")
+PRESENTATION = ("slaengine.credits.present", "slaengine.outputs", "plugins.reporters")
+
+
+def imported(path: Path) -> set[str]:
+    """Every module ``path`` imports, at run time or for type checking alone."""
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_no_credit_module_imports_the_engine_and_the_terms_import_no_results():
+    modules = {path.stem: imported(path) for path in CREDITS.glob("*.py")}
+    assert {"money", "schema", "terms", "ledger", "rules", "schedule", "present"} <= set(modules)
+    for name, imports in modules.items():
+        assert not any(m.startswith("slaengine.engine") for m in imports), name
+    for name in ("money", "schema", "terms", "ledger"):
+        upward = {m for m in modules[name] if m.startswith(RESULTS + PRESENTATION)}
+        assert not upward, f"credits.{name} imports {upward}"
+    assert not any(m.startswith("slaengine.credits.present") for m in modules["schedule"])

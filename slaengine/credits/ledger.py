@@ -13,7 +13,6 @@ EXCLUSION, CHRONIC, CAP_PER_PERIOD, CAP_PER_YEAR, EARN_BACK, BONUS = (
 """The ``rule`` of the lines the common steps add (a model's own lines carry its name)."""
 
 
-
 @dataclass(frozen=True)
 class CreditLine:
     """One step of a period's ledger: signed ``amount`` (positive: owed to the client).

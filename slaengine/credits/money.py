@@ -10,13 +10,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from slaengine.errors import SlaError, did_you_mean
 from slaengine.money import parse_amount
 
-if TYPE_CHECKING:
-    from slaengine.contract import Contract
+
+class FeeTerms(Protocol):
+    """What a period's fee is made from: a contract's ``monthly_fee`` and ``period``."""
+
+    @property
+    def monthly_fee(self) -> Decimal | None: ...
+
+    @property
+    def period(self) -> str: ...
 
 ROUNDING_MODES: dict[str, str] = {
     "half-up": ROUND_HALF_UP,
@@ -172,13 +179,13 @@ class PeriodFee:
         return cls(monthly_fee * FEE_MONTHS[period], monthly_fee, period, text)
 
 
-def period_fee(contract: Contract) -> Decimal | None:
+def period_fee(contract: FeeTerms) -> Decimal | None:
     """The fee of one evaluation period of ``contract`` (see :class:`PeriodFee`); ``None`` when
     the contract has no ``monthly_fee``."""
     return PeriodFee.of(contract.monthly_fee, contract.period).amount
 
 
-def period_fee_text(contract: Contract) -> str:
+def period_fee_text(contract: FeeTerms) -> str:
     """How :func:`period_fee` was reached, for notes: ``"monthly fee 180000.00"``."""
     return PeriodFee.of(contract.monthly_fee, contract.period).text
 

@@ -9,10 +9,10 @@ from fractions import Fraction
 from typing import Generic, TypeVar
 
 from slaengine.credits.money import PeriodFee, Rounding
+from slaengine.credits.schema import FAILED
 from slaengine.targets import exact_figure
 from slaengine.verdicts import Evaluation, Status, Verdict, format_value
 
-FAILED: tuple[Status, ...] = ("breached", "critical")
 _SEVERITY: dict[str, int] = {"met": 0, "insufficient_data": 1, "breached": 2, "critical": 3}
 
 
@@ -79,8 +79,6 @@ def exact_compliance(compliance: Fraction | Decimal | float) -> Fraction:
     if not isinstance(exact, Fraction):
         raise ValueError(f"compliance {compliance!r} is not a finite number")
     return exact
-
-
 
 
 OptionsT = TypeVar("OptionsT")

@@ -1,9 +1,9 @@
 """Service credits: from verdicts to what the vendor owes, every step shown.
 
 A penalty model (a plugin, ``[penalties] model = "NAME"``) turns each period's verdicts into base
-credit lines, one per failed service level. :func:`assess` then applies the rules that hold for
-any model, in this order, each leaving a line in the period's ledger so a vendor can redo the sum
-by hand:
+credit lines, one per failed service level. :func:`assess_credits` then applies the rules that
+hold for any model (:mod:`slaengine.credits.rules`), in this order, each leaving a line in the
+period's ledger so a vendor can redo the sum by hand:
 
 1. **rounding** -- every line is rounded to the currency's minor unit when it is made
    (``rounding = "half-up"`` by default, or ``"half-even"``, ``"down"``; ``decimals`` overrides
@@ -102,7 +102,7 @@ def assess_credits(evaluation: Evaluation, model: PenaltyModel, terms: CreditTer
     history = rules.History(terms, labels, years)
     periods = []
     for i, label in enumerate(labels):
-        period = rules.Period(i, found.get(label, {}), PeriodCredits(period=label))
+        period = rules.Period(i, found[label], PeriodCredits(period=label))
         for line in base.get(label, []):
             rules.charge(period, line, history)
         rules.cap(period, model_caps.get(label, []), history)
@@ -127,7 +127,6 @@ def _contract_years(labels: list[str], contract: Contract) -> list[str]:
     except ValueError as exc:
         raise SlaError(f"a credit or verdict names a period that cannot be placed in a "
                        f"contract year: {exc}") from None
-
 
 
 def _model_output(
@@ -212,6 +211,5 @@ def _years(periods: Iterable[PeriodCredits], labels: Iterable[str]) -> list[Year
                 setattr(year.provisional, name, getattr(year.provisional, name) +
                         getattr(p, name))
     return list(years.values())
-
 
 

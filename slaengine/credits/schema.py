@@ -15,7 +15,6 @@ from slaengine.credits.money import (
     parse_percent,
     plain,
 )
-from slaengine.credits.outcomes import FAILED
 from slaengine.errors import KeyPath, did_you_mean
 from slaengine.money import parse_amount
 from slaengine.schema import PENALTY_KEYS
@@ -24,8 +23,12 @@ from slaengine.targets import TargetError, parse_target
 if TYPE_CHECKING:
     from slaengine.kinds import PenaltyModel
 
+FAILED = ("breached", "critical")
+"""The statuses that can cost a credit (a value per status is given for these)."""
+
 EARN_BACK_ORDERS = ("pro-rata", "contract-order")
-"""``earn_back_order``: how earn-backs share what a capped period kept (see :func:`assess`)."""
+"""``earn_back_order``: how earn-backs share what a capped period kept (see
+:mod:`slaengine.credits.schedule`)."""
 
 
 def _check_fee_share(field_name: str, value: Any, error: Any) -> None:
