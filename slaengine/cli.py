@@ -288,7 +288,7 @@ def _show_plugin(registry: Any, name: str) -> None:
             lines += [f"keys in [sources.NAME] with adapter = \"{name}\":",
                       *key_lines({**SOURCE_KEYS, **obj.schema})]
         elif kind == "penalty model":
-            from slaengine.penalties import PENALTY_COMMON_SCHEMA
+            from slaengine.credits.schema import PENALTY_COMMON_SCHEMA
 
             own = obj.schema
             lines += [f"keys in [penalties] with model = \"{name}\":",

@@ -19,16 +19,17 @@ from zoneinfo import ZoneInfo
 
 from slaengine import schema as contract_schema
 from slaengine.calendars import Calendar, build_calendars
-from slaengine.errors import ContractError, KeyPath, SlaError, did_you_mean
-from slaengine.fields import RECORD_KINDS, TIMESTAMP, RecordKind, is_category
-from slaengine.kinds import PAUSE_FIELDS, Metric, PeriodMetric
-from slaengine.money import parse_amount
-from slaengine.penalties import (
+from slaengine.credits.schema import (
     fee_problems,
     money_problems,
     penalty_schema,
     reference_problems,
 )
+from slaengine.credits.terms import CreditTerms, LevelFacts, parse_terms
+from slaengine.errors import ContractError, KeyPath, SlaError, did_you_mean
+from slaengine.fields import RECORD_KINDS, TIMESTAMP, RecordKind, is_category
+from slaengine.kinds import PAUSE_FIELDS, Metric, PeriodMetric
+from slaengine.money import parse_amount
 from slaengine.periods import PERIODS, date_range_problem, label_problem
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.targets import Target, TargetError, parse_target
@@ -111,7 +112,9 @@ class Contract:
     ``window`` holds the optional ``start`` and ``end`` dates: only the periods that overlap
     them are evaluated. ``warnings`` are things that are allowed but probably not meant (an
     exclusion that lies outside the window), for ``validate`` to show. ``year_start`` is the
-    first day of each contract year (see :mod:`slaengine.years`).
+    first day of each contract year (see :mod:`slaengine.years`). ``penalties`` is the checked
+    ``[penalties]`` table as written, ``credit_terms`` the same parsed (see
+    :mod:`slaengine.credits.terms`).
     """
 
     path: Path | None
@@ -127,6 +130,7 @@ class Contract:
     monthly_fee: Decimal | None = None
     description: str = ""
     penalties: dict[str, Any] | None = None
+    credit_terms: CreditTerms | None = None
     calendars: dict[str, Calendar] = field(default_factory=dict)
     window: tuple[date | None, date | None] = (None, None)
     exclusions: tuple[Exclusion, ...] = ()
@@ -429,6 +433,7 @@ class _Checker:
             self.check_window(head)
         self.raise_if_any()
         fee = head.get("monthly_fee")
+        terms = self.credit_terms(penalties, head, levels)
         exclusions = self.exclusions(document.get("exclusions", []), head["timezone"], seen)
         return Contract(
             path=self.path, text=self.text, id=head["id"], client=head["client"],
@@ -436,7 +441,7 @@ class _Checker:
             timezone=head["timezone"], sources={k: v for k, v in sources.items() if v},
             service_levels=tuple(lv for lv in levels if lv is not None),
             monthly_fee=parse_amount(fee) if fee is not None else None,
-            description=head.get("description", ""), penalties=penalties,
+            description=head.get("description", ""), penalties=penalties, credit_terms=terms,
             calendars=self.calendars, window=(head.get("start"), head.get("end")),
             exclusions=exclusions, warnings=tuple(self.warnings),
             year_start=YearStart.parse(head["year_start"]),
@@ -576,6 +581,25 @@ class _Checker:
             self.problem(key_path, message, suggestion, accepted)
         self.penalty_model = plugin
         return document
+
+    def credit_terms(self, penalties: dict[str, Any] | None, head: dict[str, Any],
+                     levels: list[ServiceLevel | None]) -> CreditTerms | None:
+        """The sound ``[penalties]`` table parsed once (see :func:`parse_terms`)."""
+        if penalties is None:
+            return None
+        facts = {
+            level.id: LevelFacts(level.id, level.statistic, statistic_unit(
+                level.statistic, self.registry.metrics[level.metric]), level.target)
+            for level in levels if level is not None
+        }
+        fee = head.get("monthly_fee")
+        terms, problems = parse_terms(
+            penalties, self.penalty_model, currency=head["currency"], period=head["period"],
+            monthly_fee=parse_amount(fee) if fee is not None else None, levels=facts)
+        for problem in problems:
+            self.problem(*problem)
+        self.raise_if_any()
+        return terms
 
     def service_level(
         self, index: int, table: dict[str, Any], sources: dict[str, SourceSpec | None]

@@ -28,10 +28,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import slaengine
-from slaengine import outlook, penalties
+from slaengine import outlook
 from slaengine.allocator import choose_arrow_pool, keep_freed_memory
 from slaengine.calendars import ALWAYS, Calendar, package_versions
 from slaengine.contract import Contract, ServiceLevel, SourceSpec, statistic_unit
+from slaengine.credits.schedule import assess_credits
 from slaengine.errors import DataError
 from slaengine.kinds import (
     PAUSE_FIELDS,
@@ -240,7 +241,7 @@ def _evaluate_sources(
     if contract.penalties is not None:
         step("assessing service credits")
         model = registry.penalty_models[contract.penalties["model"]]
-        evaluation.credits = penalties.assess(evaluation, model, contract.penalties)
+        evaluation.credits = assess_credits(evaluation, model, contract.credit_terms)
     return evaluation
 
 

@@ -122,7 +122,7 @@ def _by_name(key: str, variants: Mapping[str, dict[str, Any]], at: str) -> list[
 def contract_schema(registry: Any) -> dict[str, Any]:
     """The JSON Schema of a contract with the plugins of ``registry`` installed."""
     from slaengine import schema as core
-    from slaengine.penalties import penalty_schema
+    from slaengine.credits.schema import penalty_schema
 
     document = object_schema(core.CONTRACT_SCHEMA)
     properties = document["properties"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TextIO, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +23,9 @@ from slaengine.periods import period_keys
 
 if TYPE_CHECKING:
     from slaengine.calendars import Calendar
+    from slaengine.credits.ledger import CreditLine, PeriodCap
+    from slaengine.credits.money import PeriodFee
+    from slaengine.credits.outcomes import PeriodOutcomes
     from slaengine.verdicts import Evaluation
 
 Unit = Literal["duration", "boolean", "score", "points", "count", "rate", "money"]
@@ -400,15 +403,33 @@ class Reporter:
 # --------------------------------------------------------------------------- penalty models
 
 
-class PenaltyModel:
-    """Turns verdicts into service credits, chosen with ``[penalties] model = "NAME"``.
+OptionsT = TypeVar("OptionsT")
 
-    ``schema`` is a cerberus schema for the model's own keys in ``[penalties]``.
+
+class PenaltyModel(Generic[OptionsT]):
+    """Turns one period's outcomes into service credits, chosen with ``[penalties] model =
+    "NAME"``.
+
+    ``schema`` is a cerberus schema for the model's own keys in ``[penalties]``; ``level_keys``
+    names those whose table keys or list items are service-level ids (checked against the
+    contract). :meth:`parse` reads the checked keys once, when the contract is read, into the
+    model's own options (``OptionsT``, best a frozen dataclass); :meth:`assess` is then given
+    each period's outcomes with those options, and cannot meet a problem of the contract.
     """
 
     name: ClassVar[str]
     schema: ClassVar[dict[str, Any]] = {}
+    level_keys: ClassVar[tuple[str, ...]] = ()
 
-    def assess(self, evaluation: Evaluation, options: Mapping[str, Any]) -> list[Any]:
-        """Return the credits the evaluation's verdicts trigger, every step shown."""
+    def parse(self, options: Mapping[str, Any], fee: PeriodFee) -> OptionsT:
+        """The model's own keys of the checked ``[penalties]`` table (the whole table, common
+        keys included), parsed. Raise :class:`slaengine.credits.terms.TermsProblem` at a key
+        for a problem the schema cannot see, e.g. a share of the fee when the contract has no
+        fee (``fee.monthly`` is None; see :func:`slaengine.credits.terms.needs_fee`). By
+        default the options are the table itself, as a dict."""
+        return cast(OptionsT, dict(options))
+
+    def assess(self, period: PeriodOutcomes[OptionsT]) -> Sequence[CreditLine | PeriodCap]:
+        """The base credit lines of one period (amounts >= 0, one per failed service level
+        that costs), and any cap the model puts on the period, every step in the notes."""
         raise NotImplementedError

@@ -13,7 +13,7 @@ from slaengine.kinds import REJECT_SCHEMA
 
 if TYPE_CHECKING:
     from slaengine.contract import Contract
-    from slaengine.penalties import CreditSchedule
+    from slaengine.credits.ledger import CreditSchedule
 
 Status = Literal["met", "breached", "critical", "insufficient_data"]
 STATUSES: tuple[Status, ...] = ("met", "breached", "critical", "insufficient_data")
@@ -210,7 +210,7 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
         },
     }
     if evaluation.credits is not None:
-        from slaengine.penalties import schedule_to_dict
+        from slaengine.credits.present import schedule_to_dict
 
         document.update(schedule_to_dict(evaluation.credits))
     return document

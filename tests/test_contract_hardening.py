@@ -24,9 +24,9 @@ from slaengine import contract as contract_module
 from slaengine.calendars import build_calendars
 from slaengine.cli import main
 from slaengine.contract import load_contract, parse_contract
+from slaengine.credits.money import parse_percent
 from slaengine.errors import ContractError, DataError, SlaError
 from slaengine.money import parse_amount
-from slaengine.penalties import parse_percent
 from slaengine.periods import period_keys
 from slaengine.pluginmanager import build_registry
 

@@ -13,17 +13,28 @@ import re
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slaengine.contract import Contract, ServiceLevel, load_contract
+from slaengine.credits.ledger import CreditSchedule
+from slaengine.credits.outcomes import exact_compliance, outcomes
+from slaengine.credits.schedule import assess_credits
+from slaengine.credits.terms import terms_of
 from slaengine.engine import evaluate
-from slaengine.penalties import assess, exact_compliance, outcomes
 from slaengine.pluginmanager import build_registry
 from slaengine.targets import parse_target
 from slaengine.verdicts import Evaluation, Verdict, evaluation_to_dict, format_compliance
+
+
+def assess(evaluation: Evaluation, model: Any, table: dict[str, Any]) -> CreditSchedule:
+    """The credits of ``evaluation`` under the ``[penalties]`` ``table``, its terms parsed as a
+    contract's are when it is read (a problem of the terms is a ContractError there)."""
+    return assess_credits(evaluation, model, terms_of(evaluation.contract, model, table))
+
 
 F = Fraction
 D = Decimal

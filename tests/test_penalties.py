@@ -21,26 +21,34 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slaengine import penalties
 from slaengine.cli import main
 from slaengine.contract import Contract, ServiceLevel, load_contract
-from slaengine.errors import ContractError, SlaError
-from slaengine.penalties import (
+from slaengine.credits import rules as credit_rules
+from slaengine.credits import schema as credit_schema
+from slaengine.credits.ledger import CreditSchedule
+from slaengine.credits.outcomes import outcomes
+from slaengine.credits.present import format_schedule, schedule_to_dict
+from slaengine.credits.schedule import assess_credits
+from slaengine.credits.schema import (
     PENALTY_COMMON_SCHEMA,
-    CreditSchedule,
-    assess,
-    format_schedule,
     money_problems,
-    outcomes,
     penalty_schema,
     per_status,
-    schedule_to_dict,
 )
+from slaengine.credits.terms import terms_of
+from slaengine.errors import ContractError, SlaError
 from slaengine.pluginmanager import build_registry
 from slaengine.schema import validate
 from slaengine.targets import parse_target
 from slaengine.verdicts import Evaluation, Verdict
 from slaengine.years import YearStart, placing_day
+
+
+def assess(evaluation: Evaluation, model: Any, table: dict[str, Any]) -> CreditSchedule:
+    """The credits of ``evaluation`` under the ``[penalties]`` ``table``, its terms parsed as a
+    contract's are when it is read (a problem of the terms is a ContractError there)."""
+    return assess_credits(evaluation, model, terms_of(evaluation.contract, model, table))
+
 
 D = Decimal
 ROOT = Path(__file__).parent.parent
@@ -936,9 +944,9 @@ class _PluginModel:
     name = "plugin"
     schema: ClassVar[dict[str, Any]] = {
         "marked": {"type": "string", "meta": {"fee": "money"}},
-        "checked": {"type": "string", "check_with": penalties._check_amount},
+        "checked": {"type": "string", "check_with": credit_schema._check_amount},
         "per_status": {"type": "dict", "valuesrules": per_status(
-            {"type": "string", "check_with": penalties._check_fee_share})},
+            {"type": "string", "check_with": credit_schema._check_fee_share})},
         "not_money": {"type": "string"},
     }
 
@@ -1028,7 +1036,7 @@ def test_pro_rata_shares_add_up_to_what_was_kept(credits, kept_part, decimals):
     whole = sum(amounts.values())
     kept = (D(kept_part.numerator) / D(kept_part.denominator) * whole).quantize(
         quantum, rounding="ROUND_DOWN")
-    shares = penalties._pro_rata(amounts, whole, kept, quantum)
+    shares = credit_rules.pro_rata(amounts, whole, kept, quantum)
     assert list(shares) == list(amounts)
     assert sum(shares.values()) == min(kept, whole)
     for name, share in shares.items():

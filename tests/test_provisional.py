@@ -39,8 +39,8 @@ from click.testing import CliRunner
 
 from slaengine.cli import main
 from slaengine.contract import load_contract
+from slaengine.credits.present import format_schedule
 from slaengine.engine import evaluate
-from slaengine.penalties import format_schedule
 from slaengine.pluginmanager import build_registry
 
 DATA = Path(__file__).parent / "data"

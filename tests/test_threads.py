@@ -73,7 +73,7 @@ class FailingMetric(FirstResponseTime):
 class FailingModel(PenaltyModel):
     name = "failing-model"
 
-    def assess(self, evaluation, options):
+    def assess(self, period):
         raise DataError("the credits cannot be assessed")
 
 

@@ -3,28 +3,29 @@ levels, as most IT and BPO outsourcing contracts do it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
-from slaengine.errors import SlaError
+from slaengine.credits.ledger import CreditLine, PeriodCap
+from slaengine.credits.money import FeeShare, PeriodFee, parse_percent, percent_text
+from slaengine.credits.outcomes import LevelOutcome, PeriodOutcomes
+from slaengine.credits.schema import AMOUNT_OR_SHARE, PERCENT
+from slaengine.credits.terms import needs_fee
 from slaengine.kinds import PenaltyModel
-from slaengine.penalties import (
-    AMOUNT_OR_SHARE,
-    PERCENT,
-    CreditLine,
-    FeeShare,
-    LevelOutcome,
-    PeriodCap,
-    outcomes,
-    parse_percent,
-    percent_text,
-    period_fee,
-    rounding_of,
-)
-from slaengine.verdicts import Evaluation
 
 TRIGGERS = ("minimum", "target")
+
+
+@dataclass(frozen=True)
+class PoolTerms:
+    """The amount at risk each period, each service level's allocation, and the trigger."""
+
+    at_risk: FeeShare
+    allocations: Mapping[str, Decimal]
+    trigger: str
 
 
 class AtRiskPoolModel(PenaltyModel):
@@ -62,33 +63,29 @@ class AtRiskPoolModel(PenaltyModel):
     }
     level_keys: ClassVar[tuple[str, ...]] = ("allocations",)
 
-    def assess(self, evaluation: Evaluation, options: Mapping[str, Any]
-               ) -> list[CreditLine | PeriodCap]:
-        contract = evaluation.contract
-        rounding = rounding_of(options, contract.currency)
-        fee = period_fee(contract)
+    def parse(self, options: Mapping[str, Any], fee: PeriodFee) -> PoolTerms:
         at_risk = FeeShare.parse(options["at_risk"])
-        pool = rounding(at_risk.of(fee))
-        pool_text = f"{at_risk.explain(fee)} = {pool}" if at_risk.share is not None else str(pool)
-        trigger = options.get("trigger", "minimum")
-        if trigger not in TRIGGERS:
-            raise SlaError(f'trigger "{trigger}" is not accepted', accepted=TRIGGERS)
-        allocations = {k: parse_percent(v) for k, v in options["allocations"].items()}
+        needs_fee(at_risk, fee, ("penalties", "at_risk"))
+        return PoolTerms(at_risk, {k: parse_percent(v) for k, v in options["allocations"].items()},
+                         options.get("trigger", "minimum"))
+
+    def assess(self, period: PeriodOutcomes[PoolTerms]) -> Sequence[CreditLine | PeriodCap]:
+        terms, fee = period.options, period.fee.amount
+        pool = period.rounding(terms.at_risk.of(fee))
+        pool_text = (f"{terms.at_risk.explain(fee)} = {pool}" if terms.at_risk.share is not None
+                     else str(pool))
         items: list[CreditLine | PeriodCap] = []
-        capped: set[str] = set()
-        for outcome in outcomes(evaluation):
-            share = allocations.get(outcome.service_level)
-            if share is None or not costs(outcome, trigger):
+        for outcome in period.outcomes:
+            share = terms.allocations.get(outcome.service_level)
+            if share is None or not costs(outcome, terms.trigger):
                 continue
-            amount = rounding(pool * share)
+            amount = period.rounding(pool * share)
             items.append(CreditLine(
-                outcome.period, outcome.service_level, amount, contract.currency, self.name,
-                f"{outcome.describe()}; {why(outcome, trigger)}: at risk {pool_text} × "
+                period.period, outcome.service_level, amount, period.currency, self.name,
+                f"{outcome.describe()}; {why(outcome, terms.trigger)}: at risk {pool_text} × "
                 f"allocation {percent_text(share)} = {amount}"))
-            if outcome.period not in capped:
-                capped.add(outcome.period)
-                items.append(PeriodCap(outcome.period, pool, self.name,
-                                       f"at-risk pool {pool_text}"))
+        if items:
+            items.append(PeriodCap(period.period, pool, self.name, f"at-risk pool {pool_text}"))
         return items
 
 
@@ -105,9 +102,6 @@ def why(outcome: LevelOutcome, trigger: str) -> str:
     if trigger == "target":
         return "below the target (trigger = target)"
     return "below the target, and it has no minimum"
-
-
-
 
 @hookimpl
 def register_penalty_models() -> list[PenaltyModel]:

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
+from slaengine.credits.ledger import CreditLine
+from slaengine.credits.money import PeriodFee
+from slaengine.credits.outcomes import PeriodOutcomes
+from slaengine.credits.schema import AMOUNT, per_status, status_values
 from slaengine.kinds import PenaltyModel
 from slaengine.money import parse_amount
-from slaengine.penalties import (
-    AMOUNT,
-    CreditLine,
-    outcomes,
-    per_status,
-    rounding_of,
-    status_values,
-)
-from slaengine.verdicts import Evaluation
+
+
+@dataclass(frozen=True)
+class FixedTerms:
+    """``amount`` and ``critical_amount`` by status (``default``; empty without ``amount``),
+    ``amounts`` by service level and status (``own``), and whether ``critical_amount`` was
+    written (the notes name the key that set an amount)."""
+
+    default: Mapping[str, Decimal] = field(default_factory=dict)
+    own: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+    critical_written: bool = False
 
 
 class FixedModel(PenaltyModel):
@@ -49,29 +56,32 @@ class FixedModel(PenaltyModel):
     }
     level_keys: ClassVar[tuple[str, ...]] = ("amounts",)
 
-    def assess(self, evaluation: Evaluation, options: Mapping[str, Any]) -> list[CreditLine]:
-        contract = evaluation.contract
-        rounding = rounding_of(options, contract.currency)
-        default: dict[str, Any] = {}
+    def parse(self, options: Mapping[str, Any], fee: PeriodFee) -> FixedTerms:
+        default: dict[str, Decimal] = {}
         if options.get("amount") is not None:
-            default = {"breached": options["amount"],
-                       "critical": options.get("critical_amount", options["amount"])}
+            default = {"breached": parse_amount(options["amount"]),
+                       "critical": parse_amount(options.get("critical_amount",
+                                                            options["amount"]))}
+        own = {level: {status: parse_amount(text) for status, text in status_values(value).items()}
+               for level, value in (options.get("amounts") or {}).items()}
+        return FixedTerms(default, own, "critical_amount" in options)
+
+    def assess(self, period: PeriodOutcomes[FixedTerms]) -> Sequence[CreditLine]:
+        terms = period.options
         lines = []
-        for outcome in outcomes(evaluation):
+        for outcome in period.outcomes:
             if not outcome.failed:
                 continue
             level = outcome.service_level
-            own = options.get("amounts", {}).get(level)
-            table = status_values(own) if own is not None else default
-            text = table.get(outcome.status)
-            if text is None:
+            table = terms.own.get(level, terms.default)
+            if outcome.status not in table:
                 continue
-            amount: Decimal = rounding(parse_amount(text))
-            where = "its own amount" if own is not None else (
-                "critical_amount" if outcome.status == "critical"
-                and "critical_amount" in options else "amount")
+            amount = period.rounding(table[outcome.status])
+            where = "its own amount" if level in terms.own else (
+                "critical_amount" if outcome.status == "critical" and terms.critical_written
+                else "amount")
             lines.append(CreditLine(
-                outcome.period, level, amount, contract.currency, self.name,
+                period.period, level, amount, period.currency, self.name,
                 f"{outcome.describe()}; fixed credit for a {outcome.status} service level "
                 f"({where}) = {amount}"))
         return lines

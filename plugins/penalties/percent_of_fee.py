@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
-from slaengine.errors import SlaError
+from slaengine.credits.ledger import CreditLine
+from slaengine.credits.money import PeriodFee, parse_percent, percent_text
+from slaengine.credits.outcomes import PeriodOutcomes
+from slaengine.credits.schema import PERCENT, per_status, status_values
+from slaengine.credits.terms import TermsProblem
 from slaengine.kinds import PenaltyModel
-from slaengine.penalties import (
-    PERCENT,
-    CreditLine,
-    outcomes,
-    parse_percent,
-    per_status,
-    percent_text,
-    period_fee,
-    period_fee_text,
-    rounding_of,
-    status_values,
-)
-from slaengine.verdicts import Evaluation
+
+Shares = Mapping[str, Mapping[str, Decimal]]
+"""Service level -> failing status -> share of the period's fee."""
 
 
 class PercentOfFeeModel(PenaltyModel):
@@ -46,25 +41,26 @@ class PercentOfFeeModel(PenaltyModel):
     }
     level_keys: ClassVar[tuple[str, ...]] = ("credits",)
 
-    def assess(self, evaluation: Evaluation, options: Mapping[str, Any]) -> list[CreditLine]:
-        contract = evaluation.contract
-        rounding = rounding_of(options, contract.currency)
-        fee = period_fee(contract)
-        credits = options.get("credits", {})
+    def parse(self, options: Mapping[str, Any], fee: PeriodFee) -> Shares:
+        shares = {level: {status: parse_percent(text)
+                          for status, text in status_values(value).items()}
+                  for level, value in (options.get("credits") or {}).items()}
+        if shares and fee.monthly is None:
+            raise TermsProblem(("penalties", "credits"),
+                               "the percent-of-fee penalty model needs [contract] monthly_fee")
+        return shares
+
+    def assess(self, period: PeriodOutcomes[Shares]) -> Sequence[CreditLine]:
         lines = []
-        for outcome in outcomes(evaluation):
-            if not outcome.failed or outcome.service_level not in credits:
+        for outcome in period.outcomes:
+            share = period.options.get(outcome.service_level, {}).get(outcome.status)
+            if not outcome.failed or share is None:
                 continue
-            text = status_values(credits[outcome.service_level]).get(outcome.status)
-            if text is None:
-                continue
-            if fee is None:
-                raise SlaError('the percent-of-fee penalty model needs [contract] monthly_fee')
-            share = parse_percent(text)
-            amount = rounding(fee * share)
+            assert period.fee.amount is not None  # refused in parse
+            amount = period.rounding(period.fee.amount * share)
             lines.append(CreditLine(
-                outcome.period, outcome.service_level, amount, contract.currency, self.name,
-                f"{outcome.describe()}; {percent_text(share)} of the {period_fee_text(contract)}"
+                period.period, outcome.service_level, amount, period.currency, self.name,
+                f"{outcome.describe()}; {percent_text(share)} of the {period.fee.text}"
                 f" = {amount}"))
         return lines
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -10,19 +10,13 @@ from itertools import pairwise
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
+from slaengine.credits.ledger import CreditLine
+from slaengine.credits.money import FeeShare, PeriodFee, parse_percent, percent_text
+from slaengine.credits.outcomes import PeriodOutcomes
+from slaengine.credits.schema import AMOUNT_OR_SHARE, PERCENT
+from slaengine.credits.terms import needs_fee
 from slaengine.kinds import PenaltyModel
-from slaengine.penalties import (
-    AMOUNT_OR_SHARE,
-    PERCENT,
-    CreditLine,
-    FeeShare,
-    outcomes,
-    parse_percent,
-    percent_text,
-    period_fee,
-    rounding_of,
-)
-from slaengine.verdicts import Evaluation, format_compliance
+from slaengine.verdicts import format_compliance
 
 
 @dataclass(frozen=True)
@@ -75,6 +69,14 @@ def _check_bands(field_name: str, value: Any, error: Any) -> None:
         error(field_name, str(exc))
 
 
+@dataclass(frozen=True)
+class TieredTerms:
+    """The bands, and the service levels they apply to (None: every one)."""
+
+    bands: tuple[Band, ...]
+    service_levels: frozenset[str] | None
+
+
 class TieredModel(PenaltyModel):
     """Credit bands by compliance (``model = "tiered"``).
 
@@ -118,25 +120,29 @@ class TieredModel(PenaltyModel):
     }
     level_keys: ClassVar[tuple[str, ...]] = ("service_levels",)
 
-    def assess(self, evaluation: Evaluation, options: Mapping[str, Any]) -> list[CreditLine]:
-        contract = evaluation.contract
-        rounding = rounding_of(options, contract.currency)
-        fee = period_fee(contract)
-        bands = parse_bands(options.get("bands", []))
+    def parse(self, options: Mapping[str, Any], fee: PeriodFee) -> TieredTerms:
+        bands = tuple(parse_bands(options.get("bands", [])))
+        for i, band in enumerate(bands):
+            needs_fee(band.credit, fee, ("penalties", "bands", i, "credit"))
         chosen = options.get("service_levels")
+        return TieredTerms(bands, frozenset(chosen) if chosen is not None else None)
+
+    def assess(self, period: PeriodOutcomes[TieredTerms]) -> Sequence[CreditLine]:
+        terms, fee = period.options, period.fee.amount
         lines = []
-        for outcome in outcomes(evaluation):
+        for outcome in period.outcomes:
             if not outcome.failed or outcome.compliance is None:
                 continue
-            if chosen is not None and outcome.service_level not in chosen:
+            if terms.service_levels is not None and outcome.service_level not in (
+                    terms.service_levels):
                 continue
             compliance = outcome.compliance
-            band = next((b for b in bands if b.holds(compliance)), None)
+            band = next((b for b in terms.bands if b.holds(compliance)), None)
             if band is None:
                 continue
-            amount = rounding(band.credit.of(fee))
+            amount = period.rounding(band.credit.of(fee))
             lines.append(CreditLine(
-                outcome.period, outcome.service_level, amount, contract.currency, self.name,
+                period.period, outcome.service_level, amount, period.currency, self.name,
                 f"{outcome.describe()}; compliance {_shown(compliance)} is in the band "
                 f"{band.describe()}: {band.credit.explain(fee)} = {amount}"))
         return lines

@@ -118,7 +118,7 @@ def credits_of(evaluation: Evaluation, data: dict[str, Any]) -> dict[str, Any] |
         schedule = getattr(evaluation, "credits", None)
         if schedule is None:
             return None
-        from slaengine.penalties import schedule_to_dict
+        from slaengine.credits.present import schedule_to_dict
 
         data = {**data, **schedule_to_dict(schedule)}
     keys = ("penalties", "credits", "bonuses", "credit_totals", "credit_years", "flags",

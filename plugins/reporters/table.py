@@ -125,7 +125,7 @@ class TableReporter(Reporter):
             say(f"provisional: the verdicts of {', '.join(running)}, not over at --as-of; "
                 "they and their credits may still change")
         if evaluation.credits is not None:
-            from slaengine.penalties import format_schedule
+            from slaengine.credits.present import format_schedule
 
             say()
             for line in format_schedule(evaluation.credits).split("\n"):
