@@ -191,10 +191,10 @@ def test_batch_size_does_not_change_any_verdict(monkeypatch):
 def test_missed_ids_are_capped_but_counted_in_full(monkeypatch):
     # March urgent missed T3 and T4; with room for one id per verdict, T3 (the first in file
     # order) is kept and the count still says 2 — across two-row batches as well.
-    from slaengine import engine
+    from slaengine.engine.record import RecordLevel
     from slaengine.plugins.sources.csv import CsvSource
 
-    monkeypatch.setattr(engine, "MISSED_LIMIT", 1)
+    monkeypatch.setattr(RecordLevel, "missed_limit", 1)
     monkeypatch.setattr(CsvSource, "batch_rows", 2)
     verdict = evaluate(load_contract(DATA / "small.toml")).verdict(
         "urgent-first-response", "2026-03")
@@ -341,10 +341,10 @@ def test_missed_ids_are_the_first_of_each_group_however_many_groups_a_batch_hold
     # 600 tickets over two months, 30 agents (more groups per batch than the engine walks one
     # by one), every third ticket answered late. With room for 2 ids per verdict, each verdict
     # keeps the first two late tickets of its (month, agent) in file order, and counts them all.
-    from slaengine import engine
+    from slaengine.engine.record import RecordLevel
     from slaengine.plugins.sources.csv import CsvSource
 
-    monkeypatch.setattr(engine, "MISSED_LIMIT", 2)
+    monkeypatch.setattr(RecordLevel, "missed_limit", 2)
     monkeypatch.setattr(CsvSource, "batch_rows", batch_rows)
     rows = ["id,created,reply,agent"]
     late: dict[tuple[str, str], list[str]] = {}

@@ -1,0 +1,297 @@
+"""Period-level service levels (backlog, cost per contact ...): summarised batch by batch as
+their sources are read, or evaluated on their record sets held whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from slaengine.calendars import ALWAYS
+from slaengine.contract import Contract, ServiceLevel
+from slaengine.engine.batch import (
+    Batch,
+)
+from slaengine.engine.narrow import (
+    agreed_exclusions,
+    spanned_periods,
+    where_mask,
+    window_periods,
+)
+from slaengine.engine.plan import (
+    evidence_fields,
+    level_fields,
+)
+from slaengine.engine.read import (
+    SourceData,
+)
+from slaengine.engine.verdict import (
+    _labels,
+    verdict,
+)
+from slaengine.errors import DataError
+from slaengine.kinds import (
+    MeasureContext,
+    PeriodFigures,
+    PeriodGrid,
+    PeriodMetric,
+    combine_summaries,
+)
+from slaengine.periods import period_bounds, period_keys
+from slaengine.pluginmanager import Registry, guarded
+from slaengine.verdicts import (
+    FAILED,
+    LevelAccount,
+    Verdict,
+)
+
+
+def evaluate_level(
+    contract: Contract, level: ServiceLevel, data: dict[str, SourceData], registry: Registry,
+) -> tuple[list[Verdict], LevelAccount, np.ndarray]:
+    """All verdicts of a period-level service level (backlog, cost per contact ...): one per
+    period, from its record sets held whole (they are needed whole: a backlog looks back);
+    and the periods' keys, one per verdict."""
+    metric = registry.metrics[level.metric]
+    assert isinstance(metric, PeriodMetric)
+    source = data[level.source]
+    table = source.records
+    kind = contract.sources[level.source].record_kind
+    periods = source.periods(kind.time_field, contract)
+    positions = source.positions(kind.time_field, contract)
+    if metric.spans:
+        spanned = spanned_periods(contract, periods, [
+            period_keys(table[f], contract.period, contract.timezone)[
+                np.asarray(pc.is_valid(table[f]).to_numpy(zero_copy_only=False), dtype=bool)]
+            for f in metric.spans])
+        positions = np.searchsorted(spanned, periods)[positions]
+        periods = spanned
+    inside = np.ones(table.num_rows, dtype=bool)
+    if contract.window != (None, None):
+        kept_periods = window_periods(contract, periods)
+        lookup = np.full(len(periods), -1, dtype=np.int64)
+        lookup[np.isin(periods, kept_periods)] = np.arange(len(kept_periods))
+        periods, positions = kept_periods, lookup[positions]
+        inside = positions >= 0
+    mask = where_mask(table, level.where)
+    agreed, counts = agreed_exclusions(contract, level, table, kind.time_field,
+                                       among=mask & inside)
+    mask &= ~agreed
+    excluded = np.bincount(positions[inside & ~mask], minlength=len(periods))
+    mask &= inside
+    account = LevelAccount(service_level=level.id, source=level.source,
+                           accepted=table.num_rows, included=int(mask.sum()),
+                           excluded=int((inside & ~mask).sum()),
+                           outside_window=int((~inside).sum()), agreed=counts)
+    context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
+                             service_level=level.id, options=level.options,
+                             period=contract.period)
+    figures = period_figures(contract, level, data, periods, registry, context, ~agreed)
+    verdicts = [
+        verdict(level, metric, label, {}, figures.value[p], int(figures.sample_size[p]), 0,
+                int(excluded[p]), None, ((), 0), None)
+        for p, label in enumerate(_labels(contract, periods))
+    ]
+    return verdicts, account, periods
+
+
+def period_evidence(
+    contract: Contract, level: ServiceLevel, data: dict[str, SourceData], registry: Registry,
+    periods: np.ndarray, verdicts: list[Verdict],
+) -> pa.Table | None:
+    """The records behind each failed figure of a period-level service level (``periods``:
+    the key of each verdict's period), as the metric's ``records_behind`` names them: per
+    input, narrowed by ``where`` (and, for the level's own records, agreed exclusions) exactly
+    as the figure was; with ``period`` and, when the metric reads several record sets,
+    ``input`` (the role). None when no figure failed."""
+    failed = [p for p, v in enumerate(verdicts) if v.status in FAILED]
+    if not failed:
+        return None
+    keys = periods[failed]
+    starts, ends = period_bounds(keys, contract.period, contract.timezone)
+    grid = PeriodGrid(keys=keys, labels=tuple(verdicts[p].period for p in failed),
+                      starts=starts, ends=ends)
+    context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
+                             service_level=level.id, options=level.options,
+                             period=contract.period)
+    behind = guarded(registry, "metric", level.metric, "records_behind")
+    parts = []
+    for role, name in level.inputs.items():
+        kind = contract.sources[name].record_kind
+        records = data[name].records
+        mask = where_mask(records, level.where)
+        if name == level.source:
+            mask &= ~agreed_exclusions(contract, level, records, kind.time_field)[0]
+        fields = [f for f in evidence_fields(contract, level, registry, role)
+                  if f in records.column_names]
+        records = records.select(fields)
+        records = records if mask.all() else records.filter(pa.array(mask))
+        masks = behind(role, records, grid, context)
+        if masks is None:
+            index = grid.index(records[kind.time_field])
+            masks = [index == p for p in range(len(grid))]
+        if len(masks) != len(grid) or any(len(m) != records.num_rows for m in masks):
+            raise DataError(f'metric "{level.metric}" named the records behind {len(masks)} '
+                            f"figures for {len(grid)} periods of {records.num_rows} records")
+        for label, chosen in zip(grid.labels, masks, strict=True):
+            if isinstance(chosen, pa.Array | pa.ChunkedArray):  # a null names no record
+                chosen = pc.fill_null(chosen, False).to_numpy(zero_copy_only=False)
+            rows = records.filter(pa.array(np.asarray(chosen, dtype=bool)))
+            rows = rows.add_column(1, "period", pa.repeat(pa.scalar(label), rows.num_rows))
+            if len(level.inputs) > 1:
+                rows = rows.add_column(2, "input", pa.repeat(pa.scalar(role), rows.num_rows))
+            parts.append(rows)
+    return pa.concat_tables(parts, promote_options="permissive")
+
+
+class PeriodLevel:
+    """A period-level service level whose metric summarises batch by batch (``summary_keys``).
+
+    Each batch of each input is narrowed by ``where`` and summarised by the metric into a few
+    rows (counts and sums by period keys); the records themselves are never held, so a backlog
+    over tens of millions of tickets takes the memory of its summary. The batches of the
+    level's own source also give the periods and the accounting, exactly as
+    :func:`evaluate_level` finds them on the whole record set.
+    """
+
+    def __init__(self, contract: Contract, level: ServiceLevel, registry: Registry) -> None:
+        self.contract = contract
+        self.level = level
+        self.metric: PeriodMetric = registry.metrics[level.metric]
+        self.summarise = guarded(registry, "metric", level.metric, "summarise")
+        self.figures = guarded(registry, "metric", level.metric, "figures")
+        self.kind = contract.sources[level.source].record_kind
+        self.main_role = next(role for role, name in level.inputs.items()
+                              if name == level.source)
+        self.empty = {role: contract.sources[name].record_kind.schema(
+            [f for f in level_fields(contract, level, registry, role)
+             if f in contract.sources[name].record_kind.fields]).empty_table()
+            for role, name in level.inputs.items()}
+        self.context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
+                                      service_level=level.id, options=level.options,
+                                      period=contract.period)
+        self.parts: dict[str, list[pa.Table]] = {role: [] for role in level.inputs}
+        self.periods: set[int] = set()
+        self.excluded: dict[int, int] = {}
+        self.account = LevelAccount(service_level=level.id, source=level.source, accepted=0,
+                                    included=0, excluded=0)
+
+    def role(self, role: str) -> PeriodInput:
+        return PeriodInput(self, role)
+
+    def add(self, batch: Batch, role: str) -> None:
+        table = batch.table
+        where = where_mask(table, self.level.where)
+        if role == self.main_role:
+            where &= ~self._count(batch, where)  # agreed exclusions are left out like where
+        records = table if where.all() else table.filter(pa.array(where))
+        if records.num_rows:
+            parts = self.parts[role]
+            parts.append(self.summarise(role, records, self.context))
+            if len(parts) >= _SUMMARY_PARTS:  # keep the summaries few and small
+                self.parts[role] = [combine_summaries(parts, self.metric.summary_keys)]
+
+    def _count(self, batch: Batch, where: np.ndarray) -> np.ndarray:
+        """The periods present and the accounting of one batch of the level's own source;
+        which of its records are excluded by agreement."""
+        table, contract, level = batch.table, self.contract, self.level
+        periods = batch.periods(self.kind.time_field)
+        keys, present = periods.keys, periods.present
+        if self.metric.spans:
+            present = spanned_periods(contract, present,
+                                      [batch.periods(f).present for f in self.metric.spans])
+        inside = np.ones(table.num_rows, dtype=bool)
+        if contract.window != (None, None):
+            present = window_periods(contract, present)
+            inside = np.isin(keys, present)
+        self.periods.update(int(k) for k in present)
+        mask = where.copy()
+        agreed, counts = agreed_exclusions(contract, level, table, self.kind.time_field,
+                                           among=mask & inside)
+        mask &= ~agreed
+        left_out = inside & ~mask
+        for key, count in zip(*np.unique(keys[left_out], return_counts=True), strict=True):
+            self.excluded[int(key)] = self.excluded.get(int(key), 0) + int(count)
+        account = self.account
+        account.accepted += table.num_rows
+        account.included += int(np.count_nonzero(mask & inside))
+        account.excluded += int(np.count_nonzero(left_out))
+        account.outside_window += int(np.count_nonzero(~inside))
+        for reason, count in counts.items():
+            account.agreed[reason] = account.agreed.get(reason, 0) + count
+        return agreed
+
+    def finish(self) -> tuple[list[Verdict], LevelAccount, np.ndarray]:
+        """The verdicts, one per period, the accounting and the periods' keys."""
+        contract, level = self.contract, self.level
+        periods = np.array(sorted(self.periods), dtype=np.int64)
+        if self.metric.spans and len(periods):
+            periods = spanned_periods(contract, periods, [])
+        starts, ends = period_bounds(periods, contract.period, contract.timezone)
+        grid = PeriodGrid(keys=periods, labels=tuple(_labels(contract, periods)),
+                          starts=starts, ends=ends)
+        keys = self.metric.summary_keys
+        summaries = {
+            role: combine_summaries(parts or [self.summarise(role, self.empty[role],
+                                                             self.context)], keys)
+            for role, parts in self.parts.items()
+        }
+        figures: PeriodFigures = self.figures(summaries, grid, self.context)
+        if len(figures.value) != len(periods):
+            raise DataError(f'metric "{level.metric}" returned {len(figures.value)} figures '
+                            f"for {len(periods)} periods")
+        verdicts = [
+            verdict(level, self.metric, label, {}, figures.value[p],
+                    int(figures.sample_size[p]), 0, self.excluded.get(int(periods[p]), 0), None,
+                    ((), 0), None)
+            for p, label in enumerate(grid.labels)
+        ]
+        return verdicts, self.account, periods
+
+
+_SUMMARY_PARTS = 64
+
+
+@dataclass
+class PeriodInput:
+    """One input (role) of a :class:`PeriodLevel`, as the source that feeds it sees it."""
+
+    period_level: PeriodLevel
+    name: str
+
+    @property
+    def level(self) -> ServiceLevel:
+        return self.period_level.level
+
+    def add(self, batch: Batch) -> None:
+        self.period_level.add(batch, self.name)
+
+    def finish(self) -> tuple[list[Verdict], LevelAccount, np.ndarray]:
+        return self.period_level.finish()
+
+
+def period_figures(
+    contract: Contract, level: ServiceLevel, data: dict[str, SourceData], periods: np.ndarray,
+    registry: Registry, context: MeasureContext, agreed_out: np.ndarray | None = None,
+) -> PeriodFigures:
+    """Run a period-level metric on its record sets, each narrowed by ``where``; the level's
+    own records also lose those excluded by agreement (``agreed_out`` is False for them)."""
+    starts, ends = period_bounds(periods, contract.period, contract.timezone)
+    grid = PeriodGrid(keys=periods, labels=tuple(_labels(contract, periods)), starts=starts,
+                      ends=ends)
+    inputs = {}
+    for role, name in level.inputs.items():
+        records = data[name].records
+        mask = where_mask(records, level.where)
+        if name == level.source and agreed_out is not None:
+            mask &= agreed_out
+        inputs[role] = records if mask.all() else records.filter(pa.array(mask))
+    aggregate = guarded(registry, "metric", level.metric, "aggregate")
+    figures: PeriodFigures = aggregate(inputs, grid, context)
+    if len(figures.value) != len(periods):
+        raise DataError(f'metric "{level.metric}" returned {len(figures.value)} figures for '
+                        f"{len(periods)} periods")
+    return figures

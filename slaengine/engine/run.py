@@ -1,0 +1,256 @@
+"""The evaluation: plan, read every source once, finish every level, assess the credits.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from slaengine import outlook, penalties
+from slaengine.allocator import choose_arrow_pool, keep_freed_memory
+from slaengine.contract import Contract
+from slaengine.engine.batch import (
+    Batch,
+    GroupIndex,
+)
+from slaengine.engine.levels import (
+    PeriodInput,
+    PeriodLevel,
+    evaluate_level,
+    period_evidence,
+)
+from slaengine.engine.manifest import (
+    manifest,
+)
+from slaengine.engine.plan import (
+    evidence_fields,
+    join_plan,
+    level_fields,
+    needed_fields,
+)
+from slaengine.engine.read import (
+    SourceData,
+    contract_folder,
+    join,
+    read_source,
+    source_files,
+)
+from slaengine.engine.record import (
+    RecordLevel,
+)
+from slaengine.kinds import (
+    REJECT_SCHEMA,
+    PeriodMetric,
+)
+from slaengine.manifest import Digests
+from slaengine.pluginmanager import Registry, build_registry
+from slaengine.statistics import Tally
+from slaengine.verdicts import (
+    Concentration,
+    Evaluation,
+    LevelAccount,
+    Verdict,
+)
+
+
+def evaluate(
+    contract: Contract,
+    registry: Registry | None = None,
+    *,
+    options: dict[str, Any] | None = None,
+    evidence: bool = False,
+    as_of: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Evaluate every service level of ``contract`` on its sources.
+
+    ``evidence`` keeps, per service level, the records behind each failed verdict with the
+    fields that decided it (see :mod:`slaengine.evidence`), and for a mean or order-statistic
+    target the figure without its worst 1% of measures. ``as_of`` evaluates the data as it
+    stood at that instant: records created later are left out (counted), and the running
+    period gets an outlook.
+    ``progress`` is called with a short description of what is being done, as it changes
+    (several times a second at most: once per batch).
+    """
+    # The evaluation makes few Python objects that could form cycles, but many arrays: the
+    # cycle collector, triggered by allocation counts, would only walk the heap again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _evaluate(contract, registry, options=options, evidence=evidence, as_of=as_of,
+                         progress=progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _evaluate(
+    contract: Contract,
+    registry: Registry | None,
+    *,
+    options: dict[str, Any] | None,
+    evidence: bool,
+    as_of: datetime | None,
+    progress: Callable[[str], None] | None,
+) -> Evaluation:
+    registry = registry or build_registry()
+    step = progress or (lambda _: None)
+    keep_freed_memory()
+    choose_arrow_pool()
+    digests = Digests({name: spec.path for name, spec in contract.sources.items()},
+                      source_files(contract, registry), contract_folder(contract))
+    try:
+        return _evaluate_sources(contract, registry, digests, options=options,
+                                 evidence=evidence, as_of=as_of, step=step)
+    finally:
+        digests.close()
+
+
+def _evaluate_sources(
+    contract: Contract, registry: Registry, digests: Digests, *,
+    options: dict[str, Any] | None, evidence: bool, as_of: datetime | None,
+    step: Callable[[str], None],
+) -> Evaluation:
+    streamed, keep = plan(contract, registry, evidence)
+    joins = join_plan(contract, registry)
+    data: dict[str, SourceData] = {}
+    needed = needed_fields(contract, registry)
+    if evidence:  # the ids of the records behind period-level figures are read too
+        for name, fields in keep.items():
+            needed[name] += [f for f in fields if f not in needed[name]]
+    for name, fields in needed.items():
+        step(f"reading {name}")
+        feed, unmatched = _feeder(contract, name, streamed, joins, data)
+        seen = _Counter()
+
+        def counted(records: pa.Table, keys: np.ndarray, feed=feed, name=name,
+                    seen=seen) -> None:
+            feed(records, keys)
+            seen.count += records.num_rows
+            step(f"reading {name}: {seen.count:,} records")
+
+        data[name] = read_source(contract, contract.sources[name], fields, registry, as_of,
+                                 on_batch=counted, keep=keep.get(name, []))
+        if name in joins:
+            link = contract.sources[name].link
+            data[name].account.notes[f"records without a matching {link} record"] = (
+                unmatched.count)
+    found: dict[str, tuple[list[Verdict], LevelAccount]] = {}
+    kept: dict[str, pa.Table] = {}
+    concentration: dict[tuple[str, str, tuple], Concentration] = {}
+    period_grids: dict[str, np.ndarray] = {}  # a period level's keys, one per verdict
+    for streaming_levels in streamed.values():
+        for streaming in streaming_levels:
+            if streaming.level.id in found:  # a period level fed by several sources
+                continue
+            step(f"evaluating {streaming.level.id}")
+            if isinstance(streaming, PeriodInput):
+                verdicts_of, account, period_grids[streaming.level.id] = streaming.finish()
+            else:
+                verdicts_of, account, missed = streaming.finish()
+                concentration.update(streaming.concentration)
+                if missed is not None:
+                    kept[streaming.level.id] = missed
+            found[streaming.level.id] = (verdicts_of, account)
+    for level in contract.service_levels:
+        if level.id not in found:
+            step(f"evaluating {level.id}")
+            verdicts_of, account, period_grids[level.id] = evaluate_level(contract, level, data,
+                                                                          registry)
+            found[level.id] = (verdicts_of, account)
+    if evidence:
+        for level in contract.service_levels:
+            if level.id in period_grids:
+                behind = period_evidence(contract, level, data, registry,
+                                         period_grids[level.id], found[level.id][0])
+                if behind is not None:
+                    kept[level.id] = behind
+    verdicts = [v for level in contract.service_levels for v in found[level.id][0]]
+    levels = {level.id: found[level.id][1] for level in contract.service_levels}
+    if as_of is not None:
+        verdicts = outlook.apply(contract, verdicts, as_of)
+    rejected = pa.concat_tables([d.rejected for d in data.values()] or
+                                [REJECT_SCHEMA.empty_table()])
+    manifest_options = dict(options or {})
+    if as_of is not None:
+        manifest_options["as_of"] = as_of.isoformat()
+    evaluation = Evaluation(
+        contract=contract, verdicts=verdicts,
+        sources={name: d.account for name, d in data.items()}, levels=levels,
+        manifest=manifest(contract, registry, manifest_options, digests), rejected=rejected,
+        evidence=kept, concentration=concentration,
+    )
+    if contract.penalties is not None:
+        step("assessing service credits")
+        model = registry.penalty_models[contract.penalties["model"]]
+        evaluation.credits = penalties.assess(evaluation, model, contract.penalties)
+    return evaluation
+
+
+def plan(contract: Contract, registry: Registry, evidence: bool,
+         ) -> tuple[dict[str, list[RecordLevel | PeriodInput]], dict[str, list[str]]]:
+    """Per source: the levels folded as it is read (per-record levels, and period-level ones
+    whose metric summarises batch by batch), and the fields to keep whole (for the other
+    period-level metrics, for sources other sources link to, and with ``evidence`` for every
+    period-level metric, with the records' ids: the records behind a failed figure)."""
+    streamed: dict[str, list[RecordLevel | PeriodInput]] = {}
+    keep: dict[str, list[str]] = {}
+    tallies: dict[tuple, Tally] = {}
+    indexes: dict[tuple, GroupIndex] = {}
+    for level in contract.service_levels:
+        metric = registry.metrics[level.metric]
+        if not isinstance(metric, PeriodMetric):
+            streamed.setdefault(level.source, []).append(
+                RecordLevel(contract, level, registry, evidence, tallies, indexes))
+            continue
+        if metric.summary_keys:
+            summarised = PeriodLevel(contract, level, registry)
+            for role, name in level.inputs.items():
+                streamed.setdefault(name, []).append(summarised.role(role))
+        if evidence or not metric.summary_keys:
+            wanted = evidence_fields if evidence else level_fields
+            for role, name in level.inputs.items():
+                fields = keep.setdefault(name, [])
+                fields += [f for f in wanted(contract, level, registry, role)
+                           if f not in fields]
+    for name, fields in join_plan(contract, registry).items():
+        target = contract.sources[contract.sources[name].link]
+        wanted = keep.setdefault(target.name, [])
+        wanted += [f for f in (target.record_kind.id_field, *fields) if f not in wanted]
+    return streamed, keep
+
+
+@dataclass
+class _Counter:
+    count: int = 0
+
+
+def _feeder(contract: Contract, name: str,
+            streamed: dict[str, list[RecordLevel | PeriodInput]],
+            joins: dict[str, list[str]], data: dict[str, SourceData],
+            ) -> tuple[Callable[[pa.Table, np.ndarray], None], _Counter]:
+    """What happens to each batch of source ``name``: joined to its linked source (already
+    read, in ``data``; the counter counts records without a match), then folded into each of
+    its per-record levels."""
+    levels = streamed.get(name, [])
+    spec = contract.sources[name]
+    unmatched = _Counter()
+    indexes = next((lv.indexes for lv in levels if isinstance(lv, RecordLevel)), None)
+
+    def feed(records: pa.Table, keys: np.ndarray) -> None:
+        if name in joins:
+            linked = contract.sources[str(spec.link)]
+            records, missing = join(records, data[linked.name].records,
+                                    linked.record_kind.id_field, joins[name])
+            unmatched.count += missing
+        batch = Batch(records, keys, contract, spec.record_kind.time_field, indexes)
+        for level in levels:
+            level.add(batch)
+
+    return feed, unmatched
