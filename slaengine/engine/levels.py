@@ -15,12 +15,7 @@ from slaengine.contract import Contract, ServiceLevel
 from slaengine.engine.batch import (
     Batch,
 )
-from slaengine.engine.narrow import (
-    agreed_exclusions,
-    spanned_periods,
-    where_mask,
-    window_periods,
-)
+from slaengine.engine.narrow import Counted, narrow, spanned_periods, where_mask
 from slaengine.engine.plan import (
     evidence_fields,
     level_fields,
@@ -60,42 +55,26 @@ def evaluate_level(
     source = data[level.source]
     table = source.records
     kind = contract.sources[level.source].record_kind
-    periods = source.periods(kind.time_field, contract)
-    positions = source.positions(kind.time_field, contract)
-    if metric.spans:
-        spanned = spanned_periods(contract, periods, [
-            period_keys(table[f], contract.period, contract.timezone)[
-                np.asarray(pc.is_valid(table[f]).to_numpy(zero_copy_only=False), dtype=bool)]
-            for f in metric.spans])
-        positions = np.searchsorted(spanned, periods)[positions]
-        periods = spanned
-    inside = np.ones(table.num_rows, dtype=bool)
-    if contract.window != (None, None):
-        kept_periods = window_periods(contract, periods)
-        lookup = np.full(len(periods), -1, dtype=np.int64)
-        lookup[np.isin(periods, kept_periods)] = np.arange(len(kept_periods))
-        periods, positions = kept_periods, lookup[positions]
-        inside = positions >= 0
-    mask = where_mask(table, level.where)
-    agreed, counts = agreed_exclusions(contract, level, table, kind.time_field,
-                                       among=mask & inside)
-    mask &= ~agreed
-    excluded = np.bincount(positions[inside & ~mask], minlength=len(periods))
-    mask &= inside
-    account = LevelAccount(service_level=level.id, source=level.source,
-                           accepted=table.num_rows, included=int(mask.sum()),
-                           excluded=int((inside & ~mask).sum()),
-                           outside_window=int((~inside).sum()), agreed=counts)
+    spans = [period_keys(table[f], contract.period, contract.timezone)[
+                 np.asarray(pc.is_valid(table[f]).to_numpy(zero_copy_only=False), dtype=bool)]
+             for f in metric.spans]
+    narrowing = narrow(contract, level, table, source.placed(kind.time_field, contract),
+                       kind.time_field, spans=spans)
+    counted = Counted(LevelAccount(service_level=level.id, source=level.source, accepted=0,
+                                   included=0, excluded=0))
+    counted.add(narrowing)
+    periods = narrowing.present
     context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
                              service_level=level.id, options=level.options,
                              period=contract.period)
-    figures = period_figures(contract, level, data, periods, registry, context, ~agreed)
+    figures = period_figures(contract, level, data, periods, registry, context,
+                             narrowing.chosen)
     verdicts = [
         verdict(level, metric, label, {}, figures.value[p], int(figures.sample_size[p]), 0,
-                int(excluded[p]), None, ((), 0), None)
+                counted.excluded.get(int(periods[p]), 0), None, ((), 0), None)
         for p, label in enumerate(_labels(contract, periods))
     ]
-    return verdicts, account, periods
+    return verdicts, counted.account, periods
 
 
 def period_evidence(
@@ -122,9 +101,11 @@ def period_evidence(
     for role, name in level.inputs.items():
         kind = contract.sources[name].record_kind
         records = data[name].records
-        mask = where_mask(records, level.where)
-        if name == level.source:
-            mask &= ~agreed_exclusions(contract, level, records, kind.time_field)[0]
+        if name == level.source:  # exactly the records the figure counted
+            mask = narrow(contract, level, records, data[name].placed(kind.time_field, contract),
+                          kind.time_field).chosen
+        else:
+            mask = where_mask(records, level.where)
         fields = [f for f in evidence_fields(contract, level, registry, role)
                   if f in records.column_names]
         records = records.select(fields)
@@ -174,60 +155,33 @@ class PeriodLevel:
                                       service_level=level.id, options=level.options,
                                       period=contract.period)
         self.parts: dict[str, list[pa.Table]] = {role: [] for role in level.inputs}
-        self.periods: set[int] = set()
-        self.excluded: dict[int, int] = {}
-        self.account = LevelAccount(service_level=level.id, source=level.source, accepted=0,
-                                    included=0, excluded=0)
+        self.counted = Counted(LevelAccount(service_level=level.id, source=level.source,
+                                            accepted=0, included=0, excluded=0))
 
     def role(self, role: str) -> PeriodInput:
         return PeriodInput(self, role)
 
     def add(self, batch: Batch, role: str) -> None:
         table = batch.table
-        where = where_mask(table, self.level.where)
-        if role == self.main_role:
-            where &= ~self._count(batch, where)  # agreed exclusions are left out like where
-        records = table if where.all() else table.filter(pa.array(where))
+        if role == self.main_role:  # the periods present and the accounting come from it
+            narrowing = narrow(self.contract, self.level, table,
+                               batch.periods(self.kind.time_field), self.kind.time_field,
+                               spans=[batch.periods(f).present for f in self.metric.spans])
+            self.counted.add(narrowing)
+            chosen = narrowing.chosen
+        else:
+            chosen = where_mask(table, self.level.where)
+        records = table if chosen.all() else table.filter(pa.array(chosen))
         if records.num_rows:
             parts = self.parts[role]
             parts.append(self.summarise(role, records, self.context))
             if len(parts) >= _SUMMARY_PARTS:  # keep the summaries few and small
                 self.parts[role] = [combine_summaries(parts, self.metric.summary_keys)]
 
-    def _count(self, batch: Batch, where: np.ndarray) -> np.ndarray:
-        """The periods present and the accounting of one batch of the level's own source;
-        which of its records are excluded by agreement."""
-        table, contract, level = batch.table, self.contract, self.level
-        periods = batch.periods(self.kind.time_field)
-        keys, present = periods.keys, periods.present
-        if self.metric.spans:
-            present = spanned_periods(contract, present,
-                                      [batch.periods(f).present for f in self.metric.spans])
-        inside = np.ones(table.num_rows, dtype=bool)
-        if contract.window != (None, None):
-            present = window_periods(contract, present)
-            inside = np.isin(keys, present)
-        self.periods.update(int(k) for k in present)
-        mask = where.copy()
-        agreed, counts = agreed_exclusions(contract, level, table, self.kind.time_field,
-                                           among=mask & inside)
-        mask &= ~agreed
-        left_out = inside & ~mask
-        for key, count in zip(*np.unique(keys[left_out], return_counts=True), strict=True):
-            self.excluded[int(key)] = self.excluded.get(int(key), 0) + int(count)
-        account = self.account
-        account.accepted += table.num_rows
-        account.included += int(np.count_nonzero(mask & inside))
-        account.excluded += int(np.count_nonzero(left_out))
-        account.outside_window += int(np.count_nonzero(~inside))
-        for reason, count in counts.items():
-            account.agreed[reason] = account.agreed.get(reason, 0) + count
-        return agreed
-
     def finish(self) -> tuple[list[Verdict], LevelAccount, np.ndarray]:
         """The verdicts, one per period, the accounting and the periods' keys."""
         contract, level = self.contract, self.level
-        periods = np.array(sorted(self.periods), dtype=np.int64)
+        periods = self.counted.sorted_periods()
         if self.metric.spans and len(periods):
             periods = spanned_periods(contract, periods, [])
         starts, ends = period_bounds(periods, contract.period, contract.timezone)
@@ -245,11 +199,11 @@ class PeriodLevel:
                             f"for {len(periods)} periods")
         verdicts = [
             verdict(level, self.metric, label, {}, figures.value[p],
-                    int(figures.sample_size[p]), 0, self.excluded.get(int(periods[p]), 0), None,
-                    ((), 0), None)
+                    int(figures.sample_size[p]), 0,
+                    self.counted.excluded.get(int(periods[p]), 0), None, ((), 0), None)
             for p, label in enumerate(grid.labels)
         ]
-        return verdicts, self.account, periods
+        return verdicts, self.counted.account, periods
 
 
 _SUMMARY_PARTS = 64
@@ -275,19 +229,19 @@ class PeriodInput:
 
 def period_figures(
     contract: Contract, level: ServiceLevel, data: dict[str, SourceData], periods: np.ndarray,
-    registry: Registry, context: MeasureContext, agreed_out: np.ndarray | None = None,
+    registry: Registry, context: MeasureContext, chosen: np.ndarray | None = None,
 ) -> PeriodFigures:
-    """Run a period-level metric on its record sets, each narrowed by ``where``; the level's
-    own records also lose those excluded by agreement (``agreed_out`` is False for them)."""
+    """Run a period-level metric on its record sets, each narrowed by ``where``; of the
+    level's own records, those ``chosen`` (by :func:`narrow`: agreed exclusions left out too)
+    when given."""
     starts, ends = period_bounds(periods, contract.period, contract.timezone)
     grid = PeriodGrid(keys=periods, labels=tuple(_labels(contract, periods)), starts=starts,
                       ends=ends)
     inputs = {}
     for role, name in level.inputs.items():
         records = data[name].records
-        mask = where_mask(records, level.where)
-        if name == level.source and agreed_out is not None:
-            mask &= agreed_out
+        own = name == level.source and chosen is not None
+        mask = chosen if own else where_mask(records, level.where)
         inputs[role] = records if mask.all() else records.filter(pa.array(mask))
     aggregate = guarded(registry, "metric", level.metric, "aggregate")
     figures: PeriodFigures = aggregate(inputs, grid, context)

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from slaengine.contract import Contract, SourceSpec
 from slaengine.engine.batch import (
+    BatchPeriods,
     batch_periods,
 )
 from slaengine.errors import DataError
@@ -45,8 +46,7 @@ class SourceData:
     account: SourceAccount
     rejected: pa.Table
     _keys: np.ndarray | None = None
-    _periods: np.ndarray | None = None
-    _positions: np.ndarray | None = None
+    _placed: BatchPeriods | None = None
 
     def period_keys(self, time_field: str, contract: Contract) -> np.ndarray:
         if self._keys is None:
@@ -54,23 +54,11 @@ class SourceData:
                                      contract.timezone)
         return self._keys
 
-    def periods(self, time_field: str, contract: Contract) -> np.ndarray:
-        """The sorted periods present in the records."""
-        self._index(time_field, contract)
-        assert self._periods is not None
-        return self._periods
-
-    def positions(self, time_field: str, contract: Contract) -> np.ndarray:
-        """Each record's position in :meth:`periods`."""
-        self._index(time_field, contract)
-        assert self._positions is not None
-        return self._positions
-
-    def _index(self, time_field: str, contract: Contract) -> None:
-        if self._periods is not None:
-            return
-        found = batch_periods(self.period_keys(time_field, contract))
-        self._periods, self._positions = found.present, found.position
+    def placed(self, time_field: str, contract: Contract) -> BatchPeriods:
+        """The records placed in their periods by ``time_field`` (placed once)."""
+        if self._placed is None:
+            self._placed = batch_periods(self.period_keys(time_field, contract))
+        return self._placed
 
 
 def contract_folder(contract: Contract) -> Path:

@@ -31,11 +31,7 @@ from slaengine.engine.missed import (
     missed_mask,
     worst_first,
 )
-from slaengine.engine.narrow import (
-    agreed_exclusions,
-    where_mask,
-    window_periods,
-)
+from slaengine.engine.narrow import Counted, Narrowing, narrow
 from slaengine.engine.plan import (
     level_fields,
 )
@@ -61,20 +57,15 @@ from slaengine.verdicts import (
 
 
 @dataclass
-class Narrowed:
-    """One batch as a service level sees it: the periods present, what was left out and why,
-    and the kept records with their measures (``mask``: which rows were kept, None for all).
+class Measured:
+    """One batch as a per-record service level sees it: its narrowing, and the kept records
+    with their measures (``mask``: which rows were kept, None for all).
 
     ``numbers`` are the measures as float64 (NaN: not measured); ``outcomes`` (made on first
     use, for ``share``) each record's success as 1.0, 0.0 or NaN (unknown).
     """
 
-    periods: np.ndarray
-    outside: int
-    agreed: dict[str, int]
-    excluded: dict[int, int]
-    included: int
-    without: int = 0
+    narrowing: Narrowing
     mask: np.ndarray | None = None
     kept: pa.Table | None = None
     values: pa.Array | None = None
@@ -117,15 +108,12 @@ class RecordLevel:
         self.selects = guarded(registry, "metric", level.metric, "selects")
         self.calendar = contract.calendars[level.calendar] if level.calendar else ALWAYS
         self.evidence = evidence
-        self.periods: set[int] = set()
-        self.excluded: dict[int, int] = {}
         self.paused = np.zeros(0)
         self.missed: list[tuple[np.ndarray, pa.Array]] = []
         self.missed_seen = np.zeros(0, dtype=np.int64)
         self.evidence_parts: list[tuple[pa.Table, np.ndarray]] = []
-        self.account = LevelAccount(service_level=level.id, source=level.source, accepted=0,
-                                    included=0, excluded=0)
-        self.window = contract.window != (None, None)
+        self.counted = Counted(LevelAccount(service_level=level.id, source=level.source,
+                                            accepted=0, included=0, excluded=0))
         # Levels that read the same records with the same metric and clock share one
         # narrowing and one measure per batch (mean, median and p90 of one response time),
         # and, grouped the same way, one tally.
@@ -160,17 +148,8 @@ class RecordLevel:
 
     def add(self, batch: Batch) -> None:
         """Fold one batch of the source's accepted records."""
-        self.account.accepted += batch.table.num_rows
-        shared: Narrowed = batch.shared(self.share_key, self._narrow_and_measure)
-        self.periods.update(int(k) for k in shared.periods)
-        self.account.outside_window += shared.outside
-        self.account.without_period += shared.without
-        for reason, count in shared.agreed.items():
-            self.account.agreed[reason] = self.account.agreed.get(reason, 0) + count
-        for key, count in shared.excluded.items():
-            self.excluded[key] = self.excluded.get(key, 0) + count
-        self.account.excluded += sum(shared.excluded.values())
-        self.account.included += shared.included
+        shared: Measured = batch.shared(self.share_key, self._narrow_and_measure)
+        self.counted.add(shared.narrowing)
         if shared.kept is None:
             return
         every, present = batch.groups(*self.grouping)
@@ -191,7 +170,7 @@ class RecordLevel:
             measured = ~np.isnan(shared.numbers)
             self.measured.append((shared.numbers[measured], groups[measured]))
 
-    def _count(self, shared: Narrowed, every: np.ndarray, batch: Batch) -> np.ndarray:
+    def _count(self, shared: Measured, every: np.ndarray, batch: Batch) -> np.ndarray:
         """Fold the batch's measures into the shared tally (once per batch); its groups."""
         groups = every if shared.mask is None else every[shared.mask]
         assert shared.numbers is not None
@@ -214,43 +193,21 @@ class RecordLevel:
             self.missed_seen = np.concatenate(
                 [self.missed_seen, np.zeros(size - len(self.missed_seen), dtype=np.int64)])
 
-    def _narrow_and_measure(self, batch: Batch) -> Narrowed:
+    def _narrow_and_measure(self, batch: Batch) -> Measured:
         """The records this level keeps from ``batch`` (window, where, agreed exclusions) and
         their measures: the same for every level with the same share key, so computed once."""
         table = batch.table
-        periods = batch.periods(self.period_field)
-        keys, present, inside = periods.keys, periods.present, periods.valid
-        without = 0 if inside is None else int((~inside).sum())
-        if self.window:
-            present = window_periods(self.contract, present)
-            within = np.isin(keys, present)
-            inside = within if inside is None else inside & within
-        mask = where_mask(table, self.level.where)
         context = MeasureContext(calendar=self.calendar, timezone=self.contract.timezone,
                                  service_level=self.level.id, options=self.level.options,
                                  pause=self.level.pause, period=self.contract.period)
         selected = self.selects(table, context)
         if selected is not None:
-            mask &= np.asarray(pc.fill_null(selected, False).to_numpy(zero_copy_only=False),
-                               dtype=bool)
-        agreed_counts: dict[str, int] = {}
-        if self.contract.exclusions:
-            counting = mask if inside is None else mask & inside  # what would otherwise count
-            agreed, agreed_counts = agreed_exclusions(self.contract, self.level, table,
-                                                      self.kind.time_field, among=counting)
-            mask &= ~agreed
-        left_out = ~mask if inside is None else inside & ~mask
-        if inside is not None:
-            mask &= inside
-        excluded: dict[int, int] = {}
-        if left_out.any():
-            low = int(keys[left_out].min())
-            counts = np.bincount(keys[left_out] - low)
-            excluded = {int(o) + low: int(counts[o]) for o in np.flatnonzero(counts)}
-        outside = int((~inside).sum()) - without if inside is not None else 0
-        included = int(np.count_nonzero(mask))
-        narrowed = Narrowed(periods=present, outside=outside, agreed=agreed_counts,
-                            excluded=excluded, included=included, without=without)
+            selected = np.asarray(pc.fill_null(selected, False).to_numpy(zero_copy_only=False),
+                                  dtype=bool)
+        narrowing = narrow(self.contract, self.level, table, batch.periods(self.period_field),
+                           self.kind.time_field, selected=selected)
+        narrowed = Measured(narrowing)
+        included, mask = narrowing.included, narrowing.mask
         if not included:
             return narrowed
         kept = table.select(self.fields)
@@ -270,7 +227,7 @@ class RecordLevel:
                 pc.fill_null(context.paused, 0.0).to_numpy(zero_copy_only=False))
         return narrowed
 
-    def _note_missed(self, shared: Narrowed, groups: np.ndarray, present: np.ndarray) -> None:
+    def _note_missed(self, shared: Measured, groups: np.ndarray, present: np.ndarray) -> None:
         """Keep the ids of the batch's first missed records while their group has room (and,
         with evidence, every missed record).
 
@@ -303,7 +260,7 @@ class RecordLevel:
                 evidence_table(kept, shared.values, missed, self.kind.id_field,
                                self.kind.time_field), groups[missed]))
 
-    def _note_behind(self, shared: Narrowed, groups: np.ndarray) -> None:
+    def _note_behind(self, shared: Measured, groups: np.ndarray) -> None:
         """Evidence of a mean or count target: the batch's records beyond the target, or
         (for a count) every record counted."""
         assert self.behind is not None and shared.numbers is not None
@@ -344,7 +301,7 @@ class RecordLevel:
         occurs = np.zeros(len(index.pairs), dtype=bool)
         counted = min(len(occurs), self.tally.size)
         occurs[:counted] = self.tally.total[:counted] > 0
-        periods = sorted(self.periods)
+        periods = sorted(self.counted.periods)
         segments = sorted({index.pairs[g][1] for g in np.flatnonzero(occurs)},
                           key=_segment_order)
         if not level.by:
@@ -381,7 +338,7 @@ class RecordLevel:
             found = verdict(
                 level, self.metric, labels[p], dict(zip(level.by, segments[s], strict=True)),
                 None if math.isnan(value) else value, int(stats.sample_size[g]),
-                int(stats.unmeasured[g]), self.excluded.get(periods[p], 0), hits,
+                int(stats.unmeasured[g]), self.counted.excluded.get(periods[p], 0), hits,
                 missed, float(paused[g]) if paused is not None else None,
             )
             if closed[p]:  # every duration is 0 s there: nothing was measured
@@ -396,4 +353,4 @@ class RecordLevel:
                 self.behind, level.target.better)
         if self.measured:
             self.concentration = concentration(level, verdicts, remap, self.measured)
-        return verdicts, self.account, table_of_missed
+        return verdicts, self.counted.account, table_of_missed
