@@ -1,10 +1,15 @@
-"""Period-level service levels (backlog, cost per contact ...): summarised batch by batch as
-their sources are read, or evaluated on their record sets held whole.
+"""Service levels behind one protocol, and the period-level ones (backlog, cost per contact
+...): summarised batch by batch as their sources are read, or evaluated on their record sets
+held whole.
+
+Every level ends in a :class:`LevelResult`; a level fed as its sources are read
+(:class:`StreamedLevel`) also takes each :class:`~slaengine.engine.batch.Batch`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -12,21 +17,11 @@ import pyarrow.compute as pc
 
 from slaengine.calendars import ALWAYS
 from slaengine.contract import Contract, ServiceLevel
-from slaengine.engine.batch import (
-    Batch,
-)
+from slaengine.engine.batch import Batch
+from slaengine.engine.columns import evidence_fields, level_fields
 from slaengine.engine.narrow import Counted, narrow, spanned_periods, where_mask
-from slaengine.engine.plan import (
-    evidence_fields,
-    level_fields,
-)
-from slaengine.engine.read import (
-    SourceData,
-)
-from slaengine.engine.verdict import (
-    _labels,
-    verdict,
-)
+from slaengine.engine.read import SourceData
+from slaengine.engine.verdict import _labels, period_verdicts
 from slaengine.errors import DataError
 from slaengine.kinds import (
     MeasureContext,
@@ -37,44 +32,103 @@ from slaengine.kinds import (
 )
 from slaengine.periods import period_bounds, period_keys
 from slaengine.pluginmanager import Registry, guarded
-from slaengine.verdicts import (
-    FAILED,
-    LevelAccount,
-    Verdict,
-)
+from slaengine.verdicts import FAILED, Concentration, LevelAccount, Verdict
 
 
-def evaluate_level(
-    contract: Contract, level: ServiceLevel, data: dict[str, SourceData], registry: Registry,
-) -> tuple[list[Verdict], LevelAccount, np.ndarray]:
-    """All verdicts of a period-level service level (backlog, cost per contact ...): one per
-    period, from its record sets held whole (they are needed whole: a backlog looks back);
-    and the periods' keys, one per verdict."""
-    metric = registry.metrics[level.metric]
-    assert isinstance(metric, PeriodMetric)
-    source = data[level.source]
-    table = source.records
-    kind = contract.sources[level.source].record_kind
-    spans = [period_keys(table[f], contract.period, contract.timezone)[
-                 np.asarray(pc.is_valid(table[f]).to_numpy(zero_copy_only=False), dtype=bool)]
-             for f in metric.spans]
-    narrowing = narrow(contract, level, table, source.placed(kind.time_field, contract),
-                       kind.time_field, spans=spans)
-    counted = Counted(LevelAccount(service_level=level.id, source=level.source, accepted=0,
-                                   included=0, excluded=0))
-    counted.add(narrowing)
-    periods = narrowing.present
-    context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
-                             service_level=level.id, options=level.options,
-                             period=contract.period)
-    figures = period_figures(contract, level, data, periods, registry, context,
-                             narrowing.chosen)
-    verdicts = [
-        verdict(level, metric, label, {}, figures.value[p], int(figures.sample_size[p]), 0,
-                counted.excluded.get(int(periods[p]), 0), None, ((), 0), None)
-        for p, label in enumerate(_labels(contract, periods))
-    ]
-    return verdicts, counted.account, periods
+@dataclass
+class LevelResult:
+    """What a finished service level gives: its verdicts, in order, and its accounting.
+
+    ``periods``: for a period-level service level, the key of each verdict's period (the
+    records behind a failed figure are found by them); ``evidence``: the records behind the
+    failed verdicts, when asked for; ``concentration``: per failed verdict of a mean or an
+    order statistic, the figure without the worst 1% (when evidence is asked for).
+    """
+
+    verdicts: list[Verdict]
+    account: LevelAccount
+    periods: np.ndarray | None = None
+    evidence: pa.Table | None = None
+    concentration: dict[tuple[str, str, tuple], Concentration] = field(default_factory=dict)
+
+
+class Level(Protocol):
+    """A service level being evaluated."""
+
+    @property
+    def level(self) -> ServiceLevel: ...
+
+    def finish(self) -> LevelResult:
+        """The verdicts and the accounting, once every record has been seen."""
+        ...
+
+
+class StreamedLevel(Level, Protocol):
+    """A service level folded batch by batch as its sources are read."""
+
+    def add(self, batch: Batch) -> None:
+        """Fold one batch of a source's accepted records."""
+        ...
+
+
+def new_account(level: ServiceLevel) -> Counted:
+    """Nothing counted yet for ``level``."""
+    return Counted(LevelAccount(service_level=level.id, source=level.source, accepted=0,
+                                included=0, excluded=0))
+
+
+def period_context(contract: Contract, level: ServiceLevel) -> MeasureContext:
+    """How a period-level metric measures: 24x7, in the contract's time zone and period."""
+    return MeasureContext(calendar=ALWAYS, timezone=contract.timezone, service_level=level.id,
+                          options=level.options, period=contract.period)
+
+
+def period_grid(contract: Contract, periods: np.ndarray,
+                labels: tuple[str, ...] | None = None) -> PeriodGrid:
+    starts, ends = period_bounds(periods, contract.period, contract.timezone)
+    labels = tuple(_labels(contract, periods)) if labels is None else labels
+    return PeriodGrid(keys=periods, labels=labels, starts=starts, ends=ends)
+
+
+def _checked(level: ServiceLevel, figures: PeriodFigures, periods: np.ndarray) -> PeriodFigures:
+    if len(figures.value) != len(periods):
+        raise DataError(f'metric "{level.metric}" returned {len(figures.value)} figures for '
+                        f"{len(periods)} periods")
+    return figures
+
+
+@dataclass
+class HeldLevel:
+    """A period-level service level evaluated on its record sets held whole (they are needed
+    whole: a backlog looks back), once every source is read."""
+
+    contract: Contract
+    level: ServiceLevel
+    registry: Registry
+    data: dict[str, SourceData]
+
+    def finish(self) -> LevelResult:
+        """One verdict per period, the accounting and the periods' keys."""
+        contract, level = self.contract, self.level
+        metric = self.registry.metrics[level.metric]
+        assert isinstance(metric, PeriodMetric)
+        source = self.data[level.source]
+        table = source.records
+        time_field = contract.sources[level.source].record_kind.time_field
+        spans = [period_keys(table[f], contract.period, contract.timezone)[
+                     np.asarray(pc.is_valid(table[f]).to_numpy(zero_copy_only=False),
+                                dtype=bool)]
+                 for f in metric.spans]
+        narrowing = narrow(contract, level, table, source.placed(time_field, contract),
+                           time_field, spans=spans)
+        counted = new_account(level)
+        counted.add(narrowing)
+        periods = narrowing.present
+        figures = period_figures(contract, level, self.data, periods, self.registry,
+                                 period_context(contract, level), narrowing.chosen)
+        verdicts = period_verdicts(level, metric, periods, _labels(contract, periods), figures,
+                                   counted.excluded)
+        return LevelResult(verdicts, counted.account, periods=periods)
 
 
 def period_evidence(
@@ -89,13 +143,8 @@ def period_evidence(
     failed = [p for p, v in enumerate(verdicts) if v.status in FAILED]
     if not failed:
         return None
-    keys = periods[failed]
-    starts, ends = period_bounds(keys, contract.period, contract.timezone)
-    grid = PeriodGrid(keys=keys, labels=tuple(verdicts[p].period for p in failed),
-                      starts=starts, ends=ends)
-    context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
-                             service_level=level.id, options=level.options,
-                             period=contract.period)
+    grid = period_grid(contract, periods[failed], tuple(verdicts[p].period for p in failed))
+    context = period_context(contract, level)
     behind = guarded(registry, "metric", level.metric, "records_behind")
     parts = []
     for role, name in level.inputs.items():
@@ -117,15 +166,23 @@ def period_evidence(
         if len(masks) != len(grid) or any(len(m) != records.num_rows for m in masks):
             raise DataError(f'metric "{level.metric}" named the records behind {len(masks)} '
                             f"figures for {len(grid)} periods of {records.num_rows} records")
-        for label, chosen in zip(grid.labels, masks, strict=True):
-            if isinstance(chosen, pa.Array | pa.ChunkedArray):  # a null names no record
-                chosen = pc.fill_null(chosen, False).to_numpy(zero_copy_only=False)
-            rows = records.filter(pa.array(np.asarray(chosen, dtype=bool)))
-            rows = rows.add_column(1, "period", pa.repeat(pa.scalar(label), rows.num_rows))
-            if len(level.inputs) > 1:
-                rows = rows.add_column(2, "input", pa.repeat(pa.scalar(role), rows.num_rows))
-            parts.append(rows)
+        parts += _behind_rows(records, grid.labels, masks, role if len(level.inputs) > 1 else None)
     return pa.concat_tables(parts, promote_options="permissive")
+
+
+def _behind_rows(records: pa.Table, labels: tuple[str, ...], masks: list, role: str | None,
+                 ) -> list[pa.Table]:
+    """The records each mask chooses, with their period (and input role, when given)."""
+    parts = []
+    for label, chosen in zip(labels, masks, strict=True):
+        if isinstance(chosen, pa.Array | pa.ChunkedArray):  # a null names no record
+            chosen = pc.fill_null(chosen, False).to_numpy(zero_copy_only=False)
+        rows = records.filter(pa.array(np.asarray(chosen, dtype=bool)))
+        rows = rows.add_column(1, "period", pa.repeat(pa.scalar(label), rows.num_rows))
+        if role is not None:
+            rows = rows.add_column(2, "input", pa.repeat(pa.scalar(role), rows.num_rows))
+        parts.append(rows)
+    return parts
 
 
 class PeriodLevel:
@@ -134,8 +191,8 @@ class PeriodLevel:
     Each batch of each input is narrowed by ``where`` and summarised by the metric into a few
     rows (counts and sums by period keys); the records themselves are never held, so a backlog
     over tens of millions of tickets takes the memory of its summary. The batches of the
-    level's own source also give the periods and the accounting, exactly as
-    :func:`evaluate_level` finds them on the whole record set.
+    level's own source also give the periods and the accounting, through the same
+    :func:`~slaengine.engine.narrow.narrow` as :class:`HeldLevel` on the whole record set.
     """
 
     def __init__(self, contract: Contract, level: ServiceLevel, registry: Registry) -> None:
@@ -151,12 +208,9 @@ class PeriodLevel:
             [f for f in level_fields(contract, level, registry, role)
              if f in contract.sources[name].record_kind.fields]).empty_table()
             for role, name in level.inputs.items()}
-        self.context = MeasureContext(calendar=ALWAYS, timezone=contract.timezone,
-                                      service_level=level.id, options=level.options,
-                                      period=contract.period)
+        self.context = period_context(contract, level)
         self.parts: dict[str, list[pa.Table]] = {role: [] for role in level.inputs}
-        self.counted = Counted(LevelAccount(service_level=level.id, source=level.source,
-                                            accepted=0, included=0, excluded=0))
+        self.counted = new_account(level)
 
     def role(self, role: str) -> PeriodInput:
         return PeriodInput(self, role)
@@ -178,32 +232,23 @@ class PeriodLevel:
             if len(parts) >= _SUMMARY_PARTS:  # keep the summaries few and small
                 self.parts[role] = [combine_summaries(parts, self.metric.summary_keys)]
 
-    def finish(self) -> tuple[list[Verdict], LevelAccount, np.ndarray]:
+    def finish(self) -> LevelResult:
         """The verdicts, one per period, the accounting and the periods' keys."""
         contract, level = self.contract, self.level
         periods = self.counted.sorted_periods()
         if self.metric.spans and len(periods):
             periods = spanned_periods(contract, periods, [])
-        starts, ends = period_bounds(periods, contract.period, contract.timezone)
-        grid = PeriodGrid(keys=periods, labels=tuple(_labels(contract, periods)),
-                          starts=starts, ends=ends)
+        grid = period_grid(contract, periods)
         keys = self.metric.summary_keys
         summaries = {
             role: combine_summaries(parts or [self.summarise(role, self.empty[role],
                                                              self.context)], keys)
             for role, parts in self.parts.items()
         }
-        figures: PeriodFigures = self.figures(summaries, grid, self.context)
-        if len(figures.value) != len(periods):
-            raise DataError(f'metric "{level.metric}" returned {len(figures.value)} figures '
-                            f"for {len(periods)} periods")
-        verdicts = [
-            verdict(level, self.metric, label, {}, figures.value[p],
-                    int(figures.sample_size[p]), 0,
-                    self.counted.excluded.get(int(periods[p]), 0), None, ((), 0), None)
-            for p, label in enumerate(grid.labels)
-        ]
-        return verdicts, self.counted.account, periods
+        figures = _checked(level, self.figures(summaries, grid, self.context), periods)
+        verdicts = period_verdicts(level, self.metric, periods, grid.labels, figures,
+                                   self.counted.excluded)
+        return LevelResult(verdicts, self.counted.account, periods=periods)
 
 
 _SUMMARY_PARTS = 64
@@ -223,7 +268,7 @@ class PeriodInput:
     def add(self, batch: Batch) -> None:
         self.period_level.add(batch, self.name)
 
-    def finish(self) -> tuple[list[Verdict], LevelAccount, np.ndarray]:
+    def finish(self) -> LevelResult:
         return self.period_level.finish()
 
 
@@ -234,9 +279,6 @@ def period_figures(
     """Run a period-level metric on its record sets, each narrowed by ``where``; of the
     level's own records, those ``chosen`` (by :func:`narrow`: agreed exclusions left out too)
     when given."""
-    starts, ends = period_bounds(periods, contract.period, contract.timezone)
-    grid = PeriodGrid(keys=periods, labels=tuple(_labels(contract, periods)), starts=starts,
-                      ends=ends)
     inputs = {}
     for role, name in level.inputs.items():
         records = data[name].records
@@ -244,8 +286,4 @@ def period_figures(
         mask = chosen if own else where_mask(records, level.where)
         inputs[role] = records if mask.all() else records.filter(pa.array(mask))
     aggregate = guarded(registry, "metric", level.metric, "aggregate")
-    figures: PeriodFigures = aggregate(inputs, grid, context)
-    if len(figures.value) != len(periods):
-        raise DataError(f'metric "{level.metric}" returned {len(figures.value)} figures for '
-                        f"{len(periods)} periods")
-    return figures
+    return _checked(level, aggregate(inputs, period_grid(contract, periods), context), periods)

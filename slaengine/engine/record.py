@@ -17,6 +17,8 @@ from slaengine.engine.batch import (
     Batch,
     GroupIndex,
 )
+from slaengine.engine.columns import level_fields
+from slaengine.engine.levels import LevelResult
 from slaengine.engine.missed import (
     _COMPARISONS,
     _FAILS,
@@ -32,14 +34,7 @@ from slaengine.engine.missed import (
     worst_first,
 )
 from slaengine.engine.narrow import Counted, Narrowing, narrow
-from slaengine.engine.plan import (
-    level_fields,
-)
-from slaengine.engine.verdict import (
-    _labels,
-    closed_periods,
-    verdict,
-)
+from slaengine.engine.verdict import Figures, _labels, closed_periods, verdict
 from slaengine.errors import DataError
 from slaengine.kinds import (
     MeasureContext,
@@ -50,9 +45,7 @@ from slaengine.statistics import Layout, Tally, as_float
 from slaengine.targets import percentile_of
 from slaengine.verdicts import (
     MISSED_LIMIT,
-    Concentration,
     LevelAccount,
-    Verdict,
 )
 
 
@@ -144,7 +137,6 @@ class RecordLevel:
         self.concentrates = evidence and (level.statistic in ("mean", "min", "max")
                                           or percentile_of(level.statistic) is not None)
         self.measured: list[tuple[np.ndarray, np.ndarray]] = []
-        self.concentration: dict[tuple[str, str, tuple], Concentration] = {}
 
     def add(self, batch: Batch) -> None:
         """Fold one batch of the source's accepted records."""
@@ -294,9 +286,35 @@ class RecordLevel:
             self.missed_seen[:size] + np.bincount(owners, minlength=size), self.missed_limit)
         return where[rank < self.missed_limit]
 
-    def finish(self) -> tuple[list[Verdict], LevelAccount, pa.Table | None]:
+    def finish(self) -> LevelResult:
         """Every period of the source times every segment seen: the verdicts, in order."""
         level, contract = self.level, self.contract
+        periods, segments, remap, occurs = self._order()
+        labels = _labels(contract, np.array(periods, dtype=np.int64))
+        closed = closed_periods(contract, self.calendar, np.array(periods, dtype=np.int64))
+        verdicts = []
+        for g, figures in enumerate(self._figures(periods, len(segments), remap, occurs)):
+            p, s = divmod(g, len(segments))
+            found = verdict(level, self.metric, labels[p],
+                            dict(zip(level.by, segments[s], strict=True)), figures)
+            if closed[p]:  # every duration is 0 s there: nothing was measured
+                found = replace(found, status="insufficient_data", compliance=None, note=(
+                    f"calendar {level.calendar} has no business hours in {labels[p]}, so "
+                    "every duration counted in it is 0 s"))
+            verdicts.append(found)
+        result = LevelResult(verdicts, self.counted.account)
+        if self.evidence and self.evidence_parts:
+            result.evidence = worst_first(
+                _evidence_of(self.evidence_parts, remap, labels, len(segments)),
+                self.behind, level.target.better)
+        if self.measured:
+            result.concentration = concentration(level, verdicts, remap, self.measured)
+        return result
+
+    def _order(self) -> tuple[list[int], list[tuple], np.ndarray, np.ndarray]:
+        """The periods and the segments seen, in order; each group's place among the
+        period x segment verdicts (``remap``, -1 for a group never counted) and which groups
+        were counted."""
         index = self.indexes.get(self.grouping, GroupIndex())
         occurs = np.zeros(len(index.pairs), dtype=bool)
         counted = min(len(occurs), self.tally.size)
@@ -304,7 +322,7 @@ class RecordLevel:
         periods = sorted(self.counted.periods)
         segments = sorted({index.pairs[g][1] for g in np.flatnonzero(occurs)},
                           key=_segment_order)
-        if not level.by:
+        if not self.level.by:
             segments = [()]
         period_at = {key: i for i, key in enumerate(periods)}
         segment_at = {segment: i for i, segment in enumerate(segments)}
@@ -312,7 +330,13 @@ class RecordLevel:
         for g in np.flatnonzero(occurs):
             key, segment = index.pairs[g]
             remap[g] = period_at[key] * len(segments) + segment_at[segment]
-        n_groups = len(periods) * len(segments)
+        return periods, segments, remap, occurs
+
+    def _figures(self, periods: list[int], n_segments: int, remap: np.ndarray,
+                 occurs: np.ndarray) -> list[Figures]:
+        """The figures of each period x segment, from the tally, the ids kept and the pauses."""
+        level = self.level
+        n_groups = len(periods) * n_segments
         result = self.tally.finish(remap, n_groups)
         stats = result.stats(level.statistic, self.within)
         missed_counts = missed_count(self.miss, result, self.within)
@@ -327,30 +351,15 @@ class RecordLevel:
             weights = np.zeros(len(remap))
             weights[: min(len(remap), len(self.paused))] = self.paused[: len(remap)]
             paused = np.bincount(remap[occurs], weights=weights[occurs], minlength=n_groups)
-        labels = _labels(contract, np.array(periods, dtype=np.int64))
-        closed = closed_periods(contract, self.calendar, np.array(periods, dtype=np.int64))
-        verdicts = []
+        figures = []
         for g in range(n_groups):
-            p, s = divmod(g, len(segments))
             value = float(stats.value[g])
-            hits = int(stats.hits[g]) if stats.hits is not None else None
-            missed = (kept_ids[g][0], int(missed_counts[g]) if missed_counts is not None else 0)
-            found = verdict(
-                level, self.metric, labels[p], dict(zip(level.by, segments[s], strict=True)),
-                None if math.isnan(value) else value, int(stats.sample_size[g]),
-                int(stats.unmeasured[g]), self.counted.excluded.get(periods[p], 0), hits,
-                missed, float(paused[g]) if paused is not None else None,
-            )
-            if closed[p]:  # every duration is 0 s there: nothing was measured
-                found = replace(found, status="insufficient_data", compliance=None, note=(
-                    f"calendar {level.calendar} has no business hours in {labels[p]}, so "
-                    "every duration counted in it is 0 s"))
-            verdicts.append(found)
-        table_of_missed = None
-        if self.evidence and self.evidence_parts:
-            table_of_missed = worst_first(
-                _evidence_of(self.evidence_parts, remap, labels, len(segments)),
-                self.behind, level.target.better)
-        if self.measured:
-            self.concentration = concentration(level, verdicts, remap, self.measured)
-        return verdicts, self.counted.account, table_of_missed
+            figures.append(Figures(
+                value=None if math.isnan(value) else value,
+                sample_size=int(stats.sample_size[g]), unmeasured=int(stats.unmeasured[g]),
+                excluded=self.counted.excluded.get(periods[g // n_segments], 0),
+                hits=int(stats.hits[g]) if stats.hits is not None else None,
+                missed=kept_ids[g][0],
+                missed_count=int(missed_counts[g]) if missed_counts is not None else 0,
+                paused=float(paused[g]) if paused is not None else None))
+        return figures

@@ -15,25 +15,10 @@ import pyarrow as pa
 from slaengine import outlook, penalties
 from slaengine.allocator import choose_arrow_pool, keep_freed_memory
 from slaengine.contract import Contract
-from slaengine.engine.batch import (
-    Batch,
-    GroupIndex,
-)
-from slaengine.engine.levels import (
-    PeriodInput,
-    PeriodLevel,
-    evaluate_level,
-    period_evidence,
-)
-from slaengine.engine.manifest import (
-    manifest,
-)
-from slaengine.engine.plan import (
-    evidence_fields,
-    join_plan,
-    level_fields,
-    needed_fields,
-)
+from slaengine.engine.batch import Batch
+from slaengine.engine.levels import HeldLevel, Level, LevelResult, StreamedLevel, period_evidence
+from slaengine.engine.manifest import manifest
+from slaengine.engine.plan import join_plan, needed_fields, plan
 from slaengine.engine.read import (
     SourceData,
     contract_folder,
@@ -41,21 +26,14 @@ from slaengine.engine.read import (
     read_source,
     source_files,
 )
-from slaengine.engine.record import (
-    RecordLevel,
-)
+from slaengine.engine.record import RecordLevel
 from slaengine.kinds import (
     REJECT_SCHEMA,
-    PeriodMetric,
 )
 from slaengine.manifest import Digests
 from slaengine.pluginmanager import Registry, build_registry
-from slaengine.statistics import Tally
 from slaengine.verdicts import (
-    Concentration,
     Evaluation,
-    LevelAccount,
-    Verdict,
 )
 
 
@@ -118,6 +96,41 @@ def _evaluate_sources(
     step: Callable[[str], None],
 ) -> Evaluation:
     streamed, keep = plan(contract, registry, evidence)
+    data = _read_sources(contract, registry, streamed, keep, evidence=evidence, as_of=as_of,
+                         step=step)
+    results = _finish_levels(contract, registry, streamed, data, evidence=evidence, step=step)
+    order = [results[level.id] for level in contract.service_levels]
+    verdicts = [v for result in order for v in result.verdicts]
+    if as_of is not None:
+        verdicts = outlook.apply(contract, verdicts, as_of)
+    rejected = pa.concat_tables([d.rejected for d in data.values()] or
+                                [REJECT_SCHEMA.empty_table()])
+    manifest_options = dict(options or {})
+    if as_of is not None:
+        manifest_options["as_of"] = as_of.isoformat()
+    evaluation = Evaluation(
+        contract=contract, verdicts=verdicts,
+        sources={name: d.account for name, d in data.items()},
+        levels={level_id: result.account for level_id, result in results.items()},
+        manifest=manifest(contract, registry, manifest_options, digests), rejected=rejected,
+        evidence={level_id: result.evidence for level_id, result in results.items()
+                  if result.evidence is not None},
+        concentration={key: found for result in order
+                       for key, found in result.concentration.items()},
+    )
+    if contract.penalties is not None:
+        step("assessing service credits")
+        model = registry.penalty_models[contract.penalties["model"]]
+        evaluation.credits = penalties.assess(evaluation, model, contract.penalties)
+    return evaluation
+
+
+def _read_sources(
+    contract: Contract, registry: Registry, streamed: dict[str, list[StreamedLevel]],
+    keep: dict[str, list[str]], *, evidence: bool, as_of: datetime | None,
+    step: Callable[[str], None],
+) -> dict[str, SourceData]:
+    """Read every source once, linked-to sources first, feeding each batch to its levels."""
     joins = join_plan(contract, registry)
     data: dict[str, SourceData] = {}
     needed = needed_fields(contract, registry)
@@ -141,89 +154,30 @@ def _evaluate_sources(
             link = contract.sources[name].link
             data[name].account.notes[f"records without a matching {link} record"] = (
                 unmatched.count)
-    found: dict[str, tuple[list[Verdict], LevelAccount]] = {}
-    kept: dict[str, pa.Table] = {}
-    concentration: dict[tuple[str, str, tuple], Concentration] = {}
-    period_grids: dict[str, np.ndarray] = {}  # a period level's keys, one per verdict
+    return data
+
+
+def _finish_levels(
+    contract: Contract, registry: Registry, streamed: dict[str, list[StreamedLevel]],
+    data: dict[str, SourceData], *, evidence: bool, step: Callable[[str], None],
+) -> dict[str, LevelResult]:
+    """Every level's result: the streamed ones finished, the others evaluated on the records
+    held; with ``evidence``, the records behind each failed period-level figure."""
+    levels: dict[str, Level] = {}
     for streaming_levels in streamed.values():
-        for streaming in streaming_levels:
-            if streaming.level.id in found:  # a period level fed by several sources
-                continue
-            step(f"evaluating {streaming.level.id}")
-            if isinstance(streaming, PeriodInput):
-                verdicts_of, account, period_grids[streaming.level.id] = streaming.finish()
-            else:
-                verdicts_of, account, missed = streaming.finish()
-                concentration.update(streaming.concentration)
-                if missed is not None:
-                    kept[streaming.level.id] = missed
-            found[streaming.level.id] = (verdicts_of, account)
+        for streaming in streaming_levels:  # a period level fed by several sources: once
+            levels.setdefault(streaming.level.id, streaming)
     for level in contract.service_levels:
-        if level.id not in found:
-            step(f"evaluating {level.id}")
-            verdicts_of, account, period_grids[level.id] = evaluate_level(contract, level, data,
-                                                                          registry)
-            found[level.id] = (verdicts_of, account)
-    if evidence:
-        for level in contract.service_levels:
-            if level.id in period_grids:
-                behind = period_evidence(contract, level, data, registry,
-                                         period_grids[level.id], found[level.id][0])
-                if behind is not None:
-                    kept[level.id] = behind
-    verdicts = [v for level in contract.service_levels for v in found[level.id][0]]
-    levels = {level.id: found[level.id][1] for level in contract.service_levels}
-    if as_of is not None:
-        verdicts = outlook.apply(contract, verdicts, as_of)
-    rejected = pa.concat_tables([d.rejected for d in data.values()] or
-                                [REJECT_SCHEMA.empty_table()])
-    manifest_options = dict(options or {})
-    if as_of is not None:
-        manifest_options["as_of"] = as_of.isoformat()
-    evaluation = Evaluation(
-        contract=contract, verdicts=verdicts,
-        sources={name: d.account for name, d in data.items()}, levels=levels,
-        manifest=manifest(contract, registry, manifest_options, digests), rejected=rejected,
-        evidence=kept, concentration=concentration,
-    )
-    if contract.penalties is not None:
-        step("assessing service credits")
-        model = registry.penalty_models[contract.penalties["model"]]
-        evaluation.credits = penalties.assess(evaluation, model, contract.penalties)
-    return evaluation
-
-
-def plan(contract: Contract, registry: Registry, evidence: bool,
-         ) -> tuple[dict[str, list[RecordLevel | PeriodInput]], dict[str, list[str]]]:
-    """Per source: the levels folded as it is read (per-record levels, and period-level ones
-    whose metric summarises batch by batch), and the fields to keep whole (for the other
-    period-level metrics, for sources other sources link to, and with ``evidence`` for every
-    period-level metric, with the records' ids: the records behind a failed figure)."""
-    streamed: dict[str, list[RecordLevel | PeriodInput]] = {}
-    keep: dict[str, list[str]] = {}
-    tallies: dict[tuple, Tally] = {}
-    indexes: dict[tuple, GroupIndex] = {}
-    for level in contract.service_levels:
-        metric = registry.metrics[level.metric]
-        if not isinstance(metric, PeriodMetric):
-            streamed.setdefault(level.source, []).append(
-                RecordLevel(contract, level, registry, evidence, tallies, indexes))
-            continue
-        if metric.summary_keys:
-            summarised = PeriodLevel(contract, level, registry)
-            for role, name in level.inputs.items():
-                streamed.setdefault(name, []).append(summarised.role(role))
-        if evidence or not metric.summary_keys:
-            wanted = evidence_fields if evidence else level_fields
-            for role, name in level.inputs.items():
-                fields = keep.setdefault(name, [])
-                fields += [f for f in wanted(contract, level, registry, role)
-                           if f not in fields]
-    for name, fields in join_plan(contract, registry).items():
-        target = contract.sources[contract.sources[name].link]
-        wanted = keep.setdefault(target.name, [])
-        wanted += [f for f in (target.record_kind.id_field, *fields) if f not in wanted]
-    return streamed, keep
+        if level.id not in levels:
+            levels[level.id] = HeldLevel(contract, level, registry, data)
+    results: dict[str, LevelResult] = {}
+    for level_id, level in levels.items():
+        step(f"evaluating {level_id}")
+        results[level_id] = result = level.finish()
+        if evidence and result.periods is not None:
+            result.evidence = period_evidence(contract, level.level, data, registry,
+                                              result.periods, result.verdicts)
+    return results
 
 
 @dataclass
@@ -232,7 +186,7 @@ class _Counter:
 
 
 def _feeder(contract: Contract, name: str,
-            streamed: dict[str, list[RecordLevel | PeriodInput]],
+            streamed: dict[str, list[StreamedLevel]],
             joins: dict[str, list[str]], data: dict[str, SourceData],
             ) -> tuple[Callable[[pa.Table, np.ndarray], None], _Counter]:
     """What happens to each batch of source ``name``: joined to its linked source (already
