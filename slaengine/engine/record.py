@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, replace
 
@@ -12,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from slaengine.calendars import ALWAYS
-from slaengine.contract import Contract, ServiceLevel
+from slaengine.contract import Contract, ServiceLevel, measure_spec
 from slaengine.engine.batch import (
     Batch,
     GroupIndex,
@@ -110,16 +109,11 @@ class RecordLevel:
         # Levels that read the same records with the same metric and clock share one
         # narrowing and one measure per batch (mean, median and p90 of one response time),
         # and, grouped the same way, one tally.
-        self.share_key = (
-            level.metric, tuple(sorted(level.where.items())), level.calendar, level.pause,
-            json.dumps(level.options, sort_keys=True, default=str), tuple(self.fields),
-            tuple(i for i, e in enumerate(contract.exclusions) if e.applies_to(level.id)),
-            self.period_field,
-        )
+        self.share_key = measure_spec(contract, level)
         self.grouping = (level.by, self.period_field)
         self.indexes = {} if indexes is None else indexes
         tallies = {} if tallies is None else tallies
-        self.tally = tallies.setdefault((self.share_key, level.by), Tally())
+        self.tally = tallies.setdefault(self.share_key, Tally())
         target = level.target
         self.within = float(target.within) if target.within is not None else None
         self.tally.want(level.statistic, self.within)
@@ -145,7 +139,7 @@ class RecordLevel:
         if shared.kept is None:
             return
         every, present = batch.groups(*self.grouping)
-        groups = batch.shared(("tally", self.share_key, self.level.by),
+        groups = batch.shared(("tally", self.share_key),
                               lambda b: self._count(shared, every, b))
         if shared.paused is not None:
             weights = np.bincount(groups, weights=shared.paused)
