@@ -14,6 +14,7 @@ from slaengine.engine.read import (
     source_files,
 )
 from slaengine.engine.run import evaluate, plan
+from slaengine.runtime import tuned
 
 __all__ = ["contract_folder", "evaluate", "naming_contract", "plan", "read_source",
-           "source_config", "source_files"]
+           "source_config", "source_files", "tuned"]

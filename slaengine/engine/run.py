@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +12,6 @@ import numpy as np
 import pyarrow as pa
 
 from slaengine import outlook, penalties
-from slaengine.allocator import choose_arrow_pool, keep_freed_memory
 from slaengine.contract import Contract
 from slaengine.engine.batch import Batch
 from slaengine.engine.levels import HeldLevel, Level, LevelResult, StreamedLevel, period_evidence
@@ -55,17 +53,12 @@ def evaluate(
     period gets an outlook.
     ``progress`` is called with a short description of what is being done, as it changes
     (several times a second at most: once per batch).
+
+    The process is left as it was found: for a long evaluation, a program may enter
+    :func:`slaengine.runtime.tuned` around it (as the command line does).
     """
-    # The evaluation makes few Python objects that could form cycles, but many arrays: the
-    # cycle collector, triggered by allocation counts, would only walk the heap again and again.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _evaluate(contract, registry, options=options, evidence=evidence, as_of=as_of,
-                         progress=progress)
-    finally:
-        if collecting:
-            gc.enable()
+    return _evaluate(contract, registry, options=options, evidence=evidence, as_of=as_of,
+                     progress=progress)
 
 
 def _evaluate(
@@ -79,8 +72,6 @@ def _evaluate(
 ) -> Evaluation:
     registry = registry or build_registry()
     step = progress or (lambda _: None)
-    keep_freed_memory()
-    choose_arrow_pool()
     digests = Digests({name: spec.path for name, spec in contract.sources.items()},
                       source_files(contract, registry), contract_folder(contract))
     try:
