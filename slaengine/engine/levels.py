@@ -21,7 +21,7 @@ from slaengine.engine.batch import Batch
 from slaengine.engine.columns import evidence_fields, level_fields
 from slaengine.engine.narrow import Counted, narrow, spanned_periods, where_mask
 from slaengine.engine.read import SourceData
-from slaengine.engine.verdict import _labels, period_verdicts
+from slaengine.engine.verdict import period_labels, period_verdicts
 from slaengine.errors import DataError
 from slaengine.kinds import (
     MeasureContext,
@@ -86,7 +86,7 @@ def period_context(contract: Contract, level: ServiceLevel) -> MeasureContext:
 def period_grid(contract: Contract, periods: np.ndarray,
                 labels: tuple[str, ...] | None = None) -> PeriodGrid:
     starts, ends = period_bounds(periods, contract.period, contract.timezone)
-    labels = tuple(_labels(contract, periods)) if labels is None else labels
+    labels = tuple(period_labels(contract, periods)) if labels is None else labels
     return PeriodGrid(keys=periods, labels=labels, starts=starts, ends=ends)
 
 
@@ -126,8 +126,8 @@ class HeldLevel:
         periods = narrowing.present
         figures = period_figures(contract, level, self.data, periods, self.registry,
                                  period_context(contract, level), narrowing.chosen)
-        verdicts = period_verdicts(level, metric, periods, _labels(contract, periods), figures,
-                                   counted.excluded)
+        verdicts = period_verdicts(level, metric, periods, period_labels(contract, periods),
+                                   figures, counted.excluded)
         return LevelResult(verdicts, counted.account, periods=periods)
 
 

@@ -11,17 +11,12 @@ import pyarrow.compute as pc
 from slaengine.contract import ServiceLevel
 from slaengine.statistics import TallyResult, group_statistic
 from slaengine.targets import Target, percentile_of
-from slaengine.verdicts import (
-    FAILED,
-    MISSED_LIMIT,
-    Concentration,
-    Verdict,
-    verdict_key,
-)
+from slaengine.verdicts import FAILED, MISSED_LIMIT, Concentration, Verdict, verdict_key
 
-_FEW_GROUPS = 16
-_COMPARISONS = ("<", "<=", ">", ">=")
-_FAILS = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}
+COMPARISONS = ("<", "<=", ">", ">=")
+"""The target operators whose misses the tally counts by threshold."""
+FAILS = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}
+"""The operator a record's measure fails a target by (``p90 <= 4h``: over 4h fails)."""
 
 
 def miss_rule(target: Target, statistic: str) -> tuple | None:
@@ -39,7 +34,7 @@ def miss_rule(target: Target, statistic: str) -> tuple | None:
     if statistic == "share":
         return ("share", target.better)
     if statistic in ("min", "max") or percentile_of(statistic) is not None:
-        return (_FAILS[target.op], float(target.threshold))
+        return (FAILS[target.op], float(target.threshold))
     return None
 
 
@@ -72,12 +67,12 @@ def missed_count(rule: tuple | None, result: TallyResult, within: float | None,
     return result.thresholds[(kind, limit)]
 
 
-def _segment_order(segment: tuple) -> tuple:
+def segment_order(segment: tuple) -> tuple:
     """Segments sort by value; a missing value after the others."""
     return tuple((value is None, value or "") for value in segment)
 
 
-def _evidence_of(parts: list[tuple[pa.Table, np.ndarray]], remap: np.ndarray,
+def evidence_of(parts: list[tuple[pa.Table, np.ndarray]], remap: np.ndarray,
                  labels: list[str], n_segments: int) -> pa.Table:
     tables = []
     for table, groups in parts:

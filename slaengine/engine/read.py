@@ -15,21 +15,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from slaengine.contract import Contract, SourceSpec
-from slaengine.engine.batch import (
-    BatchPeriods,
-    batch_periods,
-)
+from slaengine.engine.batch import BatchPeriods, batch_periods
 from slaengine.errors import DataError
-from slaengine.kinds import (
-    REJECT_SCHEMA,
-    SourceConfig,
-)
+from slaengine.kinds import REJECT_SCHEMA, SourceBatch, SourceConfig
 from slaengine.periods import period_keys
 from slaengine.pluginmanager import Registry, guarded
 from slaengine.readahead import read_ahead
-from slaengine.verdicts import (
-    SourceAccount,
-)
+from slaengine.verdicts import SourceAccount
 
 DUPLICATE_REASON = "duplicate"
 """Reasons of superseded rows start with this word (``duplicate of ...``)."""
@@ -127,24 +119,13 @@ def read_source(
     kept_keys: list[np.ndarray] = []
     rejected: list[pa.Table] = []
     # Closed here, on every path out: the read-ahead thread is joined before an error leaves
-    # (the cycle collector is off during an evaluation, so nothing else would close it).
+    # (the cycle collector may be off, see slaengine.runtime: nothing else would close it).
     with naming_contract(contract), closing(read_ahead(read(config, fields))) as batches:
         for batch in batches:
-            account.read += batch.read
-            account.accepted += batch.records.num_rows
-            account.rejected += batch.rejected.num_rows
-            account.duplicates += batch.duplicates.num_rows
-            for note, count in batch.notes.items():
-                account.notes[note] = account.notes.get(note, 0) + count
-            rejected.append(batch.rejected)
-            if batch.duplicates.num_rows:
-                rejected.append(batch.duplicates)
+            _count(account, batch, rejected)
             table = batch.records
             if as_of is not None and table.num_rows:
-                time = table[kind.time_field]
-                early = pc.fill_null(pc.less_equal(time, pa.scalar(as_of, time.type)), True)
-                account.after_as_of += table.num_rows - pc.sum(early).as_py()
-                table = table.filter(early)
+                table = _until(table, kind.time_field, as_of, account)
             keys = None
             if table.num_rows and (on_batch is not None or keep):
                 keys = period_keys(table[kind.time_field], contract.period, contract.timezone)
@@ -166,6 +147,29 @@ def read_source(
     account.rejected_by_reason = reason_counts(_only_rejected(rejects))
     keys = np.concatenate(kept_keys).astype(np.int64) if kept_keys else None
     return SourceData(records=table, account=account, rejected=rejects, _keys=keys)
+
+
+def _count(account: SourceAccount, batch: SourceBatch, rejected: list[pa.Table]) -> None:
+    """Count one batch of the adapter's rows into ``account``; its rejected and superseded
+    rows go to ``rejected``."""
+    account.read += batch.read
+    account.accepted += batch.records.num_rows
+    account.rejected += batch.rejected.num_rows
+    account.duplicates += batch.duplicates.num_rows
+    for note, count in batch.notes.items():
+        account.notes[note] = account.notes.get(note, 0) + count
+    rejected.append(batch.rejected)
+    if batch.duplicates.num_rows:
+        rejected.append(batch.duplicates)
+
+
+def _until(table: pa.Table, time_field: str, as_of: datetime,
+           account: SourceAccount) -> pa.Table:
+    """The records whose time is not after ``as_of`` (those after it counted as left out)."""
+    time = table[time_field]
+    early = pc.fill_null(pc.less_equal(time, pa.scalar(as_of, time.type)), True)
+    account.after_as_of += table.num_rows - pc.sum(early).as_py()
+    return table.filter(early)
 
 
 def _only_rejected(rejects: pa.Table) -> pa.Table:

@@ -12,40 +12,30 @@ import pyarrow.compute as pc
 
 from slaengine.calendars import ALWAYS
 from slaengine.contract import Contract, ServiceLevel, measure_spec
-from slaengine.engine.batch import (
-    Batch,
-    GroupIndex,
-)
+from slaengine.engine.batch import Batch, GroupIndex
 from slaengine.engine.columns import level_fields
 from slaengine.engine.levels import LevelResult
 from slaengine.engine.missed import (
-    _COMPARISONS,
-    _FAILS,
-    _FEW_GROUPS,
-    _evidence_of,
-    _segment_order,
+    COMPARISONS,
+    FAILS,
     concentration,
+    evidence_of,
     evidence_table,
     group_missed,
     miss_rule,
     missed_count,
     missed_mask,
+    segment_order,
     worst_first,
 )
 from slaengine.engine.narrow import Counted, Narrowing, narrow
-from slaengine.engine.verdict import Figures, _labels, closed_periods, verdict
+from slaengine.engine.verdict import Figures, closed_periods, period_labels, verdict
 from slaengine.errors import DataError
-from slaengine.kinds import (
-    MeasureContext,
-    Metric,
-)
+from slaengine.kinds import MeasureContext, Metric
 from slaengine.pluginmanager import Registry, guarded
 from slaengine.statistics import Layout, Tally, as_float
 from slaengine.targets import percentile_of
-from slaengine.verdicts import (
-    MISSED_LIMIT,
-    LevelAccount,
-)
+from slaengine.verdicts import MISSED_LIMIT, LevelAccount
 
 
 @dataclass
@@ -84,6 +74,9 @@ class RecordLevel:
     :meth:`finish` orders the groups and gives the verdicts.
     """
 
+    few_groups = 16
+    """Up to this many groups in a batch, missed ids are picked a group at a time."""
+
     missed_limit = MISSED_LIMIT
     """How many missed ids a verdict names (every missed record is still counted)."""
 
@@ -118,14 +111,14 @@ class RecordLevel:
         self.within = float(target.within) if target.within is not None else None
         self.tally.want(level.statistic, self.within)
         self.miss = miss_rule(target, level.statistic)
-        if self.miss is not None and self.miss[0] in _COMPARISONS:
+        if self.miss is not None and self.miss[0] in COMPARISONS:
             self.tally.count_where(self.miss[0], self.miss[1])
         # With evidence: the records behind a failed mean or count too (beyond the target, or
         # every record counted), and every measure of a mean or an order statistic, for the
         # figure without the worst 1%.
         self.behind = self.miss if evidence else None
         if evidence and level.statistic == "mean":
-            self.behind = (_FAILS[target.op], float(target.threshold))
+            self.behind = (FAILS[target.op], float(target.threshold))
         elif evidence and level.statistic == "count":
             self.behind = ("every", None)
         self.concentrates = evidence and (level.statistic in ("mean", "min", "max")
@@ -227,7 +220,7 @@ class RecordLevel:
         missed = missed_mask(self.miss, shared.numbers, outcomes)
         self._room(present)
         wanting = present[self.missed_seen[present] < self.missed_limit]
-        if len(wanting) > _FEW_GROUPS:
+        if len(wanting) > self.few_groups:
             picked = self._first_per_group(missed, groups)
         else:
             # a batch usually holds few groups (records come in time order): a pass per group
@@ -284,7 +277,7 @@ class RecordLevel:
         """Every period of the source times every segment seen: the verdicts, in order."""
         level, contract = self.level, self.contract
         periods, segments, remap, occurs = self._order()
-        labels = _labels(contract, np.array(periods, dtype=np.int64))
+        labels = period_labels(contract, np.array(periods, dtype=np.int64))
         closed = closed_periods(contract, self.calendar, np.array(periods, dtype=np.int64))
         verdicts = []
         for g, figures in enumerate(self._figures(periods, len(segments), remap, occurs)):
@@ -299,7 +292,7 @@ class RecordLevel:
         result = LevelResult(verdicts, self.counted.account)
         if self.evidence and self.evidence_parts:
             result.evidence = worst_first(
-                _evidence_of(self.evidence_parts, remap, labels, len(segments)),
+                evidence_of(self.evidence_parts, remap, labels, len(segments)),
                 self.behind, level.target.better)
         if self.measured:
             result.concentration = concentration(level, verdicts, remap, self.measured)
@@ -315,7 +308,7 @@ class RecordLevel:
         occurs[:counted] = self.tally.total[:counted] > 0
         periods = sorted(self.counted.periods)
         segments = sorted({index.pairs[g][1] for g in np.flatnonzero(occurs)},
-                          key=_segment_order)
+                          key=segment_order)
         if not self.level.by:
             segments = [()]
         period_at = {key: i for i, key in enumerate(periods)}

@@ -17,22 +17,12 @@ from slaengine.engine.batch import Batch
 from slaengine.engine.levels import HeldLevel, Level, LevelResult, StreamedLevel, period_evidence
 from slaengine.engine.manifest import manifest
 from slaengine.engine.plan import join_plan, needed_fields, plan
-from slaengine.engine.read import (
-    SourceData,
-    contract_folder,
-    join,
-    read_source,
-    source_files,
-)
+from slaengine.engine.read import SourceData, contract_folder, join, read_source, source_files
 from slaengine.engine.record import RecordLevel
-from slaengine.kinds import (
-    REJECT_SCHEMA,
-)
+from slaengine.kinds import REJECT_SCHEMA
 from slaengine.manifest import Digests
 from slaengine.pluginmanager import Registry, build_registry
-from slaengine.verdicts import (
-    Evaluation,
-)
+from slaengine.verdicts import Evaluation
 
 
 def evaluate(

@@ -17,9 +17,7 @@ from slaengine.contract import Contract, ServiceLevel, statistic_unit
 from slaengine.kinds import Metric, PeriodFigures
 from slaengine.periods import period_bounds, period_label
 from slaengine.targets import exact_figure
-from slaengine.verdicts import (
-    Verdict,
-)
+from slaengine.verdicts import Verdict
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,8 @@ def closed_periods(contract: Contract, calendar: Calendar, periods: np.ndarray) 
     return np.asarray(seconds.to_numpy(zero_copy_only=False)) == 0
 
 
-def _labels(contract: Contract, periods: np.ndarray) -> list[str]:
+def period_labels(contract: Contract, periods: np.ndarray) -> list[str]:
+    """The label of each period key (``2026-03``)."""
     label = period_label(contract.period)
     return [label(int(p)) for p in periods]
 
