@@ -29,8 +29,8 @@ from slaengine.engine.read import (
     source_config,
     source_files,
 )
-from slaengine.engine.run import evaluate, plan
+from slaengine.engine.run import evaluate
 from slaengine.runtime import tuned
 
-__all__ = ["contract_folder", "evaluate", "naming_contract", "plan", "read_source",
-           "source_config", "source_files", "tuned"]
+__all__ = ["contract_folder", "evaluate", "naming_contract", "read_source", "source_config",
+           "source_files", "tuned"]

@@ -5,7 +5,7 @@ source it links to.
 
 from __future__ import annotations
 
-from slaengine.contract import Contract
+from slaengine.contract import Contract, MeasureSpec
 from slaengine.engine.batch import GroupIndex
 from slaengine.engine.columns import evidence_fields, level_fields
 from slaengine.engine.levels import PeriodLevel, StreamedLevel
@@ -23,7 +23,7 @@ def plan(contract: Contract, registry: Registry, evidence: bool,
     period-level metric, with the records' ids: the records behind a failed figure)."""
     streamed: dict[str, list[StreamedLevel]] = {}
     keep: dict[str, list[str]] = {}
-    tallies: dict[tuple, Tally] = {}
+    tallies: dict[MeasureSpec, Tally] = {}
     indexes: dict[tuple, GroupIndex] = {}
     for level in contract.service_levels:
         metric = registry.metrics[level.metric]

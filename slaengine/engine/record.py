@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from slaengine.calendars import ALWAYS
-from slaengine.contract import Contract, ServiceLevel, measure_spec
+from slaengine.contract import Contract, MeasureSpec, ServiceLevel, measure_spec
 from slaengine.engine.batch import Batch, GroupIndex
 from slaengine.engine.columns import level_fields
 from slaengine.engine.levels import LevelResult
@@ -81,7 +81,7 @@ class RecordLevel:
     """How many missed ids a verdict names (every missed record is still counted)."""
 
     def __init__(self, contract: Contract, level: ServiceLevel, registry: Registry,
-                 evidence: bool, tallies: dict[tuple, Tally] | None = None,
+                 evidence: bool, tallies: dict[MeasureSpec, Tally] | None = None,
                  indexes: dict[tuple, GroupIndex] | None = None) -> None:
         self.contract = contract
         self.level = level

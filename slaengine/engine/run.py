@@ -47,19 +47,6 @@ def evaluate(
     The process is left as it was found: for a long evaluation, a program may enter
     :func:`slaengine.runtime.tuned` around it (as the command line does).
     """
-    return _evaluate(contract, registry, options=options, evidence=evidence, as_of=as_of,
-                     progress=progress)
-
-
-def _evaluate(
-    contract: Contract,
-    registry: Registry | None,
-    *,
-    options: dict[str, Any] | None,
-    evidence: bool,
-    as_of: datetime | None,
-    progress: Callable[[str], None] | None,
-) -> Evaluation:
     registry = registry or build_registry()
     step = progress or (lambda _: None)
     digests = Digests({name: spec.path for name, spec in contract.sources.items()},
