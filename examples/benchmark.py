@@ -176,9 +176,10 @@ def key(level: str, period: str, segment: str) -> str:
 
 def run_slaengine(path: Path, fmt: str, contract: Path, registry: object) -> tuple[dict, int]:
     from slaengine.contract import load_contract
-    from slaengine.engine import evaluate
+    from slaengine.engine import evaluate, tuned
 
-    evaluation = evaluate(load_contract(contract, registry), registry)
+    with tuned():
+        evaluation = evaluate(load_contract(contract, registry), registry)
     out = {}
     for v in evaluation.verdicts:
         value = None if v.value is None else float(v.value)

@@ -16,7 +16,7 @@ for every batch:
   freed pages to the system after 100 ms. ``ARROW_DEFAULT_MEMORY_POOL`` in the environment
   wins.
 
-Called once per process, by :func:`slaengine.engine.evaluate`.
+Applied by :func:`slaengine.runtime.tuned`, which the command line and the benchmark enter.
 """
 
 from __future__ import annotations
@@ -33,22 +33,20 @@ MMAP_THRESHOLD = 32 << 20
 TRIM_THRESHOLD = 128 << 20
 
 _done = False
-_pool_chosen = False
 DECAY_MS = 100
 
 
 def choose_arrow_pool() -> str:
     """Make jemalloc Arrow's default pool where Arrow has it and the environment does not
-    choose; the name of the default pool after that."""
-    global _pool_chosen
-    if not _pool_chosen and "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+    choose; the name of the default pool after that (:func:`slaengine.runtime.tuned` puts the
+    pool before back)."""
+    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
         try:
             pool = pa.jemalloc_memory_pool()
             pa.jemalloc_set_decay_ms(DECAY_MS)
             pa.set_memory_pool(pool)
         except NotImplementedError:  # built without jemalloc: the default stays
             pass
-        _pool_chosen = True
     return pa.default_memory_pool().backend_name
 
 

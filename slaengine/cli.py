@@ -144,6 +144,7 @@ def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...]
         from slaengine.contract import load_contract
         from slaengine.engine import evaluate as run
         from slaengine.pluginmanager import build_registry, guarded
+        from slaengine.runtime import tuned
 
         registry = build_registry()
         plan = _plan_outputs(registry, formats, outputs)
@@ -151,7 +152,7 @@ def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...]
         _check_places(loaded, registry, plan, rejects, evidence)
         moment = _as_of(as_of, loaded.timezone) if as_of else None
         options = {"formats": [name for name, _ in plan], "fail_on": fail_on}
-        with _progress() as step:
+        with tuned(), _progress() as step:
             evaluation = run(loaded, registry, options=options, evidence=evidence is not None,
                              as_of=moment, progress=step)
         files: list[Path] = []
@@ -194,9 +195,11 @@ def verify(result: Path) -> None:
     """
 
     def body() -> int:
+        from slaengine.runtime import tuned
         from slaengine.verify import verify_result
 
-        report = verify_result(result)
+        with tuned():
+            report = verify_result(result)
         for line in report.lines:
             _echo(line)
         return 0 if report.identical else 1

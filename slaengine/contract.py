@@ -10,6 +10,7 @@ import hashlib
 import re
 import stat
 import tomllib
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -87,6 +88,53 @@ class ServiceLevel:
     def statistic(self) -> str:
         assert self.target.statistic is not None
         return self.target.statistic
+
+
+NOT_MEASURED = frozenset({"id", "index", "target", "minimum", "min_sample", "description"})
+"""The settings of a :class:`ServiceLevel` that only judge or name its figures; every other
+setting changes which records it measures, how, or how it groups them (:class:`MeasureSpec`)."""
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    """Everything that decides which records a service level measures, how, and how it groups
+    them: levels with equal specs share one narrowing, one measure and one tally per batch.
+
+    Built only by :func:`measure_spec`; every :class:`ServiceLevel` field not in
+    :data:`NOT_MEASURED` is one of these fields (checked by the tests), ``exclusions`` are the
+    positions of the contract's agreed exclusions that apply to the level.
+    """
+
+    source: str
+    metric: str
+    where: tuple[tuple[str, tuple[str, ...]], ...]
+    by: tuple[str, ...]
+    options: Hashable
+    inputs: tuple[tuple[str, str], ...]
+    pause: tuple[str, ...]
+    calendar: str | None
+    period_by: str | None
+    exclusions: tuple[int, ...]
+
+
+def measure_spec(contract: Contract, level: ServiceLevel) -> MeasureSpec:
+    """The :class:`MeasureSpec` of ``level`` in ``contract``."""
+    return MeasureSpec(
+        source=level.source, metric=level.metric, where=_frozen(level.where), by=level.by,
+        options=_frozen(level.options), inputs=_frozen(level.inputs), pause=level.pause,
+        calendar=level.calendar, period_by=level.period_by,
+        exclusions=tuple(i for i, e in enumerate(contract.exclusions)
+                         if e.applies_to(level.id)))
+
+
+def _frozen(value: Any) -> Any:
+    """``value`` as a hashable equal only for equal settings: tables as sorted pairs, lists as
+    tuples, each value with its type (``1``, ``1.0`` and ``true`` are different settings)."""
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return (type(value).__name__, value)
 
 
 @dataclass(frozen=True)

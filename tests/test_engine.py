@@ -191,10 +191,10 @@ def test_batch_size_does_not_change_any_verdict(monkeypatch):
 def test_missed_ids_are_capped_but_counted_in_full(monkeypatch):
     # March urgent missed T3 and T4; with room for one id per verdict, T3 (the first in file
     # order) is kept and the count still says 2 — across two-row batches as well.
-    from slaengine import engine
+    from slaengine.engine.record import RecordLevel
     from slaengine.plugins.sources.csv import CsvSource
 
-    monkeypatch.setattr(engine, "MISSED_LIMIT", 1)
+    monkeypatch.setattr(RecordLevel, "missed_limit", 1)
     monkeypatch.setattr(CsvSource, "batch_rows", 2)
     verdict = evaluate(load_contract(DATA / "small.toml")).verdict(
         "urgent-first-response", "2026-03")
@@ -341,10 +341,10 @@ def test_missed_ids_are_the_first_of_each_group_however_many_groups_a_batch_hold
     # 600 tickets over two months, 30 agents (more groups per batch than the engine walks one
     # by one), every third ticket answered late. With room for 2 ids per verdict, each verdict
     # keeps the first two late tickets of its (month, agent) in file order, and counts them all.
-    from slaengine import engine
+    from slaengine.engine.record import RecordLevel
     from slaengine.plugins.sources.csv import CsvSource
 
-    monkeypatch.setattr(engine, "MISSED_LIMIT", 2)
+    monkeypatch.setattr(RecordLevel, "missed_limit", 2)
     monkeypatch.setattr(CsvSource, "batch_rows", batch_rows)
     rows = ["id,created,reply,agent"]
     late: dict[tuple[str, str], list[str]] = {}
@@ -370,3 +370,33 @@ def test_missed_ids_are_the_first_of_each_group_however_many_groups_a_batch_hold
     for v in verdicts:
         expected = late.get((v.period, v.segment["agent"]), [])
         assert (v.missed, v.missed_count) == (tuple(expected[:2]), len(expected))
+
+
+def test_every_service_level_setting_is_in_the_measure_spec_or_only_judges():
+    # A setting that changes what a level measures but is missing from MeasureSpec would let
+    # two levels differing in it share one measure: every field must be placed on one side.
+    from dataclasses import fields
+
+    from slaengine.contract import NOT_MEASURED, MeasureSpec, ServiceLevel
+
+    settings = {f.name for f in fields(ServiceLevel)}
+    spec = {f.name for f in fields(MeasureSpec)} - {"exclusions"}
+    assert settings - NOT_MEASURED == spec
+    assert not NOT_MEASURED & spec
+
+
+def test_levels_differing_only_in_an_option_value_type_do_not_share_a_measure():
+    from dataclasses import replace
+
+    from slaengine.contract import measure_spec
+
+    contract = load_contract(DATA / "small.toml")
+    level = contract.service_levels[0]
+    specs = {measure_spec(contract, replace(level, options={"x": value}))
+             for value in (1, 1.0, True, "1", [1], {"y": 1})}
+    assert len(specs) == 6
+    same = replace(level, options={"a": 1, "b": [2, 3]})
+    reordered = replace(level, options={"b": [2, 3], "a": 1})
+    assert measure_spec(contract, same) == measure_spec(contract, reordered)
+    assert measure_spec(contract, level) != measure_spec(
+        contract, replace(level, where={"priority": ("normal",)}))

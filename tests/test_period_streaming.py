@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 
 from slaengine.contract import load_contract
@@ -132,3 +133,35 @@ def test_figures_equal_brute_force(case, monkeypatch, batch_rows, whole):
     assert account.outside_window >= january
     assert account.accepted == 300
     assert sum(account.agreed.values()) > 0  # the outage's tickets, counted with their reason
+
+
+@pytest.mark.parametrize("outage", [("2026-01-01", "2026-01-31"), ("2026-03-10", "2026-03-20")])
+def test_streamed_held_and_evidence_narrow_the_same_records(case, monkeypatch, tmp_path, outage):
+    # One narrowing for every path: summarised batch by batch, held whole, and the records
+    # shown behind a failed figure. With the outage in January (before the window) its
+    # tickets are not excluded (an exclusion only removes records that would count), so a
+    # February backlog still holds those of them still open (6 of its 28 in this data), and
+    # so does its evidence: it once left them out and showed 22 records behind a 28.
+    from slaengine.plugins.sources.csv import CsvSource
+
+    path, _ = case
+    text = path.read_text().replace("from = 2026-03-10\nto = 2026-03-20",
+                                    f"from = {outage[0]}\nto = {outage[1]}")
+    text = text.replace('target = "<= 50"', 'target = "<= 0"')  # every backlog month fails
+    (tmp_path / "t.csv").write_text((path.parent / "t.csv").read_text())
+    (tmp_path / "c.toml").write_text(text)
+    monkeypatch.setattr(CsvSource, "batch_rows", 7)
+    streamed = evaluate(load_contract(tmp_path / "c.toml"), evidence=True)
+    with monkeypatch.context() as patched:
+        held_whole(patched)
+        held = evaluate(load_contract(tmp_path / "c.toml"), evidence=True)
+    assert held.verdicts == streamed.verdicts
+    assert held.levels == streamed.levels
+    for evaluation in (streamed, held):
+        behind = evaluation.evidence["backlog"]
+        for v in evaluation.verdicts:
+            if v.service_level != "backlog":
+                continue
+            assert v.status == "breached"
+            rows = behind.filter(pc.equal(behind["period"], v.period)).num_rows
+            assert rows == v.value  # the records behind a backlog are the open tickets counted

@@ -1,0 +1,174 @@
+"""Which records a service level counts: the contract's window, the level's ``where`` and
+the exclusions agreed in the contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from slaengine.contract import Contract, ServiceLevel
+from slaengine.engine.batch import BatchPeriods
+from slaengine.periods import period_bounds, period_range
+from slaengine.verdicts import LevelAccount
+
+
+@dataclass
+class Narrowing:
+    """Which of some records a service level counts, and why the others are left out.
+
+    ``chosen``: the records its ``where`` (and its metric's own selection) keeps and no agreed
+    exclusion removes, whatever their period; ``mask``: those of them inside the window, the
+    records that count. ``present``: the periods present, spanned and then cut to the window;
+    ``excluded``: per period key, the records inside the window left out by ``where`` or by
+    agreement; ``agreed``: per reason, the records excluded by agreement; ``outside``: records
+    whose period lies outside the window; ``without``: records with no period (their period
+    field is empty).
+    """
+
+    accepted: int
+    present: np.ndarray
+    chosen: np.ndarray
+    mask: np.ndarray
+    included: int
+    excluded: dict[int, int]
+    agreed: dict[str, int]
+    outside: int
+    without: int
+
+
+def narrow(contract: Contract, level: ServiceLevel, table: pa.Table, periods: BatchPeriods,
+           time_field: str, *, selected: np.ndarray | None = None,
+           spans: Sequence[np.ndarray] = ()) -> Narrowing:
+    """Window, then ``where`` (and ``selected``, the metric's own choice), then the exclusions
+    agreed for ``level``, then the accounting: the one narrowing every evaluation path uses.
+
+    ``periods`` places each record by the level's period field; ``time_field`` is the time the
+    agreed exclusions speak of; ``spans``: further periods a period-level metric covers.
+    """
+    keys, present, inside = periods.keys, periods.present, periods.valid
+    without = 0 if inside is None else int(np.count_nonzero(~inside))
+    if len(spans):
+        present = spanned_periods(contract, present, spans)
+    if contract.window != (None, None):
+        present = window_periods(contract, present)
+        within = np.isin(keys, present)
+        inside = within if inside is None else inside & within
+    chosen = where_mask(table, level.where)
+    if selected is not None:
+        chosen &= selected
+    agreed: dict[str, int] = {}
+    if contract.exclusions:
+        counting = chosen if inside is None else chosen & inside  # what would otherwise count
+        out, agreed = agreed_exclusions(contract, level, table, time_field, among=counting)
+        chosen &= ~out
+    left_out = ~chosen if inside is None else inside & ~chosen
+    mask = chosen if inside is None else chosen & inside
+    outside = 0 if inside is None else int(np.count_nonzero(~inside)) - without
+    return Narrowing(accepted=table.num_rows, present=present, chosen=chosen, mask=mask,
+                     included=int(np.count_nonzero(mask)), excluded=per_period(keys[left_out]),
+                     agreed=agreed, outside=outside, without=without)
+
+
+def per_period(keys: np.ndarray) -> dict[int, int]:
+    """How many of ``keys`` fall in each period (the keys span a few hundred values)."""
+    if not len(keys):
+        return {}
+    low = int(keys.min())
+    counts = np.bincount(keys - low)
+    return {int(o) + low: int(counts[o]) for o in np.flatnonzero(counts)}
+
+
+@dataclass
+class Counted:
+    """What a level has counted over its narrowings: the accounting, the periods present and,
+    per period key, the records left out."""
+
+    account: LevelAccount
+    periods: set[int] = field(default_factory=set)
+    excluded: dict[int, int] = field(default_factory=dict)
+
+    def add(self, narrowing: Narrowing) -> None:
+        account = self.account
+        account.accepted += narrowing.accepted
+        account.included += narrowing.included
+        account.outside_window += narrowing.outside
+        account.without_period += narrowing.without
+        for reason, count in narrowing.agreed.items():
+            account.agreed[reason] = account.agreed.get(reason, 0) + count
+        for key, count in narrowing.excluded.items():
+            self.excluded[key] = self.excluded.get(key, 0) + count
+            account.excluded += count
+        self.periods.update(int(k) for k in narrowing.present)
+
+    def sorted_periods(self) -> np.ndarray:
+        return np.array(sorted(self.periods), dtype=np.int64)
+
+
+def spanned_periods(contract: Contract, periods: np.ndarray,
+                    more: Iterable[np.ndarray]) -> np.ndarray:
+    """``periods`` and every period from the first to the last of them and of ``more``."""
+    keys = np.concatenate([periods, *more])
+    if not len(keys):
+        return periods
+    return period_range(int(keys.min()), int(keys.max()), contract.period)
+
+
+def window_periods(contract: Contract, periods: np.ndarray) -> np.ndarray:
+    """The periods that overlap the contract's ``start``..``end`` window (dates, inclusive)."""
+    starts, ends = period_bounds(periods, contract.period, contract.timezone)
+    first, last = contract.window
+    keep = np.ones(len(periods), dtype=bool)
+    if first is not None:
+        keep &= ends > _local_midnight(first, contract.timezone)
+    if last is not None:
+        keep &= starts < _local_midnight(last + timedelta(days=1), contract.timezone)
+    return periods[keep]
+
+
+def _local_midnight(day: date, timezone: str) -> int:
+    moment = datetime.combine(day, datetime.min.time(), ZoneInfo(timezone))
+    return int(moment.timestamp()) * 1_000_000
+
+
+def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
+                      time_field: str, among: np.ndarray | None = None,
+                      ) -> tuple[np.ndarray, dict[str, int]]:
+    """Records the contract excludes by agreement for ``level`` (only ``among`` those, when
+    given), and how many per reason (a record in two exclusions counts once, for the first)."""
+    excluded = np.zeros(table.num_rows, dtype=bool)
+    counts: dict[str, int] = {}
+    for exclusion in contract.exclusions:
+        if not exclusion.applies_to(level.id) or table.num_rows == 0:
+            continue
+        time = table[time_field]
+        start, end = (pa.scalar(t, time.type) for t in (exclusion.start, exclusion.end))
+        during = pc.and_(pc.greater_equal(time, start), pc.less(time, end))
+        hit = np.asarray(pc.fill_null(during, False).to_numpy(zero_copy_only=False), dtype=bool)
+        hit &= where_mask(table, exclusion.where)
+        if among is not None:
+            hit &= among
+        new = hit & ~excluded
+        if new.any():
+            counts[exclusion.reason] = counts.get(exclusion.reason, 0) + int(new.sum())
+        excluded |= hit
+    return excluded, counts
+
+
+def where_mask(table: pa.Table, where: dict[str, tuple[str, ...]]) -> np.ndarray:
+    """Records whose fields hold one of the listed values (fields the table lacks are skipped:
+    a period-level metric's record sets need not all carry them)."""
+    mask = np.ones(table.num_rows, dtype=bool)
+    for name, values in where.items():
+        if name not in table.column_names:
+            continue
+        column = pc.cast(table[name], pa.string())
+        hit = pc.fill_null(pc.is_in(column, value_set=pa.array(values, pa.string())), False)
+        mask &= np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+    return mask

@@ -1,0 +1,86 @@
+"""What to read and how: per source, the levels folded as it is read and the fields to hold
+whole; the canonical fields each source delivers; the fields a linking source takes from the
+source it links to.
+"""
+
+from __future__ import annotations
+
+from slaengine.contract import Contract, MeasureSpec
+from slaengine.engine.batch import GroupIndex
+from slaengine.engine.columns import evidence_fields, level_fields
+from slaengine.engine.levels import PeriodLevel, StreamedLevel
+from slaengine.engine.record import RecordLevel
+from slaengine.kinds import PeriodMetric
+from slaengine.pluginmanager import Registry
+from slaengine.statistics import Tally
+
+
+def plan(contract: Contract, registry: Registry, evidence: bool,
+         ) -> tuple[dict[str, list[StreamedLevel]], dict[str, list[str]]]:
+    """Per source: the levels folded as it is read (per-record levels, and period-level ones
+    whose metric summarises batch by batch), and the fields to keep whole (for the other
+    period-level metrics, for sources other sources link to, and with ``evidence`` for every
+    period-level metric, with the records' ids: the records behind a failed figure)."""
+    streamed: dict[str, list[StreamedLevel]] = {}
+    keep: dict[str, list[str]] = {}
+    tallies: dict[MeasureSpec, Tally] = {}
+    indexes: dict[tuple, GroupIndex] = {}
+    for level in contract.service_levels:
+        metric = registry.metrics[level.metric]
+        if not isinstance(metric, PeriodMetric):
+            streamed.setdefault(level.source, []).append(
+                RecordLevel(contract, level, registry, evidence, tallies, indexes))
+            continue
+        if metric.summary_keys:
+            summarised = PeriodLevel(contract, level, registry)
+            for role, name in level.inputs.items():
+                streamed.setdefault(name, []).append(summarised.role(role))
+        if evidence or not metric.summary_keys:
+            wanted = evidence_fields if evidence else level_fields
+            for role, name in level.inputs.items():
+                fields = keep.setdefault(name, [])
+                fields += [f for f in wanted(contract, level, registry, role)
+                           if f not in fields]
+    for name, fields in join_plan(contract, registry).items():
+        target = contract.sources[contract.sources[name].link]
+        wanted = keep.setdefault(target.name, [])
+        wanted += [f for f in (target.record_kind.id_field, *fields) if f not in wanted]
+    return streamed, keep
+
+
+def needed_fields(contract: Contract, registry: Registry) -> dict[str, list[str]]:
+    """The canonical fields each source must deliver, in a stable order (read once each).
+
+    A linked-to source comes first, delivering its id and the fields the linking source's
+    service levels take from it."""
+    needed: dict[str, list[str]] = {}
+    for level in contract.service_levels:
+        for role, name in level.inputs.items():
+            spec = contract.sources[name]
+            fields = needed.setdefault(name, [])
+            for field_name in level_fields(contract, level, registry, role):
+                if field_name in spec.record_kind.fields and field_name not in fields:
+                    fields.append(field_name)
+    for name, fields in join_plan(contract, registry).items():
+        target = contract.sources[contract.sources[name].link]
+        wanted = needed.setdefault(target.name, [])
+        kind = target.record_kind
+        for field_name in (kind.id_field, kind.time_field, *fields):
+            if field_name not in wanted:
+                wanted.append(field_name)
+    linked = {contract.sources[n].link for n in needed if contract.sources[n].link}
+    return dict(sorted(needed.items(), key=lambda item: item[0] not in linked))
+
+
+def join_plan(contract: Contract, registry: Registry) -> dict[str, list[str]]:
+    """Per linking source, the fields its service levels take from the linked source."""
+    plan: dict[str, list[str]] = {}
+    for level in contract.service_levels:
+        for role, name in level.inputs.items():
+            spec = contract.sources[name]
+            joined = [f for f in level_fields(contract, level, registry, role)
+                      if f not in spec.record_kind.fields]
+            if joined:
+                fields = plan.setdefault(name, [])
+                fields += [f for f in joined if f not in fields]
+    return plan
