@@ -106,6 +106,13 @@ def _console(*, stderr: bool = False) -> Any:
     return Console(stderr=stderr, markup=False, emoji=False)
 
 
+def _may_be_terminal() -> bool:
+    """Whether rich could take stdout for a terminal (it is one, or ``FORCE_COLOR`` or
+    ``TTY_COMPATIBLE`` say so): when not, plain text is written without importing rich."""
+    return (sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR"))
+            or os.environ.get("TTY_COMPATIBLE") == "1")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="slaengine")
 @click.option("--debug", is_flag=True, help="Show the full traceback of any error.")
@@ -394,8 +401,8 @@ def metrics(name: str | None) -> None:
             rows.append((found, kinds, metric.unit, metric.better, metric.default_statistic,
                          fields, options, metric.formula))
         header = ("metric", "kinds", "unit", "better", "default", "fields", "options", "formula")
-        console = _console()
-        if console.is_terminal:  # a terminal, or FORCE_COLOR
+        console = _console() if _may_be_terminal() else None
+        if console is not None and console.is_terminal:  # a terminal, or FORCE_COLOR
             from rich.table import Table
             from rich.text import Text
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import operator
 import os
 import platform
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -23,10 +24,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 import slaengine
 from slaengine import outlook, penalties
 from slaengine.allocator import choose_arrow_pool, keep_freed_memory
@@ -35,7 +32,6 @@ from slaengine.contract import Contract, ServiceLevel, SourceSpec, statistic_uni
 from slaengine.errors import DataError
 from slaengine.kinds import (
     PAUSE_FIELDS,
-    REJECT_SCHEMA,
     MeasureContext,
     Metric,
     PeriodFigures,
@@ -44,7 +40,9 @@ from slaengine.kinds import (
     Source,
     SourceConfig,
     combine_summaries,
+    reject_schema,
 )
+from slaengine.lazy import np, pa, pc
 from slaengine.manifest import Digests
 from slaengine.periods import period_bounds, period_keys, period_label, period_range
 from slaengine.pluginmanager import Registry, build_registry, guarded
@@ -227,7 +225,7 @@ def _evaluate_sources(
     if as_of is not None:
         verdicts = outlook.apply(contract, verdicts, as_of)
     rejected = pa.concat_tables([d.rejected for d in data.values()] or
-                                [REJECT_SCHEMA.empty_table()])
+                                [reject_schema().empty_table()])
     manifest_options = dict(options or {})
     if as_of is not None:
         manifest_options["as_of"] = as_of.isoformat()
@@ -525,7 +523,7 @@ def read_source(
             file=spec.path,
         )
     table = pa.concat_tables(records) if records else kind.schema(keep).empty_table()
-    rejects = pa.concat_tables(rejected) if rejected else REJECT_SCHEMA.empty_table()
+    rejects = pa.concat_tables(rejected) if rejected else reject_schema().empty_table()
     account.rejected_by_reason = reason_counts(_only_rejected(rejects))
     keys = np.concatenate(kept_keys).astype(np.int64) if kept_keys else None
     return SourceData(records=table, account=account, rejected=rejects, _keys=keys)
@@ -1253,7 +1251,8 @@ def missed_mask(rule: tuple, numbers: np.ndarray, outcomes: np.ndarray | None) -
     return _COMPARE_NP[kind](numbers, limit)  # NaN compares false: unmeasured is no miss
 
 
-_COMPARE_NP = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+# On arrays these are numpy's element-wise comparisons (np.less, ...).
+_COMPARE_NP = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 def missed_count(rule: tuple | None, result: TallyResult, within: float | None,

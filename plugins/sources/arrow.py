@@ -8,17 +8,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
-
 from slaengine import hookimpl
-from slaengine.coerce import coerce, expects
 from slaengine.errors import DataError
 from slaengine.fields import is_category
 from slaengine.inputs import source_files
-from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
+from slaengine.kinds import Source, SourceBatch, SourceConfig, reject_schema
+from slaengine.lazy import ds, np, pa, pq
 from slaengine.plugins.sources._columns import check_columns, requested_columns
 
 _BUFFER_BYTES = 1 << 20  # columns are read through 1 MiB buffers, not whole column chunks
@@ -108,6 +103,7 @@ class ArrowSource(Source):
 
     def read(self, config: SourceConfig, fields: Sequence[str]) -> Iterator[SourceBatch]:
         """Yield the requested canonical ``fields`` batch by batch, in file order."""
+        from slaengine.coerce import coerce
         columns = requested_columns(config, fields)
         # Category columns are decoded as dictionaries: coerce then trims the dictionary only.
         data = _open(config, self.files(config),
@@ -136,7 +132,7 @@ class ArrowSource(Source):
         if offset == 0:
             yield SourceBatch(
                 records=config.kind.schema(list(fields)).empty_table(),
-                rejected=REJECT_SCHEMA.empty_table(),
+                rejected=reject_schema().empty_table(),
                 read=0,
             )
 
@@ -223,6 +219,7 @@ def _scan(
 
 def _check_types(data: _Data, config: SourceConfig, columns: dict[str, str]) -> None:
     """Stop before reading when a requested column's type cannot hold its field."""
+    from slaengine.coerce import expects
     problems = []
     for field_name, column in columns.items():
         type_ = data.schema.field(column).type

@@ -6,20 +6,16 @@ import codecs
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pcsv
-
 from slaengine import hookimpl
-from slaengine.coerce import coerce
 from slaengine.errors import DataError
-from slaengine.fields import TIMESTAMP
+from slaengine.fields import arrow_type
 from slaengine.inputs import source_files
-from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
+from slaengine.kinds import Source, SourceBatch, SourceConfig, reject_schema
+from slaengine.lazy import np, pa, pacsv, pc
 from slaengine.plugins.sources._columns import check_columns, requested_columns
 from slaengine.readahead import read_ahead
 
@@ -220,9 +216,9 @@ def _header(path: Path, options: _Options) -> tuple[list[str], int] | None:
     block = _BLOCK_BYTES
     while True:
         try:
-            reader = pcsv.open_csv(
+            reader = pacsv.open_csv(
                 pa.input_stream(str(path), compression="detect"),
-                read_options=pcsv.ReadOptions(encoding=options.encoding, block_size=block),
+                read_options=pacsv.ReadOptions(encoding=options.encoding, block_size=block),
                 parse_options=_parse_options(options.delimiter, lambda _row: "skip"),
             )
         except pa.ArrowInvalid as exc:
@@ -436,7 +432,7 @@ def _single_line(path: Path, options: _Options) -> tuple[list[str], int] | None:
     if not text.strip():
         return None
     try:
-        reader = pcsv.open_csv(pa.BufferReader((text + "\n").encode()),
+        reader = pacsv.open_csv(pa.BufferReader((text + "\n").encode()),
                                parse_options=_parse_options(options.delimiter, None))
     except pa.ArrowInvalid as exc:
         _check_quotes_close(path, options)
@@ -524,14 +520,14 @@ class _Reading:
                                        text))
             return "skip"
 
-        reader = pcsv.open_csv(
+        reader = pacsv.open_csv(
             pa.input_stream(str(self.path), compression="detect"),
-            read_options=pcsv.ReadOptions(encoding=self.options.encoding,
+            read_options=pacsv.ReadOptions(encoding=self.options.encoding,
                                           use_threads=not careful, block_size=self.block,
                                           skip_rows_after_names=self.rows),
             parse_options=_parse_options(self.options.delimiter,
                                          on_invalid if careful else None),
-            convert_options=pcsv.ConvertOptions(
+            convert_options=pacsv.ConvertOptions(
                 include_columns=self.names,
                 column_types=types,
                 strings_can_be_null=not careful,
@@ -544,6 +540,7 @@ class _Reading:
 
     def _deliver(self, table: pa.Table | None, last: bool = False) -> SourceBatch:
         """Type one batch; with it go the ragged rows met up to its last line."""
+        from slaengine.coerce import coerce
         n = table.num_rows if table is not None else 0
         lines = self._lines(n)
         cut = int(lines[-1].as_py()) if n else None
@@ -552,10 +549,10 @@ class _Reading:
         due = [r for r, now in zip(self.ragged, due_now, strict=True) if now]
         self.ragged = [r for r, now in zip(self.ragged, due_now, strict=True) if not now]
         self.rows += n + len(due)
-        duplicates = REJECT_SCHEMA.empty_table()
+        duplicates = reject_schema().empty_table()
         if table is None:
             records = self.config.kind.schema(list(self.columns)).empty_table()
-            rejected = REJECT_SCHEMA.empty_table()
+            rejected = reject_schema().empty_table()
         else:
             table = table.combine_chunks()
             records, rejected = coerce(
@@ -590,7 +587,7 @@ class _Reading:
         assert self.seen is not None
         repeat, first = self.seen.check(ids, line_numbers)
         if not repeat.any():
-            return records, REJECT_SCHEMA.empty_table()
+            return records, reject_schema().empty_table()
         where = pa.array(repeat)
         n = int(repeat.sum())
         duplicates = pa.Table.from_arrays([
@@ -600,7 +597,7 @@ class _Reading:
             ids.filter(where).cast(pa.string()),
             pc.binary_join_element_wise("duplicate of line ",
                                         pa.array(first[repeat]).cast(pa.string()), ""),
-        ], schema=REJECT_SCHEMA)
+        ], schema=reject_schema())
         return records.filter(pc.invert(where)), duplicates
 
     def _lines(self, n: int) -> pa.Array:
@@ -698,8 +695,10 @@ class _FirstSeen:
         return repeat, np.where(repeat, all_lines[earlier], 0)
 
 
-# Random 64-bit weights, one per byte position (modulo 256) within a value.
-_WEIGHTS = np.random.default_rng(20260301).integers(0, 2**63, 256, dtype=np.uint64) | np.uint64(1)
+@cache
+def _weights() -> np.ndarray:
+    """Random 64-bit weights, one per byte position (modulo 256) within a value."""
+    return np.random.default_rng(20260301).integers(0, 2**63, 256, dtype=np.uint64) | np.uint64(1)
 
 
 def _hash_text(text: pa.Array) -> np.ndarray:
@@ -722,7 +721,7 @@ def _hash_text(text: pa.Array) -> np.ndarray:
     place = np.arange(size, dtype=np.int64)
     place -= np.repeat(offsets[:-1], lengths)
     with np.errstate(over="ignore"):
-        weighted = (raw.astype(np.uint64) + np.uint64(1)) * _WEIGHTS[place & 255]
+        weighted = (raw.astype(np.uint64) + np.uint64(1)) * _weights()[place & 255]
         sums = np.zeros(size + 1, np.uint64)
         np.cumsum(weighted, out=sums[1:])
         h = sums[offsets[1:]] - sums[offsets[:-1]]
@@ -786,7 +785,7 @@ def _typed_columns(config: SourceConfig, columns: dict[str, str]) -> dict[str, p
     wanted: dict[str, set[pa.DataType]] = {}
     for field_name, column in columns.items():
         type_ = config.kind.fields[field_name]
-        if type_ == TIMESTAMP:
+        if type_ == arrow_type("timestamp"):
             type_ = pa.timestamp("us")
         elif pa.types.is_boolean(type_):
             type_ = pa.string()
@@ -803,9 +802,9 @@ def _has_non_finite(table: pa.Table | pa.RecordBatch) -> bool:
     )
 
 
-def _parse_options(delimiter: str, handler: Any) -> pcsv.ParseOptions:
+def _parse_options(delimiter: str, handler: Any) -> pacsv.ParseOptions:
     """Parsing shared by the header and data reads: quoted newlines allowed, blank lines skipped."""
-    return pcsv.ParseOptions(
+    return pacsv.ParseOptions(
         delimiter=delimiter, newlines_in_values=True, invalid_row_handler=handler
     )
 
@@ -823,7 +822,7 @@ def _ragged_rejects(source: str, ragged: list[_Ragged]) -> pa.Table:
             }
             for r in ragged
         ],
-        schema=REJECT_SCHEMA,
+        schema=reject_schema(),
     )
 
 
@@ -831,7 +830,7 @@ def _empty(config: SourceConfig, fields: Sequence[str]) -> SourceBatch:
     """The single batch of a file without even a header."""
     return SourceBatch(
         records=config.kind.schema(list(fields)).empty_table(),
-        rejected=REJECT_SCHEMA.empty_table(),
+        rejected=reject_schema().empty_table(),
         read=0,
     )
 
