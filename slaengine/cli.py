@@ -18,6 +18,7 @@ import click
 
 from slaengine import __version__
 from slaengine.errors import SlaError, UsageError, did_you_mean
+from slaengine.progress import Progress
 from slaengine.text import printable
 
 # The command never uses BLAS, and numpy's OpenBLAS threads busy-wait for a while after they
@@ -621,31 +622,64 @@ def _as_of(text: str, timezone: str) -> Any:
 
 
 class _progress:
-    """Progress on stderr while the engine works, only when stderr is a terminal."""
+    """Progress on stderr while the engine works, only when stderr is a terminal.
+
+    What the engine is doing is shown with a spinner and the time it has taken so far; while
+    it reads a source whose size is known, with a bar, the share read and the time left.
+    """
 
     def __init__(self) -> None:
         self.bar: Any = None
+        self.task: Any = None
+        self.total: int | None = None
+        self.done = 0
 
-    def __enter__(self) -> Callable[[str], None]:
+    def __enter__(self) -> Progress:
         if not sys.stderr.isatty():
-            return lambda _: None
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            return _no_progress
+        from rich.progress import (
+            BarColumn,
+            SpinnerColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as Display
+
+        class SizedBar(BarColumn):
+            """A bar only for a read whose size is known (rich would pulse one otherwise)."""
+
+            def render(self, task: Any) -> Any:
+                return super().render(task) if task.total is not None else ""
 
         # The engine reads and evaluates in one pass, so what it reports is what it is doing
-        # ("reading tickets: 2,400,000 records"), with a spinner and the time so far.
-        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+        # ("reading tickets: 2,400,000 records").
+        self.bar = Display(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                            SizedBar(), TaskProgressColumn(), TimeRemainingColumn(),
                             TimeElapsedColumn(), transient=True, console=_console(stderr=True))
         self.bar.start()
-        task = self.bar.add_task("starting", total=None)
+        self.task = self.bar.add_task("starting", total=None)
+        return self.step
 
-        def step(description: str) -> None:
-            self.bar.update(task, description=description)
-
-        return step
+    def step(self, description: str, done: int | None = None, total: int | None = None) -> None:
+        """Show ``description``; with ``done`` of ``total`` bytes, the bar and the time left."""
+        if total != self.total or (done is not None and done < self.done):
+            # Another read (or none): a new task, so the time left is estimated afresh.
+            self.bar.remove_task(self.task)
+            self.task = self.bar.add_task(description, total=total)
+            self.total = total
+        self.done = done or 0
+        self.bar.update(self.task, description=description,
+                        completed=done if total is not None else None)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def _no_progress(description: str, done: int | None = None, total: int | None = None) -> None:
+    """Progress where none is shown (stderr is not a terminal)."""
 
 
 def _write(finish: ExitStack, output: Path | None, render: Callable[[TextIO], None]) -> None:

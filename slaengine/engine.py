@@ -46,6 +46,7 @@ from slaengine.lazy import np, pa, pc
 from slaengine.manifest import Digests
 from slaengine.periods import period_bounds, period_keys, period_label, period_range
 from slaengine.pluginmanager import Registry, build_registry, guarded
+from slaengine.progress import Progress, known_size, reporter
 from slaengine.readahead import read_ahead
 from slaengine.statistics import Layout, Tally, TallyResult, as_float, group_statistic
 from slaengine.targets import Target, exact_figure, percentile_of
@@ -110,7 +111,7 @@ def evaluate(
     options: dict[str, Any] | None = None,
     evidence: bool = False,
     as_of: datetime | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Evaluate every service level of ``contract`` on its sources.
 
@@ -120,7 +121,8 @@ def evaluate(
     stood at that instant: records created later are left out (counted), and the running
     period gets an outlook.
     ``progress`` is called with a short description of what is being done, as it changes
-    (several times a second at most: once per batch).
+    (several times a second at most: once per batch); while a source of known size is read,
+    with the bytes read and the total too, if it takes them (:mod:`slaengine.progress`).
     """
     # The evaluation makes few Python objects that could form cycles, but many arrays: the
     # cycle collector, triggered by allocation counts, would only walk the heap again and again.
@@ -141,17 +143,19 @@ def _evaluate(
     options: dict[str, Any] | None,
     evidence: bool,
     as_of: datetime | None,
-    progress: Callable[[str], None] | None,
+    progress: Progress | Callable[[str], None] | None,
 ) -> Evaluation:
     registry = registry or build_registry()
-    step = progress or (lambda _: None)
+    step = reporter(progress)
     keep_freed_memory()
     choose_arrow_pool()
-    digests = Digests({name: spec.path for name, spec in contract.sources.items()},
-                      source_files(contract, registry), contract_folder(contract))
+    files = source_files(contract, registry)
+    digests = Digests({name: spec.path for name, spec in contract.sources.items()}, files,
+                      contract_folder(contract))
+    sizes = {name: known_size(found) for name, found in files.items()}
     try:
         return _evaluate_sources(contract, registry, digests, options=options,
-                                 evidence=evidence, as_of=as_of, step=step)
+                                 evidence=evidence, as_of=as_of, step=step, sizes=sizes)
     finally:
         digests.close()
 
@@ -164,7 +168,7 @@ def contract_folder(contract: Contract) -> Path:
 def _evaluate_sources(
     contract: Contract, registry: Registry, digests: Digests, *,
     options: dict[str, Any] | None, evidence: bool, as_of: datetime | None,
-    step: Callable[[str], None],
+    step: Progress, sizes: dict[str, int | None],
 ) -> Evaluation:
     streamed, keep = plan(contract, registry, evidence)
     joins = join_plan(contract, registry)
@@ -174,18 +178,23 @@ def _evaluate_sources(
         for name, fields in keep.items():
             needed[name] += [f for f in fields if f not in needed[name]]
     for name, fields in needed.items():
-        step(f"reading {name}")
+        total = sizes.get(name)
+        step(f"reading {name}", *((0, total) if total is not None else ()))
         feed, unmatched = _feeder(contract, name, streamed, joins, data)
         seen = _Counter()
 
-        def counted(records: pa.Table, keys: np.ndarray, feed=feed, name=name,
-                    seen=seen) -> None:
+        def counted(records: pa.Table, keys: np.ndarray, feed=feed, seen=seen) -> None:
             feed(records, keys)
             seen.count += records.num_rows
-            step(f"reading {name}: {seen.count:,} records")
+
+        def advanced(position: int | None, name=name, seen=seen, total=total) -> None:
+            sized = total is not None and position is not None
+            step(f"reading {name}: {seen.count:,} records",
+                 *((min(position, total), total) if sized else ()))
 
         data[name] = read_source(contract, contract.sources[name], fields, registry, as_of,
-                                 on_batch=counted, keep=keep.get(name, []))
+                                 on_batch=counted, on_position=advanced,
+                                 keep=keep.get(name, []))
         if name in joins:
             link = contract.sources[name].link
             data[name].account.notes[f"records without a matching {link} record"] = (
@@ -467,13 +476,15 @@ def read_source(
     contract: Contract, spec: SourceSpec, fields: list[str], registry: Registry,
     as_of: datetime | None = None, *,
     on_batch: Callable[[pa.Table, np.ndarray], None] | None = None,
+    on_position: Callable[[int | None], None] | None = None,
     keep: list[str] | None = None,
 ) -> SourceData:
     """Read ``spec`` once through its adapter, keeping every rejected row and the counts.
 
     Each batch of accepted records goes to ``on_batch`` with its records' period keys, as it
-    arrives; only the ``keep`` fields (all ``fields`` when None) are held for later, so a
-    source evaluated batch by batch is never in memory whole. With ``as_of``, records whose
+    arrives, then ``on_position`` gets the batch's :attr:`~SourceBatch.position` (for the
+    progress shown); only the ``keep`` fields (all ``fields`` when None) are held for later,
+    so a source evaluated batch by batch is never in memory whole. With ``as_of``, records whose
     time lies after it are counted as ``after_as_of`` and left out (a source may skip them early
     through ``time_range``).
     """
@@ -515,6 +526,8 @@ def read_source(
                 records.append(table.select(keep))
                 if keys is not None:  # kept too: the whole record set need not be placed again
                     kept_keys.append(keys.astype(np.int32))
+            if on_position is not None:
+                on_position(batch.position)
     if not account.reconciles:
         raise DataError(
             f"source adapter {spec.adapter!r} reported {account.read} rows read but "

@@ -81,6 +81,10 @@ class SourceBatch:
     ticket). ``read`` is the number of input rows this batch covers, so that
     ``read == len(records) + len(rejected) + len(duplicates)``. ``notes`` are counts a source
     wants in the report beside the accounting (Zendesk: ratings offered but not answered).
+    ``position`` is how far the reading has come once this batch is read: bytes of the
+    source's files (as stored, so compressed bytes for a compressed file), the files before
+    the one being read counted whole. The progress shown on long reads comes from it; a
+    source that cannot tell leaves it ``None``.
     """
 
     records: pa.Table
@@ -88,6 +92,7 @@ class SourceBatch:
     read: int
     duplicates: pa.Table = field(default_factory=lambda: reject_schema().empty_table())
     notes: dict[str, int] = field(default_factory=dict)
+    position: int | None = None
 
 
 

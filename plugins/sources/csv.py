@@ -465,6 +465,10 @@ class _Reading:
         self.next_line = _HEADER_LINE + 1
         self.ragged: list[_Ragged] = []
         self.seen = _FirstSeen() if id_column is not None else None
+        self.size = path.stat().st_size
+        self.stored: Any = None  # the file as stored, and the text the parser reads from it
+        self.stream: Any = None
+        self.position = 0  # bytes of the stored file parsed so far (never going back)
 
     def batches(self) -> Iterator[SourceBatch]:
         typed = _typed_columns(self.config, self.columns)
@@ -483,11 +487,13 @@ class _Reading:
             blocks = self._open(types, careful=careful)
             try:
                 with closing(blocks):  # stops the parsing thread when the careful read takes over
-                    for block in blocks:
+                    for number, block in enumerate(blocks, 1):
                         if not careful and _has_non_finite(block):
                             raise _Fallback
+                        self._parsed(number * self.block)
                         for table in pending.add(block):
                             yield self._deliver(table)
+                self.position = self.size  # read to its end
             except pa.ArrowInvalid as exc:
                 if _block_too_small(exc):
                     self.block = _bigger(self.path, self.block, self.next_line)
@@ -520,8 +526,9 @@ class _Reading:
                                        text))
             return "skip"
 
+        self.stored, self.stream = _open_input(self.path)
         reader = pacsv.open_csv(
-            pa.input_stream(str(self.path), compression="detect"),
+            self.stream,
             read_options=pacsv.ReadOptions(encoding=self.options.encoding,
                                           use_threads=not careful, block_size=self.block,
                                           skip_rows_after_names=self.rows),
@@ -541,6 +548,7 @@ class _Reading:
     def _deliver(self, table: pa.Table | None, last: bool = False) -> SourceBatch:
         """Type one batch; with it go the ragged rows met up to its last line."""
         from slaengine.coerce import coerce
+
         n = table.num_rows if table is not None else 0
         lines = self._lines(n)
         cut = int(lines[-1].as_py()) if n else None
@@ -565,7 +573,23 @@ class _Reading:
             rejected = pa.concat_tables([_ragged_rejects(self.config.name, due),
                                          rejected]).sort_by("row")
         return SourceBatch(records=records, rejected=rejected, read=n + len(due),
-                           duplicates=duplicates)
+                           duplicates=duplicates, position=self.position)
+
+    def _parsed(self, text: int) -> None:
+        """Note that the parser's blocks reach ``text`` bytes into the text, which are as many
+        bytes of the file; of a compressed file, the bytes read from it so far count instead.
+
+        Counted by the blocks taken from the parser, not by what it has read: it reads
+        several blocks ahead (of a compressed file, fewer bytes as stored). A read started
+        again (a longer block, or the careful read) counts from its own first block, so the
+        position waits until that passes it.
+        """
+        if self.stream is not self.stored:
+            try:
+                text = self.stored.tell()
+            except (OSError, ValueError):  # closed: the end of the file is noted after
+                return
+        self.position = max(self.position, min(text, self.size))
 
     def _first_seen(self, table: pa.Table, lines: pa.Array, records: pa.Table,
                     rejected: pa.Table) -> tuple[pa.Table, pa.Table]:
@@ -856,6 +880,16 @@ def _bigger(path: Path, block: int, line: int) -> int:
             f"than {_BLOCK_LIMIT >> 20} MiB, or a quote opened there is never closed",
             file=path)
     return min(block * 2, _BLOCK_LIMIT)
+
+
+def _open_input(path: Path) -> tuple[pa.NativeFile, pa.NativeFile]:
+    """The file as stored and the stream the parser reads: decompressed when its extension
+    names a codec, as ``pa.input_stream(path, compression="detect")`` would. The position of
+    the first is how far the reading has come."""
+    stored = pa.OSFile(str(path))
+    if not _suffix_codec(path):
+        return stored, stored
+    return stored, pa.CompressedInputStream(stored, pa.Codec.detect(str(path)).name)
 
 
 def _suffix_codec(path: Path) -> bool:
