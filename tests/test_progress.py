@@ -104,6 +104,35 @@ def test_bytes_read_rise_to_the_file_size_batch_by_batch(tmp_path: Path, small_b
     assert all(total is None for _, _, total in after)
 
 
+def test_a_parquet_read_reports_its_share_of_the_rows_in_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from slaengine.plugins.sources.arrow import ArrowSource
+
+    text = tmp_path / "tickets.csv"
+    write_tickets(text)
+    path = tmp_path / "tickets.parquet"
+    pq.write_table(pacsv.read_csv(text), path, row_group_size=2_000)
+    monkeypatch.setattr(ArrowSource, "batch_rows", 1_000)
+    size = path.stat().st_size
+    calls: list[tuple[str, int | None, int | None]] = []
+
+    def record(description: str, done: int | None = None, total: int | None = None) -> None:
+        calls.append((description, done, total))
+
+    contract = parse_contract(CONTRACT.format(path=path.as_posix())
+                              .replace('adapter = "csv"', 'adapter = "arrow"'))
+    assert evaluate(contract, progress=record).sources["tickets"].accepted == ROWS
+    steps = reading(calls)
+    done = [d for d, _ in steps]
+    assert all(total == size for _, total in steps)
+    assert done == sorted(done)
+    # 20 batches of 1,000 rows: the n-th has read n/20 of the rows, so n/20 of the bytes.
+    assert done[1:] == [size * n // 20 for n in range(1, 21)]
+
+
 def test_a_callback_taking_only_the_description_gets_only_it(tmp_path: Path,
                                                               small_blocks: None) -> None:
     path = tmp_path / "tickets.csv"
