@@ -20,20 +20,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slaengine.lazy import pa
 
-if TYPE_CHECKING:
-    import pyarrow
-
 TYPE_NAMES = ("timestamp", "category", "text", "seconds", "count", "score", "bool", "money")
-"""The words for the canonical types, as the constants below and :meth:`RecordKind.type_name`
-name them."""
+"""The canonical types by name, as :meth:`RecordKind.type_name` gives them; the module's
+``TIMESTAMP`` .. ``MONEY`` are their Arrow types (:func:`arrow_type`)."""
 
 
 @cache
-def arrow_type(type_name: str) -> pyarrow.DataType:
+def arrow_type(type_name: str) -> pa.DataType:
     """The Arrow type of a canonical type name (``"timestamp"``: ``timestamp[us, tz=UTC]``)."""
     return {
         "timestamp": lambda: pa.timestamp("us", tz="UTC"),
@@ -56,14 +53,14 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class FieldTypes(Mapping[str, "pyarrow.DataType"]):
+class FieldTypes(Mapping[str, "pa.DataType"]):
     """The Arrow type of each field, given by type name: the names and the membership tests
     need no pyarrow, the types are made when first looked up."""
 
     def __init__(self, type_names: Mapping[str, str]) -> None:
         self.type_names = dict(type_names)
 
-    def __getitem__(self, name: str) -> pyarrow.DataType:
+    def __getitem__(self, name: str) -> pa.DataType:
         return arrow_type(self.type_names[name])
 
     def __iter__(self) -> Iterator[str]:
@@ -95,7 +92,7 @@ class RecordKind:
     """
 
     name: str
-    fields: Mapping[str, pyarrow.DataType]
+    fields: Mapping[str, pa.DataType]
     id_field: str
     time_field: str
     descriptions: dict[str, str]
@@ -115,7 +112,7 @@ class RecordKind:
         type_ = self.fields[name]
         return next((word for word in TYPE_NAMES if arrow_type(word) == type_), str(type_))
 
-    def schema(self, names: list[str] | tuple[str, ...] | None = None) -> pyarrow.Schema:
+    def schema(self, names: list[str] | tuple[str, ...] | None = None) -> pa.Schema:
         chosen = self.fields if names is None else {n: self.fields[n] for n in names}
         return pa.schema([pa.field(n, t) for n, t in chosen.items()])
 
@@ -282,5 +279,5 @@ RECORD_KINDS: dict[str, RecordKind] = {
 }
 
 
-def is_category(type_: pyarrow.DataType) -> bool:
+def is_category(type_: pa.DataType) -> bool:
     return pa.types.is_dictionary(type_)

@@ -20,8 +20,6 @@ from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
 
 if TYPE_CHECKING:
-    import pyarrow
-
     from slaengine.calendars import Calendar
     from slaengine.verdicts import Evaluation
 
@@ -55,7 +53,7 @@ class SourceConfig:
 
 
 @cache
-def reject_schema() -> pyarrow.Schema:
+def reject_schema() -> pa.Schema:
     """:data:`REJECT_SCHEMA`: one row per rejected input row, with its place and reason."""
     return pa.schema([("source", pa.string()), ("row", pa.int64()), ("field", pa.string()),
                       ("value", pa.string()), ("reason", pa.string())])
