@@ -12,14 +12,16 @@ import warnings
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from slaengine import __version__
 from slaengine.errors import SlaError, UsageError, did_you_mean
-from slaengine.progress import Progress
 from slaengine.text import printable
+
+if TYPE_CHECKING:
+    from slaengine.progress import Progress
 
 # The command never uses BLAS, and numpy's OpenBLAS threads busy-wait for a while after they
 # start, taking a core from the evaluation: the command runs without them (set before numpy is

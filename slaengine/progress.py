@@ -10,7 +10,6 @@ source tells how far it has come (:attr:`slaengine.kinds.SourceBatch.position`).
 
 from __future__ import annotations
 
-import inspect
 import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,6 +29,8 @@ def reporter(callback: Progress | Callable[[str], None] | None) -> Progress:
     description only; None reports nowhere."""
     if callback is None:
         return _nowhere
+    import inspect
+
     try:
         inspect.signature(callback).bind("", done=0, total=0)
     except (TypeError, ValueError):  # takes no done/total (or cannot tell)
