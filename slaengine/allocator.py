@@ -25,7 +25,7 @@ import ctypes
 import os
 import platform
 
-import pyarrow as pa
+from slaengine.lazy import pa
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3

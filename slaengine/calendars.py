@@ -91,11 +91,8 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine.errors import ContractError, DataError, did_you_mean
+from slaengine.lazy import np, pa, pc
 from slaengine.periods import FIRST_DAY, LAST_DAY, check_instants, date_range_problem
 from slaengine.walltime import transitions
 

@@ -12,13 +12,16 @@ import warnings
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from slaengine import __version__
 from slaengine.errors import SlaError, UsageError, did_you_mean
 from slaengine.text import printable
+
+if TYPE_CHECKING:
+    from slaengine.progress import Progress
 
 # The command never uses BLAS, and numpy's OpenBLAS threads busy-wait for a while after they
 # start, taking a core from the evaluation: the command runs without them (set before numpy is
@@ -104,6 +107,13 @@ def _console(*, stderr: bool = False) -> Any:
     from rich.console import Console
 
     return Console(stderr=stderr, markup=False, emoji=False)
+
+
+def _may_be_terminal() -> bool:
+    """Whether rich could take stdout for a terminal (it is one, or ``FORCE_COLOR`` or
+    ``TTY_COMPATIBLE`` say so): when not, plain text is written without importing rich."""
+    return (sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR"))
+            or os.environ.get("TTY_COMPATIBLE") == "1")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -397,8 +407,8 @@ def metrics(name: str | None) -> None:
             rows.append((found, kinds, metric.unit, metric.better, metric.default_statistic,
                          fields, options, metric.formula))
         header = ("metric", "kinds", "unit", "better", "default", "fields", "options", "formula")
-        console = _console()
-        if console.is_terminal:  # a terminal, or FORCE_COLOR
+        console = _console() if _may_be_terminal() else None
+        if console is not None and console.is_terminal:  # a terminal, or FORCE_COLOR
             from rich.table import Table
             from rich.text import Text
 
@@ -617,31 +627,64 @@ def _as_of(text: str, timezone: str) -> Any:
 
 
 class _progress:
-    """Progress on stderr while the engine works, only when stderr is a terminal."""
+    """Progress on stderr while the engine works, only when stderr is a terminal.
+
+    What the engine is doing is shown with a spinner and the time it has taken so far; while
+    it reads a source whose size is known, with a bar, the share read and the time left.
+    """
 
     def __init__(self) -> None:
         self.bar: Any = None
+        self.task: Any = None
+        self.total: int | None = None
+        self.done = 0
 
-    def __enter__(self) -> Callable[[str], None]:
+    def __enter__(self) -> Progress:
         if not sys.stderr.isatty():
-            return lambda _: None
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            return _no_progress
+        from rich.progress import (
+            BarColumn,
+            SpinnerColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as Display
+
+        class SizedBar(BarColumn):
+            """A bar only for a read whose size is known (rich would pulse one otherwise)."""
+
+            def render(self, task: Any) -> Any:
+                return super().render(task) if task.total is not None else ""
 
         # The engine reads and evaluates in one pass, so what it reports is what it is doing
-        # ("reading tickets: 2,400,000 records"), with a spinner and the time so far.
-        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+        # ("reading tickets: 2,400,000 records").
+        self.bar = Display(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                            SizedBar(), TaskProgressColumn(), TimeRemainingColumn(),
                             TimeElapsedColumn(), transient=True, console=_console(stderr=True))
         self.bar.start()
-        task = self.bar.add_task("starting", total=None)
+        self.task = self.bar.add_task("starting", total=None)
+        return self.step
 
-        def step(description: str) -> None:
-            self.bar.update(task, description=description)
-
-        return step
+    def step(self, description: str, done: int | None = None, total: int | None = None) -> None:
+        """Show ``description``; with ``done`` of ``total`` bytes, the bar and the time left."""
+        if total != self.total or (done is not None and done < self.done):
+            # Another read (or none): a new task, so the time left is estimated afresh.
+            self.bar.remove_task(self.task)
+            self.task = self.bar.add_task(description, total=total)
+            self.total = total
+        self.done = done or 0
+        self.bar.update(self.task, description=description,
+                        completed=done if total is not None else None)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def _no_progress(description: str, done: int | None = None, total: int | None = None) -> None:
+    """Progress where none is shown (stderr is not a terminal)."""
 
 
 def _write(finish: ExitStack, output: Path | None, render: Callable[[TextIO], None]) -> None:

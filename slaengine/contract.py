@@ -28,7 +28,7 @@ from slaengine.credits.schema import (
 )
 from slaengine.credits.terms import CreditTerms, LevelFacts, parse_terms
 from slaengine.errors import ContractError, KeyPath, SlaError, did_you_mean
-from slaengine.fields import RECORD_KINDS, TIMESTAMP, RecordKind, is_category
+from slaengine.fields import RECORD_KINDS, RecordKind
 from slaengine.kinds import PAUSE_FIELDS, Metric, PeriodMetric
 from slaengine.money import parse_amount
 from slaengine.periods import PERIODS, date_range_problem, label_problem
@@ -698,7 +698,7 @@ class _Checker:
             period_by = table.get("period_by")
             if period_by is not None:
                 kind = spec.record_kind
-                times = [f for f, t in kind.fields.items() if t == TIMESTAMP]
+                times = [f for f in kind.fields if kind.type_name(f) == "timestamp"]
                 if period_by not in times:
                     self.problem((*at, "period_by"), f'"{period_by}" is not a time field of '
                                  f"{kind.name}", did_you_mean(period_by, times), times)
@@ -840,7 +840,7 @@ class _Checker:
 
 
 def _is_segmentable(kind: RecordKind, name: str) -> bool:
-    return is_category(kind.fields[name]) or name == kind.id_field
+    return kind.type_name(name) == "category" or name == kind.id_field
 
 
 def _instant(value: date | datetime, timezone: str) -> datetime:

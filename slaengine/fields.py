@@ -17,18 +17,63 @@ Types:
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
-import pyarrow as pa
+from slaengine.lazy import pa
 
-TIMESTAMP = pa.timestamp("us", tz="UTC")
-CATEGORY = pa.dictionary(pa.int32(), pa.string())
-TEXT = pa.string()
-SECONDS = pa.float64()
-COUNT = pa.int64()
-SCORE = pa.float64()
-BOOL = pa.bool_()
-MONEY = pa.decimal128(18, 4)
+TYPE_NAMES = ("timestamp", "category", "text", "seconds", "count", "score", "bool", "money")
+"""The canonical types by name, as :meth:`RecordKind.type_name` gives them; the module's
+``TIMESTAMP`` .. ``MONEY`` are their Arrow types (:func:`arrow_type`)."""
+
+
+@cache
+def arrow_type(type_name: str) -> pa.DataType:
+    """The Arrow type of a canonical type name (``"timestamp"``: ``timestamp[us, tz=UTC]``)."""
+    return {
+        "timestamp": lambda: pa.timestamp("us", tz="UTC"),
+        "category": lambda: pa.dictionary(pa.int32(), pa.string()),
+        "text": pa.string,
+        "seconds": pa.float64,
+        "count": pa.int64,
+        "score": pa.float64,
+        "bool": pa.bool_,
+        "money": lambda: pa.decimal128(18, 4),
+    }[type_name]()
+
+
+def __getattr__(name: str) -> Any:
+    """``TIMESTAMP``, ``CATEGORY``, ``TEXT``, ``SECONDS``, ``COUNT``, ``SCORE``, ``BOOL`` and
+    ``MONEY``: the Arrow types, made when first asked for (so that loading the vocabulary does
+    not import pyarrow)."""
+    if name.isupper() and name.lower() in TYPE_NAMES:
+        return arrow_type(name.lower())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class FieldTypes(Mapping[str, "pa.DataType"]):
+    """The Arrow type of each field, given by type name: the names and the membership tests
+    need no pyarrow, the types are made when first looked up."""
+
+    def __init__(self, type_names: Mapping[str, str]) -> None:
+        self.type_names = dict(type_names)
+
+    def __getitem__(self, name: str) -> pa.DataType:
+        return arrow_type(self.type_names[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.type_names)
+
+    def __len__(self) -> int:
+        return len(self.type_names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.type_names
+
+    def __repr__(self) -> str:
+        return f"FieldTypes({self.type_names!r})"
 
 
 Bound = tuple[float | None, float | None]
@@ -47,7 +92,7 @@ class RecordKind:
     """
 
     name: str
-    fields: dict[str, pa.DataType]
+    fields: Mapping[str, pa.DataType]
     id_field: str
     time_field: str
     descriptions: dict[str, str]
@@ -59,54 +104,62 @@ class RecordKind:
         """Fields without which a record is rejected: its id and its period time."""
         return (self.id_field, self.time_field)
 
+    def type_name(self, name: str) -> str:
+        """The canonical type of field ``name`` as a word of :data:`TYPE_NAMES`
+        (``"timestamp"``, ``"category"``, ...), known without importing pyarrow."""
+        if isinstance(self.fields, FieldTypes):
+            return self.fields.type_names[name]
+        type_ = self.fields[name]
+        return next((word for word in TYPE_NAMES if arrow_type(word) == type_), str(type_))
+
     def schema(self, names: list[str] | tuple[str, ...] | None = None) -> pa.Schema:
         chosen = self.fields if names is None else {n: self.fields[n] for n in names}
         return pa.schema([pa.field(n, t) for n, t in chosen.items()])
 
 
-_TICKET_FIELDS: list[tuple[str, pa.DataType, str]] = [
-    ("ticket_id", TEXT, "identifier of the ticket or interaction"),
-    ("created_at", TIMESTAMP, "when the customer's request arrived (decides the period)"),
-    ("first_response_at", TIMESTAMP, "first reply by an agent; empty when never answered"),
-    ("resolved_at", TIMESTAMP, "when the ticket was resolved; empty while unresolved"),
-    ("updated_at", TIMESTAMP, "last change of the record in the source system"),
-    ("status", CATEGORY, "state in the source system (new, open, pending, solved, closed)"),
-    ("priority", CATEGORY, "priority as the contract names it (urgent, high, normal, low)"),
-    ("channel", CATEGORY, "channel of the first contact (email, phone, chat, web)"),
-    ("group", CATEGORY, "team or queue that owns the ticket"),
-    ("agent", CATEGORY, "agent who handled the ticket"),
-    ("contacts", COUNT, "customer contacts needed to resolve the ticket"),
-    ("reopens", COUNT, "times the ticket was reopened after resolution"),
-    ("handle_seconds", SECONDS, "agent handling time (talk + hold + after-contact work)"),
-    ("on_hold_seconds", SECONDS, "time the ticket waited on the customer or a third party"),
-    ("organization", CATEGORY, "customer organization the ticket belongs to"),
-    ("tags", TEXT, "the ticket's tags, separated by single spaces"),
-    ("replies", COUNT, "public replies an agent added to the ticket"),
-    ("response_seconds", SECONDS, "total time customers waited for all agent replies"),
-    ("escalated", BOOL, "whether the ticket was escalated (to a second line or the client)"),
-    ("assigned_at", TIMESTAMP, "when the ticket was first assigned to an agent"),
-    ("first_response_business_seconds", SECONDS,
+_TICKET_FIELDS: list[tuple[str, str, str]] = [
+    ("ticket_id", "text", "identifier of the ticket or interaction"),
+    ("created_at", "timestamp", "when the customer's request arrived (decides the period)"),
+    ("first_response_at", "timestamp", "first reply by an agent; empty when never answered"),
+    ("resolved_at", "timestamp", "when the ticket was resolved; empty while unresolved"),
+    ("updated_at", "timestamp", "last change of the record in the source system"),
+    ("status", "category", "state in the source system (new, open, pending, solved, closed)"),
+    ("priority", "category", "priority as the contract names it (urgent, high, normal, low)"),
+    ("channel", "category", "channel of the first contact (email, phone, chat, web)"),
+    ("group", "category", "team or queue that owns the ticket"),
+    ("agent", "category", "agent who handled the ticket"),
+    ("contacts", "count", "customer contacts needed to resolve the ticket"),
+    ("reopens", "count", "times the ticket was reopened after resolution"),
+    ("handle_seconds", "seconds", "agent handling time (talk + hold + after-contact work)"),
+    ("on_hold_seconds", "seconds", "time the ticket waited on the customer or a third party"),
+    ("organization", "category", "customer organization the ticket belongs to"),
+    ("tags", "text", "the ticket's tags, separated by single spaces"),
+    ("replies", "count", "public replies an agent added to the ticket"),
+    ("response_seconds", "seconds", "total time customers waited for all agent replies"),
+    ("escalated", "bool", "whether the ticket was escalated (to a second line or the client)"),
+    ("assigned_at", "timestamp", "when the ticket was first assigned to an agent"),
+    ("first_response_business_seconds", "seconds",
      "time to the first reply within the help desk's business hours (its own figure)"),
-    ("first_resolution_business_seconds", SECONDS,
+    ("first_resolution_business_seconds", "seconds",
      "time to the first resolution within the help desk's business hours (its own figure)"),
-    ("resolution_business_seconds", SECONDS,
+    ("resolution_business_seconds", "seconds",
      "time to the final resolution within the help desk's business hours (its own figure)"),
-    ("agent_wait_seconds", SECONDS, "time the ticket waited on the agent (new or open)"),
-    ("agent_wait_business_seconds", SECONDS, "agent_wait_seconds within business hours"),
-    ("requester_wait_seconds", SECONDS,
+    ("agent_wait_seconds", "seconds", "time the ticket waited on the agent (new or open)"),
+    ("agent_wait_business_seconds", "seconds", "agent_wait_seconds within business hours"),
+    ("requester_wait_seconds", "seconds",
      "time the requester waited for a solution (new, open or on hold)"),
-    ("requester_wait_business_seconds", SECONDS, "requester_wait_seconds within business hours"),
-    ("on_hold_business_seconds", SECONDS, "on_hold_seconds within business hours"),
-    ("csat", SCORE, "customer satisfaction score, 1-5"),
-    ("satisfaction", CATEGORY,
+    ("requester_wait_business_seconds", "seconds", "requester_wait_seconds within business hours"),
+    ("on_hold_business_seconds", "seconds", "on_hold_seconds within business hours"),
+    ("csat", "score", "customer satisfaction score, 1-5"),
+    ("satisfaction", "category",
      "satisfaction rating: good or bad (answered), offered (not answered) or unoffered"),
-    ("nps", SCORE, "likelihood to recommend, 0-10"),
-    ("ces", SCORE, "customer effort score, 1-7 (lower is better)"),
+    ("nps", "score", "likelihood to recommend, 0-10"),
+    ("ces", "score", "customer effort score, 1-7 (lower is better)"),
 ]
 
 TICKETS = RecordKind(
     name="tickets",
-    fields={name: type_ for name, type_, _ in _TICKET_FIELDS},
+    fields=FieldTypes({name: type_ for name, type_, _ in _TICKET_FIELDS}),
     id_field="ticket_id",
     time_field="created_at",
     descriptions={name: text for name, _, text in _TICKET_FIELDS},
@@ -134,7 +187,7 @@ TICKETS = RecordKind(
 
 def _kind(
     name: str,
-    rows: list[tuple[str, pa.DataType, str]],
+    rows: list[tuple[str, str, str]],
     *,
     bounds: dict[str, Bound] | None = None,
     not_before: tuple[tuple[str, str], ...] = (),
@@ -142,7 +195,7 @@ def _kind(
     """A record kind whose first field is its id and second its period time."""
     return RecordKind(
         name=name,
-        fields={n: t for n, t, _ in rows},
+        fields=FieldTypes({n: t for n, t, _ in rows}),
         id_field=rows[0][0],
         time_field=rows[1][0],
         descriptions={n: d for n, _, d in rows},
@@ -154,71 +207,71 @@ def _kind(
 _SURVEY_BOUNDS: dict[str, Bound] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 
 SURVEYS = _kind("surveys", [
-    ("survey_id", TEXT, "identifier of the survey response"),
-    ("responded_at", TIMESTAMP, "when the customer answered (decides the period)"),
-    ("ticket_id", TEXT, "the ticket the survey is about (see a source's `link`)"),
-    ("channel", CATEGORY, "channel of the surveyed contact"),
-    ("agent", CATEGORY, "agent of the surveyed contact"),
-    ("organization", CATEGORY, "customer organization the ticket belongs to"),
-    ("tags", TEXT, "the ticket's tags, separated by single spaces"),
-    ("replies", COUNT, "public replies an agent added to the ticket"),
-    ("assigned_at", TIMESTAMP, "when the ticket was first assigned to an agent"),
-    ("first_response_business_seconds", SECONDS,
+    ("survey_id", "text", "identifier of the survey response"),
+    ("responded_at", "timestamp", "when the customer answered (decides the period)"),
+    ("ticket_id", "text", "the ticket the survey is about (see a source's `link`)"),
+    ("channel", "category", "channel of the surveyed contact"),
+    ("agent", "category", "agent of the surveyed contact"),
+    ("organization", "category", "customer organization the ticket belongs to"),
+    ("tags", "text", "the ticket's tags, separated by single spaces"),
+    ("replies", "count", "public replies an agent added to the ticket"),
+    ("assigned_at", "timestamp", "when the ticket was first assigned to an agent"),
+    ("first_response_business_seconds", "seconds",
      "time to the first reply within the help desk's business hours (its own figure)"),
-    ("first_resolution_business_seconds", SECONDS,
+    ("first_resolution_business_seconds", "seconds",
      "time to the first resolution within the help desk's business hours (its own figure)"),
-    ("resolution_business_seconds", SECONDS,
+    ("resolution_business_seconds", "seconds",
      "time to the final resolution within the help desk's business hours (its own figure)"),
-    ("agent_wait_seconds", SECONDS, "time the ticket waited on the agent (new or open)"),
-    ("agent_wait_business_seconds", SECONDS, "agent_wait_seconds within business hours"),
-    ("requester_wait_seconds", SECONDS,
+    ("agent_wait_seconds", "seconds", "time the ticket waited on the agent (new or open)"),
+    ("agent_wait_business_seconds", "seconds", "agent_wait_seconds within business hours"),
+    ("requester_wait_seconds", "seconds",
      "time the requester waited for a solution (new, open or on hold)"),
-    ("requester_wait_business_seconds", SECONDS, "requester_wait_seconds within business hours"),
-    ("on_hold_business_seconds", SECONDS, "on_hold_seconds within business hours"),
-    ("csat", SCORE, "customer satisfaction score, 1-5"),
-    ("satisfaction", CATEGORY,
+    ("requester_wait_business_seconds", "seconds", "requester_wait_seconds within business hours"),
+    ("on_hold_business_seconds", "seconds", "on_hold_seconds within business hours"),
+    ("csat", "score", "customer satisfaction score, 1-5"),
+    ("satisfaction", "category",
      "satisfaction rating: good or bad (answered), offered (not answered) or unoffered"),
-    ("nps", SCORE, "likelihood to recommend, 0-10"),
-    ("ces", SCORE, "customer effort score, 1-7 (lower is better)"),
+    ("nps", "score", "likelihood to recommend, 0-10"),
+    ("ces", "score", "customer effort score, 1-7 (lower is better)"),
 ], bounds=_SURVEY_BOUNDS)
 
 CALLS = _kind("calls", [
-    ("call_id", TEXT, "identifier of the call"),
-    ("started_at", TIMESTAMP, "when the call entered the queue (decides the period)"),
-    ("answered_at", TIMESTAMP, "when an agent answered; empty for an abandoned call"),
-    ("ended_at", TIMESTAMP, "when the call ended (or the caller hung up)"),
-    ("queue", CATEGORY, "queue or skill the call was routed to"),
-    ("agent", CATEGORY, "agent who answered"),
-    ("ticket_id", TEXT, "the ticket the call belongs to, if any"),
-    ("talk_seconds", SECONDS, "talk time"),
-    ("hold_seconds", SECONDS, "time the caller was on hold during the call"),
-    ("wrap_seconds", SECONDS, "after-call work"),
-    ("resolved", BOOL, "whether the call resolved the caller's issue"),
+    ("call_id", "text", "identifier of the call"),
+    ("started_at", "timestamp", "when the call entered the queue (decides the period)"),
+    ("answered_at", "timestamp", "when an agent answered; empty for an abandoned call"),
+    ("ended_at", "timestamp", "when the call ended (or the caller hung up)"),
+    ("queue", "category", "queue or skill the call was routed to"),
+    ("agent", "category", "agent who answered"),
+    ("ticket_id", "text", "the ticket the call belongs to, if any"),
+    ("talk_seconds", "seconds", "talk time"),
+    ("hold_seconds", "seconds", "time the caller was on hold during the call"),
+    ("wrap_seconds", "seconds", "after-call work"),
+    ("resolved", "bool", "whether the call resolved the caller's issue"),
 ], bounds={"talk_seconds": (0, None), "hold_seconds": (0, None), "wrap_seconds": (0, None)},
    not_before=(("answered_at", "started_at"), ("ended_at", "started_at")))
 
 COSTS = _kind("costs", [
-    ("cost_id", TEXT, "identifier of the cost line (invoice line, payroll entry)"),
-    ("incurred_at", TIMESTAMP, "when the cost was incurred (decides the period)"),
-    ("amount", MONEY, "amount in the contract's currency (exact decimal)"),
-    ("category", CATEGORY, "kind of cost (staff, tooling, telephony, fee)"),
+    ("cost_id", "text", "identifier of the cost line (invoice line, payroll entry)"),
+    ("incurred_at", "timestamp", "when the cost was incurred (decides the period)"),
+    ("amount", "money", "amount in the contract's currency (exact decimal)"),
+    ("category", "category", "kind of cost (staff, tooling, telephony, fee)"),
 ], bounds={})
 
 CUSTOMERS = _kind("customers", [
-    ("customer_id", TEXT, "identifier of the customer"),
-    ("started_at", TIMESTAMP, "when the customer relationship started"),
-    ("ended_at", TIMESTAMP, "when the customer left; empty while still a customer"),
-    ("plan", CATEGORY, "plan, product or segment of the customer"),
+    ("customer_id", "text", "identifier of the customer"),
+    ("started_at", "timestamp", "when the customer relationship started"),
+    ("ended_at", "timestamp", "when the customer left; empty while still a customer"),
+    ("plan", "category", "plan, product or segment of the customer"),
 ], not_before=(("ended_at", "started_at"),))
 
 SALES = _kind("sales", [
-    ("sale_id", TEXT, "identifier of the sale"),
-    ("sold_at", TIMESTAMP, "when the sale was made (decides the period)"),
-    ("customer_id", TEXT, "the customer who bought"),
-    ("ticket_id", TEXT, "the support contact that led to the sale, if any"),
-    ("sale_type", CATEGORY, "upsell, cross_sell or new"),
-    ("agent", CATEGORY, "agent credited with the sale"),
-    ("amount", MONEY, "revenue in the contract's currency (exact decimal)"),
+    ("sale_id", "text", "identifier of the sale"),
+    ("sold_at", "timestamp", "when the sale was made (decides the period)"),
+    ("customer_id", "text", "the customer who bought"),
+    ("ticket_id", "text", "the support contact that led to the sale, if any"),
+    ("sale_type", "category", "upsell, cross_sell or new"),
+    ("agent", "category", "agent credited with the sale"),
+    ("amount", "money", "revenue in the contract's currency (exact decimal)"),
 ])
 
 RECORD_KINDS: dict[str, RecordKind] = {

@@ -10,15 +10,13 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TextIO, TypeVar, cast
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine.fields import TICKETS, RecordKind
 from slaengine.inputs import source_files
+from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
 
 if TYPE_CHECKING:
@@ -57,15 +55,19 @@ class SourceConfig:
     time_range: tuple[datetime | None, datetime | None] = (None, None)
 
 
-REJECT_SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        ("row", pa.int64()),
-        ("field", pa.string()),
-        ("value", pa.string()),
-        ("reason", pa.string()),
-    ]
-)
+@cache
+def reject_schema() -> pa.Schema:
+    """:data:`REJECT_SCHEMA`: one row per rejected input row, with its place and reason."""
+    return pa.schema([("source", pa.string()), ("row", pa.int64()), ("field", pa.string()),
+                      ("value", pa.string()), ("reason", pa.string())])
+
+
+def __getattr__(name: str) -> Any:
+    """``REJECT_SCHEMA``, made when first asked for (loading the plugin kinds imports no
+    pyarrow)."""
+    if name == "REJECT_SCHEMA":
+        return reject_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -80,13 +82,18 @@ class SourceBatch:
     ticket). ``read`` is the number of input rows this batch covers, so that
     ``read == len(records) + len(rejected) + len(duplicates)``. ``notes`` are counts a source
     wants in the report beside the accounting (Zendesk: ratings offered but not answered).
+    ``position`` is how far the reading has come once this batch is read: bytes of the
+    source's files (as stored, so compressed bytes for a compressed file), the files before
+    the one being read counted whole. The progress shown on long reads comes from it; a
+    source that cannot tell leaves it ``None``.
     """
 
     records: pa.Table
     rejected: pa.Table
     read: int
-    duplicates: pa.Table = field(default_factory=lambda: REJECT_SCHEMA.empty_table())
+    duplicates: pa.Table = field(default_factory=lambda: reject_schema().empty_table())
     notes: dict[str, int] = field(default_factory=dict)
+    position: int | None = None
 
 
 
@@ -142,7 +149,7 @@ class Source:
 # --------------------------------------------------------------------------- metrics
 
 
-NO_PERIOD = np.iinfo(np.int64).max
+NO_PERIOD = 2**63 - 1  # the largest int64
 """The key :meth:`MeasureContext.period_keys` gives a missing instant by default: after every
 period (a ticket never resolved is still open at the end of every period)."""
 

@@ -23,10 +23,8 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-
 from slaengine.contract import Contract
+from slaengine.lazy import np, pa
 from slaengine.periods import period_bounds, period_keys, period_label
 from slaengine.verdicts import Verdict
 

@@ -25,11 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine.errors import UsageError
 from slaengine.inputs import is_pattern, visible
+from slaengine.lazy import pa, pc
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """First characters a spreadsheet reads as the start of a formula (OWASP CSV injection)."""

@@ -13,11 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine.errors import DataError
+from slaengine.lazy import np, pa, pc
 
 PERIODS = ("week", "month", "quarter", "year")
 

@@ -107,12 +107,12 @@ def build_registry(
     manager.add_hookspecs(hookspecs)
     registry = Registry(manager=manager)
     installed: set[str] = set()
+    distributions: dict[metadata.Distribution | None, tuple[str, str]] = {}
     if entry_points:
         for ep in sorted(metadata.entry_points(group=hookspecs.PROJECT), key=lambda e: e.name):
-            dist = ep.dist
-            info = PluginInfo(
-                ep.name, dist.name if dist else "unknown", dist.version if dist else "unknown"
-            )
+            if ep.dist not in distributions:
+                distributions[ep.dist] = _distribution(ep.dist)
+            info = PluginInfo(ep.name, *distributions[ep.dist])
             try:
                 plugin = ep.load()
                 _register(registry, plugin, info)
@@ -156,6 +156,16 @@ def build_registry(
                 registry.objects[kind][obj.name] = obj
                 registry.origins[(kind, obj.name)] = info
     return registry
+
+
+def _distribution(dist: metadata.Distribution | None) -> tuple[str, str]:
+    """The name and version of a plugin's distribution. Its metadata is read once here (each
+    read parses the whole file, long description included) and kept per distribution by the
+    caller, as one distribution offers many plugins."""
+    if dist is None:
+        return "unknown", "unknown"
+    found = dist.metadata
+    return found["Name"], found["Version"]
 
 
 def _reason(exc: BaseException) -> str:

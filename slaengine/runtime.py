@@ -12,9 +12,8 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pyarrow as pa
-
 from slaengine.allocator import choose_arrow_pool, keep_freed_memory
+from slaengine.lazy import pa
 
 
 @contextmanager

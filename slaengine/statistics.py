@@ -13,14 +13,12 @@ when at least NN% of the measured records are ``<= X``, which is how SLA targets
 from __future__ import annotations
 
 import math
+import operator
 import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
+from slaengine.lazy import np, pa, pc
 from slaengine.targets import is_statistic, percentile_of
 
 
@@ -434,7 +432,8 @@ class Layout:
         return values if self.order is None else values[self.order]
 
 
-_COMPARE = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+# On arrays these are numpy's element-wise comparisons (np.less, ...).
+_COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 def _rank(statistic: str, n: int) -> int:

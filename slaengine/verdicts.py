@@ -7,9 +7,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
-import pyarrow as pa
-
-from slaengine.kinds import REJECT_SCHEMA
+from slaengine.kinds import reject_schema
+from slaengine.lazy import pa
 
 if TYPE_CHECKING:
     from slaengine.contract import Contract
@@ -140,7 +139,7 @@ class Evaluation:
     sources: dict[str, SourceAccount]
     levels: dict[str, LevelAccount]
     manifest: dict[str, Any]
-    rejected: pa.Table = field(default_factory=lambda: REJECT_SCHEMA.empty_table())
+    rejected: pa.Table = field(default_factory=lambda: reject_schema().empty_table())
     evidence: dict[str, pa.Table] = field(default_factory=dict)
     concentration: dict[tuple[str, str, tuple], Concentration] = field(default_factory=dict)
     credits: CreditSchedule | None = None

@@ -17,7 +17,7 @@ import functools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import numpy as np
+from slaengine.lazy import np
 
 _US = 1_000_000
 _DAY_US = 86_400 * _US

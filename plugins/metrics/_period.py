@@ -11,12 +11,9 @@ from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import ClassVar
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine.fields import RECORD_KINDS
 from slaengine.kinds import Input, MeasureContext, PeriodFigures, PeriodGrid, PeriodMetric
+from slaengine.lazy import np, pa, pc
 
 CENT_4 = Decimal("0.0001")
 """Money figures are quantized to the four decimals of :data:`slaengine.fields.MONEY`."""

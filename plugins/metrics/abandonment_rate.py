@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine import hookimpl
 from slaengine.kinds import MeasureContext, Metric
+from slaengine.lazy import pa, pc
 from slaengine.targets import TargetError, parse_duration
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine import hookimpl
 from slaengine.kinds import MeasureContext, Metric
+from slaengine.lazy import pa, pc
 
 
 class CustomerEffortScore(Metric):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-import numpy as np
-import pyarrow as pa
-
 from slaengine import hookimpl
 from slaengine.kinds import MeasureContext, Metric
+from slaengine.lazy import np, pa
 from slaengine.plugins.metrics.cost_per_contact import HANDLED_BY, handled
 
 

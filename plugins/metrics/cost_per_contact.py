@@ -6,12 +6,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine import hookimpl
 from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
+from slaengine.lazy import np, pa, pc
 from slaengine.plugins.metrics._period import counts, money_sums, quantize, time_field
 
 CONTACT_KINDS = ("tickets", "calls")

@@ -8,12 +8,9 @@ from decimal import Decimal
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine import hookimpl
 from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
+from slaengine.lazy import np, pa, pc
 from slaengine.money import parse_amount
 from slaengine.plugins.metrics._period import micros, quantize
 

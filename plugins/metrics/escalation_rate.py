@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
-
 from slaengine import hookimpl
 from slaengine.kinds import MeasureContext, Metric
+from slaengine.lazy import pa
 
 
 class EscalationRate(Metric):

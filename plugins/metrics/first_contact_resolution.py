@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, ClassVar
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine import hookimpl
 from slaengine.kinds import MeasureContext, Metric
+from slaengine.lazy import pa, pc
 
 OF = ("all", "resolved")
 

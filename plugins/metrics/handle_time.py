@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine import hookimpl
 from slaengine.kinds import MeasureContext, Metric
+from slaengine.lazy import pa, pc
 
 PARTS = ("talk_seconds", "hold_seconds", "wrap_seconds")
 

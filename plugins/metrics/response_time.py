@@ -5,10 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine import hookimpl
 from slaengine.kinds import (
     Input,
@@ -19,6 +15,7 @@ from slaengine.kinds import (
     PeriodMetric,
     combine_summaries,
 )
+from slaengine.lazy import np, pa, pc
 from slaengine.plugins.metrics._period import per_period
 
 

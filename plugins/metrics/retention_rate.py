@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-import numpy as np
-import pyarrow as pa
-
 from slaengine import hookimpl
 from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
+from slaengine.lazy import np, pa
 from slaengine.plugins.metrics._period import micros
 
 

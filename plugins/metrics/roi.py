@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import ClassVar
 
-import pyarrow as pa
-
 from slaengine import hookimpl
 from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
+from slaengine.lazy import pa
 from slaengine.plugins.metrics._period import counts, money_sums
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, ClassVar
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine import hookimpl
 from slaengine.errors import DataError
 from slaengine.kinds import MeasureContext, Metric
+from slaengine.lazy import pa, pc
 from slaengine.plugins.metrics.abandonment_rate import _check_duration, short_abandons
 
 

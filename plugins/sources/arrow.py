@@ -8,17 +8,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
-
 from slaengine import hookimpl
-from slaengine.coerce import coerce, expects
 from slaengine.errors import DataError
 from slaengine.fields import is_category
 from slaengine.inputs import source_files
-from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
+from slaengine.kinds import Source, SourceBatch, SourceConfig, reject_schema
+from slaengine.lazy import ds, np, pa, pq
 from slaengine.plugins.sources._columns import check_columns, requested_columns
 
 _BUFFER_BYTES = 1 << 20  # columns are read through 1 MiB buffers, not whole column chunks
@@ -108,9 +103,13 @@ class ArrowSource(Source):
 
     def read(self, config: SourceConfig, fields: Sequence[str]) -> Iterator[SourceBatch]:
         """Yield the requested canonical ``fields`` batch by batch, in file order."""
+        from slaengine.coerce import coerce
+        from slaengine.progress import known_size
+
         columns = requested_columns(config, fields)
+        files = self.files(config)
         # Category columns are decoded as dictionaries: coerce then trims the dictionary only.
-        data = _open(config, self.files(config),
+        data = _open(config, files,
                      [columns[f] for f in fields if is_category(config.kind.fields[f])])
         check_columns(data.where, config, columns, data.schema.names)
         _check_types(data, config, columns)
@@ -118,6 +117,7 @@ class ArrowSource(Source):
         time_column = columns.get(config.kind.time_field)
         where = _window(data.schema, time_column, config) if time_column else None
 
+        size, rows_in_files = known_size(files), _row_count(data)
         offset = 0
         for batch in _scan(data, names, where, self.batch_rows, config):
             table = pa.Table.from_batches([batch])
@@ -132,11 +132,15 @@ class ArrowSource(Source):
                 rows=rows,
                 source=config.name,
             )
-            yield SourceBatch(records=records, rejected=rejected, read=n)
+            # How far the reading has come, by the share of the files' rows read (rows a time
+            # window leaves out are not counted: the share then ends short of the whole).
+            position = (min(size, size * offset // rows_in_files)
+                        if size is not None and rows_in_files else None)
+            yield SourceBatch(records=records, rejected=rejected, read=n, position=position)
         if offset == 0:
             yield SourceBatch(
                 records=config.kind.schema(list(fields)).empty_table(),
-                rejected=REJECT_SCHEMA.empty_table(),
+                rejected=reject_schema().empty_table(),
                 read=0,
             )
 
@@ -223,6 +227,7 @@ def _scan(
 
 def _check_types(data: _Data, config: SourceConfig, columns: dict[str, str]) -> None:
     """Stop before reading when a requested column's type cannot hold its field."""
+    from slaengine.coerce import expects
     problems = []
     for field_name, column in columns.items():
         type_ = data.schema.field(column).type
@@ -232,6 +237,19 @@ def _check_types(data: _Data, config: SourceConfig, columns: dict[str, str]) -> 
                             f"holds {type_} values, but field {field_name!r} expects {expected}")
     if problems:
         raise DataError("\n".join(problems), file=data.where)
+
+
+def _row_count(data: _Data) -> int | None:
+    """The rows in ``data``'s files, from their metadata; None for a stream (or on failure:
+    the read itself then says what is wrong)."""
+    try:
+        if data.parquet is not None:
+            return int(data.parquet.metadata.num_rows)
+        if data.dataset is not None:
+            return int(data.dataset.count_rows())
+    except (pa.ArrowException, OSError):
+        return None
+    return None
 
 
 def _known_suffix(relative: Path) -> bool:

@@ -6,20 +6,16 @@ import codecs
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pcsv
-
 from slaengine import hookimpl
-from slaengine.coerce import coerce
 from slaengine.errors import DataError
-from slaengine.fields import TIMESTAMP
+from slaengine.fields import arrow_type
 from slaengine.inputs import source_files
-from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
+from slaengine.kinds import Source, SourceBatch, SourceConfig, reject_schema
+from slaengine.lazy import np, pa, pacsv, pc
 from slaengine.plugins.sources._columns import check_columns, requested_columns
 from slaengine.readahead import read_ahead
 
@@ -220,9 +216,9 @@ def _header(path: Path, options: _Options) -> tuple[list[str], int] | None:
     block = _BLOCK_BYTES
     while True:
         try:
-            reader = pcsv.open_csv(
+            reader = pacsv.open_csv(
                 pa.input_stream(str(path), compression="detect"),
-                read_options=pcsv.ReadOptions(encoding=options.encoding, block_size=block),
+                read_options=pacsv.ReadOptions(encoding=options.encoding, block_size=block),
                 parse_options=_parse_options(options.delimiter, lambda _row: "skip"),
             )
         except pa.ArrowInvalid as exc:
@@ -436,7 +432,7 @@ def _single_line(path: Path, options: _Options) -> tuple[list[str], int] | None:
     if not text.strip():
         return None
     try:
-        reader = pcsv.open_csv(pa.BufferReader((text + "\n").encode()),
+        reader = pacsv.open_csv(pa.BufferReader((text + "\n").encode()),
                                parse_options=_parse_options(options.delimiter, None))
     except pa.ArrowInvalid as exc:
         _check_quotes_close(path, options)
@@ -469,6 +465,10 @@ class _Reading:
         self.next_line = _HEADER_LINE + 1
         self.ragged: list[_Ragged] = []
         self.seen = _FirstSeen() if id_column is not None else None
+        self.size = path.stat().st_size
+        self.stored: Any = None  # the file as stored, and the text the parser reads from it
+        self.stream: Any = None
+        self.position = 0  # bytes of the stored file parsed so far (never going back)
 
     def batches(self) -> Iterator[SourceBatch]:
         typed = _typed_columns(self.config, self.columns)
@@ -487,11 +487,13 @@ class _Reading:
             blocks = self._open(types, careful=careful)
             try:
                 with closing(blocks):  # stops the parsing thread when the careful read takes over
-                    for block in blocks:
+                    for number, block in enumerate(blocks, 1):
                         if not careful and _has_non_finite(block):
                             raise _Fallback
+                        self._parsed(number * self.block)
                         for table in pending.add(block):
                             yield self._deliver(table)
+                self.position = self.size  # read to its end
             except pa.ArrowInvalid as exc:
                 if _block_too_small(exc):
                     self.block = _bigger(self.path, self.block, self.next_line)
@@ -524,14 +526,15 @@ class _Reading:
                                        text))
             return "skip"
 
-        reader = pcsv.open_csv(
-            pa.input_stream(str(self.path), compression="detect"),
-            read_options=pcsv.ReadOptions(encoding=self.options.encoding,
+        self.stored, self.stream = _open_input(self.path)
+        reader = pacsv.open_csv(
+            self.stream,
+            read_options=pacsv.ReadOptions(encoding=self.options.encoding,
                                           use_threads=not careful, block_size=self.block,
                                           skip_rows_after_names=self.rows),
             parse_options=_parse_options(self.options.delimiter,
                                          on_invalid if careful else None),
-            convert_options=pcsv.ConvertOptions(
+            convert_options=pacsv.ConvertOptions(
                 include_columns=self.names,
                 column_types=types,
                 strings_can_be_null=not careful,
@@ -544,6 +547,8 @@ class _Reading:
 
     def _deliver(self, table: pa.Table | None, last: bool = False) -> SourceBatch:
         """Type one batch; with it go the ragged rows met up to its last line."""
+        from slaengine.coerce import coerce
+
         n = table.num_rows if table is not None else 0
         lines = self._lines(n)
         cut = int(lines[-1].as_py()) if n else None
@@ -552,10 +557,10 @@ class _Reading:
         due = [r for r, now in zip(self.ragged, due_now, strict=True) if now]
         self.ragged = [r for r, now in zip(self.ragged, due_now, strict=True) if not now]
         self.rows += n + len(due)
-        duplicates = REJECT_SCHEMA.empty_table()
+        duplicates = reject_schema().empty_table()
         if table is None:
             records = self.config.kind.schema(list(self.columns)).empty_table()
-            rejected = REJECT_SCHEMA.empty_table()
+            rejected = reject_schema().empty_table()
         else:
             table = table.combine_chunks()
             records, rejected = coerce(
@@ -568,7 +573,23 @@ class _Reading:
             rejected = pa.concat_tables([_ragged_rejects(self.config.name, due),
                                          rejected]).sort_by("row")
         return SourceBatch(records=records, rejected=rejected, read=n + len(due),
-                           duplicates=duplicates)
+                           duplicates=duplicates, position=self.position)
+
+    def _parsed(self, text: int) -> None:
+        """Note that the parser's blocks reach ``text`` bytes into the text, which are as many
+        bytes of the file; of a compressed file, the bytes read from it so far count instead.
+
+        Counted by the blocks taken from the parser, not by what it has read: it reads
+        several blocks ahead (of a compressed file, fewer bytes as stored). A read started
+        again (a longer block, or the careful read) counts from its own first block, so the
+        position waits until that passes it.
+        """
+        if self.stream is not self.stored:
+            try:
+                text = self.stored.tell()
+            except (OSError, ValueError):  # closed: the end of the file is noted after
+                return
+        self.position = max(self.position, min(text, self.size))
 
     def _first_seen(self, table: pa.Table, lines: pa.Array, records: pa.Table,
                     rejected: pa.Table) -> tuple[pa.Table, pa.Table]:
@@ -590,7 +611,7 @@ class _Reading:
         assert self.seen is not None
         repeat, first = self.seen.check(ids, line_numbers)
         if not repeat.any():
-            return records, REJECT_SCHEMA.empty_table()
+            return records, reject_schema().empty_table()
         where = pa.array(repeat)
         n = int(repeat.sum())
         duplicates = pa.Table.from_arrays([
@@ -600,7 +621,7 @@ class _Reading:
             ids.filter(where).cast(pa.string()),
             pc.binary_join_element_wise("duplicate of line ",
                                         pa.array(first[repeat]).cast(pa.string()), ""),
-        ], schema=REJECT_SCHEMA)
+        ], schema=reject_schema())
         return records.filter(pc.invert(where)), duplicates
 
     def _lines(self, n: int) -> pa.Array:
@@ -698,8 +719,10 @@ class _FirstSeen:
         return repeat, np.where(repeat, all_lines[earlier], 0)
 
 
-# Random 64-bit weights, one per byte position (modulo 256) within a value.
-_WEIGHTS = np.random.default_rng(20260301).integers(0, 2**63, 256, dtype=np.uint64) | np.uint64(1)
+@cache
+def _weights() -> np.ndarray:
+    """Random 64-bit weights, one per byte position (modulo 256) within a value."""
+    return np.random.default_rng(20260301).integers(0, 2**63, 256, dtype=np.uint64) | np.uint64(1)
 
 
 def _hash_text(text: pa.Array) -> np.ndarray:
@@ -722,7 +745,7 @@ def _hash_text(text: pa.Array) -> np.ndarray:
     place = np.arange(size, dtype=np.int64)
     place -= np.repeat(offsets[:-1], lengths)
     with np.errstate(over="ignore"):
-        weighted = (raw.astype(np.uint64) + np.uint64(1)) * _WEIGHTS[place & 255]
+        weighted = (raw.astype(np.uint64) + np.uint64(1)) * _weights()[place & 255]
         sums = np.zeros(size + 1, np.uint64)
         np.cumsum(weighted, out=sums[1:])
         h = sums[offsets[1:]] - sums[offsets[:-1]]
@@ -786,7 +809,7 @@ def _typed_columns(config: SourceConfig, columns: dict[str, str]) -> dict[str, p
     wanted: dict[str, set[pa.DataType]] = {}
     for field_name, column in columns.items():
         type_ = config.kind.fields[field_name]
-        if type_ == TIMESTAMP:
+        if type_ == arrow_type("timestamp"):
             type_ = pa.timestamp("us")
         elif pa.types.is_boolean(type_):
             type_ = pa.string()
@@ -803,9 +826,9 @@ def _has_non_finite(table: pa.Table | pa.RecordBatch) -> bool:
     )
 
 
-def _parse_options(delimiter: str, handler: Any) -> pcsv.ParseOptions:
+def _parse_options(delimiter: str, handler: Any) -> pacsv.ParseOptions:
     """Parsing shared by the header and data reads: quoted newlines allowed, blank lines skipped."""
-    return pcsv.ParseOptions(
+    return pacsv.ParseOptions(
         delimiter=delimiter, newlines_in_values=True, invalid_row_handler=handler
     )
 
@@ -823,7 +846,7 @@ def _ragged_rejects(source: str, ragged: list[_Ragged]) -> pa.Table:
             }
             for r in ragged
         ],
-        schema=REJECT_SCHEMA,
+        schema=reject_schema(),
     )
 
 
@@ -831,7 +854,7 @@ def _empty(config: SourceConfig, fields: Sequence[str]) -> SourceBatch:
     """The single batch of a file without even a header."""
     return SourceBatch(
         records=config.kind.schema(list(fields)).empty_table(),
-        rejected=REJECT_SCHEMA.empty_table(),
+        rejected=reject_schema().empty_table(),
         read=0,
     )
 
@@ -857,6 +880,16 @@ def _bigger(path: Path, block: int, line: int) -> int:
             f"than {_BLOCK_LIMIT >> 20} MiB, or a quote opened there is never closed",
             file=path)
     return min(block * 2, _BLOCK_LIMIT)
+
+
+def _open_input(path: Path) -> tuple[pa.NativeFile, pa.NativeFile]:
+    """The file as stored and the stream the parser reads: decompressed when its extension
+    names a codec, as ``pa.input_stream(path, compression="detect")`` would. The position of
+    the first is how far the reading has come."""
+    stored = pa.OSFile(str(path))
+    if not _suffix_codec(path):
+        return stored, stored
+    return stored, pa.CompressedInputStream(stored, pa.Codec.detect(str(path)).name)
 
 
 def _suffix_codec(path: Path) -> bool:

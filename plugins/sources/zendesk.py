@@ -8,54 +8,57 @@ import io
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine import hookimpl
-from slaengine.coerce import coerce
 from slaengine.errors import DataError
-from slaengine.fields import TIMESTAMP
+from slaengine.fields import arrow_type
 from slaengine.inputs import is_pattern, source_files
-from slaengine.kinds import REJECT_SCHEMA, Source, SourceBatch, SourceConfig
+from slaengine.kinds import Source, SourceBatch, SourceConfig, reject_schema
+from slaengine.lazy import np, pa, pc
 
-# The documented keys this adapter reads (Zendesk Support API: Tickets, Ticket Metrics,
-# Satisfaction Ratings). Every other key of a ticket or a metric set is ignored.
-_MINUTES = pa.struct([("calendar", pa.float64()), ("business", pa.float64())])
-TICKET_TYPE = pa.struct(
-    [
-        ("id", pa.int64()),
-        ("created_at", pa.string()),
-        ("updated_at", pa.string()),
-        ("status", pa.string()),
-        ("priority", pa.string()),
-        ("via", pa.struct([("channel", pa.string())])),
-        ("group_id", pa.int64()),
-        ("assignee_id", pa.int64()),
-        ("organization_id", pa.int64()),
-        ("tags", pa.list_(pa.string())),
-        ("satisfaction_rating", pa.struct([("score", pa.string())])),
-    ]
-)
-METRIC_SET_TYPE = pa.struct(
-    [
-        ("ticket_id", pa.int64()),
-        ("updated_at", pa.string()),
-        ("reopens", pa.int64()),
-        ("replies", pa.int64()),
-        ("solved_at", pa.string()),
-        ("initially_assigned_at", pa.string()),
-        ("reply_time_in_minutes", _MINUTES),
-        ("first_resolution_time_in_minutes", _MINUTES),
-        ("full_resolution_time_in_minutes", _MINUTES),
-        ("agent_wait_time_in_minutes", _MINUTES),
-        ("requester_wait_time_in_minutes", _MINUTES),
-        ("on_hold_time_in_minutes", _MINUTES),
-    ]
-)
+
+@cache
+def export_types() -> tuple[pa.DataType, pa.DataType]:
+    """The Arrow types of a ticket and of a metric set: the documented keys this adapter reads
+    (Zendesk Support API: Tickets, Ticket Metrics, Satisfaction Ratings). Every other key of a
+    ticket or a metric set is ignored."""
+    minutes = pa.struct([("calendar", pa.float64()), ("business", pa.float64())])
+    ticket = pa.struct(
+        [
+            ("id", pa.int64()),
+            ("created_at", pa.string()),
+            ("updated_at", pa.string()),
+            ("status", pa.string()),
+            ("priority", pa.string()),
+            ("via", pa.struct([("channel", pa.string())])),
+            ("group_id", pa.int64()),
+            ("assignee_id", pa.int64()),
+            ("organization_id", pa.int64()),
+            ("tags", pa.list_(pa.string())),
+            ("satisfaction_rating", pa.struct([("score", pa.string())])),
+        ]
+    )
+    metric_set = pa.struct(
+        [
+            ("ticket_id", pa.int64()),
+            ("updated_at", pa.string()),
+            ("reopens", pa.int64()),
+            ("replies", pa.int64()),
+            ("solved_at", pa.string()),
+            ("initially_assigned_at", pa.string()),
+            ("reply_time_in_minutes", minutes),
+            ("first_resolution_time_in_minutes", minutes),
+            ("full_resolution_time_in_minutes", minutes),
+            ("agent_wait_time_in_minutes", minutes),
+            ("requester_wait_time_in_minutes", minutes),
+            ("on_hold_time_in_minutes", minutes),
+        ]
+    )
+    return ticket, metric_set
+
 
 # canonical field <- key path in a ticket
 _TICKET_KEYS: dict[str, tuple[str, ...]] = {
@@ -218,7 +221,7 @@ class ZendeskSource(Source):
     def columns(self, config: SourceConfig) -> list[tuple[str, str]] | None:
         """The keys of the first page's tickets (and metric sets), nested keys dotted."""
         files = self.files(config)
-        page = _read_file(files[0], config, TICKET_TYPE, METRIC_SET_TYPE, infer=True)
+        page = _read_file(files[0], config, *export_types(), infer=True)
         out = _flat_types("", page.tickets.type)
         if page.metric_sets is not None:
             out += _flat_types("metric_sets.", page.metric_sets.type)
@@ -226,16 +229,18 @@ class ZendeskSource(Source):
 
     def read(self, config: SourceConfig, fields: Sequence[str]) -> Iterator[SourceBatch]:
         """Yield the requested canonical ``fields`` of every ticket of the export, in one batch."""
+        from slaengine.coerce import coerce
         _check_request(config, fields)
+        ticket_type, metric_set_type = export_types()
         pages = [
-            _read_file(path, config, TICKET_TYPE, METRIC_SET_TYPE) for path in self.files(config)
+            _read_file(path, config, ticket_type, metric_set_type) for path in self.files(config)
         ]
-        tickets = _concat([p.tickets for p in pages], TICKET_TYPE)
+        tickets = _concat([p.tickets for p in pages], ticket_type)
         places = np.concatenate([p.places for p in pages] or [np.empty(0, np.int64)])
         page_rejects = [r for p in pages for r in p.rejects]
         carries = any(p.metric_sets is not None for p in pages)
         metric_sets = _concat(
-            [p.metric_sets for p in pages if p.metric_sets is not None], METRIC_SET_TYPE
+            [p.metric_sets for p in pages if p.metric_sets is not None], metric_set_type
         )
         read = len(tickets) + len(page_rejects)
 
@@ -248,7 +253,7 @@ class ZendeskSource(Source):
         status = pc.utf8_lower(pc.utf8_trim_whitespace(pc.struct_field(tickets, "status")))
         unusable: list[tuple[pa.Array, str | pa.Array]] = [
             (pc.fill_null(pc.equal(status, "deleted"), False), DELETED)]
-        metrics = pa.nulls(len(tickets), METRIC_SET_TYPE)
+        metrics = pa.nulls(len(tickets), metric_set_type)
         if carries:
             metric_keep, _ = _latest(
                 pc.struct_field(metric_sets, "ticket_id").cast(pa.string()),
@@ -281,7 +286,7 @@ class ZendeskSource(Source):
             rows=places[~bad],
             source=config.name,
         )
-        malformed = pa.Table.from_pylist(page_rejects, schema=REJECT_SCHEMA)
+        malformed = pa.Table.from_pylist(page_rejects, schema=reject_schema())
         yield SourceBatch(
             records=records,
             rejected=pa.concat_tables([malformed, *adapter_rejects, rejected]),
@@ -443,7 +448,7 @@ def _malformed_page(
         )
     reject = {"source": config.name, "row": exc.lineno, "field": None, "value": path.name,
               "reason": f"malformed JSON page: {exc.msg} at {where}"}
-    return _Page(tickets=pa.array([], TICKET_TYPE), places=np.empty(0, np.int64),
+    return _Page(tickets=pa.array([], export_types()[0]), places=np.empty(0, np.int64),
                  rejects=[reject])
 
 
@@ -493,7 +498,9 @@ def _named(rejects: list[dict[str, Any]], config: SourceConfig) -> list[dict[str
     return [{"source": config.name, **r} for r in rejects]
 
 
-_CONVERSION_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError, RecursionError)
+def _conversion_errors() -> tuple[type[Exception], ...]:
+    """What a failed conversion of JSON items to Arrow raises."""
+    return (pa.ArrowException, TypeError, ValueError, OverflowError, RecursionError)
 
 
 def _struct_array(
@@ -508,11 +515,11 @@ def _struct_array(
     if infer:
         try:
             return pa.array(items[:1000]) if items else pa.array([], type_)
-        except _CONVERSION_ERRORS:
+        except _conversion_errors():
             pass
     try:
         array = pa.array(items, type=type_)
-    except _CONVERSION_ERRORS as exc:
+    except _conversion_errors() as exc:
         raise _type_problem(items, type_, path, what, places, exc) from exc
     if not infer:
         _check_whole(items, array, type_, path, what, places)
@@ -572,7 +579,7 @@ def _type_problem(
         for f in type_:
             try:
                 pa.array([item.get(f.name)], type=f.type)
-            except _CONVERSION_ERRORS:
+            except _conversion_errors():
                 return DataError(
                     f'{place}: key "{f.name}" holds {_shown(item.get(f.name))}, expected '
                     f"{_describe(f.type)}",
@@ -616,6 +623,7 @@ def _concat(arrays: list[pa.Array], type_: pa.DataType) -> pa.StructArray:
 
 def _typed_times(text: pa.Array, config: SourceConfig) -> pa.Array:
     """ISO 8601 text as UTC timestamps, typed by the shared coercion; unusable values are null."""
+    from slaengine.coerce import coerce
     n = len(text)
     index = np.arange(n, dtype=np.int64)
     records, rejected = coerce(
@@ -628,7 +636,7 @@ def _typed_times(text: pa.Array, config: SourceConfig) -> pa.Array:
     )
     good = pc.invert(pc.is_in(pa.array(index), value_set=rejected["row"].combine_chunks()))
     typed = records["created_at"].combine_chunks()
-    return pc.replace_with_mask(pa.nulls(n, TIMESTAMP), good, typed)
+    return pc.replace_with_mask(pa.nulls(n, arrow_type("timestamp")), good, typed)
 
 
 def _latest(ids: pa.Array, updated: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -682,7 +690,7 @@ def _rejects(source: str, places: np.ndarray, ids: pa.Array, reason: str | pa.Ar
         ids,
         reason,
     ]
-    return pa.Table.from_arrays(arrays, schema=REJECT_SCHEMA)
+    return pa.Table.from_arrays(arrays, schema=reject_schema())
 
 
 def _raw_columns(

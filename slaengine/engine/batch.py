@@ -9,11 +9,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine.contract import Contract
+from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
 
 

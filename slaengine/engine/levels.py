@@ -11,10 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine.calendars import ALWAYS
 from slaengine.contract import Contract, ServiceLevel
 from slaengine.engine.batch import Batch
@@ -30,6 +26,7 @@ from slaengine.kinds import (
     PeriodMetric,
     combine_summaries,
 )
+from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_bounds, period_keys
 from slaengine.pluginmanager import Registry, guarded
 from slaengine.verdicts import FAILED, Concentration, LevelAccount, Verdict

@@ -8,11 +8,10 @@ import platform
 from datetime import UTC, datetime
 from typing import Any
 
-import pyarrow as pa
-
 import slaengine
 from slaengine.calendars import package_versions
 from slaengine.contract import Contract
+from slaengine.lazy import pa
 from slaengine.manifest import Digests
 from slaengine.pluginmanager import Registry
 

@@ -4,11 +4,10 @@ the evidence tables and the figure without the worst 1%.
 
 from __future__ import annotations
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+import operator
 
 from slaengine.contract import ServiceLevel
+from slaengine.lazy import np, pa, pc
 from slaengine.statistics import TallyResult, group_statistic
 from slaengine.targets import Target, percentile_of
 from slaengine.verdicts import FAILED, MISSED_LIMIT, Concentration, Verdict, verdict_key
@@ -50,7 +49,8 @@ def missed_mask(rule: tuple, numbers: np.ndarray, outcomes: np.ndarray | None) -
     return _COMPARE_NP[kind](numbers, limit)  # NaN compares false: unmeasured is no miss
 
 
-_COMPARE_NP = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+# On arrays these are numpy's element-wise comparisons (np.less, ...).
+_COMPARE_NP = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 def missed_count(rule: tuple | None, result: TallyResult, within: float | None,

@@ -9,12 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine.contract import Contract, ServiceLevel
 from slaengine.engine.batch import BatchPeriods
+from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_bounds, period_range
 from slaengine.verdicts import LevelAccount
 

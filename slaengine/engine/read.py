@@ -10,14 +10,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine.contract import Contract, SourceSpec
 from slaengine.engine.batch import BatchPeriods, batch_periods
 from slaengine.errors import DataError
-from slaengine.kinds import REJECT_SCHEMA, SourceBatch, SourceConfig
+from slaengine.kinds import SourceBatch, SourceConfig, reject_schema
+from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
 from slaengine.pluginmanager import Registry, guarded
 from slaengine.readahead import read_ahead
@@ -98,13 +95,15 @@ def read_source(
     contract: Contract, spec: SourceSpec, fields: list[str], registry: Registry,
     as_of: datetime | None = None, *,
     on_batch: Callable[[pa.Table, np.ndarray], None] | None = None,
+    on_position: Callable[[int | None], None] | None = None,
     keep: list[str] | None = None,
 ) -> SourceData:
     """Read ``spec`` once through its adapter, keeping every rejected row and the counts.
 
     Each batch of accepted records goes to ``on_batch`` with its records' period keys, as it
-    arrives; only the ``keep`` fields (all ``fields`` when None) are held for later, so a
-    source evaluated batch by batch is never in memory whole. With ``as_of``, records whose
+    arrives, then ``on_position`` gets the batch's :attr:`~SourceBatch.position` (for the
+    progress shown); only the ``keep`` fields (all ``fields`` when None) are held for later,
+    so a source evaluated batch by batch is never in memory whole. With ``as_of``, records whose
     time lies after it are counted as ``after_as_of`` and left out (a source may skip them early
     through ``time_range``).
     """
@@ -135,6 +134,8 @@ def read_source(
                 records.append(table.select(keep))
                 if keys is not None:  # kept too: the whole record set need not be placed again
                     kept_keys.append(keys.astype(np.int32))
+            if on_position is not None:
+                on_position(batch.position)
     if not account.reconciles:
         raise DataError(
             f"source adapter {spec.adapter!r} reported {account.read} rows read but "
@@ -143,7 +144,7 @@ def read_source(
             file=spec.path,
         )
     table = pa.concat_tables(records) if records else kind.schema(keep).empty_table()
-    rejects = pa.concat_tables(rejected) if rejected else REJECT_SCHEMA.empty_table()
+    rejects = pa.concat_tables(rejected) if rejected else reject_schema().empty_table()
     account.rejected_by_reason = reason_counts(_only_rejected(rejects))
     keys = np.concatenate(kept_keys).astype(np.int64) if kept_keys else None
     return SourceData(records=table, account=account, rejected=rejects, _keys=keys)

@@ -6,10 +6,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from slaengine.calendars import ALWAYS
 from slaengine.contract import Contract, MeasureSpec, ServiceLevel, measure_spec
 from slaengine.engine.batch import Batch, GroupIndex
@@ -32,6 +28,7 @@ from slaengine.engine.narrow import Counted, Narrowing, narrow
 from slaengine.engine.verdict import Figures, closed_periods, period_labels, verdict
 from slaengine.errors import DataError
 from slaengine.kinds import MeasureContext, Metric
+from slaengine.lazy import np, pa, pc
 from slaengine.pluginmanager import Registry, guarded
 from slaengine.statistics import Layout, Tally, as_float
 from slaengine.targets import percentile_of

@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-
 from slaengine import outlook
 from slaengine.contract import Contract
 from slaengine.credits.schedule import assess_credits
@@ -20,9 +17,11 @@ from slaengine.engine.manifest import manifest
 from slaengine.engine.plan import join_plan, needed_fields, plan
 from slaengine.engine.read import SourceData, contract_folder, join, read_source, source_files
 from slaengine.engine.record import RecordLevel
-from slaengine.kinds import REJECT_SCHEMA
+from slaengine.kinds import reject_schema
+from slaengine.lazy import np, pa
 from slaengine.manifest import Digests
 from slaengine.pluginmanager import Registry, build_registry
+from slaengine.progress import Progress, known_size, reporter
 from slaengine.verdicts import Evaluation
 
 
@@ -33,7 +32,7 @@ def evaluate(
     options: dict[str, Any] | None = None,
     evidence: bool = False,
     as_of: datetime | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Evaluate every service level of ``contract`` on its sources.
 
@@ -43,18 +42,21 @@ def evaluate(
     stood at that instant: records created later are left out (counted), and the running
     period gets an outlook.
     ``progress`` is called with a short description of what is being done, as it changes
-    (several times a second at most: once per batch).
+    (several times a second at most: once per batch); while a source of known size is read,
+    with the bytes read and the total too, if it takes them (:mod:`slaengine.progress`).
 
     The process is left as it was found: for a long evaluation, a program may enter
     :func:`slaengine.runtime.tuned` around it (as the command line does).
     """
     registry = registry or build_registry()
-    step = progress or (lambda _: None)
-    digests = Digests({name: spec.path for name, spec in contract.sources.items()},
-                      source_files(contract, registry), contract_folder(contract))
+    step = reporter(progress)
+    files = source_files(contract, registry)
+    digests = Digests({name: spec.path for name, spec in contract.sources.items()}, files,
+                      contract_folder(contract))
+    sizes = {name: known_size(found) for name, found in files.items()}
     try:
         return _evaluate_sources(contract, registry, digests, options=options,
-                                 evidence=evidence, as_of=as_of, step=step)
+                                 evidence=evidence, as_of=as_of, step=step, sizes=sizes)
     finally:
         digests.close()
 
@@ -62,18 +64,18 @@ def evaluate(
 def _evaluate_sources(
     contract: Contract, registry: Registry, digests: Digests, *,
     options: dict[str, Any] | None, evidence: bool, as_of: datetime | None,
-    step: Callable[[str], None],
+    step: Progress, sizes: dict[str, int | None],
 ) -> Evaluation:
     streamed, keep = plan(contract, registry, evidence)
     data = _read_sources(contract, registry, streamed, keep, evidence=evidence, as_of=as_of,
-                         step=step)
+                         step=step, sizes=sizes)
     results = _finish_levels(contract, registry, streamed, data, evidence=evidence, step=step)
     order = [results[level.id] for level in contract.service_levels]
     verdicts = [v for result in order for v in result.verdicts]
     if as_of is not None:
         verdicts = outlook.apply(contract, verdicts, as_of)
     rejected = pa.concat_tables([d.rejected for d in data.values()] or
-                                [REJECT_SCHEMA.empty_table()])
+                                [reject_schema().empty_table()])
     manifest_options = dict(options or {})
     if as_of is not None:
         manifest_options["as_of"] = as_of.isoformat()
@@ -97,7 +99,7 @@ def _evaluate_sources(
 def _read_sources(
     contract: Contract, registry: Registry, streamed: dict[str, list[StreamedLevel]],
     keep: dict[str, list[str]], *, evidence: bool, as_of: datetime | None,
-    step: Callable[[str], None],
+    step: Progress, sizes: dict[str, int | None],
 ) -> dict[str, SourceData]:
     """Read every source once, linked-to sources first, feeding each batch to its levels."""
     joins = join_plan(contract, registry)
@@ -107,18 +109,23 @@ def _read_sources(
         for name, fields in keep.items():
             needed[name] += [f for f in fields if f not in needed[name]]
     for name, fields in needed.items():
-        step(f"reading {name}")
+        total = sizes.get(name)
+        step(f"reading {name}", *((0, total) if total is not None else ()))
         feed, unmatched = _feeder(contract, name, streamed, joins, data)
         seen = _Counter()
 
-        def counted(records: pa.Table, keys: np.ndarray, feed=feed, name=name,
-                    seen=seen) -> None:
+        def counted(records: pa.Table, keys: np.ndarray, feed=feed, seen=seen) -> None:
             feed(records, keys)
             seen.count += records.num_rows
-            step(f"reading {name}: {seen.count:,} records")
+
+        def advanced(position: int | None, name=name, seen=seen, total=total) -> None:
+            sized = total is not None and position is not None
+            step(f"reading {name}: {seen.count:,} records",
+                 *((min(position, total), total) if sized else ()))
 
         data[name] = read_source(contract, contract.sources[name], fields, registry, as_of,
-                                 on_batch=counted, keep=keep.get(name, []))
+                                 on_batch=counted, on_position=advanced,
+                                 keep=keep.get(name, []))
         if name in joins:
             link = contract.sources[name].link
             data[name].account.notes[f"records without a matching {link} record"] = (
@@ -128,7 +135,7 @@ def _read_sources(
 
 def _finish_levels(
     contract: Contract, registry: Registry, streamed: dict[str, list[StreamedLevel]],
-    data: dict[str, SourceData], *, evidence: bool, step: Callable[[str], None],
+    data: dict[str, SourceData], *, evidence: bool, step: Progress,
 ) -> dict[str, LevelResult]:
     """Every level's result: the streamed ones finished, the others evaluated on the records
     held; with ``evidence``, the records behind each failed period-level figure."""

@@ -9,12 +9,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-
 from slaengine.calendars import ALWAYS, Calendar
 from slaengine.contract import Contract, ServiceLevel, statistic_unit
 from slaengine.kinds import Metric, PeriodFigures
+from slaengine.lazy import np, pa
 from slaengine.periods import period_bounds, period_label
 from slaengine.targets import exact_figure
 from slaengine.verdicts import Verdict
