@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from slaengine.workers import Worker
+
 CHUNK = 1 << 20
 
 
@@ -83,29 +85,22 @@ class Digests:
         self._files = {name: list(found) for name, found in files.items()}
         self._base = base
         self._found: dict[str, dict[str, Any]] = {}
-        self._error: BaseException | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="slaengine-digests", daemon=True)
-        self._thread.start()
+        self._worker = Worker(self._run, "slaengine-digests")
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         try:
             for name, found in self._files.items():
                 entry = {"path": relative_to(self._paths[name], self._base)}
-                entry.update(input_digest(found, self._base, self._stop))
+                entry.update(input_digest(found, self._base, stop))
                 self._found[name] = entry
         except Stopped:
             pass
-        except BaseException as exc:  # handed to the caller of result()
-            self._error = exc
 
     def result(self) -> dict[str, dict[str, Any]]:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
+        """The digests, once all are computed; an error met while hashing is raised here."""
+        self._worker.join()
         return self._found
 
     def close(self) -> None:
         """Stop hashing (if it still runs) and wait for the thread to end."""
-        self._stop.set()
-        self._thread.join()
+        self._worker.close()

@@ -14,14 +14,11 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
+from slaengine.workers import Worker
+
 T = TypeVar("T")
 
 _DONE = object()
-
-
-class _Failed:
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
 
 
 def read_ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
@@ -31,9 +28,8 @@ def read_ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
     stop at its next item and the source's iterator is closed on that thread.
     """
     slots: queue.Queue[object] = queue.Queue(maxsize=max(depth, 1))
-    stop = threading.Event()
 
-    def put(item: object) -> bool:
+    def put(item: object, stop: threading.Event) -> bool:
         while not stop.is_set():
             try:
                 slots.put(item, timeout=0.1)
@@ -42,31 +38,26 @@ def read_ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
                 continue
         return False
 
-    def produce() -> None:
+    def produce(stop: threading.Event) -> None:
         iterator = iter(items)
         try:
             for item in iterator:
-                if not put(item):
-                    break
-            else:
-                put(_DONE)
-        except BaseException as exc:  # handed over to the consumer, raised there
-            put(_Failed(exc))
+                if not put(item, stop):
+                    return
         finally:
+            # After an error too: the consumer, finding the end, joins and gets the error.
+            put(_DONE, stop)
             close = getattr(iterator, "close", None)
             if close is not None:
                 close()
 
-    thread = threading.Thread(target=produce, name="slaengine-read-ahead", daemon=True)
-    thread.start()
+    producer = Worker(produce, "slaengine-read-ahead")
     try:
         while True:
             item = slots.get()
             if item is _DONE:
+                producer.join()  # raises the source's error, if it ended on one
                 return
-            if isinstance(item, _Failed):
-                raise item.error
             yield item  # type: ignore[misc]
     finally:
-        stop.set()
-        thread.join()
+        producer.close()

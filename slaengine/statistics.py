@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import math
 import operator
-import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from slaengine.lazy import np, pa, pc
 from slaengine.targets import is_statistic, percentile_of
+from slaengine.workers import Worker
 
 
 @dataclass
@@ -384,22 +384,13 @@ def _select(runs: dict[int, list[np.ndarray]], statistics: set[str],
         lighter = 0 if loads[0] <= loads[1] else 1
         halves[lighter].append(group)
         loads[lighter] += sizes[group]
-    failure: list[BaseException] = []
-
-    def other() -> None:
-        try:
-            work(halves[1])
-        except BaseException as exc:  # raised again below, on the calling thread
-            failure.append(exc)
-
-    helper = threading.Thread(target=other, name="slaengine-select")
-    helper.start()
+    other = Worker(lambda _stop: work(halves[1]), "slaengine-select")
     try:
         work(halves[0])
-    finally:
-        helper.join()
-    if failure:
-        raise failure[0]
+    except BaseException:
+        other.close()  # waits for the other half; this error is the one raised
+        raise
+    other.join()
 
 
 @dataclass
