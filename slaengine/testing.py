@@ -44,7 +44,7 @@ from __future__ import annotations
 import csv
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -56,9 +56,8 @@ from slaengine import hookimpl
 from slaengine.contract import load_contract
 from slaengine.engine import evaluate
 from slaengine.fields import RECORD_KINDS
-from slaengine.kinds import Source, SourceConfig
+from slaengine.kinds import Source, SourceBatch, SourceConfig
 from slaengine.pluginmanager import Registry, build_registry
-from slaengine.plugins.sources.csv import CsvSource
 from slaengine.verdicts import Evaluation, Verdict
 
 CASE_ID = "case"
@@ -68,30 +67,56 @@ NONE = "none"
 CHECKED = ("status", "sample_size", "unmeasured", "excluded", "missed_count")
 
 
-class CaseSource(CsvSource):
-    """The ``csv`` source, except that it can deliver exactly the columns its file has.
+class CaseSource(Source):
+    """The installed ``csv`` source, except that it can deliver exactly the columns its file
+    has.
 
     A metric with alternative inputs (CSAT as a 1-5 score or as good/bad ``satisfaction``)
     then sees what the case's rows provide, as it would with a fixed-shape help-desk export.
+    The ``csv`` source is the registry's, found the way every plugin is: the cases read their
+    rows exactly as real data is read.
     """
 
     name = CASE_ADAPTER
 
+    def __init__(self) -> None:
+        self.csv: Source | None = None
+
+    def _source(self) -> Source:
+        if self.csv is None:
+            raise RuntimeError("a case source is used through case_registry()")
+        return self.csv
+
     def available(self, config: SourceConfig) -> frozenset[str] | None:
-        columns = self.columns(config)
+        columns = self._source().columns(config)
         return frozenset(name for name, _ in columns) if columns else None
+
+    def columns(self, config: SourceConfig) -> list[tuple[str, str]] | None:
+        return self._source().columns(config)
+
+    def files(self, config: SourceConfig) -> list[Path]:
+        return self._source().files(config)
+
+    def read(self, config: SourceConfig, fields: Sequence[str]) -> Iterator[SourceBatch]:
+        return self._source().read(config, fields)
 
 
 class _CasePlugin:
+    def __init__(self, source: CaseSource) -> None:
+        self.source = source
+
     @hookimpl
     def register_sources(self) -> list[Source]:
-        return [CaseSource()]
+        return [self.source]
 
 
 def case_registry(extra: Sequence[object] = ()) -> Registry:
     """Every installed plugin, the ``case-csv`` source, and ``extra`` plugins (modules or
     objects with hook implementations, e.g. the plugin under test before it is installed)."""
-    return build_registry([_CasePlugin(), *extra])
+    case = CaseSource()
+    registry = build_registry([_CasePlugin(case), *extra])
+    case.csv = registry.get("source", "csv")
+    return registry
 
 
 def load_cases(path: str | Path) -> list[dict[str, Any]]:

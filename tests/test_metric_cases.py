@@ -37,7 +37,8 @@ def test_every_metric_has_a_case_file(registry):
 def test_metric_case_read_one_row_per_batch(case, tmp_path, registry, monkeypatch):
     """The same verdicts when every record arrives in a batch of its own: a metric that
     summarises batch by batch, or a selection made per batch, must not depend on batching."""
-    from slaengine.testing import CaseSource
+    from slaengine.testing import CASE_ADAPTER
 
-    monkeypatch.setattr(CaseSource, "batch_rows", 1)
+    # the installed csv source the case source reads through, one row per batch
+    monkeypatch.setattr(registry.get("source", CASE_ADAPTER).csv, "batch_rows", 1)
     assert_case(case, evaluate_case(case, tmp_path, registry))
