@@ -8,7 +8,7 @@ import platform
 from datetime import UTC, datetime
 from typing import Any
 
-import slaengine
+from slaengine import __version__
 from slaengine.calendars import package_versions
 from slaengine.contract import Contract
 from slaengine.lazy import pa
@@ -34,7 +34,7 @@ def manifest(contract: Contract, registry: Registry, options: dict[str, Any],
         "contract": {"path": os.path.abspath(contract.path) if contract.path else None,
                      "sha256": contract.sha256},
         "inputs": inputs,
-        "versions": {"slaengine": slaengine.__version__, "pyarrow": pa.__version__,
+        "versions": {"slaengine": __version__, "pyarrow": pa.__version__,
                      "python": platform.python_version(),
                      **package_versions(contract.calendars.values())},
         "plugins": plugins,
