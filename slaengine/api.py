@@ -4,7 +4,7 @@ tables or as the JSON report's document.
     >>> import slaengine
     >>> result = slaengine.evaluate("contracts/isp-helpdesk.toml")
     >>> result.verdict("fcr", "2026-01").status
-    'met'
+    'breached'
     >>> result.to_arrow()["verdicts"].num_rows == len(result.verdicts)
     True
 
