@@ -10,6 +10,7 @@ against ``mean >= 4`` (3.8 / 4 = 19/20).
 
 from __future__ import annotations
 
+import doctest
 import gc
 import json
 import os
@@ -383,3 +384,11 @@ def test_a_data_error_names_the_source_file(tmp_path: Path) -> None:
     with pytest.raises(SlaError) as info:
         slaengine.evaluate(contract)
     assert "absent.csv" in info.value.render()
+
+
+@pytest.mark.parametrize("module", [slaengine, api], ids=lambda m: m.__name__)
+def test_the_examples_in_the_docstrings_give_what_they_show(
+        module, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, report=False)
+    assert result.attempted >= 3 and result.failed == 0
