@@ -1,6 +1,7 @@
 """The README tells the truth: its error example and its first screen are what the tool prints,
-and it names every plugin the project ships."""
+its Python example gives what it shows, and it names every plugin the project ships."""
 
+import doctest
 import re
 from pathlib import Path
 
@@ -55,3 +56,17 @@ def test_readme_names_every_builtin_plugin(kind):
                if registry.origin(kind, n).distribution == "slaengine"]
     missing = [n for n in builtin if f"`{n}`" not in README]
     assert not missing, f"README does not mention these {kind}s: {missing}"
+
+
+def test_readme_python_example_gives_what_it_shows(monkeypatch):
+    # The session in the "Python API" section, run as a doctest in the project folder: every
+    # line it shows is what that line gives.
+    section = README.split("\n## Python API\n")[1].split("\n## ")[0]
+    (session,) = re.findall(r"```python\n(>>> .*?)\n```", section, flags=re.S)
+    monkeypatch.chdir(ROOT)
+    test = doctest.DocTestParser().get_doctest(session, {}, "README Python API", "README.md", 0)
+    assert len(test.examples) >= 15
+    report = []
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    result = runner.run(test, out=report.append)
+    assert result.failed == 0, "".join(report)

@@ -22,6 +22,19 @@ def test_py_typed_ships_as_package_data() -> None:
     assert (ROOT / "slaengine" / "py.typed").is_file()
 
 
+def test_every_package_of_the_source_tree_ships() -> None:
+    """The wheel holds the packages pyproject.toml lists, no others: a subpackage left out
+    installs a slaengine that fails on import (``slaengine.engine`` missing)."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = set()
+    for package, folder in setuptools["package-dir"].items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            parts = init.parent.relative_to(ROOT / folder).parts
+            found.add(".".join((package, *parts)))
+    assert found >= {"slaengine.engine", "slaengine.credits", "slaengine.plugins.metrics"}
+    assert sorted(setuptools["packages"]) == sorted(found)
+
+
 def test_holidays_is_a_dependency() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert any(d.split(">")[0].strip() == "holidays" for d in project["dependencies"])
