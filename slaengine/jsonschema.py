@@ -8,7 +8,7 @@ time zone) is left to ``validate``. TOML dates and date-times are strings in JSO
 TOML editor such as Taplo compares them as).
 
 The report's schema describes the document of ``--format json``
-(:func:`slaengine.verdicts.evaluation_to_dict`). Within one :data:`REPORT_SCHEMA_VERSION` keys may
+(:func:`slaengine.present.evaluation_to_dict`). Within one :data:`REPORT_SCHEMA_VERSION` keys may
 be added, never removed or changed, so objects accept keys the schema does not list.
 """
 

@@ -129,7 +129,7 @@ def find_contract(report: Path, recorded: str) -> Path:
 def _as_reported(evaluation: Any) -> dict[str, Any]:
     """The evaluation exactly as the json reporter writes it (strict JSON, read back)."""
     from slaengine.outputs import strict_json
-    from slaengine.verdicts import evaluation_to_dict
+    from slaengine.present import evaluation_to_dict
 
     return json.loads(json.dumps(strict_json(evaluation_to_dict(evaluation)),
                                  ensure_ascii=False, allow_nan=False))

@@ -37,7 +37,7 @@ from slaengine.contract import load_contract  # noqa: E402
 from slaengine.engine import evaluate  # noqa: E402
 from slaengine.pluginmanager import build_registry  # noqa: E402
 from slaengine.plugins.reporters.html import HtmlReporter  # noqa: E402
-from slaengine.verdicts import evaluation_to_dict  # noqa: E402
+from slaengine.present import evaluation_to_dict  # noqa: E402
 
 CONTRACTS = sorted((Path(__file__).parent.parent / "contracts").glob("*.toml"))
 WIDTHS = (1280, 420)

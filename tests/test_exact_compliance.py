@@ -26,8 +26,9 @@ from slaengine.credits.schedule import assess_credits
 from slaengine.credits.terms import terms_of
 from slaengine.engine import evaluate
 from slaengine.pluginmanager import build_registry
+from slaengine.present import evaluation_to_dict, format_compliance
 from slaengine.targets import parse_target
-from slaengine.verdicts import Evaluation, Verdict, evaluation_to_dict, format_compliance
+from slaengine.verdicts import Evaluation, Verdict
 
 
 def assess(evaluation: Evaluation, model: Any, table: dict[str, Any]) -> CreditSchedule:

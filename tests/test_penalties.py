@@ -27,7 +27,6 @@ from slaengine.credits import rules as credit_rules
 from slaengine.credits import schema as credit_schema
 from slaengine.credits.ledger import CreditSchedule
 from slaengine.credits.outcomes import outcomes
-from slaengine.credits.present import format_schedule, schedule_to_dict
 from slaengine.credits.schedule import assess_credits
 from slaengine.credits.schema import (
     PENALTY_COMMON_SCHEMA,
@@ -38,6 +37,7 @@ from slaengine.credits.schema import (
 from slaengine.credits.terms import terms_of
 from slaengine.errors import ContractError, SlaError
 from slaengine.pluginmanager import build_registry
+from slaengine.present import format_schedule, schedule_to_dict
 from slaengine.schema import validate
 from slaengine.targets import parse_target
 from slaengine.verdicts import Evaluation, Verdict

@@ -39,9 +39,9 @@ from click.testing import CliRunner
 
 from slaengine.cli import main
 from slaengine.contract import load_contract
-from slaengine.credits.present import format_schedule
 from slaengine.engine import evaluate
 from slaengine.pluginmanager import build_registry
+from slaengine.present import format_schedule
 
 DATA = Path(__file__).parent / "data"
 EDT = timezone(timedelta(hours=-4))

@@ -5,6 +5,8 @@ import io
 import json
 import re
 import sys
+from dataclasses import replace
+from decimal import Decimal
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,7 +18,7 @@ from slaengine.engine import evaluate
 from slaengine.plugins.reporters.csv import COLUMNS, CsvReporter
 from slaengine.plugins.reporters.html import HtmlReporter, axis_ticks
 from slaengine.plugins.reporters.markdown import MarkdownReporter, cell
-from slaengine.verdicts import evaluation_to_dict
+from slaengine.present import evaluation_to_dict
 
 DATA = Path(__file__).parent / "data"
 LEVELS = ["urgent-first-response", "median-first-response", "fcr", "csat"]
@@ -140,32 +142,71 @@ def test_html_escapes_names_from_the_contract(tmp_path):
     assert "<script>alert(1)</script> & Co" in " ".join(parsed.text)
 
 
-def test_html_shows_credits_when_the_document_has_them(small, monkeypatch):
-    import slaengine.plugins.reporters.html as html
+def schedule_of(*lines, flags=(), provisional=False):
+    """A one-period credit schedule of ``lines`` (period 2026-04, USD, half-up to cents)."""
+    from slaengine.credits.ledger import CreditSchedule, Flag, PeriodCredits, YearTotals
+    from slaengine.credits.money import Rounding
 
-    def with_credits(evaluation):
-        document = evaluation_to_dict(evaluation)
-        document["credits"] = [{"period": "2026-04", "service_level": "fcr",
-                                "amount": "1250.50", "currency": "USD", "rule": "fixed",
-                                "note": "fcr breached in 2026-04"}]
-        document["credit_totals"] = [{"period": "2026-04", "before_caps": "1250.50",
-                                      "capped": "0.00", "after_caps": "1250.50",
-                                      "earned_back": "0.00", "bonuses": "0.00",
-                                      "net": "1250.50"}]
-        document["flags"] = [{"kind": "chronic-failure", "service_level": "fcr",
-                              "periods": ["2026-04"], "note": "fcr failed <twice>"}]
-        return document
+    total = sum((line.amount for line in lines), Decimal(0))
+    period = PeriodCredits(before_caps=total, after_caps=total, net=total, period="2026-04",
+                           lines=list(lines), provisional=provisional)
+    year = YearTotals(before_caps=total, after_caps=total, net=total, year="2026")
+    return CreditSchedule(model="fixed", currency="USD",
+                          rounding=Rounding(mode="half-up", decimals=2), periods=[period],
+                          years=[year], exclusions=[],
+                          flags=[Flag(kind, "fcr", ("2026-04",), note) for kind, note in flags])
 
+
+def line_of(amount: str, note: str = "fcr breached in 2026-04", provisional: bool = False):
+    from slaengine.credits.ledger import CreditLine
+
+    return CreditLine("2026-04", "fcr", Decimal(amount), "USD", "fixed", note, provisional)
+
+
+def test_html_shows_credits_when_the_evaluation_has_them(small):
     page = render(HtmlReporter(), small)
     assert 'id="credits"' not in page
-    monkeypatch.setattr(html, "evaluation_to_dict", with_credits)
-    page = render(HtmlReporter(), small)
+    schedule = schedule_of(line_of("1250.50"), flags=[("chronic-failure", "fcr failed <twice>")])
+    with_credits = replace(small, credits=schedule)
+    page = render(HtmlReporter(), with_credits)
     assert 'id="credits"' in page
     assert "1,250.50" in page and "fcr breached in 2026-04" in page
     assert "fcr failed &lt;twice&gt;" in page
-    markdown = render(MarkdownReporter(), small)
+    markdown = render(MarkdownReporter(), with_credits)
     assert "## Service credits" in markdown
     assert "| 2026-04 | fcr | fixed | 1,250.50 | fcr breached in 2026-04 |" in markdown
+
+
+@pytest.mark.parametrize(("amount", "shown"), [
+    ("1250.50", "1,250.50"),  # the trailing zero of the cents stays
+    ("1250.5", "1,250.5"),  # decimals exactly as the ledger holds them, none added
+    ("999999999999999.99", "999,999,999,999,999.99"),  # a float holds it as 1e15
+    ("0.10", "0.10"),
+    ("-0.01", "-0.01"),  # an earn-back line below zero
+    ("-98765.43", "-98,765.43"),
+    ("0", "0"),
+])
+def test_html_and_markdown_show_every_amount_exactly(small, amount, shown):
+    """Amounts reach the page as the Decimals of the ledger, never through a float: a float
+    would show 999999999999999.99 (15 integer digits, the most a contract amount has) as
+    1,000,000,000,000,000.0 and 1250.50 as 1,250.5."""
+    with_credits = replace(small, credits=schedule_of(line_of(amount)))
+    page = unescape(render(HtmlReporter(), with_credits))
+    assert f'<td class="num">{shown}</td>' in page
+    markdown = render(MarkdownReporter(), with_credits)
+    assert f"| 2026-04 | fcr | fixed | {shown} |" in markdown
+
+
+def test_reports_mark_a_flag_of_a_period_not_over_as_provisional(small):
+    schedule = schedule_of(line_of("10.00", provisional=True), provisional=True,
+                           flags=[("chronic-failure", "fcr failed three times")])
+    with_credits = replace(small, credits=schedule)
+    markdown = render(MarkdownReporter(), with_credits)
+    assert "- **chronic-failure** (fcr): fcr failed three times (provisional)" in markdown
+    assert "| 2026-04 (provisional) | fcr | fixed | 10.00 |" in markdown
+    final = replace(small, credits=schedule_of(line_of("10.00"),
+                                               flags=[("chronic-failure", "fcr failed")]))
+    assert "(provisional)" not in render(MarkdownReporter(), final)
 
 
 def test_axis_ticks_are_round_clock_and_percent_steps():

@@ -26,7 +26,8 @@ from slaengine.contract import load_contract
 from slaengine.engine import evaluate
 from slaengine.pluginmanager import build_registry
 from slaengine.plugins.reporters.table import TableReporter, _target, _wrap
-from slaengine.verdicts import Evaluation, format_value
+from slaengine.present import format_value
+from slaengine.verdicts import Evaluation
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"

@@ -16,7 +16,7 @@ from slaengine.credits.outcomes import PeriodOutcomes
 from slaengine.credits.schema import AMOUNT_OR_SHARE, PERCENT
 from slaengine.credits.terms import needs_fee
 from slaengine.kinds import PenaltyModel
-from slaengine.verdicts import format_compliance
+from slaengine.readable import format_compliance
 
 
 @dataclass(frozen=True)

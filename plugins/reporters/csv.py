@@ -20,7 +20,8 @@ from typing import Any, TextIO
 from slaengine import hookimpl
 from slaengine.kinds import Reporter
 from slaengine.outputs import neutralise_cell
-from slaengine.verdicts import Evaluation, evaluation_to_dict
+from slaengine.present import figure, number
+from slaengine.verdicts import Evaluation, Verdict
 
 COLUMNS = (
     "service_level", "metric", "period", "segment", "statistic", "value", "unit", "target",
@@ -50,13 +51,22 @@ class CsvReporter(Reporter):
     def write(self, evaluation: Evaluation, stream: TextIO) -> None:
         writer = csv.writer(stream, lineterminator="\r\n")
         writer.writerow(COLUMNS)
-        for verdict in evaluation_to_dict(evaluation)["verdicts"]:
-            row = dict(verdict)
-            row["segment"] = "; ".join(f"{k}={'' if v is None else v}"
-                                       for k, v in verdict["segment"].items())
-            row["missed"] = " ".join(verdict["missed"])
-            row["provisional"] = verdict.get("provisional", False)
-            writer.writerow([_text(column, row.get(column)) for column in COLUMNS])
+        for verdict in evaluation.verdicts:
+            row = _row(verdict)
+            writer.writerow([_text(column, row[column]) for column in COLUMNS])
+
+
+def _row(v: Verdict) -> dict[str, Any]:
+    """A verdict's cells by column, in the base units of the JSON report."""
+    return {
+        "service_level": v.service_level, "metric": v.metric, "period": v.period,
+        "segment": "; ".join(f"{k}={'' if x is None else x}" for k, x in v.segment.items()),
+        "statistic": v.statistic, "value": figure(v.value), "unit": v.unit,
+        "target": v.target, "minimum": v.minimum, "status": v.status,
+        "compliance": number(v.compliance), "margin": v.margin, "sample_size": v.sample_size,
+        "unmeasured": v.unmeasured, "excluded": v.excluded, "missed_count": v.missed_count,
+        "paused": v.paused, "missed": " ".join(v.missed), "provisional": v.provisional,
+    }
 
 
 @hookimpl

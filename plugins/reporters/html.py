@@ -24,6 +24,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
+from dataclasses import fields
 from decimal import Decimal
 from html import escape, unescape
 from pathlib import Path
@@ -32,14 +34,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 from slaengine import hookimpl
 from slaengine.kinds import Reporter
 from slaengine.outlook import describe as describe_outlook
-from slaengine.verdicts import (
-    STATUSES,
-    Evaluation,
-    evaluation_to_dict,
+from slaengine.present import (
     format_compliance,
     format_margin,
+    format_money,
     format_value,
+    provisional_flag,
 )
+from slaengine.verdicts import STATUSES, Evaluation, Verdict
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -60,37 +62,23 @@ CHARTS_HINT = 'pip install "slaengine[charts]"'
 # --------------------------------------------------------------------------- shared helpers
 
 
-def target_text(verdict: dict[str, Any]) -> str:
+def target_text(verdict: Verdict) -> str:
     """The target as the terminal table shows it: ``p90 <= 24h``, ``85% within 1h``."""
-    target, statistic = verdict["target"], verdict["statistic"]
+    target, statistic = verdict.target, verdict.statistic
     if statistic == "attainment" or target.startswith(statistic):
         return target
     return f"{statistic} {target}"
 
 
-def segment_text(segment: dict[str, Any]) -> str:
+def segment_text(segment: Mapping[str, Any]) -> str:
     """``priority=urgent, channel=email``; empty for a service level without ``by``."""
     return ", ".join(f"{k}={'—' if v is None else v}" for k, v in segment.items())
 
 
-def number(value: Any) -> float | Decimal | None:
-    """A verdict-dict value back as a number (money is a string there)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return Decimal(value)
-    return value
-
-
-def money(text: Any) -> str:
-    """Money text with thousands separators, its decimals kept exactly: ``12,500.00``."""
-    if text is None:
-        return "—"
-    return f"{Decimal(str(text)):,}"
-
-
-def percent(fraction: float | None) -> str:
-    return format_compliance(fraction)
+def money(amount: Decimal | None, currency: str | None = None) -> str:
+    """An amount with thousands separators, its decimals kept exactly: ``12,500.00`` (with
+    ``currency``: ``12,500.00 EUR``); ``—`` for none."""
+    return "—" if amount is None else format_money(amount, currency)
 
 
 def moment_text(text: Any) -> str:
@@ -108,93 +96,99 @@ def moment_text(text: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M %z") if moment.tzinfo else str(text)
 
 
-def credits_of(evaluation: Evaluation, data: dict[str, Any]) -> dict[str, Any] | None:
-    """The credit part of the document, or None when the evaluation has no credits.
+def _fields(result: Any) -> dict[str, Any]:
+    """A result's fields by name, their values as they are (numbers stay numbers)."""
+    return {f.name: getattr(result, f.name) for f in fields(result)}
 
-    Taken from :func:`evaluation_to_dict` when it carries ``credits``; otherwise from an
-    ``evaluation.credits`` schedule if there is one.
-    """
-    if "credits" not in data:
-        schedule = getattr(evaluation, "credits", None)
-        if schedule is None:
-            return None
-        from slaengine.credits.present import schedule_to_dict
 
-        data = {**data, **schedule_to_dict(schedule)}
-    keys = ("penalties", "credits", "bonuses", "credit_totals", "credit_years", "flags",
-            "credit_exclusions")
-    part = {key: data.get(key) or ([] if key != "penalties" else {}) for key in keys}
-    if not any(part[key] for key in keys if key != "penalties"):
+def credits_of(evaluation: Evaluation) -> dict[str, Any] | None:
+    """The credit schedule as the templates show it, or None when the evaluation has no
+    credits or its schedule is empty. Amounts stay Decimals (the ``money`` filter shows them);
+    ``lines`` are the ledger lines then the bonuses; a flag carries ``provisional`` when it
+    concerns a period not over at ``--as-of``."""
+    schedule = evaluation.credits
+    if schedule is None or not (schedule.periods or schedule.years or schedule.flags
+                                or schedule.exclusions):
         return None
-    return part
+    return {
+        "model": schedule.model, "currency": schedule.currency,
+        "rounding": schedule.rounding.describe(),
+        "lines": [*schedule.credits, *schedule.bonuses],
+        "periods": schedule.periods, "years": schedule.years,
+        "flags": [{**_fields(f), "provisional": provisional_flag(schedule, f)}
+                  for f in schedule.flags],
+        "exclusions": schedule.exclusions,
+    }
 
 
-def report_context(evaluation: Evaluation) -> dict[str, Any]:
-    """Everything a report template shows, as plain values (text already formatted)."""
-    data = evaluation_to_dict(evaluation)
-    contract = data["contract"]
-    periods = sorted({v["period"] for v in data["verdicts"]})
+def _row(verdict: Verdict) -> dict[str, Any]:
+    """A verdict as a report's row: its fields, its figures as text, its status's look."""
+    return {
+        **_fields(verdict),
+        "segment_text": segment_text(verdict.segment),
+        "value_text": format_value(verdict.value, verdict.unit),
+        "target_text": target_text(verdict),
+        "minimum_text": verdict.minimum or "",
+        "compliance_text": format_compliance(verdict.compliance),
+        "margin_text": format_margin(verdict.margin, verdict.unit),
+        "outlook_text": describe_outlook(verdict.outlook) if verdict.outlook else "",
+        **STATUS_LOOK[verdict.status],
+    }
+
+
+def _levels(evaluation: Evaluation, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows by service level, in the order of the verdicts: each level's heading, its rows,
+    its segments (each with its row per period) and its status counts."""
     declared = {level.id: level for level in evaluation.contract.service_levels}
-
     levels: dict[str, dict[str, Any]] = {}
-    rows = []
-    for v in data["verdicts"]:
-        look = STATUS_LOOK[v["status"]]
-        row = {
-            **v,
-            "segment_text": segment_text(v["segment"]),
-            "value_text": format_value(number(v["value"]), v["unit"]),
-            "target_text": target_text(v),
-            "minimum_text": v["minimum"] or "",
-            "compliance_text": percent(v["compliance"]),
-            "margin_text": format_margin(v["margin"], v["unit"]),
-            "outlook_text": describe_outlook(v["outlook"]) if v.get("outlook") else "",
-            "provisional": bool(v.get("provisional")),
-            **look,
-        }
-        rows.append(row)
-        level = levels.get(v["service_level"])
+    for row in rows:
+        level = levels.get(row["service_level"])
         if level is None:
-            spec = declared.get(v["service_level"])
-            level = levels[v["service_level"]] = {
-                "id": v["service_level"], "metric": v["metric"], "unit": v["unit"],
-                "statistic": v["statistic"], "target": v["target"],
-                "target_text": row["target_text"], "minimum": v["minimum"],
+            spec = declared.get(row["service_level"])
+            level = levels[row["service_level"]] = {
+                "id": row["service_level"], "metric": row["metric"], "unit": row["unit"],
+                "statistic": row["statistic"], "target": row["target"],
+                "target_text": row["target_text"], "minimum": row["minimum"],
                 "description": getattr(spec, "description", ""),
                 "by": list(getattr(spec, "by", ())),
                 "min_sample": getattr(spec, "min_sample", None),
                 "rows": [], "segments": {}, "counts": dict.fromkeys(STATUSES, 0),
             }
         level["rows"].append(row)
-        level["counts"][v["status"]] += 1
+        level["counts"][row["status"]] += 1
         key = row["segment_text"]
         segment = level["segments"].setdefault(key, {"text": key, "cells": {}})
-        segment["cells"][v["period"]] = row
-
+        segment["cells"][row["period"]] = row
     for level in levels.values():
         level["segments"] = list(level["segments"].values())
         level["failed"] = level["counts"]["breached"] + level["counts"]["critical"]
+    return list(levels.values())
 
-    summary = [{"status": s, "count": data["summary"][s], **STATUS_LOOK[s]} for s in STATUSES]
-    manifest = dict(data["manifest"])
+
+def report_context(evaluation: Evaluation) -> dict[str, Any]:
+    """Everything a report template shows, read from the typed results: figures formatted
+    through :mod:`slaengine.present`, counts and amounts as the numbers they are."""
+    contract = evaluation.contract
+    rows = [_row(v) for v in evaluation.verdicts]
+    summary = [{"status": s, "count": evaluation.count(s), **STATUS_LOOK[s]} for s in STATUSES]
+    manifest = dict(evaluation.manifest)
     known = ("contract", "inputs", "versions", "plugins", "evaluated_at", "options")
     return {
-        "contract": {**contract, "monthly_fee_text": money(contract.get("monthly_fee"))
-                     if contract.get("monthly_fee") is not None else None,
-                     "description": getattr(evaluation.contract, "description", "")},
-        "periods": periods,
-        "provisional_periods": sorted({v["period"] for v in data["verdicts"]
-                                       if v.get("provisional")}),
+        "contract": {"id": contract.id, "client": contract.client, "vendor": contract.vendor,
+                     "period": contract.period, "timezone": contract.timezone,
+                     "currency": contract.currency, "monthly_fee": contract.monthly_fee,
+                     "description": getattr(contract, "description", "")},
+        "periods": evaluation.periods,
+        "provisional_periods": sorted({v.period for v in evaluation.verdicts if v.provisional}),
         "summary": summary,
         "total": len(rows),
         "rows": rows,
-        "levels": list(levels.values()),
-        "sources": [{"name": name, **account, "reconciles": account["read"] ==
-                     account["accepted"] + account["rejected"] + account["duplicates"]}
-                    for name, account in data["sources"].items()],
-        "level_accounts": [{"name": name, **account}
-                           for name, account in data["service_levels"].items()],
-        "credits": credits_of(evaluation, data),
+        "levels": _levels(evaluation, rows),
+        "sources": [{"name": name, **_fields(account), "reconciles": account.reconciles}
+                    for name, account in evaluation.sources.items()],
+        "level_accounts": [{**_fields(account), "name": name}
+                           for name, account in evaluation.levels.items()],
+        "credits": credits_of(evaluation),
         "evaluated_text": moment_text(manifest.get("evaluated_at")),
         "manifest": {
             "contract": manifest.get("contract") or {},
@@ -405,8 +399,8 @@ def chart_svg(level: dict[str, Any], segment: dict[str, Any], periods: list[str]
     target = _threshold(level["target"])
     minimum = _threshold(level["minimum"])
     cells = segment["cells"]
-    values = [None if cells.get(p) is None else number(cells[p]["value"]) for p in periods]
-    values = [None if v is None else float(v) for v in values]
+    values = [None if cells.get(p) is None or cells[p]["value"] is None
+              else float(cells[p]["value"]) for p in periods]
     known = [v for v in values if v is not None]
     bounds = [*known, *(t for t in (target, minimum) if t is not None)] or [0.0]
     low, high = min(bounds), max(bounds)

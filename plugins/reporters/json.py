@@ -9,7 +9,8 @@ from slaengine import hookimpl
 from slaengine.kinds import Reporter
 from slaengine.manifest import for_report
 from slaengine.outputs import strict_json
-from slaengine.verdicts import Evaluation, evaluation_to_dict
+from slaengine.present import evaluation_to_dict
+from slaengine.verdicts import Evaluation
 
 
 class JsonReporter(Reporter):

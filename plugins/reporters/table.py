@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, TextIO
 
 from slaengine import hookimpl
 from slaengine.kinds import Reporter
+from slaengine.present import format_compliance, format_margin, format_schedule, format_value
 from slaengine.text import printable
-from slaengine.verdicts import Evaluation, Verdict, format_compliance, format_margin, format_value
+from slaengine.verdicts import Evaluation, Verdict
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -125,8 +126,6 @@ class TableReporter(Reporter):
             say(f"provisional: the verdicts of {', '.join(running)}, not over at --as-of; "
                 "they and their credits may still change")
         if evaluation.credits is not None:
-            from slaengine.credits.present import format_schedule
-
             say()
             for line in format_schedule(evaluation.credits).split("\n"):
                 say(line)

@@ -12,5 +12,7 @@ The modules, from the bottom up (a module imports only those above it in this li
   flags, the schedule.
 - :mod:`~slaengine.credits.outcomes` -- what a penalty model sees of a period.
 - :mod:`~slaengine.credits.schedule` -- the rules, applied period by period.
-- :mod:`~slaengine.credits.present` -- the schedule's JSON shape and plain text.
+
+The schedule's JSON shape and plain text are :mod:`slaengine.present`'s (the presentation
+floor, above the engine).
 """

@@ -10,8 +10,9 @@ from typing import Generic, TypeVar
 
 from slaengine.credits.money import PeriodFee, Rounding
 from slaengine.credits.schema import FAILED
+from slaengine.readable import format_value
 from slaengine.targets import exact_figure
-from slaengine.verdicts import Evaluation, Status, Verdict, format_value
+from slaengine.verdicts import Evaluation, Status, Verdict
 
 _SEVERITY: dict[str, int] = {"met": 0, "insufficient_data": 1, "breached": 2, "critical": 3}
 

@@ -34,7 +34,7 @@ from slaengine.credits.ledger import (
 from slaengine.credits.money import plain, yearly_cap
 from slaengine.credits.outcomes import LevelOutcome
 from slaengine.credits.terms import Bonus, CreditTerms
-from slaengine.verdicts import format_value
+from slaengine.readable import format_value
 
 
 @dataclass

@@ -1,0 +1,208 @@
+"""An evaluation for people and programs: its JSON shape and the text every reporter shares.
+
+The presentation floor. It reads the typed results (:class:`~slaengine.verdicts.Evaluation`,
+:class:`~slaengine.credits.ledger.CreditSchedule`); the reporters, ``verify`` and the interface
+read it. A reporter formats from the typed results through here: a figure is never written as
+text and read back.
+
+- :func:`evaluation_to_dict` -- the stable, documented JSON shape of an evaluation (what
+  ``--format json`` writes and ``verify`` compares); :func:`schedule_to_dict` its credit part.
+- :func:`figure`, :func:`number` -- figures as JSON and CSV carry them: money as exact text, an
+  exact fraction as the nearest float.
+- :func:`format_value`, :func:`format_compliance`, :func:`format_margin` -- figures as people
+  read them (defined in :mod:`slaengine.readable`, which the credit notes use too).
+- :func:`format_money` -- an amount with thousands separators, its decimals kept exactly.
+- :func:`format_schedule` -- the credit schedule as plain text; :func:`provisional_flag` says
+  whether a flag concerns a period not over at ``--as-of``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from slaengine.readable import format_compliance, format_margin, format_value
+from slaengine.verdicts import STATUSES
+
+if TYPE_CHECKING:
+    from slaengine.credits.ledger import CreditLine, CreditSchedule, Flag, Totals
+    from slaengine.verdicts import Evaluation, Verdict
+
+__all__ = [
+    "PROVISIONAL", "evaluation_to_dict", "figure", "format_compliance", "format_margin",
+    "format_money", "format_schedule", "format_value", "number", "provisional_flag",
+    "schedule_to_dict",
+]
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def figure(value: float | Decimal | None) -> str | float | None:
+    """A measured value as the JSON and CSV reports carry it: money (a Decimal) as its exact
+    text, any other number as it is."""
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def number(value: Fraction | float | None) -> float | None:
+    """An exact figure (a compliance) as the JSON number it is written as: the float nearest
+    to it."""
+    return None if value is None else float(value)
+
+
+def format_money(amount: Decimal, currency: str | None = None) -> str:
+    """An amount as people read it, its decimals kept exactly: ``12,500.00``, or with the
+    currency ``12,500.00 EUR``."""
+    text = f"{amount:,}"
+    return f"{text} {currency}" if currency else text
+
+
+# --------------------------------------------------------------------------- the JSON shape
+
+
+def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
+    """The stable, documented JSON shape of an evaluation (see the README).
+
+    Durations are seconds, rates and compliance fractions 0-1, money strings. The shape's
+    version is :data:`slaengine.jsonschema.REPORT_SCHEMA_VERSION`.
+    """
+    contract = evaluation.contract
+    document = {
+        "schema_version": 1,  # slaengine.jsonschema.REPORT_SCHEMA_VERSION: the report's shape
+        "contract": {
+            "id": contract.id, "client": contract.client, "vendor": contract.vendor,
+            "period": contract.period, "timezone": contract.timezone,
+            "currency": contract.currency, "monthly_fee": figure(contract.monthly_fee),
+        },
+        "manifest": evaluation.manifest,
+        "summary": {status: evaluation.count(status) for status in STATUSES},
+        "verdicts": [_verdict(v) for v in evaluation.verdicts],
+        "sources": {
+            name: {"adapter": a.adapter, "path": a.path, "read": a.read, "accepted": a.accepted,
+                   "rejected": a.rejected, "duplicates": a.duplicates,
+                   "rejected_by_reason": a.rejected_by_reason,
+                   **({"after_as_of": a.after_as_of} if a.after_as_of else {}),
+                   **({"notes": a.notes} if a.notes else {})}
+            for name, a in evaluation.sources.items()
+        },
+        "service_levels": {
+            name: {"source": a.source, "accepted": a.accepted, "included": a.included,
+                   "excluded": a.excluded, "outside_window": a.outside_window,
+                   "agreed_exclusions": a.agreed,
+                   **({"without_period": a.without_period} if a.without_period else {})}
+            for name, a in evaluation.levels.items()
+        },
+    }
+    if evaluation.credits is not None:
+        document.update(schedule_to_dict(evaluation.credits))
+    return document
+
+
+def _verdict(v: Verdict) -> dict[str, Any]:
+    return {
+        "service_level": v.service_level, "metric": v.metric, "period": v.period,
+        "segment": v.segment, "statistic": v.statistic, "value": figure(v.value),
+        "unit": v.unit, "target": v.target, "minimum": v.minimum, "status": v.status,
+        "compliance": number(v.compliance), "margin": v.margin,
+        "sample_size": v.sample_size, "unmeasured": v.unmeasured, "excluded": v.excluded,
+        "missed_count": v.missed_count, "missed": list(v.missed), "paused": v.paused,
+        **({"outlook": v.outlook} if v.outlook is not None else {}),
+        **({"note": v.note} if v.note else {}),
+        **({"provisional": True} if v.provisional else {}),
+    }
+
+
+def _line(line: CreditLine) -> dict[str, Any]:
+    return {"period": line.period, "service_level": line.service_level,
+            "amount": str(line.amount), "currency": line.currency, "rule": line.rule,
+            "note": line.note, **({"provisional": True} if line.provisional else {})}
+
+
+def _totals(t: Totals) -> dict[str, str]:
+    return {"before_caps": str(t.before_caps), "capped": str(t.capped),
+            "after_caps": str(t.after_caps), "earned_back": str(t.earned_back),
+            "bonuses": str(t.bonus_total), "net": str(t.net)}
+
+
+def schedule_to_dict(schedule: CreditSchedule) -> dict[str, Any]:
+    """The JSON shape of a schedule, merged into the evaluation's document. Money is strings.
+
+    ``credits``: every ledger line in order (signed; their sum per period is ``after_caps -
+    earned_back``); ``bonuses``: the bonus lines (same shape); ``credit_totals``: per period;
+    ``credit_years``: per contract year (``"year": "2026"``, or ``"2026/27"`` when contract
+    years start on ``year_start`` other than ``"01-01"``); ``flags``; ``credit_exclusions``.
+
+    With ``--as-of``, each line, bonus, period total and flag of a period not yet over carries
+    ``"provisional": true``, and a year holding such periods carries its ``final`` and
+    ``provisional`` parts (each with the six totals; they add up to the year's).
+    """
+    return {
+        "penalties": {"model": schedule.model, "currency": schedule.currency,
+                      "rounding": schedule.rounding.describe(),
+                      "year_start": schedule.year_start,
+                      "earn_back_order": schedule.earn_back_order},
+        "credits": [_line(line) for line in schedule.credits],
+        "bonuses": [_line(line) for line in schedule.bonuses],
+        "credit_totals": [{"period": p.period, **_totals(p),
+                           **({"provisional": True} if p.provisional else {})}
+                          for p in schedule.periods],
+        "credit_years": [{"year": y.year, **_totals(y),
+                          **({"final": _totals(y.final), "provisional": _totals(y.provisional)}
+                             if y.provisional is not None else {})}
+                         for y in schedule.years],
+        "flags": [{"kind": f.kind, "service_level": f.service_level, "periods": list(f.periods),
+                   "note": f.note,
+                   **({"provisional": True} if provisional_flag(schedule, f) else {})}
+                  for f in schedule.flags],
+        "credit_exclusions": [{"period": e.period, "service_level": e.service_level,
+                               "reason": e.reason, "waived": str(e.waived)}
+                              for e in schedule.exclusions],
+    }
+
+
+# --------------------------------------------------------------------------- the schedule as text
+
+
+PROVISIONAL = "(provisional: the period was not over at --as-of)"
+"""How the text schedule marks a provisional period, its totals and its flags."""
+
+
+def provisional_flag(schedule: CreditSchedule, flag: Flag) -> bool:
+    """Whether ``flag`` concerns a period of ``schedule`` not over at ``--as-of``."""
+    return any(p.provisional and p.period in flag.periods for p in schedule.periods)
+
+
+def _year_text(t: Totals) -> str:
+    return (f"after caps {t.after_caps}, earned back {t.earned_back}, bonuses {t.bonus_total}, "
+            f"net {t.net}")
+
+
+def format_schedule(schedule: CreditSchedule) -> str:
+    """The schedule as plain text, line by line, for a terminal or a text report."""
+    years = "" if schedule.year_start == "01-01" else (
+        f", contract years from {schedule.year_start}")
+    out = [f"Service credits ({schedule.model}, {schedule.currency}, rounding "
+           f"{schedule.rounding.describe()}{years})"]
+    for p in schedule.periods:
+        label = f"{p.period} {PROVISIONAL}" if p.provisional else p.period
+        if not (p.lines or p.bonuses):
+            out.append(f"{label}: no credits")
+            continue
+        out.append(f"{label}:")
+        for line in [*p.lines, *p.bonuses]:
+            out.append(f"  {line.amount:>12} {line.rule:<14} {line.service_level or '(period)'}"
+                       f": {line.note}")
+        out.append(f"  before caps {p.before_caps}, capped {p.capped}, after caps "
+                   f"{p.after_caps}, earned back {p.earned_back}, bonuses {p.bonus_total}, "
+                   f"net {p.net}" + (f" {PROVISIONAL}" if p.provisional else ""))
+    for y in schedule.years:
+        out.append(f"{y.year}: {_year_text(y)}")
+        if y.provisional is not None:
+            out.append(f"  of which final: {_year_text(y.final)}")
+            out.append(f"  of which provisional: {_year_text(y.provisional)}")
+    out.extend(f"! {f.kind}: {f.note}" + (f" {PROVISIONAL}" if provisional_flag(schedule, f)
+                                          else "") for f in schedule.flags)
+    out.extend(f"excluded {e.period} {e.service_level or '(every service level)'}: {e.reason}"
+               f" (waived {e.waived})" for e in schedule.exclusions)
+    return "\n".join(out)
