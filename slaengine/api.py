@@ -31,8 +31,9 @@ from slaengine.errors import UsageError
 from slaengine.outputs import strict_json
 from slaengine.periods import date_range_problem
 from slaengine.pluginmanager import Registry, build_registry
+from slaengine.present import evaluation_to_dict  # the JSON report's shape
 from slaengine.tables import evaluation_tables
-from slaengine.verdicts import Evaluation, evaluation_to_dict  # the JSON report's shape
+from slaengine.verdicts import Evaluation
 
 if TYPE_CHECKING:
     from slaengine.lazy import pa

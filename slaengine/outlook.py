@@ -73,20 +73,3 @@ def project(
         allowance = math.floor(threshold * projected) - hits
         result.update(allowance=max(allowance, 0), achievable=allowance >= 0)
     return result
-
-
-def describe(outlook: dict[str, Any]) -> str:
-    """One sentence for people: ``needs 12 of the next ~40 records within target``."""
-    elapsed = f"{outlook['elapsed'] * 100:.0f}% of the period elapsed"
-    if "achievable" not in outlook:
-        return elapsed
-    remaining = outlook["remaining"]
-    if "needed_within_target" in outlook:
-        needed = outlook["needed_within_target"]
-        if not outlook["achievable"]:
-            return (f"{elapsed}; can no longer be met at this pace: needs {needed} within "
-                    f"target but only ~{remaining} more records are expected")
-        return f"{elapsed}; needs {needed} of the next ~{remaining} records within target"
-    if not outlook["achievable"]:
-        return f"{elapsed}; already over the limit for the period at this pace"
-    return f"{elapsed}; can afford {outlook['allowance']} more of the next ~{remaining} records"

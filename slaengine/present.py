@@ -18,6 +18,7 @@ text and read back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -206,3 +207,21 @@ def format_schedule(schedule: CreditSchedule) -> str:
     out.extend(f"excluded {e.period} {e.service_level or '(every service level)'}: {e.reason}"
                f" (waived {e.waived})" for e in schedule.exclusions)
     return "\n".join(out)
+
+
+def describe_outlook(outlook: Mapping[str, Any]) -> str:
+    """An outlook (:mod:`slaengine.outlook`) in one sentence for people: ``needs 12 of the
+    next ~40 records within target``."""
+    elapsed = f"{outlook['elapsed'] * 100:.0f}% of the period elapsed"
+    if "achievable" not in outlook:
+        return elapsed
+    remaining = outlook["remaining"]
+    if "needed_within_target" in outlook:
+        needed = outlook["needed_within_target"]
+        if not outlook["achievable"]:
+            return (f"{elapsed}; can no longer be met at this pace: needs {needed} within "
+                    f"target but only ~{remaining} more records are expected")
+        return f"{elapsed}; needs {needed} of the next ~{remaining} records within target"
+    if not outlook["achievable"]:
+        return f"{elapsed}; already over the limit for the period at this pace"
+    return f"{elapsed}; can afford {outlook['allowance']} more of the next ~{remaining} records"

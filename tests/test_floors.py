@@ -9,8 +9,9 @@ Read bottom to top, each floor uses only what lies under it:
 3. contract language: the contract's schema and loading, the service-credit terms (a contract
    is checked against the installed plugins' schemas, so the protocol lies below it);
 4. results: verdicts, accounts and credit schedules as typed values, with no formatting;
-5. engine: the evaluation, the credit assessment, the outlook, ``verify`` and ``inspect``;
-6. presentation: the report's dict shape and text, evidence files, JSON Schemas, descriptions;
+5. engine: the evaluation, the credit assessment, the outlook and ``inspect``;
+6. presentation: the report's dict shape and text, the Arrow tables of a result, evidence
+   files, ``verify`` (which re-checks a report in that shape), JSON Schemas, descriptions;
 7. interface: the command line, the Python API, the test kit for plugin authors.
 
 An import under ``if TYPE_CHECKING:`` names a type for annotations only and may point anywhere.
@@ -32,14 +33,15 @@ PLUGINS = ROOT / "plugins"
 FLOORS: list[tuple[str, list[str]]] = [
     ("vocabulary", ["errors", "text", "lazy", "fields", "money", "periods", "years",
                     "walltime", "targets", "statistics", "inputs", "calendars", "outputs",
-                    "manifest", "readahead", "workers", "allocator", "runtime", "progress"]),
+                    "manifest", "readahead", "workers", "allocator", "runtime", "progress",
+                    "readable"]),
     ("plugin protocol", ["kinds", "hookspecs", "pluginmanager", "coerce"]),
     ("contract language", ["schema", "contract", "credits.money", "credits.schema",
                            "credits.terms"]),
     ("results", ["verdicts", "credits.ledger", "credits.outcomes", "credits.results"]),
-    ("engine", ["engine", "credits.rules", "credits.schedule", "credits", "outlook", "verify",
-                "inspect"]),
-    ("presentation", ["present", "tables", "evidence", "jsonschema", "describe", "starter"]),
+    ("engine", ["engine", "credits.rules", "credits.schedule", "credits", "outlook", "inspect"]),
+    ("presentation", ["present", "tables", "evidence", "verify", "jsonschema", "describe",
+                      "starter"]),
     ("interface", ["cli", "api", "testing", ""]),
 ]
 

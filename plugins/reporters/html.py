@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from slaengine import hookimpl
 from slaengine.kinds import Reporter
-from slaengine.outlook import describe as describe_outlook
 from slaengine.present import (
+    describe_outlook,
     format_compliance,
     format_margin,
     format_money,

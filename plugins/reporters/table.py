@@ -256,7 +256,7 @@ def _accounting(evaluation: Evaluation) -> list[str]:
         lines += [f"  {note}: {count}" for note, count in account.notes.items()]
     for v in evaluation.verdicts:
         if v.outlook is not None:
-            from slaengine.outlook import describe
+            from slaengine.present import describe_outlook as describe
 
             segment = "".join(f" {k}={x}" for k, x in v.segment.items())
             lines.append(f"outlook {v.service_level}{segment} {v.period}: "
