@@ -5,7 +5,7 @@ a handful a year. :func:`to_utc` finds the transitions the data spans, then plac
 time with one binary search and subtracts its offset: a pass or two over the data instead of
 a calendar conversion per value.
 
-The hours a transition skips or repeats are resolved as :func:`slaengine.coerce._localise`
+The hours a transition skips or repeats are resolved as :func:`slaengine.coerce.times._localise`
 documents: a repeated wall time takes its first occurrence (``ambiguous="earliest"``), a skipped
 one becomes the last instant before the gap (``nonexistent="earliest"``), exactly as
 ``pyarrow.compute.assume_timezone`` does with those options.

@@ -23,6 +23,7 @@ from slaengine.calendars import (
     HOURS_FORM,
     BusinessCalendar,
     build_calendars,
+    business,
     parse_days,
     parse_hours,
 )
@@ -220,7 +221,7 @@ def test_table_and_search_paths_agree(monkeypatch: pytest.MonkeyPatch) -> None:
     start = local(NY, "2020-02-28T10:00", "2026-03-06T23:00", "2026-11-01T01:30")
     end = local(NY, "2030-01-01T00:00", "2026-03-09T12:00", "2026-11-03T12:00")
     fast = one(hours).elapsed(start, end).to_pylist()
-    monkeypatch.setattr(calendars, "_TABLE_LIMIT", 0)
+    monkeypatch.setattr(business, "_TABLE_LIMIT", 0)
     slow_cal = one(hours)
     slow = slow_cal.elapsed(start, end).to_pylist()
     assert slow_cal._span is not None and slow_cal._span.table is None

@@ -352,7 +352,7 @@ def test_fail_on_names_the_failing_verdicts_on_one_line():
 def test_fail_on_line_shortens_a_long_list():
     from types import SimpleNamespace
 
-    from slaengine.cli import _fail_on_line
+    from slaengine.cli.evaluation import _fail_on_line
 
     verdicts = [SimpleNamespace(status="breached" if i % 4 else "critical", segment={},
                                 service_level=f"sl{i}", period="2026-03") for i in range(8)]

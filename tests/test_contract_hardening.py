@@ -20,10 +20,10 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slaengine import contract as contract_module
 from slaengine.calendars import build_calendars
 from slaengine.cli import main
 from slaengine.contract import load_contract, parse_contract
+from slaengine.contract import read as contract_module
 from slaengine.credits.money import parse_percent
 from slaengine.errors import ContractError, DataError, SlaError
 from slaengine.money import parse_amount

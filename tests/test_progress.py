@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from slaengine import cli
+from slaengine.cli.evaluation import _progress
 from slaengine.contract import parse_contract
 from slaengine.engine import evaluate
 from slaengine.plugins.sources import csv as csv_source
@@ -158,7 +158,7 @@ def test_a_size_is_known_only_when_every_file_is_a_regular_file(tmp_path: Path) 
     assert known_size([tmp_path / "missing.csv"]) is None
 
 
-def render(shown: cli._progress) -> str:
+def render(shown: _progress) -> str:
     console = Console(width=120, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
     console.print(shown.bar.make_tasks_table(shown.bar.tasks))
     return console.export_text()
@@ -167,7 +167,7 @@ def render(shown: cli._progress) -> str:
 def test_the_terminal_shows_a_share_and_time_left_only_when_the_size_is_known(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
-    shown = cli._progress()
+    shown = _progress()
     step = shown.__enter__()
     try:
         step("reading tickets", 0, 4000)

@@ -1,0 +1,69 @@
+"""The checks of ``[sources.NAME]`` tables: adapter, the adapter's own keys, canonical field
+names and the ``link`` that joins one source's records to another's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from slaengine import schema as contract_schema
+from slaengine.contract.model import SourceSpec
+from slaengine.contract.problems import ProblemList
+from slaengine.errors import did_you_mean
+from slaengine.fields import RECORD_KINDS
+
+
+class SourceChecks(ProblemList):
+    """Each source table read into a :class:`SourceSpec`, and the links between them."""
+
+    def source(self, name: str, table: dict[str, Any]) -> SourceSpec | None:
+        where = ("sources", name)
+        adapter = table.get("adapter")
+        plugin = self.registry.sources.get(adapter) if isinstance(adapter, str) else None
+        if isinstance(adapter, str) and plugin is None:
+            names = self.registry.names("source")
+            self.problem((*where, "adapter"), f'no source adapter called "{adapter}"'
+                         + self.registry.broken_note(),
+                         did_you_mean(adapter, names), names)
+        schema = dict(contract_schema.SOURCE_KEYS)
+        if plugin is not None:
+            schema.update(plugin.schema)
+        document, problems = contract_schema.validate(table, schema, where)
+        for key_path, message, suggestion, accepted in problems:
+            self.problem(key_path, message, suggestion, accepted)
+        if problems or plugin is None:
+            return None
+        kind = RECORD_KINDS[document.get("kind", "tickets")]
+        mapping = document.get("fields", {})
+        for canonical in mapping:
+            if canonical not in kind.fields:
+                self.problem((*where, "fields", canonical),
+                             f"not a canonical {kind.name} field",
+                             did_you_mean(canonical, kind.fields), list(kind.fields))
+        base = self.path.parent if self.path is not None else Path.cwd()
+        options = {k: v for k, v in document.items() if k not in contract_schema.SOURCE_KEYS}
+        return SourceSpec(name=name, adapter=document["adapter"],
+                          path=(base / document["path"]).resolve(), fields=dict(mapping),
+                          options=options, kind=kind.name, link=document.get("link"))
+
+    def check_links(self, sources: dict[str, SourceSpec | None]) -> None:
+        """``link = "tickets"`` joins a source's records to another source's by the latter's
+        id (surveys to tickets by ``ticket_id``): never implicit, and only on a shared id."""
+        for name, spec in sources.items():
+            if spec is None or spec.link is None:
+                continue
+            at = ("sources", name, "link")
+            other = sources.get(spec.link)
+            if spec.link not in sources or spec.link == name:
+                others = [n for n in sources if n != name]
+                self.problem(at, f'no other source called "{spec.link}"',
+                             did_you_mean(spec.link, others), others)
+            elif other is not None:
+                key = other.record_kind.id_field
+                if key not in spec.record_kind.fields:
+                    self.problem(at, f"{spec.kind} records have no {key} to find their "
+                                 f"{other.kind} by")
+                elif other.link is not None:
+                    self.problem(at, f'source "{spec.link}" is itself linked; link to the '
+                                 "source that holds the records")
+
