@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # importing slaengine stays light: no pyarrow, no numpy
-    from slaengine.kinds import Metric, PenaltyModel, Reporter, Source
+    from slaengine.plugin import Metric, PenaltyModel, Reporter, Source
 
 PROJECT = "slaengine"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -32,7 +32,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def register_sources() -> list[Source]:
     """Offer source adapters that a contract can name in ``[sources.X] adapter = "..."``.
 
-    :return: :class:`slaengine.kinds.Source` instances. Each one's ``schema`` validates its own
+    :return: :class:`slaengine.plugin.Source` instances. Each one's ``schema`` validates its own
         keys in the contract, with the same messages as the core's keys.
     """
 
@@ -41,7 +41,7 @@ def register_sources() -> list[Source]:
 def register_metrics() -> list[Metric]:
     """Offer metrics that a service level can name in ``metric = "..."``.
 
-    :return: :class:`slaengine.kinds.Metric` instances; each declares the canonical fields it
+    :return: :class:`slaengine.plugin.Metric` instances; each declares the canonical fields it
         requires, its unit, its good direction and its default statistic.
     """
 
@@ -50,7 +50,7 @@ def register_metrics() -> list[Metric]:
 def register_reporters() -> list[Reporter]:
     """Offer output formats that ``slaengine evaluate --format NAME`` can write.
 
-    :return: :class:`slaengine.kinds.Reporter` instances.
+    :return: :class:`slaengine.plugin.Reporter` instances.
     """
 
 
@@ -58,6 +58,6 @@ def register_reporters() -> list[Reporter]:
 def register_penalty_models() -> list[PenaltyModel]:
     """Offer penalty models that a contract can name in ``[penalties] model = "..."``.
 
-    :return: :class:`slaengine.kinds.PenaltyModel` instances. Each one's ``schema`` validates
+    :return: :class:`slaengine.plugin.PenaltyModel` instances. Each one's ``schema`` validates
         its own keys in ``[penalties]``.
     """

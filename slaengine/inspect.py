@@ -25,7 +25,7 @@ from slaengine.engine import read_source
 from slaengine.errors import DataError, UsageError, did_you_mean
 from slaengine.fields import CATEGORY, COUNT, SECONDS, TEXT, TICKETS, TIMESTAMP
 from slaengine.inputs import input_files
-from slaengine.kinds import SourceConfig
+from slaengine.plugin import SourceConfig
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.verdicts import SourceAccount
 

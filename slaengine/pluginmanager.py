@@ -13,11 +13,11 @@ import pluggy
 
 from slaengine import hookspecs
 from slaengine.errors import PluginError, SlaError, did_you_mean
-from slaengine.kinds import Metric, PenaltyModel, Reporter, Source
+from slaengine.plugin import Metric, PenaltyModel, Reporter, Source
 
 T = TypeVar("T")
 
-KINDS: dict[str, tuple[str, type]] = {
+PLUGIN_TYPES: dict[str, tuple[str, type]] = {
     "source": ("register_sources", Source),
     "metric": ("register_metrics", Metric),
     "reporter": ("register_reporters", Reporter),
@@ -128,7 +128,7 @@ def build_registry(
         manager.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"a plugin implements a hook that does not exist: {exc}") from exc
-    for kind in KINDS:
+    for kind in PLUGIN_TYPES:
         registry.objects.setdefault(kind, {})
     offers = []
     for name, info in list(registry.plugins.items()):
@@ -207,7 +207,7 @@ def _unknown_hooks(registry: Registry, installed: set[str]) -> None:
 def _offered(registry: Registry, plugin: object, info: PluginInfo) -> list[tuple[str, Any]]:
     """Every object ``plugin`` registers, by kind, checked (its hooks called once each)."""
     found = []
-    for kind, (hook_name, base) in KINDS.items():
+    for kind, (hook_name, base) in PLUGIN_TYPES.items():
         for impl in getattr(registry.manager.hook, hook_name).get_hookimpls():
             if impl.plugin is not plugin:
                 continue

@@ -5,7 +5,7 @@ it has come.
 take the description only (``print`` will do); one that also takes ``done`` and ``total``
 gets, while a source is read, the bytes of its files read so far and their total size, when
 every one is a regular file whose size is known (not standard input or a FIFO) and the
-source tells how far it has come (:attr:`slaengine.kinds.SourceBatch.position`).
+source tells how far it has come (:attr:`slaengine.plugin.SourceBatch.position`).
 """
 
 from __future__ import annotations

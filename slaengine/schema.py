@@ -16,9 +16,9 @@ from cerberus import TypeDefinition, Validator, errors
 from slaengine.calendars import CALENDAR_SCHEMA, check_timezone
 from slaengine.errors import KeyPath
 from slaengine.fields import RECORD_KINDS
-from slaengine.kinds import PAUSE_FIELDS
 from slaengine.money import parse_amount
 from slaengine.periods import PERIODS
+from slaengine.plugin import PAUSE_FIELDS
 from slaengine.years import YearStart
 
 NAME_LIMIT = 100

@@ -56,7 +56,7 @@ from slaengine import hookimpl
 from slaengine.contract import load_contract
 from slaengine.engine import evaluate
 from slaengine.fields import RECORD_KINDS
-from slaengine.kinds import Source, SourceBatch, SourceConfig
+from slaengine.plugin import Source, SourceBatch, SourceConfig
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.verdicts import Evaluation, Verdict
 

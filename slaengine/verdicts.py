@@ -10,8 +10,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
-from slaengine.kinds import reject_schema
 from slaengine.lazy import pa
+from slaengine.plugin import reject_schema
 
 if TYPE_CHECKING:
     from slaengine.contract import Contract

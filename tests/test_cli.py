@@ -282,7 +282,7 @@ def test_plugins_lists_a_broken_plugin_with_its_error(monkeypatch):
     assert len(broken) == 3
     assert "acme-missing" in broken[0] and "ModuleNotFoundError" in broken[0]
     assert "acme-raising" in broken[1] and "ZeroDivisionError" in broken[1]
-    assert "acme-wrong" in broken[2] and "not a slaengine.kinds.Reporter" in broken[2]
+    assert "acme-wrong" in broken[2] and "not a slaengine.plugin.Reporter" in broken[2]
     assert result.stderr == ""
 
 

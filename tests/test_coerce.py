@@ -10,7 +10,7 @@ import pytest
 from slaengine.coerce import coerce
 from slaengine.errors import DataError
 from slaengine.fields import CATEGORY, COUNT, SCORE, TEXT, TICKETS, TIMESTAMP
-from slaengine.kinds import REJECT_SCHEMA
+from slaengine.plugin import REJECT_SCHEMA
 
 NY = "America/New_York"
 

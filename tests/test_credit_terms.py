@@ -24,7 +24,7 @@ from slaengine.credits.schedule import assess_credits
 from slaengine.credits.schema import penalty_schema
 from slaengine.credits.terms import CreditTerms, terms_of
 from slaengine.errors import ContractError, PluginError, SlaError
-from slaengine.kinds import PenaltyModel
+from slaengine.plugin import PenaltyModel
 from slaengine.pluginmanager import build_registry
 from slaengine.schema import validate
 from slaengine.targets import parse_target

@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from slaengine.cli import main
 from slaengine.contract import parse_contract
 from slaengine.errors import SlaError
-from slaengine.pluginmanager import KINDS, build_registry
+from slaengine.pluginmanager import PLUGIN_TYPES, build_registry
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
@@ -49,7 +49,7 @@ def test_readme_error_example_is_real():
     assert info.value.render() in README
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("kind", list(PLUGIN_TYPES))
 def test_readme_names_every_builtin_plugin(kind):
     registry = build_registry()
     builtin = [n for n in registry.names(kind)

@@ -4,7 +4,7 @@ Read bottom to top, each floor uses only what lies under it:
 
 1. vocabulary: errors, fields, money, periods, time zones, targets, statistics, calendars, the
    files behind a path and how outputs are written — facts with no notion of a contract;
-2. plugin protocol: the plugin types (``slaengine.kinds``), the hooks, the plugin manager and
+2. plugin protocol: the plugin types (``slaengine.plugin``), the hooks, the plugin manager and
    the coercion every source shares;
 3. contract language: the contract's schema and loading, the service-credit terms (a contract
    is checked against the installed plugins' schemas, so the protocol lies below it);
@@ -35,7 +35,7 @@ FLOORS: list[tuple[str, list[str]]] = [
                     "walltime", "targets", "statistics", "inputs", "calendars", "outputs",
                     "manifest", "readahead", "workers", "allocator", "runtime", "progress",
                     "readable"]),
-    ("plugin protocol", ["kinds", "hookspecs", "pluginmanager", "coerce"]),
+    ("plugin protocol", ["plugin", "kinds", "hookspecs", "pluginmanager", "coerce"]),
     ("contract language", ["schema", "contract", "credits.money", "credits.schema",
                            "credits.terms"]),
     ("results", ["verdicts", "credits.ledger", "credits.outcomes", "credits.results"]),

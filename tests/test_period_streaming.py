@@ -77,7 +77,7 @@ def case(tmp_path_factory):
 def held_whole(monkeypatch) -> None:
     """Make the four metrics look like ones without summaries: the engine then keeps their
     records whole and calls ``aggregate`` once (the path of metrics that do not stream)."""
-    from slaengine.kinds import combine_summaries
+    from slaengine.plugin import combine_summaries
     from slaengine.plugins.metrics import aged_backlog, backlog, resolution_rate, response_time
 
     for cls in (backlog.Backlog, aged_backlog.AgedBacklog, resolution_rate.ResolutionRate,

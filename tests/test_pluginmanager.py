@@ -10,7 +10,7 @@ from slaengine import hookimpl, hookspecs
 from slaengine.contract import load_contract
 from slaengine.engine import evaluate
 from slaengine.errors import PluginError, SlaError
-from slaengine.kinds import Metric
+from slaengine.plugin import Metric
 from slaengine.pluginmanager import build_registry
 
 DATA = pathlib.Path(__file__).parent / "data"
@@ -72,7 +72,7 @@ def test_misspelt_hook_fails_loudly():
 
 def test_registered_object_of_the_wrong_kind():
     extra = plugin_module("wrong_kind", register_metrics=lambda: ["csat"])
-    with pytest.raises(PluginError, match=r"is not a slaengine\.kinds\.Metric"):
+    with pytest.raises(PluginError, match=r"is not a slaengine\.plugin\.Metric"):
         build_registry([extra])
 
 
@@ -131,7 +131,7 @@ def test_every_hook_has_a_docstring_and_a_test():
 
 
 def test_register_penalty_models_hook_feeds_contract_validation(tmp_path):
-    from slaengine.kinds import PenaltyModel
+    from slaengine.plugin import PenaltyModel
 
     class Flat(PenaltyModel):
         """A flat amount per breach."""
@@ -158,7 +158,7 @@ def test_third_party_source_and_reporter(tmp_path):
     import pyarrow as pa
 
     from slaengine.fields import TICKETS
-    from slaengine.kinds import REJECT_SCHEMA, Reporter, Source, SourceBatch
+    from slaengine.plugin import REJECT_SCHEMA, Reporter, Source, SourceBatch
 
     class Fixed(Source):
         """Two tickets from memory, the way a database or API source would hand them over."""
@@ -198,3 +198,19 @@ def test_third_party_source_and_reporter(tmp_path):
     out = io.StringIO()
     registry.reporters["count"].write(evaluation, out)
     assert out.getvalue() == "1 verdicts\n"
+
+
+def test_former_module_name_of_the_plugin_types_still_works_and_warns() -> None:
+    """A plugin written against 0.1 imports ``slaengine.kinds``: it gets the same types."""
+    import subprocess
+    import sys
+
+    program = ("import warnings; warnings.simplefilter('always')\n"
+               "with warnings.catch_warnings(record=True) as seen:\n"
+               "    from slaengine.kinds import Metric, REJECT_SCHEMA\n"
+               "import slaengine.plugin as p\n"
+               "assert Metric is p.Metric and REJECT_SCHEMA.names == p.REJECT_SCHEMA.names\n"
+               "print([str(w.message) for w in seen if w.category is DeprecationWarning])\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          check=True)
+    assert "slaengine.kinds is now slaengine.plugin" in done.stdout

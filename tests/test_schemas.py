@@ -15,7 +15,7 @@ from slaengine.cli import main
 from slaengine.contract import parse_contract
 from slaengine.errors import ContractError
 from slaengine.jsonschema import REPORT_SCHEMA_VERSION, contract_schema, report_schema
-from slaengine.kinds import Metric
+from slaengine.plugin import Metric
 from slaengine.pluginmanager import build_registry
 
 ROOT = Path(__file__).parent.parent

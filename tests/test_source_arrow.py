@@ -21,7 +21,7 @@ from slaengine.contract import load_contract
 from slaengine.engine import evaluate
 from slaengine.errors import DataError
 from slaengine.fields import TICKETS
-from slaengine.kinds import REJECT_SCHEMA, SourceConfig
+from slaengine.plugin import REJECT_SCHEMA, SourceConfig
 from slaengine.plugins.sources.arrow import ArrowSource
 
 VENDOR = {"ticket_id": "Ticket", "created_at": "Opened", "first_response_at": "First reply",

@@ -14,7 +14,7 @@ import pytest
 
 from slaengine.errors import DataError
 from slaengine.fields import TICKETS
-from slaengine.kinds import REJECT_SCHEMA, SourceBatch, SourceConfig
+from slaengine.plugin import REJECT_SCHEMA, SourceBatch, SourceConfig
 from slaengine.plugins.sources.csv import CsvSource, register_sources
 
 VENDOR = {

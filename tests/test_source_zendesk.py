@@ -36,7 +36,7 @@ from slaengine.contract import load_contract
 from slaengine.engine import evaluate
 from slaengine.errors import DataError
 from slaengine.fields import TICKETS
-from slaengine.kinds import REJECT_SCHEMA, SourceConfig
+from slaengine.plugin import REJECT_SCHEMA, SourceConfig
 from slaengine.plugins.sources.zendesk import PROVIDES, ZendeskSource
 
 DATA = Path(__file__).parent / "data" / "zendesk"

@@ -136,7 +136,7 @@ def test_evaluate_still_imports_arrow(tmp_path: Path) -> None:
 def test_types_made_on_first_use_are_the_arrow_types() -> None:
     import pyarrow as pa
 
-    from slaengine import fields, kinds
+    from slaengine import fields, plugin
     from slaengine.lazy import pa as lazy_pa
 
     made = [getattr(fields, name) for name in
@@ -151,8 +151,8 @@ def test_types_made_on_first_use_are_the_arrow_types() -> None:
     assert fields.TICKETS.type_name("priority") == "category"
     assert fields.COSTS.fields["amount"] == fields.MONEY
     assert "csat" in fields.TICKETS.fields and "amount" not in fields.TICKETS.fields
-    assert kinds.REJECT_SCHEMA.names == ["source", "row", "field", "value", "reason"]
-    assert kinds.REJECT_SCHEMA.field("row").type == pa.int64()
+    assert plugin.REJECT_SCHEMA.names == ["source", "row", "field", "value", "reason"]
+    assert plugin.REJECT_SCHEMA.field("row").type == pa.int64()
     assert lazy_pa.table is pa.table
     with pytest.raises(AttributeError):
         _ = fields.NOT_A_TYPE

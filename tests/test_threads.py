@@ -33,7 +33,7 @@ DATA = Path(__file__).parent / "data"
 PLUGINS = '''
 from slaengine import hookimpl
 from slaengine.errors import DataError
-from slaengine.kinds import PenaltyModel
+from slaengine.plugin import PenaltyModel
 from slaengine.plugins.metrics.first_response_time import FirstResponseTime
 from slaengine.plugins.sources.csv import CsvSource
 

@@ -12,8 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import ClassVar
 
 from slaengine.fields import RECORD_KINDS
-from slaengine.kinds import Input, MeasureContext, PeriodFigures, PeriodGrid, PeriodMetric
 from slaengine.lazy import np, pa, pc
+from slaengine.plugin import Input, MeasureContext, PeriodFigures, PeriodGrid, PeriodMetric
 
 CENT_4 = Decimal("0.0001")
 """Money figures are quantized to the four decimals of :data:`slaengine.fields.MONEY`."""

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
-from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
 from slaengine.lazy import np, pa
+from slaengine.plugin import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
 from slaengine.plugins.metrics.backlog import OPEN_KEYS, open_at_end, open_summary, open_tickets
 from slaengine.targets import TargetError, parse_duration
 

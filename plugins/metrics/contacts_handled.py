@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from slaengine import hookimpl
-from slaengine.kinds import MeasureContext, Metric
 from slaengine.lazy import np, pa
+from slaengine.plugin import MeasureContext, Metric
 from slaengine.plugins.metrics.cost_per_contact import HANDLED_BY, handled
 
 

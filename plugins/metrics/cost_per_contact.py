@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
-from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
 from slaengine.lazy import np, pa, pc
+from slaengine.plugin import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
 from slaengine.plugins.metrics._period import counts, money_sums, quantize, time_field
 
 CONTACT_KINDS = ("tickets", "calls")

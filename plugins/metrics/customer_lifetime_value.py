@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from slaengine import hookimpl
-from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
 from slaengine.lazy import np, pa, pc
 from slaengine.money import parse_amount
+from slaengine.plugin import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
 from slaengine.plugins.metrics._period import micros, quantize
 
 

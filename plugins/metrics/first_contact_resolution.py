@@ -6,8 +6,8 @@ from collections.abc import Collection
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
-from slaengine.kinds import MeasureContext, Metric
 from slaengine.lazy import pa, pc
+from slaengine.plugin import MeasureContext, Metric
 
 OF = ("all", "resolved")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from slaengine import hookimpl
-from slaengine.kinds import MeasureContext, Metric
 from slaengine.lazy import pa, pc
+from slaengine.plugin import MeasureContext, Metric
 
 PARTS = ("talk_seconds", "hold_seconds", "wrap_seconds")
 

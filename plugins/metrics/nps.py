@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from slaengine import hookimpl
-from slaengine.kinds import MeasureContext, Metric
 from slaengine.lazy import pa, pc
+from slaengine.plugin import MeasureContext, Metric
 
 
 class NetPromoterScore(Metric):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from slaengine import hookimpl
-from slaengine.kinds import MeasureContext, Metric
 from slaengine.lazy import pa
+from slaengine.plugin import MeasureContext, Metric
 
 
 class ResolutionTime(Metric):

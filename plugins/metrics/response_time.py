@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from slaengine import hookimpl
-from slaengine.kinds import (
+from slaengine.lazy import np, pa, pc
+from slaengine.plugin import (
     Input,
     MeasureContext,
     Metric,
@@ -15,7 +16,6 @@ from slaengine.kinds import (
     PeriodMetric,
     combine_summaries,
 )
-from slaengine.lazy import np, pa, pc
 from slaengine.plugins.metrics._period import per_period
 
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from slaengine import hookimpl
-from slaengine.kinds import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
 from slaengine.lazy import np, pa
+from slaengine.plugin import Input, MeasureContext, Metric, PeriodFigures, PeriodGrid, PeriodMetric
 from slaengine.plugins.metrics._period import micros
 
 

@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 
 from slaengine import hookimpl
 from slaengine.errors import DataError
-from slaengine.kinds import MeasureContext, Metric
 from slaengine.lazy import pa, pc
+from slaengine.plugin import MeasureContext, Metric
 from slaengine.plugins.metrics.abandonment_rate import _check_duration, short_abandons
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
-from slaengine.kinds import MeasureContext, Metric
 from slaengine.lazy import pa, pc
+from slaengine.plugin import MeasureContext, Metric
 from slaengine.targets import TargetError, parse_duration
 
 DEFAULT_WITHIN = {"urgent": "1h", "high": "4h", "normal": "8h", "low": "24h"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from slaengine import hookimpl
-from slaengine.kinds import Metric
+from slaengine.plugin import Metric
 from slaengine.plugins.metrics._period import SalesOfType
 
 

@@ -14,7 +14,7 @@ from slaengine.credits.money import FeeShare, PeriodFee, parse_percent, percent_
 from slaengine.credits.outcomes import LevelOutcome, PeriodOutcomes
 from slaengine.credits.schema import AMOUNT_OR_SHARE, PERCENT
 from slaengine.credits.terms import needs_fee
-from slaengine.kinds import PenaltyModel
+from slaengine.plugin import PenaltyModel
 
 TRIGGERS = ("minimum", "target")
 

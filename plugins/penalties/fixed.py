@@ -12,8 +12,8 @@ from slaengine.credits.ledger import CreditLine
 from slaengine.credits.money import PeriodFee
 from slaengine.credits.outcomes import PeriodOutcomes
 from slaengine.credits.schema import AMOUNT, per_status, status_values
-from slaengine.kinds import PenaltyModel
 from slaengine.money import parse_amount
+from slaengine.plugin import PenaltyModel
 
 
 @dataclass(frozen=True)

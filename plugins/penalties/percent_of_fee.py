@@ -12,7 +12,7 @@ from slaengine.credits.money import PeriodFee, parse_percent, percent_text
 from slaengine.credits.outcomes import PeriodOutcomes
 from slaengine.credits.schema import PERCENT, per_status, status_values
 from slaengine.credits.terms import TermsProblem
-from slaengine.kinds import PenaltyModel
+from slaengine.plugin import PenaltyModel
 
 Shares = Mapping[str, Mapping[str, Decimal]]
 """Service level -> failing status -> share of the period's fee."""

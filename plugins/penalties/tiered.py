@@ -15,7 +15,7 @@ from slaengine.credits.money import FeeShare, PeriodFee, parse_percent, percent_
 from slaengine.credits.outcomes import PeriodOutcomes
 from slaengine.credits.schema import AMOUNT_OR_SHARE, PERCENT
 from slaengine.credits.terms import needs_fee
-from slaengine.kinds import PenaltyModel
+from slaengine.plugin import PenaltyModel
 from slaengine.readable import format_compliance
 
 

@@ -18,8 +18,8 @@ import csv
 from typing import Any, TextIO
 
 from slaengine import hookimpl
-from slaengine.kinds import Reporter
 from slaengine.outputs import neutralise_cell
+from slaengine.plugin import Reporter
 from slaengine.present import figure, number
 from slaengine.verdicts import Evaluation, Verdict
 

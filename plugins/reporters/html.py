@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from slaengine import hookimpl
-from slaengine.kinds import Reporter
+from slaengine.plugin import Reporter
 from slaengine.present import (
     describe_outlook,
     format_compliance,

@@ -6,9 +6,9 @@ import json
 from typing import TextIO
 
 from slaengine import hookimpl
-from slaengine.kinds import Reporter
 from slaengine.manifest import for_report
 from slaengine.outputs import strict_json
+from slaengine.plugin import Reporter
 from slaengine.present import evaluation_to_dict
 from slaengine.verdicts import Evaluation
 

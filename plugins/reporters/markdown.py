@@ -19,7 +19,7 @@ import re
 from typing import TextIO
 
 from slaengine import hookimpl
-from slaengine.kinds import Reporter
+from slaengine.plugin import Reporter
 from slaengine.verdicts import Evaluation
 
 _BREAKS = re.compile(r"\s*[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+\s*")

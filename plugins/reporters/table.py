@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from slaengine import hookimpl
-from slaengine.kinds import Reporter
+from slaengine.plugin import Reporter
 from slaengine.present import format_compliance, format_margin, format_schedule, format_value
 from slaengine.text import printable
 from slaengine.verdicts import Evaluation, Verdict

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from slaengine.errors import DataError, did_you_mean
-from slaengine.kinds import SourceConfig
+from slaengine.plugin import SourceConfig
 
 
 def requested_columns(config: SourceConfig, fields: Sequence[str]) -> dict[str, str]:

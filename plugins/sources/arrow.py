@@ -12,8 +12,8 @@ from slaengine import hookimpl
 from slaengine.errors import DataError
 from slaengine.fields import is_category
 from slaengine.inputs import source_files
-from slaengine.kinds import Source, SourceBatch, SourceConfig, reject_schema
 from slaengine.lazy import ds, np, pa, pq
+from slaengine.plugin import Source, SourceBatch, SourceConfig, reject_schema
 from slaengine.plugins.sources._columns import check_columns, requested_columns
 
 _BUFFER_BYTES = 1 << 20  # columns are read through 1 MiB buffers, not whole column chunks

@@ -14,8 +14,8 @@ from slaengine import hookimpl
 from slaengine.errors import DataError
 from slaengine.fields import arrow_type
 from slaengine.inputs import source_files
-from slaengine.kinds import Source, SourceBatch, SourceConfig, reject_schema
 from slaengine.lazy import np, pa, pacsv, pc
+from slaengine.plugin import Source, SourceBatch, SourceConfig, reject_schema
 from slaengine.plugins.sources._columns import check_columns, requested_columns
 from slaengine.readahead import read_ahead
 

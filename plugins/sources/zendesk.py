@@ -16,8 +16,8 @@ from slaengine import hookimpl
 from slaengine.errors import DataError
 from slaengine.fields import arrow_type
 from slaengine.inputs import is_pattern, source_files
-from slaengine.kinds import Source, SourceBatch, SourceConfig, reject_schema
 from slaengine.lazy import np, pa, pc
+from slaengine.plugin import Source, SourceBatch, SourceConfig, reject_schema
 
 
 @cache

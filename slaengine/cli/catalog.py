@@ -24,7 +24,7 @@ def plugins(name: str | None) -> None:
     """
 
     def body() -> int:
-        from slaengine.pluginmanager import KINDS, PluginWarning, build_registry
+        from slaengine.pluginmanager import PLUGIN_TYPES, PluginWarning, build_registry
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PluginWarning)  # listed below instead
@@ -32,7 +32,7 @@ def plugins(name: str | None) -> None:
         if name is not None:
             _show_plugin(registry, name)
             return 0
-        for kind in KINDS:
+        for kind in PLUGIN_TYPES:
             names = registry.names(kind)
             echo(f"{kind}s:" if names else f"{kind}s: (none installed)")
             for found in names:
@@ -57,13 +57,13 @@ def _show_plugin(registry: Any, name: str) -> None:
     """Every installed plugin object called ``name`` (a source and a reporter may share one),
     with the keys a contract may give it."""
     from slaengine.describe import key_lines, plain_text
-    from slaengine.pluginmanager import KINDS
+    from slaengine.pluginmanager import PLUGIN_TYPES
     from slaengine.schema import SOURCE_KEYS
 
-    found = [(kind, registry.objects[kind][name]) for kind in KINDS
+    found = [(kind, registry.objects[kind][name]) for kind in PLUGIN_TYPES
              if name in registry.objects.get(kind, {})]
     if not found:
-        every = sorted({n for kind in KINDS for n in registry.names(kind)})
+        every = sorted({n for kind in PLUGIN_TYPES for n in registry.names(kind)})
         raise UsageError(f'no plugin called "{name}"' + registry.broken_note(),
                          suggestion=did_you_mean(name, every), accepted=every)
     blocks = []
@@ -108,7 +108,7 @@ def _metric_lines(metric: Any) -> list[str]:
 def _metric_inputs(metric: Any) -> tuple[str, str]:
     """A metric's record kinds and the fields it reads, in words."""
     from slaengine.fields import RECORD_KINDS
-    from slaengine.kinds import PeriodMetric
+    from slaengine.plugin import PeriodMetric
 
     if isinstance(metric, PeriodMetric):
         kinds = " + ".join("/".join(i.kinds) for i in metric.inputs.values())

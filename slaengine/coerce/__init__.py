@@ -2,7 +2,7 @@
 
 Every tabular source (CSV, Arrow, Parquet, ...) hands :func:`coerce` its columns as they came:
 text to be parsed, or values that are already typed. :func:`coerce` returns the records typed
-as :mod:`slaengine.fields` says, and one reject row (:data:`slaengine.kinds.REJECT_SCHEMA`) for
+as :mod:`slaengine.fields` says, and one reject row (:data:`slaengine.plugin.REJECT_SCHEMA`) for
 every input row it could not use, with the reason. Nothing is dropped silently, so
 ``accepted + rejected == read`` always holds.
 

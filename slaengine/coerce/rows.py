@@ -14,7 +14,7 @@ from slaengine.coerce.column import Column, reasons
 from slaengine.coerce.types import coerce_column
 from slaengine.errors import DataError, did_you_mean
 from slaengine.fields import RecordKind
-from slaengine.kinds import REJECT_SCHEMA
+from slaengine.plugin import REJECT_SCHEMA
 
 
 def coerce(

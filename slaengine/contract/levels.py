@@ -11,7 +11,7 @@ from slaengine.contract.model import ServiceLevel, SourceSpec
 from slaengine.contract.problems import ProblemList
 from slaengine.errors import KeyPath, did_you_mean
 from slaengine.fields import RECORD_KINDS, RecordKind
-from slaengine.kinds import PAUSE_FIELDS, Metric, PeriodMetric
+from slaengine.plugin import PAUSE_FIELDS, Metric, PeriodMetric
 from slaengine.targets import Target, TargetError, parse_target
 
 # A statistic's result is in one of these units; the target must be written in the same one.

@@ -79,7 +79,7 @@ from slaengine.verdicts import Evaluation, Verdict
 
 if TYPE_CHECKING:
     from slaengine.contract import Contract
-    from slaengine.kinds import PenaltyModel
+    from slaengine.plugin import PenaltyModel
 
 
 def assess_credits(evaluation: Evaluation, model: PenaltyModel, terms: CreditTerms

@@ -21,7 +21,7 @@ from slaengine.schema import PENALTY_KEYS
 from slaengine.targets import TargetError, parse_target
 
 if TYPE_CHECKING:
-    from slaengine.kinds import PenaltyModel
+    from slaengine.plugin import PenaltyModel
 
 FAILED = ("breached", "critical")
 """The statuses that can cost a credit (a value per status is given for these)."""

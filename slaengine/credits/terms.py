@@ -24,7 +24,7 @@ from slaengine.years import periods_per_year
 
 if TYPE_CHECKING:
     from slaengine.contract import Contract
-    from slaengine.kinds import PenaltyModel
+    from slaengine.plugin import PenaltyModel
 
 Problem = tuple[KeyPath, str, str | None, list[str] | None]
 """A problem as :func:`slaengine.schema.validate` gives it: key path, message, suggestion,
@@ -33,7 +33,7 @@ accepted values."""
 
 class TermsProblem(ValueError):
     """A problem of the ``[penalties]`` terms at ``key_path``, raised by a penalty model's
-    ``parse`` (see :class:`slaengine.kinds.PenaltyModel`); the contract reports it there."""
+    ``parse`` (see :class:`slaengine.plugin.PenaltyModel`); the contract reports it there."""
 
     def __init__(self, key_path: KeyPath, message: str) -> None:
         super().__init__(message)

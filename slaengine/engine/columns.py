@@ -10,7 +10,7 @@ from pathlib import Path
 
 from slaengine.contract import Contract, ServiceLevel, SourceSpec
 from slaengine.engine.read import source_config
-from slaengine.kinds import PAUSE_FIELDS, Metric, PeriodMetric, Source, SourceConfig
+from slaengine.plugin import PAUSE_FIELDS, Metric, PeriodMetric, Source, SourceConfig
 from slaengine.pluginmanager import Registry
 
 

@@ -19,15 +19,15 @@ from slaengine.engine.narrow import Counted, narrow, spanned_periods, where_mask
 from slaengine.engine.read import SourceData
 from slaengine.engine.verdict import period_labels, period_verdicts
 from slaengine.errors import DataError
-from slaengine.kinds import (
+from slaengine.lazy import np, pa, pc
+from slaengine.periods import period_bounds, period_keys
+from slaengine.plugin import (
     MeasureContext,
     PeriodFigures,
     PeriodGrid,
     PeriodMetric,
     combine_summaries,
 )
-from slaengine.lazy import np, pa, pc
-from slaengine.periods import period_bounds, period_keys
 from slaengine.pluginmanager import Registry, guarded
 from slaengine.verdicts import FAILED, Concentration, LevelAccount, Verdict
 

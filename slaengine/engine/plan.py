@@ -10,7 +10,7 @@ from slaengine.engine.batch import GroupIndex
 from slaengine.engine.columns import evidence_fields, level_fields
 from slaengine.engine.levels import PeriodLevel, StreamedLevel
 from slaengine.engine.record import RecordLevel
-from slaengine.kinds import PeriodMetric
+from slaengine.plugin import PeriodMetric
 from slaengine.pluginmanager import Registry
 from slaengine.statistics import Tally
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from slaengine.contract import Contract, SourceSpec
 from slaengine.engine.batch import BatchPeriods, batch_periods
 from slaengine.errors import DataError
-from slaengine.kinds import SourceBatch, SourceConfig, reject_schema
 from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
+from slaengine.plugin import SourceBatch, SourceConfig, reject_schema
 from slaengine.pluginmanager import Registry, guarded
 from slaengine.readahead import read_ahead
 from slaengine.verdicts import SourceAccount

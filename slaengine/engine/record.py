@@ -27,8 +27,8 @@ from slaengine.engine.missed import (
 from slaengine.engine.narrow import Counted, Narrowing, narrow
 from slaengine.engine.verdict import Figures, closed_periods, period_labels, verdict
 from slaengine.errors import DataError
-from slaengine.kinds import MeasureContext, Metric
 from slaengine.lazy import np, pa, pc
+from slaengine.plugin import MeasureContext, Metric
 from slaengine.pluginmanager import Registry, guarded
 from slaengine.statistics import Layout, Tally, as_float
 from slaengine.targets import percentile_of

@@ -17,9 +17,9 @@ from slaengine.engine.manifest import manifest
 from slaengine.engine.plan import join_plan, needed_fields, plan
 from slaengine.engine.read import SourceData, contract_folder, join, read_source, source_files
 from slaengine.engine.record import RecordLevel
-from slaengine.kinds import reject_schema
 from slaengine.lazy import np, pa
 from slaengine.manifest import Digests
+from slaengine.plugin import reject_schema
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.progress import Progress, known_size, reporter
 from slaengine.verdicts import Evaluation

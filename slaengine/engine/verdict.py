@@ -11,9 +11,9 @@ from typing import Any
 
 from slaengine.calendars import ALWAYS, Calendar
 from slaengine.contract import Contract, ServiceLevel, statistic_unit
-from slaengine.kinds import Metric, PeriodFigures
 from slaengine.lazy import np, pa
 from slaengine.periods import period_bounds, period_label
+from slaengine.plugin import Metric, PeriodFigures
 from slaengine.targets import exact_figure
 from slaengine.verdicts import Verdict
 

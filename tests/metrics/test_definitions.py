@@ -13,7 +13,7 @@ from slaengine import hookimpl
 from slaengine.contract import load_contract
 from slaengine.engine import evaluate
 from slaengine.errors import ContractError, DataError
-from slaengine.kinds import Input, PeriodFigures, PeriodMetric, count_by
+from slaengine.plugin import Input, PeriodFigures, PeriodMetric, count_by
 from slaengine.plugins.metrics._period import per_period
 from slaengine.testing import case_registry, evaluate_case
 

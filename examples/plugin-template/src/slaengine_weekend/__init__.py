@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from slaengine import hookimpl
-from slaengine.kinds import MeasureContext, Metric
+from slaengine.plugin import MeasureContext, Metric
 
 
 class WeekendShare(Metric):
