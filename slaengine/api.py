@@ -119,13 +119,14 @@ def evaluate(
     return Result.of(evaluation)
 
 
-def as_of_instant(as_of: datetime | date | str, timezone: str) -> datetime:
+def as_of_instant(as_of: datetime | date | str, timezone: str, name: str = "as_of") -> datetime:
     """The instant ``as_of`` names, in UTC, by the rule of ``--as-of``: a date (``2026-03-18``
     as text or a :class:`~datetime.date`) means the end of that day, a date-time without an
     offset is wall time in ``timezone`` (the contract's).
 
     It must fall within the dates a contract may name (:data:`slaengine.periods.FIRST_DAY` ..
-    ``LAST_DAY``), so no date arithmetic downstream can overflow.
+    ``LAST_DAY``), so no date arithmetic downstream can overflow. ``name`` is what messages
+    call it (``--as-of`` on the command line).
     """
     moment: datetime
     if isinstance(as_of, str):
@@ -133,15 +134,15 @@ def as_of_instant(as_of: datetime | date | str, timezone: str) -> datetime:
             parsed: date = (date.fromisoformat(as_of) if len(as_of) == 10
                             else datetime.fromisoformat(as_of))
         except ValueError:
-            raise UsageError(f'as_of: "{as_of}" is not a date (2026-03-18) or an ISO date-time '
+            raise UsageError(f'{name}: "{as_of}" is not a date (2026-03-18) or an ISO date-time '
                              "(2026-03-18T12:00)") from None
-        return as_of_instant(parsed, timezone)
+        return as_of_instant(parsed, timezone, name)
     if not isinstance(as_of, date):
-        raise UsageError(f"as_of: expected a date, a date-time or ISO text, got "
+        raise UsageError(f"{name}: expected a date, a date-time or ISO text, got "
                          f"{type(as_of).__name__}")
     problem = date_range_problem(as_of)
     if problem is not None:
-        raise UsageError(f"as_of: {problem}")
+        raise UsageError(f"{name}: {problem}")
     if isinstance(as_of, datetime):
         moment = as_of
     else:  # the end of the day: the start of the next

@@ -170,34 +170,11 @@ def _plan_outputs(
 
 
 def _as_of(text: str, timezone: str) -> Any:
-    """``2026-03-18`` (the end of that day) or an ISO date-time; naive in ``timezone``.
+    """``2026-03-18`` (the end of that day) or an ISO date-time; naive in ``timezone``: the
+    rule of :func:`slaengine.api.as_of_instant`, which a Python caller's ``as_of`` follows."""
+    from slaengine.api import as_of_instant
 
-    The moment must fall within the dates a contract may name (``slaengine.periods``), so no
-    date arithmetic downstream can overflow.
-    """
-    from datetime import UTC, date, datetime, timedelta
-    from zoneinfo import ZoneInfo
-
-    from slaengine.periods import date_range_problem
-
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            problem = date_range_problem(day)
-            if problem is None:
-                day += timedelta(days=1)
-            moment = datetime(day.year, day.month, day.day)
-        else:
-            moment = datetime.fromisoformat(text)
-            problem = date_range_problem(moment)
-    except ValueError:
-        raise UsageError(f'--as-of: "{text}" is not a date (2026-03-18) or an ISO date-time '
-                         "(2026-03-18T12:00)") from None
-    if problem is not None:
-        raise UsageError(f"--as-of: {problem}")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(timezone))
-    return moment.astimezone(UTC)
+    return as_of_instant(text, timezone, "--as-of")
 
 
 class _progress:
