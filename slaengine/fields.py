@@ -18,7 +18,7 @@ Types:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -87,8 +87,12 @@ class RecordKind:
     ``bounds`` maps a numeric field to its inclusive ``(low, high)`` range; ``None`` leaves that
     side open (``(0, None)``: never negative). ``not_before`` lists ``(field, earlier)`` pairs: a
     record whose ``field`` lies before its ``earlier`` field is impossible (a ticket answered
-    before it was opened). Sources reject records that break either rule, with the reason, so
-    that no metric ever sees a negative duration or a CSAT of 7.
+    before it was opened). ``values`` gives the closed set of values of a category field (an
+    event is ``created``, ``status``, ...); ``aliases`` the names one source uses for them
+    (:meth:`with_aliases`). Sources reject records that break any of these rules, with the
+    reason, so that no metric ever sees a negative duration, a CSAT of 7 or a status it cannot
+    place. ``unique_ids`` is false when many records share an id (a ticket's events): a repeated
+    id is then no duplicate.
     """
 
     name: str
@@ -98,6 +102,27 @@ class RecordKind:
     descriptions: dict[str, str]
     bounds: dict[str, Bound] = field(default_factory=dict)
     not_before: tuple[tuple[str, str], ...] = ()
+    values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    aliases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    unique_ids: bool = True
+
+    def with_aliases(self, aliases: Mapping[str, Mapping[str, str]]) -> RecordKind:
+        """This kind as one source reads it: each field of ``aliases`` also accepts the
+        source's own names for its values (``{"status": {"Resolved": "solved"}}``), read as the
+        canonical value they map onto.
+
+        :raises ValueError: a field without a closed set of values, or a mapping onto a value
+            that is not canonical (the contract's checks say so first, naming the key).
+        """
+        for name, mapping in aliases.items():
+            allowed = self.values.get(name)
+            if allowed is None:
+                raise ValueError(f"field {name!r} of {self.name} has no closed set of values")
+            wrong = sorted(v for v in mapping.values() if v not in allowed)
+            if wrong:
+                raise ValueError(f"{name}: {wrong} are not among {list(allowed)}")
+        merged = {**self.aliases, **{n: dict(m) for n, m in aliases.items() if m}}
+        return replace(self, aliases=merged)
 
     @property
     def required(self) -> tuple[str, str]:
@@ -191,6 +216,8 @@ def _kind(
     *,
     bounds: dict[str, Bound] | None = None,
     not_before: tuple[tuple[str, str], ...] = (),
+    values: dict[str, tuple[str, ...]] | None = None,
+    unique_ids: bool = True,
 ) -> RecordKind:
     """A record kind whose first field is its id and second its period time."""
     return RecordKind(
@@ -201,6 +228,8 @@ def _kind(
         descriptions={n: d for n, _, d in rows},
         bounds=bounds or {},
         not_before=not_before,
+        values=values or {},
+        unique_ids=unique_ids,
     )
 
 
@@ -274,8 +303,32 @@ SALES = _kind("sales", [
     ("amount", "money", "revenue in the contract's currency (exact decimal)"),
 ])
 
+EVENT_TYPES = ("created", "status", "comment", "priority", "group", "assignee")
+"""What an event records: the ticket's creation, a change of its status, a comment, a change of
+its priority, group or assignee."""
+
+STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
+"""A ticket's statuses, in the help desks' common vocabulary; a source maps its own names onto
+them with ``values``."""
+
+AUTHORS = ("requester", "agent", "system")
+"""Who wrote a comment: the customer, the vendor's agent, or an automation."""
+
+EVENTS = _kind("events", [
+    ("ticket_id", "text", "the ticket whose history the event belongs to"),
+    ("at", "timestamp", "when the event happened (decides the period)"),
+    ("event", "category", "what happened: " + ", ".join(EVENT_TYPES)),
+    ("status", "category", "the status after a status change: " + ", ".join(STATUSES)),
+    ("author", "category", "who wrote a comment: " + ", ".join(AUTHORS)),
+    ("public", "bool", "whether a comment is visible to the customer"),
+    ("priority", "category", "the priority after a priority change"),
+    ("group", "category", "the group after a group change"),
+    ("agent", "category", "the assignee after an assignee change"),
+], values={"event": EVENT_TYPES, "status": STATUSES, "author": AUTHORS}, unique_ids=False)
+"""A ticket's history, one record per change; many records share a ``ticket_id``."""
+
 RECORD_KINDS: dict[str, RecordKind] = {
-    kind.name: kind for kind in (TICKETS, SURVEYS, CALLS, COSTS, CUSTOMERS, SALES)
+    kind.name: kind for kind in (TICKETS, SURVEYS, CALLS, COSTS, CUSTOMERS, SALES, EVENTS)
 }
 
 

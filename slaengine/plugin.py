@@ -43,7 +43,10 @@ class SourceConfig:
     ``options`` holds the plugin's own keys, validated by its ``schema``. Timestamps without an
     offset are read in ``timezone``. ``time_range`` is the evaluated window ``[start, end)`` of
     the kind's time field in UTC (``None``: open); a source may use it to skip data early
-    (the engine applies it anyway), never to reject rows.
+    (the engine applies it anyway), never to reject rows. ``values`` maps a field with a closed
+    set of values to the source's own names for them (``{"status": {"Resolved": "solved"}}``);
+    ``kind`` then carries them (:meth:`RecordKind.with_aliases`), so a source that types its
+    rows with :func:`slaengine.coerce.coerce` reads them as the canonical values.
     """
 
     name: str
@@ -54,6 +57,11 @@ class SourceConfig:
     timezone: str
     kind: RecordKind = TICKETS
     time_range: tuple[datetime | None, datetime | None] = (None, None)
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.values:
+            object.__setattr__(self, "kind", self.kind.with_aliases(self.values))
 
 
 @cache

@@ -90,12 +90,32 @@ CONTRACT_KEYS: dict[str, Any] = {
     "end": {"type": "date"},
 }
 
+def _check_value_names(field: str, value: Any, error: Any) -> None:
+    """A source's own name for a value, as ``values`` maps it: a value is trimmed when read, so
+    a name that is empty or starts or ends with whitespace could never match one."""
+    if isinstance(value, str) and (not value.strip() or value != value.strip()):
+        error(field, f"{_show(value)} can never match: values are read trimmed, and an empty "
+                     "value is a missing one")
+
+
+VALUES: dict[str, Any] = {
+    "type": "dict",
+    "valuesrules": {
+        "type": "dict",
+        "keysrules": {"type": "string", "check_with": _check_value_names},
+        "valuesrules": {"type": "string"},
+    },
+}
+"""``values = { status = { "Waiting for customer" = "pending" } }``: a source's own names for
+the values of a field with a closed set (which field and value are checked against the kind)."""
+
 SOURCE_KEYS: dict[str, Any] = {
     "adapter": {"type": "string", "required": True},
     "kind": {"type": "string", "allowed": list(RECORD_KINDS), "default": "tickets"},
     "path": {"type": "string", "required": True, "empty": False},
     "fields": {"type": "dict", "valuesrules": {"type": "string", "empty": False}},
     "link": {"type": "string"},
+    "values": VALUES,
 }
 
 SERVICE_LEVEL_KEYS: dict[str, Any] = {

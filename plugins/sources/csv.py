@@ -135,7 +135,7 @@ class CsvSource(Source):
             return
         id_column = config.fields.get(config.kind.id_field, config.kind.id_field)
         checked = dict(columns)
-        if id_column in names:
+        if id_column in names and config.kind.unique_ids:  # events share their ticket's id
             checked.setdefault(config.kind.id_field, id_column)
         else:
             id_column = None

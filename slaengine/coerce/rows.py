@@ -79,7 +79,11 @@ def coerce(
 
 
 def _check_rules(cols: dict[str, Column], kind: RecordKind) -> None:
-    """Add the problems that look at typed values: bounds, order, required fields."""
+    """Add the problems that look at typed values: closed sets of values, bounds, order,
+    required fields."""
+    for name, allowed in kind.values.items():
+        if name in cols:
+            _closed(cols[name], allowed, kind.aliases.get(name, {}))
     for name, (low, high) in kind.bounds.items():
         col = cols.get(name)
         if col is None or (low is None and high is None):
@@ -109,6 +113,43 @@ def _check_rules(cols: dict[str, Column], kind: RecordKind) -> None:
         if col.problem is not None:
             missing = pc.and_(missing, pc.is_null(col.problem))
         col.add_problem(missing, f"{name}: missing")
+
+
+_NAMES_SHOWN = 20
+"""A reason lists at most this many of a source's own names for a field's values."""
+
+
+def _closed(col: Column, allowed: tuple[str, ...], aliases: Mapping[str, str]) -> None:
+    """Read a category column's values as canonical ones: a source's own name (``aliases``)
+    becomes the value it maps onto, any other value outside ``allowed`` is a problem of its row.
+
+    Works on the (short) dictionary of distinct values: a lookup per distinct value, then one
+    ``take`` of the row indices. Rejected values leave the dictionary, so accepted records hold
+    canonical values only.
+    """
+    typed = col.typed
+    if not pa.types.is_dictionary(typed.type):
+        raise ValueError(f"coerce: field {col.name!r} has a closed set but is no category")
+    names = typed.dictionary
+    if aliases:
+        mapped = pc.take(pa.array(list(aliases.values()), pa.string()),
+                         pc.index_in(names, value_set=pa.array(list(aliases), pa.string())))
+        names = pc.coalesce(mapped, names)
+    known = pc.is_in(names, value_set=pa.array(allowed, pa.string()))
+    if aliases or not pc.all(known).as_py():
+        canonical = pc.dictionary_encode(
+            pc.if_else(known, names, pa.scalar(None, pa.string())))
+        indices = pc.take(canonical.indices, typed.indices)
+        col.typed = pa.DictionaryArray.from_arrays(indices, canonical.dictionary)
+    if pc.all(known).as_py():
+        return
+    unknown = pc.and_(pc.is_valid(typed), pc.invert(pc.take(known, typed.indices)))
+    what = f" is not one of {', '.join(allowed)}"
+    if aliases:
+        own = sorted(aliases)
+        shown = ", ".join(own[:_NAMES_SHOWN]) + (", ..." if len(own) > _NAMES_SHOWN else "")
+        what += f", nor a name values.{col.name} maps ({shown})"
+    col.add_problem(unknown, lambda: reasons(col.name, col.text, what))
 
 
 def _within(values: pa.Array, low: float | None, high: float | None) -> bool:

@@ -30,6 +30,7 @@ class SourceSpec:
     options: dict[str, Any]
     kind: str = "tickets"
     link: str | None = None
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def record_kind(self) -> RecordKind:

@@ -10,7 +10,7 @@ from slaengine import schema as contract_schema
 from slaengine.contract.model import SourceSpec
 from slaengine.contract.problems import ProblemList
 from slaengine.errors import did_you_mean
-from slaengine.fields import RECORD_KINDS
+from slaengine.fields import RECORD_KINDS, RecordKind
 
 
 class SourceChecks(ProblemList):
@@ -40,11 +40,37 @@ class SourceChecks(ProblemList):
                 self.problem((*where, "fields", canonical),
                              f"not a canonical {kind.name} field",
                              did_you_mean(canonical, kind.fields), list(kind.fields))
+        values = document.get("values", {})
+        self.check_values(where, kind, values)
         base = self.path.parent if self.path is not None else Path.cwd()
         options = {k: v for k, v in document.items() if k not in contract_schema.SOURCE_KEYS}
         return SourceSpec(name=name, adapter=document["adapter"],
                           path=(base / document["path"]).resolve(), fields=dict(mapping),
-                          options=options, kind=kind.name, link=document.get("link"))
+                          options=options, kind=kind.name, link=document.get("link"),
+                          values={f: dict(m) for f, m in values.items()})
+
+    def check_values(self, where: tuple, kind: RecordKind,
+                     values: dict[str, dict[str, str]]) -> None:
+        """``values`` maps a source's own names onto the canonical values of a field that has
+        a closed set of them (``status``): never onto a value outside that set."""
+        closed = list(kind.values)
+        for name, mapping in values.items():
+            at = (*where, "values", name)
+            if name not in kind.fields:
+                self.problem(at, f"not a canonical {kind.name} field",
+                             did_you_mean(name, kind.fields), closed or None)
+                continue
+            allowed = kind.values.get(name)
+            if allowed is None:
+                fields = f" ({', '.join(closed)})" if closed else ""
+                self.problem(at, f"field {name} takes any value, so it has nothing to map "
+                                 f"onto; values maps only the {kind.name} fields with a closed "
+                                 f"set of values{fields}", None, closed or None)
+                continue
+            for own, canonical in mapping.items():
+                if canonical not in allowed:
+                    self.problem((*at, own), f'"{canonical}" is not a {name} value',
+                                 did_you_mean(canonical, allowed), list(allowed))
 
     def check_links(self, sources: dict[str, SourceSpec | None]) -> None:
         """``link = "tickets"`` joins a source's records to another source's by the latter's

@@ -78,7 +78,7 @@ def naming_contract(contract: Contract) -> Iterator[None]:
 def source_config(contract: Contract, spec: SourceSpec) -> SourceConfig:
     return SourceConfig(name=spec.name, adapter=spec.adapter, path=spec.path,
                         fields=spec.fields, options=spec.options, timezone=contract.timezone,
-                        kind=spec.record_kind)
+                        kind=spec.record_kind, values=spec.values)
 
 
 def join(records: pa.Table, linked: pa.Table, key: str, fields: list[str]) -> tuple[pa.Table, int]:
