@@ -305,6 +305,13 @@ def test_a_missing_column_is_named() -> None:
         measure(table([created("T", utc(2, 9))]).drop_columns(["event"]))
 
 
+def test_times_that_are_not_instants_are_refused() -> None:
+    events = table([created("T", utc(2, 9))])
+    events = events.set_column(1, "at", pa.array(["2026-03-02T09:00"]))
+    with pytest.raises(DataError, match="'at' holds instants"):
+        measure(events)
+
+
 def test_as_of_before_the_data_and_unknown_clocks_are_refused() -> None:
     rows = [created("T", utc(2, 9)), comment("T", utc(2, 10), "agent")]
     with pytest.raises(ValueError, match="precedes the latest event"):

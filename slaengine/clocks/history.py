@@ -64,15 +64,8 @@ class History:
 
     @property
     def size(self) -> int:
+        """Positions: events plus one creation row per ticket."""
         return len(self.at)
-
-    def ticket_start(self) -> np.ndarray:
-        """Per position, the position of its ticket's creation row."""
-        return self.first[self.ticket]
-
-    def ticket_end(self) -> np.ndarray:
-        """Per position, the last position of its ticket."""
-        return self.last[self.ticket]
 
 
 def to_micros(instant: datetime) -> int:
@@ -111,6 +104,9 @@ def _check(table: pa.Table) -> None:
         if name not in table.column_names:
             raise DataError(f"events need a {name!r} column", where="events",
                             accepted=COLUMNS)
+    if not pa.types.is_timestamp(table["at"].type):
+        raise DataError(f"'at' holds instants (timestamps), found {table['at'].type}",
+                        where="events, at")
     for name in ("ticket_id", "at"):
         nulls = table[name].null_count
         if nulls:
