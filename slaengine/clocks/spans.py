@@ -128,7 +128,7 @@ def _tables(h: History, starts: np.ndarray, ends: np.ndarray, running: np.ndarra
     intervals = pa.table([
         ids.take(pa.array(record)), pa.array(span_start, ts),
         pa.array(span_end, ts, mask=open_end),
-        pa.array(np.where(state, "running", "paused")),
+        pa.array(["paused", "running"]).take(pa.array(state.view(np.int8))),
         h.labels.take(pa.array(cut)), pa.array(h.row[cut], pa.int64()),
         pa.array(exact / _US, pa.float64()),
     ], schema=interval_schema())
