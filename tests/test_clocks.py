@@ -289,8 +289,8 @@ def test_an_empty_table_has_no_records() -> None:
     (("T", utc(2, 9), "comment", None, None, True), "author", "names its author"),
     (("T", utc(2, 9), "comment", None, "customer", True), "author", "names its author"),
     (("T", utc(2, 9), "comment", None, "agent", None), "public", "whether it is public"),
-    ((None, utc(2, 9), "created", None, None, None), "ticket_id", "needs a ticket_id"),
-    (("T", None, "created", None, None, None), "at", "needs a at"),
+    ((None, utc(2, 9), "created", None, None, None), "ticket_id", "needs its ticket_id"),
+    (("T", None, "created", None, None, None), "at", "needs its at"),
 ])
 def test_a_row_the_clocks_cannot_read_is_named(row: tuple, column: str, words: str) -> None:
     rows = [created("T", utc(2, 8)), created("U", utc(2, 8)), row]

@@ -111,7 +111,7 @@ def _check(table: pa.Table) -> None:
         nulls = table[name].null_count
         if nulls:
             bad = np.asarray(pc.is_null(table[name]).to_numpy(zero_copy_only=False))
-            _refuse(table, bad, name, f"every event needs a {name}", ())
+            _refuse(table, bad, name, f"every event needs its {name}", ())
 
 
 def read_history(table: pa.Table, as_of: datetime | None = None) -> History:
