@@ -34,7 +34,7 @@ FLOORS: list[tuple[str, list[str]]] = [
     ("vocabulary", ["errors", "text", "lazy", "fields", "money", "periods", "years",
                     "walltime", "targets", "statistics", "inputs", "calendars", "outputs",
                     "manifest", "readahead", "workers", "allocator", "runtime", "progress",
-                    "readable"]),
+                    "readable", "clocks"]),
     ("plugin protocol", ["plugin", "kinds", "hookspecs", "pluginmanager", "coerce"]),
     ("contract language", ["schema", "contract", "credits.money", "credits.schema",
                            "credits.terms"]),
