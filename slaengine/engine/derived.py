@@ -25,6 +25,7 @@ from slaengine.engine.read import SourceData
 from slaengine.engine.record import RecordLevel
 from slaengine.errors import DataError
 from slaengine.fields import RecordKind
+from slaengine.lazy import pa
 from slaengine.periods import period_keys
 from slaengine.plugin import DerivedMetric, MeasureContext
 from slaengine.pluginmanager import Registry, guarded
@@ -61,7 +62,7 @@ class DerivedLevel:
             counting.add(Batch(derived, keys, contract, kind.time_field, counting.indexes))
         return counting.finish()
 
-    def _derive(self, metric: DerivedMetric):
+    def _derive(self, metric: DerivedMetric) -> pa.Table:
         """The metric's records, checked to carry its id and time fields."""
         level, spec = self.level, self.contract.sources[self.level.source]
         context = MeasureContext(
