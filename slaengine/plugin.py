@@ -171,6 +171,8 @@ class MeasureContext:
     the clock pauses the service level switches on (``"on_hold"``: subtract
     ``on_hold_seconds``). Duration metrics call :meth:`duration`, which applies both and keeps
     the paused seconds per record in ``paused`` so the report can say how much was paused.
+    ``as_of`` is the instant the data is evaluated as of (``--as-of``; None: the end of the
+    data), up to which a :class:`DerivedMetric` counts what is still running.
     """
 
     calendar: Calendar
@@ -180,6 +182,7 @@ class MeasureContext:
     pause: tuple[str, ...] = ()
     paused: pa.Array | None = None
     period: str = "month"
+    as_of: datetime | None = None
 
     def period_keys(self, timestamps: pa.Array | pa.ChunkedArray,
                     missing: int = NO_PERIOD) -> np.ndarray:
@@ -268,6 +271,28 @@ class Metric:
         it (CSAT: 4 or 5 out of 5).
         """
         return pc.cast(values, pa.bool_())
+
+
+class DerivedMetric(Metric):
+    """A per-record metric whose records are derived from its source's records, not read.
+
+    A ticket's history (records of kind ``events``) gives clock records: reply instances,
+    update intervals, a ticket's requester wait. :meth:`derive` receives every accepted record
+    of the source at once, with the fields in ``requires`` and those the service level selects
+    or groups by (``where``, ``by``, agreed exclusions), and returns one row per derived record:
+    its id in ``id_field``, the instant that decides its period in ``time_field``, and each of
+    those other fields' value for it. The engine then narrows, measures (:meth:`measure`, on the
+    derived rows), groups and counts them like the records of any per-record level; missed ids
+    are the derived ids. The source's records are held whole for it, not streamed.
+    """
+
+    id_field: ClassVar[str] = "id"
+    time_field: ClassVar[str] = "started_at"
+
+    def derive(self, records: pa.Table, context: MeasureContext) -> pa.Table:
+        """The derived records of ``records`` (the whole record set of the source), measured
+        on ``context.calendar`` up to ``context.as_of``."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ A case is a mapping (a parsed TOML file)::
     ]
     # or: csv = '''ticket_id,created_at\\nT1,2026-01-05T09:00:00Z\\n'''
 
+    [calendars.office]              # optional: calendars, as in a contract
+    timezone = "UTC"
+    hours = { mon-fri = "09:00-17:00" }
+
     [service_level]                 # one [[service_levels]] entry; id defaults to "case"
     metric = "reopen_rate"
     target = "<= 20%"
@@ -173,6 +177,8 @@ def case_contract(case: Mapping[str, Any], folder: Path) -> Path:
         sources[name] = {"adapter": CASE_ADAPTER, "kind": kind, "path": f"{name}.csv"}
     level = {"id": CASE_ID, **case["service_level"]}
     document = {"contract": head, "sources": sources, "service_levels": [level]}
+    if "calendars" in case:  # business hours a service level's ``calendar`` names
+        document["calendars"] = case["calendars"]
     path = folder / "contract.toml"
     path.write_text(tomli_w.dumps(document), encoding="utf-8")
     return path

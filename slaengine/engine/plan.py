@@ -10,7 +10,7 @@ from slaengine.engine.batch import GroupIndex
 from slaengine.engine.columns import evidence_fields, level_fields
 from slaengine.engine.levels import PeriodLevel, StreamedLevel
 from slaengine.engine.record import RecordLevel
-from slaengine.plugin import PeriodMetric
+from slaengine.plugin import DerivedMetric, PeriodMetric
 from slaengine.pluginmanager import Registry
 from slaengine.statistics import Tally
 
@@ -19,14 +19,19 @@ def plan(contract: Contract, registry: Registry, evidence: bool,
          ) -> tuple[dict[str, list[StreamedLevel]], dict[str, list[str]]]:
     """Per source: the levels folded as it is read (per-record levels, and period-level ones
     whose metric summarises batch by batch), and the fields to keep whole (for the other
-    period-level metrics, for sources other sources link to, and with ``evidence`` for every
-    period-level metric, with the records' ids: the records behind a failed figure)."""
+    period-level metrics, for metrics that derive their records from the whole source, for
+    sources other sources link to, and with ``evidence`` for every period-level metric, with
+    the records' ids: the records behind a failed figure)."""
     streamed: dict[str, list[StreamedLevel]] = {}
     keep: dict[str, list[str]] = {}
     tallies: dict[MeasureSpec, Tally] = {}
     indexes: dict[tuple, GroupIndex] = {}
     for level in contract.service_levels:
         metric = registry.metrics[level.metric]
+        if isinstance(metric, DerivedMetric):  # its records come from the whole source
+            fields = keep.setdefault(level.source, [])
+            fields += [f for f in level_fields(contract, level, registry) if f not in fields]
+            continue
         if not isinstance(metric, PeriodMetric):
             streamed.setdefault(level.source, []).append(
                 RecordLevel(contract, level, registry, evidence, tallies, indexes))

@@ -27,6 +27,7 @@ from slaengine.engine.missed import (
 from slaengine.engine.narrow import Counted, Narrowing, narrow
 from slaengine.engine.verdict import Figures, closed_periods, period_labels, verdict
 from slaengine.errors import DataError
+from slaengine.fields import RecordKind
 from slaengine.lazy import np, pa, pc
 from slaengine.plugin import MeasureContext, Metric
 from slaengine.pluginmanager import Registry, guarded
@@ -79,13 +80,17 @@ class RecordLevel:
 
     def __init__(self, contract: Contract, level: ServiceLevel, registry: Registry,
                  evidence: bool, tallies: dict[MeasureSpec, Tally] | None = None,
-                 indexes: dict[tuple, GroupIndex] | None = None) -> None:
+                 indexes: dict[tuple, GroupIndex] | None = None, *,
+                 derived: RecordKind | None = None) -> None:
         self.contract = contract
         self.level = level
         self.metric: Metric = registry.metrics[level.metric]
-        self.kind = contract.sources[level.source].record_kind
+        # ``derived``: the records counted are those the metric derives (clock records), of
+        # this kind, and every field they carry is read; else the source's own records.
+        self.kind = derived or contract.sources[level.source].record_kind
         self.period_field = level.period_by or self.kind.time_field
-        self.fields = level_fields(contract, level, registry)
+        self.fields = list(derived.fields) if derived else level_fields(contract, level,
+                                                                        registry)
         self.measure = guarded(registry, "metric", level.metric, "measure")
         self.selects = guarded(registry, "metric", level.metric, "selects")
         self.calendar = contract.calendars[level.calendar] if level.calendar else ALWAYS

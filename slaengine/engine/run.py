@@ -12,6 +12,7 @@ from slaengine import outlook
 from slaengine.contract import Contract
 from slaengine.credits.schedule import assess_credits
 from slaengine.engine.batch import Batch
+from slaengine.engine.derived import DerivedLevel
 from slaengine.engine.levels import HeldLevel, Level, LevelResult, StreamedLevel, period_evidence
 from slaengine.engine.manifest import manifest
 from slaengine.engine.plan import join_plan, needed_fields, plan
@@ -19,7 +20,7 @@ from slaengine.engine.read import SourceData, contract_folder, join, read_source
 from slaengine.engine.record import RecordLevel
 from slaengine.lazy import np, pa
 from slaengine.manifest import Digests
-from slaengine.plugin import reject_schema
+from slaengine.plugin import DerivedMetric, reject_schema
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.progress import Progress, known_size, reporter
 from slaengine.verdicts import Evaluation
@@ -69,7 +70,8 @@ def _evaluate_sources(
     streamed, keep = plan(contract, registry, evidence)
     data = _read_sources(contract, registry, streamed, keep, evidence=evidence, as_of=as_of,
                          step=step, sizes=sizes)
-    results = _finish_levels(contract, registry, streamed, data, evidence=evidence, step=step)
+    results = _finish_levels(contract, registry, streamed, data, evidence=evidence,
+                             as_of=as_of, step=step)
     order = [results[level.id] for level in contract.service_levels]
     verdicts = [v for result in order for v in result.verdicts]
     if as_of is not None:
@@ -135,16 +137,21 @@ def _read_sources(
 
 def _finish_levels(
     contract: Contract, registry: Registry, streamed: dict[str, list[StreamedLevel]],
-    data: dict[str, SourceData], *, evidence: bool, step: Progress,
+    data: dict[str, SourceData], *, evidence: bool, as_of: datetime | None, step: Progress,
 ) -> dict[str, LevelResult]:
     """Every level's result: the streamed ones finished, the others evaluated on the records
-    held; with ``evidence``, the records behind each failed period-level figure."""
+    held (period-level ones, and those whose records are derived, measured to ``as_of``);
+    with ``evidence``, the records behind each failed period-level figure."""
     levels: dict[str, Level] = {}
     for streaming_levels in streamed.values():
         for streaming in streaming_levels:  # a period level fed by several sources: once
             levels.setdefault(streaming.level.id, streaming)
     for level in contract.service_levels:
-        if level.id not in levels:
+        if level.id in levels:
+            continue
+        if isinstance(registry.metrics[level.metric], DerivedMetric):
+            levels[level.id] = DerivedLevel(contract, level, registry, data, evidence, as_of)
+        else:
             levels[level.id] = HeldLevel(contract, level, registry, data)
     results: dict[str, LevelResult] = {}
     for level_id, level in levels.items():

@@ -1,0 +1,101 @@
+"""What the event-clock metrics share (not a plugin: no ``register_metrics``).
+
+Each clock metric names one built-in clock of :mod:`slaengine.clocks`; the records it derives
+from a ticket's history are that clock's records, and their measure is the business seconds the
+clock counted (none while it still runs: unmeasured).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from slaengine.calendars.always import as_array, micros
+from slaengine.clocks import measure
+from slaengine.clocks.history import COLUMNS
+from slaengine.lazy import np, pa, pc
+from slaengine.plugin import DerivedMetric, MeasureContext
+
+OWN = ("event", "author", "public")
+"""Fields that describe one event: a record carries its first event's own value. Every other
+field (``status``, ``priority``, ``group``, ``agent``) is a state the ticket is in: a record
+carries the latest value the ticket's events gave it up to and including its first event."""
+
+
+class ClockMetric(DerivedMetric):
+    """Business seconds of one built-in clock, per clock record of a ticket's history.
+
+    The records are the clock's (:func:`slaengine.clocks.measure`), under the service level's
+    calendar and up to ``--as-of``: a record belongs to the period in which it started; its id
+    is ``TICKET#N`` for instance clocks, the ticket id for ticket clocks. A record still running
+    is unmeasured. ``where`` and ``by`` read the events' fields as they stood at the record's
+    first event.
+    """
+
+    clock: ClassVar[str]
+    requires = COLUMNS
+    kinds = ("events",)
+    unit = "duration"
+    better = "lower"
+    default_statistic = "p90"
+
+    def derive(self, records: pa.Table, context: MeasureContext) -> pa.Table:
+        found = measure(records, [self.clock], calendar=context.calendar,
+                        as_of=context.as_of)[self.clock]
+        derived = found.records
+        carried = [c for c in records.column_names
+                   if c not in ("ticket_id", "at") and c not in derived.column_names]
+        if not carried:
+            return derived
+        starts = _first_rows(found.intervals)
+        for name, values in zip(carried, at_start(records, starts, carried), strict=True):
+            derived = derived.append_column(name, values)
+        return derived
+
+    def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
+        """The seconds the clock counted; null while it runs."""
+        return pc.if_else(table["running"], pa.scalar(None, pa.float64()), table["seconds"])
+
+
+def _first_rows(intervals: pa.Table) -> np.ndarray:
+    """The row of each record's first event: its first span's (spans come record by record)."""
+    ids = intervals["id"]
+    n = len(ids)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    changed = pc.not_equal(ids.slice(1), ids.slice(0, n - 1))
+    first = np.r_[True, np.asarray(pc.fill_null(changed, True).to_numpy(zero_copy_only=False),
+                                   dtype=bool)]
+    return np.asarray(intervals["row"].to_numpy(), dtype=np.int64)[first]
+
+
+def at_start(records: pa.Table, rows: np.ndarray, names: list[str]) -> list[pa.Array]:
+    """Per field of ``names``, its value at each of ``rows`` (rows of ``records``): the row's
+    own value for the fields of :data:`OWN`, else the latest non-empty value among the same
+    ticket's events up to and including that row (by instant, then file order)."""
+    n = records.num_rows
+    ids = pc.cast(records["ticket_id"], pa.string())
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    ticket = pc.dictionary_encode(ids)
+    ticket_codes = np.asarray(ticket.indices.to_numpy(), dtype=np.int64)
+    at = micros(as_array(records["at"]))[0]
+    positions = np.arange(n, dtype=np.int64)
+    order = np.lexsort((positions, at, ticket_codes))
+    place = np.empty(n, dtype=np.int64)
+    place[order] = positions
+    sorted_ticket = ticket_codes[order]
+    first = np.r_[True, sorted_ticket[1:] != sorted_ticket[:-1]] if n else np.zeros(0, bool)
+    run_start = np.maximum.accumulate(np.where(first, positions, 0)) if n else positions
+    wanted = place[rows]
+    found = []
+    for name in names:
+        column = records[name]
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        if name in OWN:
+            found.append(column.take(pa.array(rows, pa.int64())))
+            continue
+        ordered = column.take(pa.array(order))
+        valid = np.asarray(pc.is_valid(ordered).to_numpy(zero_copy_only=False), dtype=bool)
+        latest = np.maximum.accumulate(np.where(valid, positions, -1)) if n else positions
+        latest = np.where(latest >= run_start, latest, -1)[wanted]
+        found.append(ordered.take(pa.array(latest, pa.int64(), mask=latest < 0)))
+    return found

@@ -1,0 +1,82 @@
+"""Per-record service levels on records a metric derives from its source's whole record set:
+clock records (reply instances, update intervals, a ticket's requester wait) from a ticket's
+history of events.
+
+The source's records are held whole, not streamed: a ticket's events are spread over the file,
+and a clock cannot be measured before its ticket's history is complete. (Measuring as the
+events arrive, in memory bounded by the tickets open at a time, is later work.) Once every
+source is read, the metric derives its records under the level's calendar and ``--as-of``,
+and they are evaluated exactly as the records of any per-record level, in one batch: window
+and period by the record's start (a clock record belongs to the period in which it started),
+``where`` and ``by`` on the fields the metric carries, unmeasured records (clocks still
+running), missed ids (the derived ids, ``4711#2``) and evidence rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from slaengine.calendars import ALWAYS
+from slaengine.contract import Contract, ServiceLevel
+from slaengine.engine.batch import Batch
+from slaengine.engine.levels import LevelResult
+from slaengine.engine.read import SourceData
+from slaengine.engine.record import RecordLevel
+from slaengine.errors import DataError
+from slaengine.fields import RecordKind
+from slaengine.lazy import pa
+from slaengine.periods import period_keys
+from slaengine.plugin import DerivedMetric, MeasureContext
+from slaengine.pluginmanager import Registry, guarded
+
+
+@dataclass
+class DerivedLevel:
+    """A per-record service level whose metric derives its records (:class:`DerivedMetric`)
+    from the source's records held whole, evaluated once every source is read."""
+
+    contract: Contract
+    level: ServiceLevel
+    registry: Registry
+    data: dict[str, SourceData]
+    evidence: bool = False
+    as_of: datetime | None = None
+
+    def finish(self) -> LevelResult:
+        """Derive the records, then evaluate them as one batch of a per-record level."""
+        contract, level = self.contract, self.level
+        metric = self.registry.metrics[level.metric]
+        assert isinstance(metric, DerivedMetric)
+        derived = self._derive(metric)
+        kind = RecordKind(name=f"{level.metric} records",
+                          fields={f.name: f.type for f in derived.schema},
+                          id_field=metric.id_field, time_field=metric.time_field,
+                          descriptions={}, unique_ids=False)
+        source_time = contract.sources[level.source].record_kind.time_field
+        if level.period_by == source_time:  # the source's time: a record's is its start
+            level = replace(level, period_by=None)
+        counting = RecordLevel(contract, level, self.registry, self.evidence, derived=kind)
+        if derived.num_rows:
+            keys = period_keys(derived[kind.time_field], contract.period, contract.timezone)
+            counting.add(Batch(derived, keys, contract, kind.time_field, counting.indexes))
+        return counting.finish()
+
+    def _derive(self, metric: DerivedMetric) -> pa.Table:
+        """The metric's records, checked to carry its id and time fields."""
+        level, spec = self.level, self.contract.sources[self.level.source]
+        context = MeasureContext(
+            calendar=self.contract.calendars[level.calendar] if level.calendar else ALWAYS,
+            timezone=self.contract.timezone, service_level=level.id, options=level.options,
+            period=self.contract.period, as_of=self.as_of)
+        derive = guarded(self.registry, "metric", level.metric, "derive")
+        try:
+            derived = derive(self.data[level.source].records, context)
+        except DataError as exc:
+            raise DataError(f"{level.metric} cannot read source {spec.name!r}: {exc.message}",
+                            file=spec.path, where=exc.where, accepted=exc.accepted) from exc
+        missing = [f for f in (metric.id_field, metric.time_field)
+                   if f not in derived.column_names]
+        if missing:
+            raise DataError(f'metric "{level.metric}" derived records without {missing[0]!r}')
+        return derived

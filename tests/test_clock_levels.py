@@ -1,0 +1,193 @@
+"""Service levels on event clocks, end to end: records derived from the whole events source,
+then evaluated like any per-record level (period by the record's start, ``where`` and ``by`` on
+the fields as they stood at the start, running records unmeasured, ``--as-of``, evidence)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from slaengine.cli import main
+from slaengine.contract import load_contract
+from slaengine.engine import evaluate
+from slaengine.engine.plan import plan
+from slaengine.errors import DataError
+from slaengine.pluginmanager import build_registry
+from slaengine.testing import write_records
+
+HEAD = """[contract]
+id = "c"
+client = "Client"
+vendor = "Vendor"
+period = "month"
+timezone = "UTC"
+{window}
+[sources.events]
+adapter = "csv"
+kind = "events"
+path = "events.csv"
+
+[calendars.office]
+timezone = "UTC"
+hours = {{ mon-fri = "09:00-17:00" }}
+"""
+
+
+def row(ticket: str, at: str, event: str, **rest: object) -> dict:
+    return {"ticket_id": ticket, "at": at, "event": event, "status": rest.get("status"),
+            "author": rest.get("author"), "public": rest.get("public"),
+            "priority": rest.get("priority")}
+
+
+def created(ticket: str, at: str, priority: str | None = None) -> dict:
+    return row(ticket, at, "created", author="requester", priority=priority)
+
+
+def said(ticket: str, at: str, author: str, public: bool = True) -> dict:
+    return row(ticket, at, "comment", author=author, public=public)
+
+
+def status(ticket: str, at: str, value: str) -> dict:
+    return row(ticket, at, "status", status=value)
+
+
+def prioritised(ticket: str, at: str, value: str) -> dict:
+    return row(ticket, at, "priority", priority=value)
+
+
+# A1: normal, answered after 1h; raised to urgent at 10:30; the follow-up at 11:00 (urgent at
+#     its start) answered at 14:00 (3h); solved at 14:00.
+# A2: urgent, a first reply after 2h; the follow-up of Jan 31 23:00 is answered Feb 1 01:00:
+#     it belongs to January, where it started. Then waits on the requester, never solved.
+HISTORY = [
+    created("A1", "2026-01-05T09:00:00Z", "normal"),
+    said("A1", "2026-01-05T09:00:00Z", "requester"),
+    said("A1", "2026-01-05T10:00:00Z", "agent"),
+    prioritised("A1", "2026-01-05T10:30:00Z", "urgent"),
+    said("A1", "2026-01-05T11:00:00Z", "requester"),
+    said("A1", "2026-01-05T14:00:00Z", "agent"),
+    status("A1", "2026-01-05T14:00:00Z", "solved"),
+    created("A2", "2026-01-31T20:00:00Z", "urgent"),
+    said("A2", "2026-01-31T20:00:00Z", "requester"),
+    said("A2", "2026-01-31T22:00:00Z", "agent"),
+    said("A2", "2026-01-31T23:00:00Z", "requester"),
+    said("A2", "2026-02-01T01:00:00Z", "agent"),
+    status("A2", "2026-02-01T01:00:00Z", "pending"),
+    said("A2", "2026-02-03T12:00:00Z", "agent", public=False),
+]
+H = 3600.0
+
+
+def contract(tmp_path: Path, levels: str, history: list[dict] | None = None,
+             window: str = "") -> Path:
+    write_records(HISTORY if history is None else history, tmp_path / "events.csv")
+    path = tmp_path / "contract.toml"
+    path.write_text(HEAD.format(window=window) + levels, encoding="utf-8")
+    return path
+
+
+def run(path: Path, **options):
+    registry = build_registry()
+    return evaluate(load_contract(path, registry), registry, **options)
+
+
+def level(metric: str, target: str, extra: str = "", name: str = "x") -> str:
+    return (f'[[service_levels]]\nid = "{name}"\nmetric = "{metric}"\ntarget = "{target}"\n'
+            + extra)
+
+
+def figures(evaluation, level_id: str = "x") -> list[tuple]:
+    return [(v.period, dict(v.segment), v.value, v.sample_size, v.unmeasured, tuple(v.missed))
+            for v in evaluation.verdicts if v.service_level == level_id]
+
+
+def test_a_record_belongs_to_the_period_it_started_in(tmp_path):
+    found = run(contract(tmp_path, level("next_reply_time", "mean <= 2h")))
+    # A1#2 11:00 -> 14:00 = 3h; A2#2 Jan 31 23:00 -> Feb 1 01:00 = 2h: both January.
+    # February has no clock record starting in it, so no verdict.
+    assert figures(found) == [("2026-01", {}, 2.5 * H, 2, 0, ())]
+    assert found.levels["x"].accepted == 2  # clock records, not events
+
+
+def test_period_by_the_event_time_is_the_start(tmp_path):
+    same = run(contract(tmp_path, level("next_reply_time", "mean <= 2h", 'period_by = "at"\n')))
+    assert figures(same) == [("2026-01", {}, 2.5 * H, 2, 0, ())]
+
+
+def test_by_and_where_read_the_priority_as_it_stood_at_the_start(tmp_path):
+    found = run(contract(tmp_path, level("reply_time", "p90 <= 2h", 'by = ["priority"]\n')))
+    # A1#1 (normal at 09:00) 1h; A1#2 (urgent since 10:30) 3h; A2#1 urgent 2h; A2#2 urgent 2h.
+    # Urgent sorted [2, 2, 3] h, rank ceil(0.9 * 3) = 3 -> 3h, missed A1#2.
+    assert figures(found) == [
+        ("2026-01", {"priority": "normal"}, 1 * H, 1, 0, ()),
+        ("2026-01", {"priority": "urgent"}, 3 * H, 3, 0, ("A1#2",)),
+    ]
+    where = run(contract(tmp_path, level("reply_time", "mean <= 2h",
+                                         'where = { priority = ["normal"] }\n')))
+    assert figures(where) == [("2026-01", {}, 1 * H, 1, 0, ())]
+    assert where.levels["x"].excluded == 3
+
+
+def test_running_clocks_are_unmeasured_and_as_of_cuts_the_history(tmp_path):
+    path = contract(tmp_path, level("requester_wait_time", "p90 <= 8h"))
+    found = run(path)
+    # A1 new 09:00 -> solved 14:00 = 5h; A2 pending since Feb 1, never solved: running.
+    assert figures(found)[0][2:5] == (5 * H, 1, 1)
+    # As of Jan 5 12:00 nothing was solved yet: A1 runs, A2 does not exist; the 9 events
+    # after that instant are left out and counted.
+    early = run(path, as_of=datetime(2026, 1, 5, 12, tzinfo=UTC))
+    assert figures(early) == [("2026-01", {}, None, 0, 1, ())]
+    assert early.sources["events"].after_as_of == 9
+
+
+def test_evidence_names_the_clock_records_that_missed(tmp_path):
+    found = run(contract(tmp_path, level("next_reply_time", "95% within 150min")),
+                evidence=True)
+    rows = found.evidence["x"].to_pylist()
+    assert [(r["id"], r["ticket_id"], r["instance"], r["measure"]) for r in rows] == [
+        ("A1#2", "A1", 2, 3 * H)]
+    assert rows[0]["started_at"] == datetime(2026, 1, 5, 11, tzinfo=UTC)
+    assert rows[0]["ended_at"] == datetime(2026, 1, 5, 14, tzinfo=UTC)
+
+
+def test_the_calendar_counts_business_time_only(tmp_path):
+    urgent = 'calendar = "office"\nwhere = { priority = ["urgent"] }\n'
+    found = run(contract(tmp_path, level("reply_time", "mean <= 2h", urgent)))
+    # Office hours Mon-Fri 09-17 UTC: A1#2 11:00 -> 14:00 = 3h; A2#1 and A2#2 fall on
+    # Saturday 31 January and Sunday 1 February: 0 s each. Mean (3 + 0 + 0) / 3 = 1h.
+    assert figures(found) == [("2026-01", {}, 1 * H, 3, 0, ())]
+
+
+def test_the_window_leaves_out_records_started_outside_it(tmp_path):
+    path = contract(tmp_path, level("reply_time", "mean <= 2h"),
+                    window='start = 2026-02-01\nend = 2026-02-28\n')
+    found = run(path)
+    assert figures(found) == []
+    assert found.levels["x"].outside_window == 4
+
+
+def test_clock_levels_hold_the_source_and_are_not_streamed(tmp_path):
+    registry = build_registry()
+    path = contract(tmp_path, level("agent_work_time", "mean <= 2h"))
+    streamed, keep = plan(load_contract(path, registry), registry, evidence=False)
+    assert streamed == {}
+    assert keep["events"][:6] == ["ticket_id", "at", "event", "status", "author", "public"]
+
+
+@pytest.mark.parametrize(("bad", "words"), [
+    (said("A1", "2026-01-05T12:00:00Z", "agent") | {"author": None}, "names its author"),
+    (said("A1", "2026-01-05T12:00:00Z", "agent") | {"public": None}, "whether it is public"),
+    (status("A1", "2026-01-05T12:00:00Z", "open") | {"status": None}, "names the status"),
+])
+def test_a_history_the_clocks_cannot_read_is_a_data_error_naming_the_source(tmp_path, bad,
+                                                                             words):
+    path = contract(tmp_path, level("reply_time", "mean <= 2h"), [*HISTORY, bad])
+    with pytest.raises(DataError) as caught:
+        run(path)
+    assert words in caught.value.message and "'events'" in caught.value.message
+    result = CliRunner().invoke(main, ["evaluate", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert words in result.output
