@@ -18,6 +18,12 @@ What a file holds depends on the target:
   as its metric names them (the tickets open at the end of the period, the cost lines and
   contacts of the period), with an ``input`` column when it reads several record sets.
 
+For a clock level (records derived from a ticket's history), each records file has a spans
+file beside it, ``<period>.intervals.csv``: every running and paused span of those records
+(``id``, ``start``, ``end``, ``state``, ``event`` that began it, business ``seconds`` it
+counted), record by record in the records file's order; a record's seconds are the sum of its
+spans'. The index names it in ``intervals``.
+
 A failed verdict without a file (no record to show) has a row all the same, with ``note``
 saying why.
 
@@ -48,11 +54,15 @@ from slaengine.verdicts import FAILED, Evaluation, Verdict, verdict_key
 EVIDENCE_STATUSES = FAILED
 
 INDEX_COLUMNS = ("service_level", "period", "segment", "status", "target", "value", "records",
-                 "file", "worst_left_out", "value_without_worst", "note")
+                 "file", "worst_left_out", "value_without_worst", "note", "intervals")
 """``value``: the verdict's figure; ``records``: the rows of ``file`` (empty without one);
+``intervals``: for a clock level, the file of the running and paused spans of those records;
 ``worst_left_out`` and ``value_without_worst``: for a mean or an order statistic, how many of
 the worst measures make up 1% of the sample (at least one) and the figure without them (empty
 when none would be left); ``note``: why a failed verdict has no file."""
+
+SPANS_SUFFIX = ".intervals.csv"
+"""A clock level's spans file sits beside its records file: ``2026-01.intervals.csv``."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
 _LONGEST = 100
@@ -87,7 +97,7 @@ def write_evidence_files(evaluation: Evaluation, folder: Path) -> list[Path]:
         spread = (["", ""] if concentration is None else
                   [concentration.left_out, _figure(concentration.value)])
         if chosen is None or chosen.num_rows == 0:
-            rows.append([*row, "", "", *spread, _why_none(verdict)])
+            rows.append([*row, "", "", *spread, _why_none(verdict), ""])
             continue
         level = names.folder(verdict.service_level)
         segment = verdict.segment.items()
@@ -99,7 +109,14 @@ def write_evidence_files(evaluation: Evaluation, folder: Path) -> list[Path]:
         (folder / level).mkdir(exist_ok=True)
         pacsv.write_csv(neutralise_table(_plain(chosen)), folder / path)
         written.append(path)
-        rows.append([*row, chosen.num_rows, path.as_posix(), *spread, ""])
+        spans = _spans_of(evaluation.intervals.get(verdict.service_level), chosen)
+        beside = ""
+        if spans is not None:
+            beside = path.with_name(path.stem + SPANS_SUFFIX)
+            pacsv.write_csv(neutralise_table(spans), folder / beside)
+            written.append(beside)
+            beside = beside.as_posix()
+        rows.append([*row, chosen.num_rows, path.as_posix(), *spread, "", beside])
     index = Path("index.csv")
     with (folder / index).open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
@@ -117,6 +134,19 @@ def _records_of(table: pa.Table, verdict: Verdict) -> pa.Table:
         same = pc.is_null(column) if value is None else pc.equal(column, str(value))
         mask = pc.and_(mask, pc.fill_null(same, False))
     return table.filter(mask)
+
+
+def _spans_of(intervals: pa.Table | None, chosen: pa.Table) -> pa.Table | None:
+    """The spans of the clock records in ``chosen`` (by their ``id``), record by record in the
+    order of ``chosen`` and each record's spans in time order; None for a level without spans."""
+    if intervals is None or "id" not in chosen.column_names:
+        return None
+    order = pc.index_in(intervals["id"], value_set=chosen["id"])
+    numbered = intervals.append_column("__record", order).append_column(
+        "__span", pa.array(range(intervals.num_rows), pa.int64()))
+    kept = numbered.filter(pc.is_valid(order))
+    kept = kept.sort_by([("__record", "ascending"), ("__span", "ascending")])
+    return kept.drop_columns(["__record", "__span"])
 
 
 def _why_none(verdict: Verdict) -> str:
@@ -151,9 +181,13 @@ class _Names:
         return self.folders[service_level]
 
     def file(self, folder: str, readable: str, exact: str, *, force: bool = False) -> str:
+        """A file name (without ``.csv``) whose spans file (``NAME.intervals.csv``) is free
+        too: no name is another's name with ``.intervals`` appended."""
         used = self.used.setdefault(folder, set())
         name = safe_name(readable, exact, used, force=force)
-        used.add(name.casefold())
+        if (name + ".intervals").casefold() in used:
+            name = safe_name(readable, exact, used, force=True)
+        used.update({name.casefold(), (name + ".intervals").casefold()})
         return name
 
 

@@ -294,6 +294,14 @@ class DerivedMetric(Metric):
         on ``context.calendar`` up to ``context.as_of``."""
         raise NotImplementedError
 
+    def derive_with_spans(self, records: pa.Table,
+                          context: MeasureContext) -> tuple[pa.Table, pa.Table | None]:
+        """The derived records and, for a metric that can show how each was counted, its
+        spans: one row per span with the record's ``id``, ``start``, ``end``, ``state``
+        (``running`` or ``paused``), ``event`` (what began it) and the business ``seconds`` it
+        counted (breach evidence shows them for the records that missed). None: no spans."""
+        return self.derive(records, context), None
+
 
 @dataclass(frozen=True)
 class Input:

@@ -135,7 +135,12 @@ class LevelAccount:
 
 @dataclass
 class Evaluation:
-    """The result of evaluating a contract: what reporters render and ``verify`` re-checks."""
+    """The result of evaluating a contract: what reporters render and ``verify`` re-checks.
+
+    ``evidence``: per service level, the records behind its failed verdicts (with
+    ``--evidence``); ``intervals``: per clock level among them, the running and paused spans
+    of those records (columns ``id``, ``start``, ``end``, ``state``, ``event``, ``seconds``).
+    """
 
     contract: Contract
     verdicts: list[Verdict]
@@ -144,6 +149,7 @@ class Evaluation:
     manifest: dict[str, Any]
     rejected: pa.Table = field(default_factory=lambda: reject_schema().empty_table())
     evidence: dict[str, pa.Table] = field(default_factory=dict)
+    intervals: dict[str, pa.Table] = field(default_factory=dict)
     concentration: dict[tuple[str, str, tuple], Concentration] = field(default_factory=dict)
     credits: CreditSchedule | None = None
 

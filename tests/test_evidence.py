@@ -361,3 +361,15 @@ def test_the_readme_example_of_a_concentrated_miss(helpdesk):
         838443.0, "8", 821663.0)
     readme = (ROOT / "README.md").read_text()
     assert "838,443 s" in readme and "821,663 s" in readme and "worst 8 of 702" in readme
+
+
+@pytest.mark.parametrize("first_plain", [True, False])
+def test_no_records_file_takes_the_name_of_another_ones_spans_file(first_plain):
+    from slaengine.evidence import _Names
+    names = _Names()
+    texts = ["2026-01_p-x", "2026-01_p-x.intervals"]
+    texts = texts if first_plain else texts[::-1]
+    chosen = [names.file("lv", text, text) for text in texts]
+    files = {f"{n}.csv".casefold() for n in chosen}
+    spans = {f"{n}.intervals.csv".casefold() for n in chosen}
+    assert len(files) == 2 and not files & spans

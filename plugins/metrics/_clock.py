@@ -39,17 +39,23 @@ class ClockMetric(DerivedMetric):
     default_statistic = "p90"
 
     def derive(self, records: pa.Table, context: MeasureContext) -> pa.Table:
+        return self.derive_with_spans(records, context)[0]
+
+    def derive_with_spans(self, records: pa.Table,
+                          context: MeasureContext) -> tuple[pa.Table, pa.Table | None]:
+        """The clock's records and their running and paused spans (measured once)."""
         found = measure(records, [self.clock], calendar=context.calendar,
                         as_of=context.as_of)[self.clock]
         derived = found.records
+        spans = found.intervals.drop_columns(["row"])
         carried = [c for c in records.column_names
                    if c not in ("ticket_id", "at") and c not in derived.column_names]
         if not carried:
-            return derived
+            return derived, spans
         starts = _first_rows(found.intervals)
         for name, values in zip(carried, at_start(records, starts, carried), strict=True):
             derived = derived.append_column(name, values)
-        return derived
+        return derived, spans
 
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
         """The seconds the clock counted; null while it runs."""

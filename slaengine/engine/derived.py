@@ -25,7 +25,7 @@ from slaengine.engine.read import SourceData
 from slaengine.engine.record import RecordLevel
 from slaengine.errors import DataError
 from slaengine.fields import RecordKind
-from slaengine.lazy import pa
+from slaengine.lazy import pa, pc
 from slaengine.periods import period_keys
 from slaengine.plugin import DerivedMetric, MeasureContext
 from slaengine.pluginmanager import Registry, guarded
@@ -48,7 +48,7 @@ class DerivedLevel:
         contract, level = self.contract, self.level
         metric = self.registry.metrics[level.metric]
         assert isinstance(metric, DerivedMetric)
-        derived = self._derive(metric)
+        derived, spans = self._derive(metric)
         kind = RecordKind(name=f"{level.metric} records",
                           fields={f.name: f.type for f in derived.schema},
                           id_field=metric.id_field, time_field=metric.time_field,
@@ -60,18 +60,22 @@ class DerivedLevel:
         if derived.num_rows:
             keys = period_keys(derived[kind.time_field], contract.period, contract.timezone)
             counting.add(Batch(derived, keys, contract, kind.time_field, counting.indexes))
-        return counting.finish()
+        result = counting.finish()
+        if result.evidence is not None and spans is not None:
+            shown = pc.is_in(spans["id"], value_set=result.evidence[kind.id_field])
+            result.intervals = spans.filter(shown)
+        return result
 
-    def _derive(self, metric: DerivedMetric) -> pa.Table:
-        """The metric's records, checked to carry its id and time fields."""
+    def _derive(self, metric: DerivedMetric) -> tuple[pa.Table, pa.Table | None]:
+        """The metric's records, checked to carry its id and time fields, and their spans."""
         level, spec = self.level, self.contract.sources[self.level.source]
         context = MeasureContext(
             calendar=self.contract.calendars[level.calendar] if level.calendar else ALWAYS,
             timezone=self.contract.timezone, service_level=level.id, options=level.options,
             period=self.contract.period, as_of=self.as_of)
-        derive = guarded(self.registry, "metric", level.metric, "derive")
+        derive = guarded(self.registry, "metric", level.metric, "derive_with_spans")
         try:
-            derived = derive(self.data[level.source].records, context)
+            derived, spans = derive(self.data[level.source].records, context)
         except DataError as exc:
             raise DataError(f"{level.metric} cannot read source {spec.name!r}: {exc.message}",
                             file=spec.path, where=exc.where, accepted=exc.accepted) from exc
@@ -79,4 +83,6 @@ class DerivedLevel:
                    if f not in derived.column_names]
         if missing:
             raise DataError(f'metric "{level.metric}" derived records without {missing[0]!r}')
-        return derived
+        if spans is not None and "id" not in spans.column_names:
+            raise DataError(f'metric "{level.metric}" derived spans without \'id\'')
+        return derived, spans

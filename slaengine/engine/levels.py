@@ -39,7 +39,9 @@ class LevelResult:
     ``periods``: for a period-level service level, the key of each verdict's period (the
     records behind a failed figure are found by them); ``evidence``: the records behind the
     failed verdicts, when asked for; ``concentration``: per failed verdict of a mean or an
-    order statistic, the figure without the worst 1% (when evidence is asked for).
+    order statistic, the figure without the worst 1% (when evidence is asked for);
+    ``intervals``: for records a metric derives with spans (clock records), the running and
+    paused spans of the records in ``evidence``.
     """
 
     verdicts: list[Verdict]
@@ -47,6 +49,7 @@ class LevelResult:
     periods: np.ndarray | None = None
     evidence: pa.Table | None = None
     concentration: dict[tuple[str, str, tuple], Concentration] = field(default_factory=dict)
+    intervals: pa.Table | None = None
 
 
 class Level(Protocol):

@@ -88,6 +88,8 @@ def _evaluate_sources(
         manifest=manifest(contract, registry, manifest_options, digests), rejected=rejected,
         evidence={level_id: result.evidence for level_id, result in results.items()
                   if result.evidence is not None},
+        intervals={level_id: result.intervals for level_id, result in results.items()
+                   if result.intervals is not None},
         concentration={key: found for result in order
                        for key, found in result.concentration.items()},
     )
