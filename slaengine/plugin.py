@@ -302,6 +302,13 @@ class DerivedMetric(Metric):
         counted (breach evidence shows them for the records that missed). None: no spans."""
         return self.derive(records, context), None
 
+    def audit(self, records: pa.Table, derived: pa.Table, spans: pa.Table | None,
+              context: MeasureContext, target: float | None) -> pa.Table | None:
+        """Audit flags of the derived records (``flag``, ``ticket_id``, ``at``: the instant
+        that decides the period), given the source's records, the derived ones, their spans and
+        the per-record target in seconds (None when the target is not one). None: no audit."""
+        return None
+
 
 @dataclass(frozen=True)
 class Input:

@@ -114,6 +114,18 @@ class SourceAccount:
         return self.read == self.accepted + self.rejected + self.duplicates
 
 
+@dataclass(frozen=True)
+class AuditFlag:
+    """A pattern in one period that may show a clock stopped without serving the customer
+    (:mod:`slaengine.clocks.audit`): a flag, not a verdict. ``count`` is how many times it was
+    seen; ``tickets`` the tickets it was seen on, in order, at most :data:`MISSED_LIMIT`."""
+
+    flag: str
+    period: str
+    count: int
+    tickets: tuple[str, ...] = ()
+
+
 @dataclass
 class LevelAccount:
     """How a service level used its source's accepted records:
@@ -121,7 +133,8 @@ class LevelAccount:
     or by an agreed exclusion — ``agreed`` counts the latter by reason; ``outside_window``: in
     periods outside the contract's ``start``..``end``). With ``period_by``, ``without_period``
     records have no time in that field yet (unresolved) and belong to no period: counted apart,
-    so ``accepted == included + excluded + outside_window + without_period``."""
+    so ``accepted == included + excluded + outside_window + without_period``. ``audit``: for a
+    clock level, the audit flags per period (periods of the window only)."""
 
     service_level: str
     source: str
@@ -131,6 +144,7 @@ class LevelAccount:
     outside_window: int = 0
     agreed: dict[str, int] = field(default_factory=dict)
     without_period: int = 0
+    audit: tuple[AuditFlag, ...] = ()
 
 
 @dataclass

@@ -265,3 +265,37 @@ def read_csv(path: Path) -> list[dict]:
     import csv
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def test_the_level_accounts_audit_flags_per_period_with_their_tickets(tmp_path):
+    history = [
+        *PAUSED,
+        # C1 (February): the requester writes, pending 40 min later unanswered; the requester
+        # writes and it reopens an hour after the solve. The pending came at 40 min counted.
+        created("C1", "2026-02-02T09:00:00Z", "normal"),
+        status("C1", "2026-02-02T09:40:00Z", "pending"),
+        status("C1", "2026-02-02T10:00:00Z", "solved"),
+        said("C1", "2026-02-02T11:00:00Z", "requester"),
+        status("C1", "2026-02-02T11:00:00Z", "open"),
+        status("C1", "2026-02-02T12:00:00Z", "solved"),
+    ]
+    extra = 'options = { grace = "25min" }\n'
+    found = run(contract(tmp_path, level("requester_wait_time", "p90 <= 1h", extra), history))
+    # January: B1 pending at 10:00 with the requester's 09:00 message unanswered. B1's pause
+    # came at 1h counted: not below the 1h target. February: C1 pending unanswered at 09:40,
+    # 40 min counted, within [35, 60) min; reopened by the requester 1h after the solve.
+    assert [(a.flag, a.period, a.count, a.tickets) for a in found.levels["x"].audit] == [
+        ("paused_unanswered", "2026-01", 1, ("B1",)),
+        ("paused_unanswered", "2026-02", 1, ("C1",)),
+        ("paused_near_target", "2026-02", 1, ("C1",)),
+        ("quick_reopen", "2026-02", 1, ("C1",)),
+    ]
+    narrow = run(contract(tmp_path, level("requester_wait_time", "p90 <= 1h",
+                                          'options = { grace = "15min" }\n'), history))
+    assert "paused_near_target" not in {a.flag for a in narrow.levels["x"].audit}
+
+
+def test_a_grace_that_is_not_a_duration_is_a_contract_error(tmp_path):
+    path = contract(tmp_path, level("reply_time", "p90 <= 1h", 'options = { grace = "15" }\n'))
+    result = CliRunner().invoke(main, ["evaluate", str(path)])
+    assert result.exit_code == 2 and "grace" in result.output and "Traceback" not in result.output

@@ -7,18 +7,27 @@ clock counted (none while it still runs: unmeasured).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from slaengine.calendars.always import as_array, micros
 from slaengine.clocks import measure
+from slaengine.clocks.audit import DEFAULT_GRACE, paused_near_target, ticket_flags
 from slaengine.clocks.history import COLUMNS
 from slaengine.lazy import np, pa, pc
 from slaengine.plugin import DerivedMetric, MeasureContext
+from slaengine.targets.grammar import TargetError, parse_duration
 
 OWN = ("event", "author", "public")
 """Fields that describe one event: a record carries its first event's own value. Every other
 field (``status``, ``priority``, ``group``, ``agent``) is a state the ticket is in: a record
 carries the latest value the ticket's events gave it up to and including its first event."""
+
+
+def _check_duration(field: str, value: Any, error: Any) -> None:
+    try:
+        parse_duration(value)
+    except (TargetError, ValueError) as exc:
+        error(field, f'{value!r} is not a duration such as "15min" ({exc})')
 
 
 class ClockMetric(DerivedMetric):
@@ -37,6 +46,9 @@ class ClockMetric(DerivedMetric):
     unit = "duration"
     better = "lower"
     default_statistic = "p90"
+    schema: ClassVar[dict[str, Any]] = {
+        "grace": {"type": "string", "check_with": _check_duration, "default": DEFAULT_GRACE},
+    }
 
     def derive(self, records: pa.Table, context: MeasureContext) -> pa.Table:
         return self.derive_with_spans(records, context)[0]
@@ -56,6 +68,17 @@ class ClockMetric(DerivedMetric):
         for name, values in zip(carried, at_start(records, starts, carried), strict=True):
             derived = derived.append_column(name, values)
         return derived, spans
+
+    def audit(self, records: pa.Table, derived: pa.Table, spans: pa.Table | None,
+              context: MeasureContext, target: float | None) -> pa.Table | None:
+        """Flags of the clock itself: pending while the requester waits for an answer, a
+        reopen by the requester within a day (both from the history), and with a per-record
+        target a pause within ``grace`` of it (:mod:`slaengine.clocks.audit`)."""
+        found = [ticket_flags(records, context.as_of)]
+        if target is not None and spans is not None:
+            grace = float(parse_duration(context.options.get("grace", DEFAULT_GRACE)))
+            found.append(paused_near_target(derived, spans, target, grace))
+        return pa.concat_tables(found)
 
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
         """The seconds the clock counted; null while it runs."""

@@ -18,17 +18,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from slaengine.calendars import ALWAYS
+from slaengine.clocks.audit import FLAGS
 from slaengine.contract import Contract, ServiceLevel
 from slaengine.engine.batch import Batch
 from slaengine.engine.levels import LevelResult
+from slaengine.engine.missed import group_missed
+from slaengine.engine.narrow import window_periods
 from slaengine.engine.read import SourceData
 from slaengine.engine.record import RecordLevel
+from slaengine.engine.verdict import period_labels
 from slaengine.errors import DataError
 from slaengine.fields import RecordKind
-from slaengine.lazy import pa, pc
+from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
 from slaengine.plugin import DerivedMetric, MeasureContext
 from slaengine.pluginmanager import Registry, guarded
+from slaengine.verdicts import AuditFlag
 
 
 @dataclass
@@ -61,18 +66,26 @@ class DerivedLevel:
             keys = period_keys(derived[kind.time_field], contract.period, contract.timezone)
             counting.add(Batch(derived, keys, contract, kind.time_field, counting.indexes))
         result = counting.finish()
+        audit = guarded(self.registry, "metric", level.metric, "audit")
+        flags = audit(self.data[level.source].records, derived, spans, self._context(),
+                      _target_seconds(level))
+        result.account.audit = audit_flags(contract, flags)
         if result.evidence is not None and spans is not None:
             shown = pc.is_in(spans["id"], value_set=result.evidence[kind.id_field])
             result.intervals = spans.filter(shown)
         return result
 
-    def _derive(self, metric: DerivedMetric) -> tuple[pa.Table, pa.Table | None]:
-        """The metric's records, checked to carry its id and time fields, and their spans."""
-        level, spec = self.level, self.contract.sources[self.level.source]
-        context = MeasureContext(
+    def _context(self) -> MeasureContext:
+        level = self.level
+        return MeasureContext(
             calendar=self.contract.calendars[level.calendar] if level.calendar else ALWAYS,
             timezone=self.contract.timezone, service_level=level.id, options=level.options,
             period=self.contract.period, as_of=self.as_of)
+
+    def _derive(self, metric: DerivedMetric) -> tuple[pa.Table, pa.Table | None]:
+        """The metric's records, checked to carry its id and time fields, and their spans."""
+        level, spec = self.level, self.contract.sources[self.level.source]
+        context = self._context()
         derive = guarded(self.registry, "metric", level.metric, "derive_with_spans")
         try:
             derived, spans = derive(self.data[level.source].records, context)
@@ -86,3 +99,36 @@ class DerivedLevel:
         if spans is not None and "id" not in spans.column_names:
             raise DataError(f'metric "{level.metric}" derived spans without \'id\'')
         return derived, spans
+
+
+def _target_seconds(level: ServiceLevel) -> float | None:
+    """The per-record limit of a duration target in seconds (``95% within 4h``: 4h; ``p90 <=
+    16h``: 16h); None for a target that sets none (a count, a rate)."""
+    target = level.target
+    if target.within is not None:
+        return float(target.within)
+    return float(target.threshold) if target.unit == "duration" else None
+
+
+def audit_flags(contract: Contract, flags: pa.Table | None) -> tuple[AuditFlag, ...]:
+    """Audit flags counted per flag and period (periods inside the contract's window), with
+    the first :data:`~slaengine.verdicts.MISSED_LIMIT` tickets of each."""
+    if flags is None or flags.num_rows == 0:
+        return ()
+    keys = period_keys(flags["at"], contract.period, contract.timezone)
+    present = np.unique(keys)
+    if contract.window != (None, None):
+        present = window_periods(contract, present)
+    if not len(present):
+        return ()
+    names = list(FLAGS)
+    which = pc.fill_null(pc.index_in(flags["flag"], value_set=pa.array(names)), -1)
+    which = np.asarray(which.to_numpy(zero_copy_only=False), dtype=np.int64)
+    place = np.minimum(np.searchsorted(present, keys), len(present) - 1)
+    inside = (present[place] == keys) & (which >= 0)
+    groups = np.maximum(which, 0) * len(present) + place
+    found = group_missed(flags["ticket_id"], inside, np.where(inside, groups, 0),
+                         len(names) * len(present))
+    labels = period_labels(contract, present)
+    return tuple(AuditFlag(names[g // len(present)], labels[g % len(present)], count, tickets)
+                 for g, (tickets, count) in enumerate(found) if count)
