@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from slaengine.clocks.audit import FLAGS
+
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 REPORT_SCHEMA_VERSION = 1
 """The ``schema_version`` of the JSON report this module describes."""
@@ -195,7 +197,11 @@ def report_schema() -> dict[str, Any]:
         "source": {"type": "string"}, "accepted": _COUNT, "included": _COUNT,
         "excluded": _COUNT, "outside_window": _COUNT, "agreed_exclusions": _COUNTS,
         "without_period": _COUNT,
-    }, optional=("without_period",))
+        "audit": {"type": "array", "items": _record({
+            "flag": {"enum": list(FLAGS)}, "period": {"type": "string"}, "count": _COUNT,
+            "tickets": {"type": "array", "items": {"type": "string"}},
+        })},
+    }, optional=("without_period", "audit"))
     line = _record({"period": {"type": "string"}, "service_level": _STRING_OR_NULL,
                     "amount": _MONEY, "currency": {"type": "string"},
                     "rule": {"type": "string"}, "note": {"type": "string"}})

@@ -91,7 +91,10 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
             name: {"source": a.source, "accepted": a.accepted, "included": a.included,
                    "excluded": a.excluded, "outside_window": a.outside_window,
                    "agreed_exclusions": a.agreed,
-                   **({"without_period": a.without_period} if a.without_period else {})}
+                   **({"without_period": a.without_period} if a.without_period else {}),
+                   **({"audit": [{"flag": f.flag, "period": f.period, "count": f.count,
+                                  "tickets": list(f.tickets)} for f in a.audit]}
+                      if a.audit else {})}
             for name, a in evaluation.levels.items()
         },
     }

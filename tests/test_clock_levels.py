@@ -299,3 +299,29 @@ def test_a_grace_that_is_not_a_duration_is_a_contract_error(tmp_path):
     path = contract(tmp_path, level("reply_time", "p90 <= 1h", 'options = { grace = "15" }\n'))
     result = CliRunner().invoke(main, ["evaluate", str(path)])
     assert result.exit_code == 2 and "grace" in result.output and "Traceback" not in result.output
+
+
+def test_audit_flags_reach_the_json_report_valid_by_its_schema_and_a_table_line(tmp_path):
+    import json
+
+    import jsonschema
+
+    from slaengine.jsonschema import report_schema
+    from slaengine.present import evaluation_to_dict
+
+    history = [*PAUSED,
+               created("C1", "2026-01-06T09:00:00Z"), status("C1", "2026-01-06T10:00:00Z",
+                                                             "pending")]
+    path = contract(tmp_path, level("requester_wait_time", "p90 <= 8h"), history)
+    found = run(path)
+    # B1 and C1 set pending with the requester's message unanswered, both January.
+    report = json.loads(json.dumps(evaluation_to_dict(found), default=str))
+    assert report["service_levels"]["x"]["audit"] == [
+        {"flag": "paused_unanswered", "period": "2026-01", "count": 2, "tickets": ["B1", "C1"]}]
+    jsonschema.validate(report, report_schema())
+    bad = json.loads(json.dumps(report))
+    bad["service_levels"]["x"]["audit"][0]["flag"] = "forged"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, report_schema())
+    shown = CliRunner().invoke(main, ["evaluate", str(path)]).output
+    assert "audit x: 2 set pending while the requester waited for an answer (1 period)" in shown

@@ -284,6 +284,28 @@ def _accounting(evaluation: Evaluation) -> list[str]:
                               []).append(name)
     every = list(evaluation.levels)
     lines += [f"{_levels(names, every)}: {what}" for what, names in groups.items()]
+    lines += _audit_lines(evaluation)
+    return lines
+
+
+_AUDIT = {"paused_unanswered": "set pending while the requester waited for an answer",
+          "paused_near_target": "paused within the grace before the clock's target",
+          "quick_reopen": "reopened by the requester within 24h of the solve"}
+
+
+def _audit_lines(evaluation: Evaluation) -> list[str]:
+    """One line per service level and audit flag: how often it was seen, in how many periods
+    (flags, not verdicts: the JSON report and the evidence list the tickets)."""
+    lines = []
+    for name, level in evaluation.levels.items():
+        totals: dict[str, list[int]] = {}
+        for flag in level.audit:
+            seen = totals.setdefault(flag.flag, [0, 0])
+            seen[0] += flag.count
+            seen[1] += 1
+        lines += [f"audit {name}: {count} {_AUDIT.get(flag, flag)} "
+                  f"({periods} period{'s' if periods != 1 else ''})"
+                  for flag, (count, periods) in totals.items()]
     return lines
 
 
