@@ -143,3 +143,35 @@ def test_the_sources_records_measure(tmp_path) -> None:
     replies = by_id(measure_zendesk(records)["reply_time"])
     # Ticket 7, reply instance 1: 09:00 -> 09:30 = 1800 s; the breach is deleted.
     assert (replies["7#1"]["seconds"], replies["7#1"]["zendesk_breached"]) == (1800.0, False)
+
+
+def test_reconciliation_names_the_ids_that_differ() -> None:
+    from slaengine.clocks.zendesk import reconcile
+    rows = [
+        # 1#1: 30 min, Zendesk breached (its own, shorter target): only Zendesk.
+        ("1", at(2, 9), "reply_time", 1, "activate"),
+        ("1", at(2, 9, 20), "reply_time", 1, "breach"),
+        ("1", at(2, 9, 30), "reply_time", 1, "fulfill"),
+        # 2#1: 2 h, not breached by Zendesk (paused on its schedule): only the contract.
+        ("2", at(2, 9), "reply_time", 1, "activate"),
+        ("2", at(2, 11), "reply_time", 1, "fulfill"),
+        # 3#1: 2 h and breached by both.
+        ("3", at(2, 9), "reply_time", 1, "activate"),
+        ("3", at(2, 10), "reply_time", 1, "breach"),
+        ("3", at(2, 11), "reply_time", 1, "fulfill"),
+        # 4#1: exactly 1 h meets a 1 h target; its breach was deleted: neither.
+        ("4", at(2, 9), "reply_time", 1, "activate"),
+        ("4", at(2, 9, 50), "reply_time", 1, "breach", True),
+        ("4", at(2, 10), "reply_time", 1, "fulfill"),
+        # 5#1: still running, 09:00 -> as_of 12:00 = 3 h already past 1 h: the contract.
+        ("5", at(2, 9), "reply_time", 1, "activate"),
+        # 6#1: still running, 11:30 -> 12:00 = 30 min: not yet.
+        ("6", at(2, 11, 30), "reply_time", 1, "activate"),
+    ]
+    records = measure_zendesk(table(rows), as_of=at(2, 12))["reply_time"]
+    found = reconcile(records, 1 * H)
+    assert (found.zendesk_breached, found.contract_breached) == (2, 3)  # {1,3} and {2,3,5}
+    assert found.only_zendesk == ("1#1",)
+    assert found.only_contract == ("2#1", "5#1")
+    empty = reconcile(measure_zendesk(SCHEMA.empty_table())["reply_time"], H)
+    assert (empty.zendesk_breached, empty.contract_breached, empty.only_zendesk) == (0, 0, ())

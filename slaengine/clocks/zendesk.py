@@ -35,6 +35,7 @@ measured. Ids follow :func:`slaengine.clocks.measure`: ``TICKET#N`` for the inst
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from slaengine.calendars.always import ALWAYS, Calendar
@@ -158,6 +159,38 @@ def _clocks(events: pa.Table, calendar: Calendar, as_of: datetime | None) -> pa.
         pa.array(~done, pa.bool_()), pa.array(breached, pa.bool_()), metric,
     ], schema=zendesk_schema().append(pa.field("metric", pa.string())))
     return out.filter(pa.array(measured))
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Zendesk's breaches of one clock against the contract's: how many records each side
+    breaches, and the ids only one side breaches (sorted)."""
+
+    zendesk_breached: int
+    contract_breached: int
+    only_zendesk: tuple[str, ...]
+    only_contract: tuple[str, ...]
+
+
+def reconcile(records: pa.Table, target_seconds: float) -> Reconciliation:
+    """Compare the records Zendesk marked breached with those the contract's terms breach.
+
+    ``records`` is one clock's table from :func:`measure_zendesk`. Under the contract a record
+    is breached when its seconds (under the contract's calendar) exceed ``target_seconds``:
+    exactly the target meets it. A record still running is breached once it has already
+    counted more than the target (its time can only grow) and not before.
+    """
+    ids = records["id"]
+    zendesk = pc.fill_null(records["zendesk_breached"], False)
+    contract = pc.fill_null(pc.greater(records["seconds"], float(target_seconds)), False)
+    only_zendesk = ids.filter(pc.and_(zendesk, pc.invert(contract)))
+    only_contract = ids.filter(pc.and_(contract, pc.invert(zendesk)))
+    return Reconciliation(
+        zendesk_breached=int(pc.sum(pc.cast(zendesk, pa.int64())).as_py() or 0),
+        contract_breached=int(pc.sum(pc.cast(contract, pa.int64())).as_py() or 0),
+        only_zendesk=tuple(sorted(only_zendesk.to_pylist())),
+        only_contract=tuple(sorted(only_contract.to_pylist())),
+    )
 
 
 def _micros(instant: datetime) -> int:
