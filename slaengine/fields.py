@@ -327,8 +327,32 @@ EVENTS = _kind("events", [
 ], values={"event": EVENT_TYPES, "status": STATUSES, "author": AUTHORS}, unique_ids=False)
 """A ticket's history, one record per change; many records share a ``ticket_id``."""
 
+METRICS = ("reply_time", "agent_work_time", "requester_wait_time", "periodic_update_time",
+           "pausable_update_time", "resolution_time", "group_ownership_time")
+"""The clocks Zendesk keeps on a ticket, by the names its metric events give them."""
+
+METRIC_EVENT_TYPES = ("activate", "pause", "fulfill", "apply_sla", "apply_group_sla", "breach",
+                      "update_status")
+"""What a Zendesk metric event records: the clock started or resumed, paused, was fulfilled
+(stopped); an SLA policy (or group SLA policy) was applied; its target was breached; the
+clock's figure was updated."""
+
+METRIC_EVENTS = _kind("metric_events", [
+    ("ticket_id", "text", "the ticket whose clock the event belongs to"),
+    ("time", "timestamp", "when the event happened (decides the period)"),
+    ("metric", "category", "the clock: " + ", ".join(METRICS)),
+    ("instance_id", "count", "the clock's instance on the ticket (reply_time: 1, 2, ...)"),
+    ("type", "category", "what happened: " + ", ".join(METRIC_EVENT_TYPES)),
+    ("deleted", "bool", "a breach event that no longer holds (Zendesk withdrew it)"),
+    ("event_id", "text", "the metric event's own id in Zendesk"),
+], bounds={"instance_id": (1, None)},
+   values={"metric": METRICS, "type": METRIC_EVENT_TYPES}, unique_ids=False)
+"""Zendesk's own clocks, one record per metric event (its ``ticket_metric_events`` export);
+many records share a ``ticket_id``."""
+
 RECORD_KINDS: dict[str, RecordKind] = {
-    kind.name: kind for kind in (TICKETS, SURVEYS, CALLS, COSTS, CUSTOMERS, SALES, EVENTS)
+    kind.name: kind
+    for kind in (TICKETS, SURVEYS, CALLS, COSTS, CUSTOMERS, SALES, EVENTS, METRIC_EVENTS)
 }
 
 

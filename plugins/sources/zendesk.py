@@ -7,14 +7,14 @@ import gzip
 import io
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
 from slaengine.errors import DataError
-from slaengine.fields import arrow_type
+from slaengine.fields import METRIC_EVENTS, arrow_type
 from slaengine.inputs import is_pattern, source_files
 from slaengine.lazy import np, pa, pc
 from slaengine.plugin import Source, SourceBatch, SourceConfig, reject_schema
@@ -208,8 +208,9 @@ class ZendeskSource(Source):
     }
 
     def available(self, config: SourceConfig) -> frozenset[str]:
-        """The fixed set of canonical fields a Zendesk export provides."""
-        return PROVIDES
+        """The fixed set of canonical fields a Zendesk export provides (of its metric events,
+        for a source of kind ``events`` or ``metric_events``)."""
+        return EVENT_PROVIDES if reads_metric_events(config) else PROVIDES
 
     def files(self, config: SourceConfig) -> list[Path]:
         """The export's files: the file, the pattern's matches (whatever their names), or the
@@ -230,6 +231,9 @@ class ZendeskSource(Source):
     def read(self, config: SourceConfig, fields: Sequence[str]) -> Iterator[SourceBatch]:
         """Yield the requested canonical ``fields`` of every ticket of the export, in one batch."""
         from slaengine.coerce import coerce
+        if reads_metric_events(config):
+            yield read_metric_events(config, fields, self.files(config))
+            return
         _check_request(config, fields)
         ticket_type, metric_set_type = export_types()
         pages = [
@@ -311,19 +315,22 @@ def _rating_notes(records: pa.Table) -> dict[str, int]:
 # --------------------------------------------------------------------------- files
 
 
-def _check_request(config: SourceConfig, fields: Sequence[str]) -> None:
+def _check_request(
+    config: SourceConfig, fields: Sequence[str], provides: frozenset[str] = PROVIDES,
+    what: str = "a Zendesk export",
+) -> None:
     if config.fields:
         raise DataError(
             f"sources.{config.name}.fields: the zendesk adapter reads Zendesk's documented keys "
             "and takes no fields mapping; remove the fields table",
             file=config.path,
         )
-    missing = [f for f in fields if f not in PROVIDES]
+    missing = [f for f in fields if f not in provides]
     if missing:
         raise DataError(
-            f"a Zendesk export does not provide the field(s) {', '.join(missing)}",
+            f"{what} does not provide the field(s) {', '.join(missing)}",
             where=f"source {config.name!r}",
-            accepted=PROVIDES,
+            accepted=provides,
         )
 
 
@@ -729,6 +736,160 @@ def _unplaceable_replies(metrics: pa.StructArray) -> tuple[pa.Array, pa.Array]:
         "first_response_at: metric_sets.reply_time_in_minutes.calendar '",
         reply.cast(pa.string()), what, "")
     return mask, reason
+
+
+# --------------------------------------------------------------------------- metric events
+
+EVENT_PROVIDES: frozenset[str] = frozenset(METRIC_EVENTS.fields)
+EVENT_KINDS = ("events", "metric_events")
+"""The source kinds for which the adapter reads ``ticket_metric_events`` pages."""
+
+
+def reads_metric_events(config: SourceConfig) -> bool:
+    """Whether the source reads Zendesk's metric events rather than tickets."""
+    return config.kind.name in EVENT_KINDS
+
+
+@cache
+def metric_event_type() -> pa.DataType:
+    """The Arrow type of a metric event: the documented keys this adapter reads (Zendesk
+    Support API: Ticket Metric Events). ``sla``, ``status`` and other keys are ignored."""
+    return pa.struct([
+        ("id", pa.int64()),
+        ("ticket_id", pa.int64()),
+        ("metric", pa.string()),
+        ("instance_id", pa.int64()),
+        ("type", pa.string()),
+        ("time", pa.string()),
+        ("deleted", pa.bool_()),
+    ])
+
+
+def read_metric_events(
+    config: SourceConfig, fields: Sequence[str], files: Sequence[Path]
+) -> SourceBatch:
+    """Every metric event of the pages as :data:`~slaengine.fields.METRIC_EVENTS` records.
+
+    An event whose ``id`` was read before (overlapping exports) is a duplicate of the first;
+    a row without a ``metric``, ``instance_id`` or ``type`` is rejected (``metric: missing``);
+    one without a ``ticket_id`` or ``time``, with a ``metric`` or ``type`` Zendesk does not
+    document (exact names), or with an ``instance_id`` below 1 is rejected with the reason by
+    the shared coercion. ``deleted`` is false unless the event says ``true``. ``row`` is the event's
+    position (1-based) in its page's ``ticket_metric_events`` list, or its line in JSON Lines.
+    """
+    from slaengine.coerce import coerce
+    _check_request(config, fields, EVENT_PROVIDES, "a Zendesk metric-event export")
+    type_ = metric_event_type()
+    pages = [_read_events_file(path, config, type_) for path in files]
+    events = _concat([p.tickets for p in pages], type_)
+    places = np.concatenate([p.places for p in pages] or [np.empty(0, np.int64)])
+    page_rejects = [r for p in pages for r in p.rejects]
+
+    event_ids = pc.struct_field(events, "id").cast(pa.string())
+    first = _first_seen(event_ids)
+    gone = ~first
+    duplicates = _rejects(config.name, places[gone], event_ids.filter(pa.array(gone)),
+                          "duplicate of an earlier metric event with the same id")
+    duplicates = duplicates.set_column(2, "field", pa.repeat(pa.scalar("id"), int(gone.sum())))
+    events, places = events.filter(pa.array(first)), places[first]
+
+    raw = pa.table({
+        "ticket_id": pc.struct_field(events, "ticket_id").cast(pa.string()),
+        "time": pc.struct_field(events, "time"),
+        "metric": pc.struct_field(events, "metric"),
+        "instance_id": pc.struct_field(events, "instance_id"),
+        "type": pc.struct_field(events, "type"),
+        "deleted": pc.fill_null(pc.struct_field(events, "deleted"), False),
+        "event_id": pc.struct_field(events, "id").cast(pa.string()),
+    })
+    incomplete, missing = _incomplete(raw, config.name, places)
+    complete = pa.array(~incomplete)
+    records, rejected = coerce(
+        raw.filter(complete), kind=METRIC_EVENTS, columns={f: f for f in fields},
+        timezone=config.timezone, rows=places[~incomplete], source=config.name,
+    )
+    malformed = pa.Table.from_pylist(page_rejects, schema=reject_schema())
+    return SourceBatch(
+        records=records,
+        rejected=pa.concat_tables([malformed, missing, rejected]),
+        read=len(events) + int(gone.sum()) + len(page_rejects),
+        duplicates=duplicates,
+    )
+
+
+_EVENT_NEEDS = ("metric", "instance_id", "type")
+"""Keys without which a metric event places nothing, whether or not they are requested."""
+
+
+def _incomplete(raw: pa.Table, source: str, places: np.ndarray) -> tuple[np.ndarray, pa.Table]:
+    """The rows missing a key of :data:`_EVENT_NEEDS`, and one reject per row naming the first."""
+    bad = np.zeros(raw.num_rows, dtype=bool)
+    rejects = []
+    for name in _EVENT_NEEDS:
+        hit = np.asarray(pc.is_null(raw[name]), dtype=bool) & ~bad
+        bad |= hit
+        n = int(hit.sum())
+        rejects.append(pa.Table.from_arrays([
+            pa.repeat(pa.scalar(source, pa.string()), n), pa.array(places[hit], pa.int64()),
+            pa.repeat(pa.scalar(name, pa.string()), n), pa.nulls(n, pa.string()),
+            pa.repeat(pa.scalar(f"{name}: missing", pa.string()), n),
+        ], schema=reject_schema()))
+    return bad, pa.concat_tables(rejects)
+
+
+def _first_seen(ids: pa.Array) -> np.ndarray:
+    """Per row: whether no earlier row has the same id (rows without an id are all kept)."""
+    n = len(ids)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.asarray(pc.sort_indices(
+        pa.table({"id": ids, "i": np.arange(n)}),
+        sort_keys=[("id", "ascending", "at_end"), ("i", "ascending", "at_end")]))
+    sorted_ids = ids.take(pa.array(order))
+    previous = pa.concat_arrays([pa.nulls(1, pa.string()), sorted_ids.slice(0, n - 1)])
+    repeat = np.asarray(pc.fill_null(pc.equal(sorted_ids, previous), False), dtype=bool)
+    first = np.empty(n, dtype=bool)
+    first[order] = ~repeat
+    return first
+
+
+def _read_events_file(path: Path, config: SourceConfig, type_: pa.DataType) -> _Page:
+    """One file of metric events as Arrow structs (in ``_Page.tickets``), with its places."""
+    text = _text(path)
+    lines = path.name.lower().removesuffix(".gz").endswith(_LINES_SUFFIXES)
+    if not lines:
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if exc.msg != "Extra data":
+                return replace(_malformed_page(path, text, exc, config),
+                               tickets=pa.array([], type_))
+            lines = True
+        except RecursionError as exc:
+            raise _too_deep(path) from exc
+    if lines:
+        try:
+            objects, places, rejects = _json_lines(text)
+        except RecursionError as exc:
+            raise _too_deep(path) from exc
+        return _Page(tickets=_struct_array(objects, type_, path, "line", places, False),
+                     places=places, rejects=_named(rejects, config))
+    if isinstance(document, list):
+        items = document
+    elif isinstance(document, dict) and isinstance(document.get("ticket_metric_events"), list):
+        items = document["ticket_metric_events"]
+    else:
+        found = (f"an object with the keys {', '.join(sorted(document)[:12])}"
+                 if isinstance(document, dict) else _shown(document))
+        raise DataError(
+            'expected a metric-event export page ({"ticket_metric_events": [...], '
+            '"next_page": ..., "end_of_stream": ...}), a JSON array of metric events, or JSON '
+            f"Lines; found {found}",
+            file=path,
+        )
+    places = np.arange(1, len(items) + 1, dtype=np.int64)
+    return _Page(tickets=_struct_array(items, type_, path, "metric event", places, False),
+                 places=places)
 
 
 @hookimpl
