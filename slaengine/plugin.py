@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from slaengine.credits.ledger import CreditLine, PeriodCap
     from slaengine.credits.money import PeriodFee
     from slaengine.credits.outcomes import PeriodOutcomes
-    from slaengine.verdicts import Evaluation
+    from slaengine.verdicts import Evaluation, Reconciliation
 
 Unit = Literal["duration", "boolean", "score", "points", "count", "rate", "money"]
 Better = Literal["lower", "higher"]
@@ -307,6 +307,11 @@ class DerivedMetric(Metric):
         """Audit flags of the derived records (``flag``, ``ticket_id``, ``at``: the instant
         that decides the period), given the source's records, the derived ones, their spans and
         the per-record target in seconds (None when the target is not one). None: no audit."""
+        return None
+
+    def reconcile(self, derived: pa.Table, target: float | None) -> Reconciliation | None:
+        """The derived records' own breach marks (a help desk's) against the contract's
+        per-record target in seconds; None: the records carry none."""
         return None
 
 

@@ -126,6 +126,20 @@ class AuditFlag:
     tickets: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Reconciliation:
+    """Zendesk's own breaches of one clock against the contract's: how many records Zendesk
+    marked breached, how many the contract's terms breach (seconds under the contract's
+    calendar above ``target_seconds``), and the ids only one side breaches (sorted, all of
+    them)."""
+
+    zendesk_breached: int
+    contract_breached: int
+    only_zendesk: tuple[str, ...]
+    only_contract: tuple[str, ...]
+    target_seconds: float | None = None
+
+
 @dataclass
 class LevelAccount:
     """How a service level used its source's accepted records:
@@ -134,7 +148,9 @@ class LevelAccount:
     periods outside the contract's ``start``..``end``). With ``period_by``, ``without_period``
     records have no time in that field yet (unresolved) and belong to no period: counted apart,
     so ``accepted == included + excluded + outside_window + without_period``. ``audit``: for a
-    clock level, the audit flags per period (periods of the window only)."""
+    clock level, the audit flags per period (periods of the window only). ``reconciliation``:
+    for a clock level measured on Zendesk's metric events, Zendesk's breaches of the window's
+    records against the contract's."""
 
     service_level: str
     source: str
@@ -145,6 +161,7 @@ class LevelAccount:
     agreed: dict[str, int] = field(default_factory=dict)
     without_period: int = 0
     audit: tuple[AuditFlag, ...] = ()
+    reconciliation: Reconciliation | None = None
 
 
 @dataclass

@@ -35,13 +35,13 @@ measured. Ids follow :func:`slaengine.clocks.measure`: ``TICKET#N`` for the inst
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from slaengine.calendars.always import ALWAYS, Calendar
 from slaengine.clocks.spans import record_schema, timestamp_type
 from slaengine.errors import DataError
 from slaengine.lazy import np, pa, pc
+from slaengine.verdicts import Reconciliation
 
 METRIC_NAMES: dict[str, str] = {
     "reply_time": "reply_time",
@@ -161,17 +161,6 @@ def _clocks(events: pa.Table, calendar: Calendar, as_of: datetime | None) -> pa.
     return out.filter(pa.array(measured))
 
 
-@dataclass(frozen=True)
-class Reconciliation:
-    """Zendesk's breaches of one clock against the contract's: how many records each side
-    breaches, and the ids only one side breaches (sorted)."""
-
-    zendesk_breached: int
-    contract_breached: int
-    only_zendesk: tuple[str, ...]
-    only_contract: tuple[str, ...]
-
-
 def reconcile(records: pa.Table, target_seconds: float) -> Reconciliation:
     """Compare the records Zendesk marked breached with those the contract's terms breach.
 
@@ -190,6 +179,7 @@ def reconcile(records: pa.Table, target_seconds: float) -> Reconciliation:
         contract_breached=int(pc.sum(pc.cast(contract, pa.int64())).as_py() or 0),
         only_zendesk=tuple(sorted(only_zendesk.to_pylist())),
         only_contract=tuple(sorted(only_contract.to_pylist())),
+        target_seconds=float(target_seconds),
     )
 
 
