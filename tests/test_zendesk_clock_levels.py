@@ -123,6 +123,15 @@ def test_a_clock_level_evaluates_zendesk_metric_events(tmp_path: Path) -> None:
     assert account.audit == ()  # metric events hold no ticket history to audit
 
 
+def test_a_zendesk_source_of_kind_events_reads_metric_events(tmp_path: Path) -> None:
+    path = contract(tmp_path, level(WAIT, "95% within 2h"), kind="events")
+    registry = build_registry()
+    assert load_contract(path, registry).sources["zd"].kind == "metric_events"
+    found = run(path)
+    assert [f[2:] for f in figures(found)] == [(4, 0, ("2", "4"))]
+    assert found.levels["x"].reconciliation.only_zendesk == ("3",)
+
+
 def test_the_level_reconciles_zendesk_breaches_with_the_contract(tmp_path: Path) -> None:
     found = run(contract(tmp_path, level(WAIT, "95% within 2h")))
     # Zendesk breached 2 and 3 (4's breach was deleted); the contract (> 2h office) 2 and 4.
