@@ -22,10 +22,11 @@ from slaengine.periods import period_keys
 
 if TYPE_CHECKING:
     from slaengine.calendars import Calendar
+    from slaengine.clocks.zendesk import Reconciliation
     from slaengine.credits.ledger import CreditLine, PeriodCap
     from slaengine.credits.money import PeriodFee
     from slaengine.credits.outcomes import PeriodOutcomes
-    from slaengine.verdicts import Evaluation, Reconciliation
+    from slaengine.verdicts import Evaluation
 
 Unit = Literal["duration", "boolean", "score", "points", "count", "rate", "money"]
 Better = Literal["lower", "higher"]

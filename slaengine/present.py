@@ -24,9 +24,10 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from slaengine.readable import format_compliance, format_margin, format_value
-from slaengine.verdicts import STATUSES, Reconciliation
+from slaengine.verdicts import STATUSES
 
 if TYPE_CHECKING:
+    from slaengine.clocks.zendesk import Reconciliation
     from slaengine.credits.ledger import CreditLine, CreditSchedule, Flag, Totals
     from slaengine.verdicts import Evaluation, Verdict
 

@@ -14,6 +14,7 @@ from slaengine.lazy import pa
 from slaengine.plugin import reject_schema
 
 if TYPE_CHECKING:
+    from slaengine.clocks.zendesk import Reconciliation
     from slaengine.contract import Contract
     from slaengine.credits.ledger import CreditSchedule
 
@@ -124,20 +125,6 @@ class AuditFlag:
     period: str
     count: int
     tickets: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Reconciliation:
-    """Zendesk's own breaches of one clock against the contract's: how many records Zendesk
-    marked breached, how many the contract's terms breach (seconds under the contract's
-    calendar above ``target_seconds``), and the ids only one side breaches (sorted, all of
-    them)."""
-
-    zendesk_breached: int
-    contract_breached: int
-    only_zendesk: tuple[str, ...]
-    only_contract: tuple[str, ...]
-    target_seconds: float | None = None
 
 
 @dataclass

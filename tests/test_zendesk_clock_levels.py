@@ -27,12 +27,12 @@ import pytest
 from click.testing import CliRunner
 
 from slaengine.cli import main
+from slaengine.clocks.zendesk import Reconciliation
 from slaengine.contract import load_contract
 from slaengine.engine import evaluate
 from slaengine.jsonschema import report_schema
 from slaengine.pluginmanager import build_registry
 from slaengine.present import evaluation_to_dict
-from slaengine.verdicts import Reconciliation
 
 H = 3600.0
 

@@ -14,11 +14,10 @@ from slaengine.calendars.always import as_array, micros
 from slaengine.clocks import measure
 from slaengine.clocks.audit import DEFAULT_GRACE, paused_near_target, ticket_flags
 from slaengine.clocks.history import COLUMNS
-from slaengine.clocks.zendesk import measure_zendesk, reconcile
+from slaengine.clocks.zendesk import Reconciliation, measure_zendesk, reconcile
 from slaengine.lazy import np, pa, pc
 from slaengine.plugin import DerivedMetric, MeasureContext
 from slaengine.targets.grammar import TargetError, parse_duration
-from slaengine.verdicts import Reconciliation
 
 OWN = ("event", "author", "public")
 """Fields that describe one event: a record carries its first event's own value. Every other

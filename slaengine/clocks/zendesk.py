@@ -35,13 +35,13 @@ measured. Ids follow :func:`slaengine.clocks.measure`: ``TICKET#N`` for the inst
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from slaengine.calendars.always import ALWAYS, Calendar
 from slaengine.clocks.spans import record_schema, timestamp_type
 from slaengine.errors import DataError
 from slaengine.lazy import np, pa, pc
-from slaengine.verdicts import Reconciliation
 
 METRIC_NAMES: dict[str, str] = {
     "reply_time": "reply_time",
@@ -159,6 +159,20 @@ def _clocks(events: pa.Table, calendar: Calendar, as_of: datetime | None) -> pa.
         pa.array(~done, pa.bool_()), pa.array(breached, pa.bool_()), metric,
     ], schema=zendesk_schema().append(pa.field("metric", pa.string())))
     return out.filter(pa.array(measured))
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Zendesk's own breaches of one clock against the contract's: how many records Zendesk
+    marked breached, how many the contract's terms breach (seconds under the contract's
+    calendar above ``target_seconds``), and the ids only one side breaches (sorted, all of
+    them)."""
+
+    zendesk_breached: int
+    contract_breached: int
+    only_zendesk: tuple[str, ...]
+    only_contract: tuple[str, ...]
+    target_seconds: float | None = None
 
 
 def reconcile(records: pa.Table, target_seconds: float) -> Reconciliation:

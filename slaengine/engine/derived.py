@@ -19,6 +19,7 @@ from datetime import datetime
 
 from slaengine.calendars import ALWAYS
 from slaengine.clocks.audit import FLAGS
+from slaengine.clocks.zendesk import Reconciliation
 from slaengine.contract import Contract, ServiceLevel
 from slaengine.engine.batch import Batch
 from slaengine.engine.levels import LevelResult
@@ -33,7 +34,7 @@ from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
 from slaengine.plugin import DerivedMetric, MeasureContext
 from slaengine.pluginmanager import Registry, guarded
-from slaengine.verdicts import AuditFlag, Reconciliation
+from slaengine.verdicts import AuditFlag
 
 
 @dataclass
