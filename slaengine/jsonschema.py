@@ -201,7 +201,13 @@ def report_schema() -> dict[str, Any]:
             "flag": {"enum": list(FLAGS)}, "period": {"type": "string"}, "count": _COUNT,
             "tickets": {"type": "array", "items": {"type": "string"}},
         })},
-    }, optional=("without_period", "audit"))
+        "reconciliation": _record({
+            "target_seconds": _NUMBER_OR_NULL, "zendesk_breached": _COUNT,
+            "contract_breached": _COUNT,
+            "only_zendesk": {"type": "array", "items": {"type": "string"}},
+            "only_contract": {"type": "array", "items": {"type": "string"}},
+        }),
+    }, optional=("without_period", "audit", "reconciliation"))
     line = _record({"period": {"type": "string"}, "service_level": _STRING_OR_NULL,
                     "amount": _MONEY, "currency": {"type": "string"},
                     "rule": {"type": "string"}, "note": {"type": "string"}})

@@ -22,6 +22,7 @@ from slaengine.periods import period_keys
 
 if TYPE_CHECKING:
     from slaengine.calendars import Calendar
+    from slaengine.clocks.zendesk import Reconciliation
     from slaengine.credits.ledger import CreditLine, PeriodCap
     from slaengine.credits.money import PeriodFee
     from slaengine.credits.outcomes import PeriodOutcomes
@@ -307,6 +308,11 @@ class DerivedMetric(Metric):
         """Audit flags of the derived records (``flag``, ``ticket_id``, ``at``: the instant
         that decides the period), given the source's records, the derived ones, their spans and
         the per-record target in seconds (None when the target is not one). None: no audit."""
+        return None
+
+    def reconcile(self, derived: pa.Table, target: float | None) -> Reconciliation | None:
+        """The derived records' own breach marks (a help desk's) against the contract's
+        per-record target in seconds; None: the records carry none."""
         return None
 
 

@@ -27,6 +27,7 @@ from slaengine.readable import format_compliance, format_margin, format_value
 from slaengine.verdicts import STATUSES
 
 if TYPE_CHECKING:
+    from slaengine.clocks.zendesk import Reconciliation
     from slaengine.credits.ledger import CreditLine, CreditSchedule, Flag, Totals
     from slaengine.verdicts import Evaluation, Verdict
 
@@ -94,7 +95,9 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
                    **({"without_period": a.without_period} if a.without_period else {}),
                    **({"audit": [{"flag": f.flag, "period": f.period, "count": f.count,
                                   "tickets": list(f.tickets)} for f in a.audit]}
-                      if a.audit else {})}
+                      if a.audit else {}),
+                   **({"reconciliation": _reconciliation(a.reconciliation)}
+                      if a.reconciliation is not None else {})}
             for name, a in evaluation.levels.items()
         },
     }
@@ -228,3 +231,12 @@ def describe_outlook(outlook: Mapping[str, Any]) -> str:
     if not outlook["achievable"]:
         return f"{elapsed}; already over the limit for the period at this pace"
     return f"{elapsed}; can afford {outlook['allowance']} more of the next ~{remaining} records"
+
+
+def _reconciliation(found: Reconciliation) -> dict[str, Any]:
+    """Zendesk's breaches against the contract's, as the JSON report gives them."""
+    return {"target_seconds": found.target_seconds,
+            "zendesk_breached": found.zendesk_breached,
+            "contract_breached": found.contract_breached,
+            "only_zendesk": list(found.only_zendesk),
+            "only_contract": list(found.only_contract)}

@@ -14,6 +14,7 @@ from slaengine.lazy import pa
 from slaengine.plugin import reject_schema
 
 if TYPE_CHECKING:
+    from slaengine.clocks.zendesk import Reconciliation
     from slaengine.contract import Contract
     from slaengine.credits.ledger import CreditSchedule
 
@@ -134,7 +135,9 @@ class LevelAccount:
     periods outside the contract's ``start``..``end``). With ``period_by``, ``without_period``
     records have no time in that field yet (unresolved) and belong to no period: counted apart,
     so ``accepted == included + excluded + outside_window + without_period``. ``audit``: for a
-    clock level, the audit flags per period (periods of the window only)."""
+    clock level, the audit flags per period (periods of the window only). ``reconciliation``:
+    for a clock level measured on Zendesk's metric events, Zendesk's breaches of the window's
+    records against the contract's."""
 
     service_level: str
     source: str
@@ -145,6 +148,7 @@ class LevelAccount:
     agreed: dict[str, int] = field(default_factory=dict)
     without_period: int = 0
     audit: tuple[AuditFlag, ...] = ()
+    reconciliation: Reconciliation | None = None
 
 
 @dataclass

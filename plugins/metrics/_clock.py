@@ -7,12 +7,14 @@ clock counted (none while it still runs: unmeasured).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, ClassVar
 
 from slaengine.calendars.always import as_array, micros
 from slaengine.clocks import measure
 from slaengine.clocks.audit import DEFAULT_GRACE, paused_near_target, ticket_flags
 from slaengine.clocks.history import COLUMNS
+from slaengine.clocks.zendesk import Reconciliation, measure_zendesk, reconcile
 from slaengine.lazy import np, pa, pc
 from slaengine.plugin import DerivedMetric, MeasureContext
 from slaengine.targets.grammar import TargetError, parse_duration
@@ -21,6 +23,14 @@ OWN = ("event", "author", "public")
 """Fields that describe one event: a record carries its first event's own value. Every other
 field (``status``, ``priority``, ``group``, ``agent``) is a state the ticket is in: a record
 carries the latest value the ticket's events gave it up to and including its first event."""
+
+METRIC_EVENT_COLUMNS = ("ticket_id", "time", "metric", "instance_id", "type", "deleted")
+"""What a clock reads from Zendesk's metric events (record kind ``metric_events``)."""
+
+
+def is_metric_events(fields: Collection[str]) -> bool:
+    """Whether records with these fields are Zendesk's metric events, not a ticket's history."""
+    return "metric" in fields and "instance_id" in fields and "at" not in fields
 
 
 def _check_duration(field: str, value: Any, error: Any) -> None:
@@ -38,11 +48,16 @@ class ClockMetric(DerivedMetric):
     is ``TICKET#N`` for instance clocks, the ticket id for ticket clocks. A record still running
     is unmeasured. ``where`` and ``by`` read the events' fields as they stood at the record's
     first event.
+
+    On Zendesk's metric events (record kind ``metric_events``) the records are Zendesk's own
+    clocks of that name (:func:`slaengine.clocks.zendesk.measure_zendesk`), measured again
+    under the level's calendar, with Zendesk's ``zendesk_breached``; they carry no other field
+    and have no spans or audit flags, and the level reconciles Zendesk's breaches with its own.
     """
 
     clock: ClassVar[str]
     requires = COLUMNS
-    kinds = ("events",)
+    kinds = ("events", "metric_events")
     unit = "duration"
     better = "lower"
     default_statistic = "p90"
@@ -50,12 +65,19 @@ class ClockMetric(DerivedMetric):
         "grace": {"type": "string", "check_with": _check_duration, "default": DEFAULT_GRACE},
     }
 
+    def required_fields(self, available: Collection[str]) -> tuple[str, ...]:
+        """A ticket's history, or Zendesk's metric events when that is what the source has."""
+        return METRIC_EVENT_COLUMNS if is_metric_events(available) else COLUMNS
+
     def derive(self, records: pa.Table, context: MeasureContext) -> pa.Table:
         return self.derive_with_spans(records, context)[0]
 
     def derive_with_spans(self, records: pa.Table,
                           context: MeasureContext) -> tuple[pa.Table, pa.Table | None]:
         """The clock's records and their running and paused spans (measured once)."""
+        if is_metric_events(records.column_names):
+            found = measure_zendesk(records, context.calendar, context.as_of)[self.clock]
+            return found, None
         found = measure(records, [self.clock], calendar=context.calendar,
                         as_of=context.as_of)[self.clock]
         derived = found.records
@@ -73,12 +95,22 @@ class ClockMetric(DerivedMetric):
               context: MeasureContext, target: float | None) -> pa.Table | None:
         """Flags of the clock itself: pending while the requester waits for an answer, a
         reopen by the requester within a day (both from the history), and with a per-record
-        target a pause within ``grace`` of it (:mod:`slaengine.clocks.audit`)."""
+        target a pause within ``grace`` of it (:mod:`slaengine.clocks.audit`). Zendesk's
+        metric events hold no ticket history: no flags."""
+        if is_metric_events(records.column_names):
+            return None
         found = [ticket_flags(records, context.as_of)]
         if target is not None and spans is not None:
             grace = float(parse_duration(context.options.get("grace", DEFAULT_GRACE)))
             found.append(paused_near_target(derived, spans, target, grace))
         return pa.concat_tables(found)
+
+    def reconcile(self, derived: pa.Table, target: float | None) -> Reconciliation | None:
+        """Zendesk's breaches against the contract's (``target`` seconds per record), for
+        records measured on Zendesk's metric events; None for others or without a target."""
+        if target is None or "zendesk_breached" not in derived.column_names:
+            return None
+        return reconcile(derived, target)
 
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
         """The seconds the clock counted; null while it runs."""

@@ -285,6 +285,7 @@ def _accounting(evaluation: Evaluation) -> list[str]:
     every = list(evaluation.levels)
     lines += [f"{_levels(names, every)}: {what}" for what, names in groups.items()]
     lines += _audit_lines(evaluation)
+    lines += _reconciliation_lines(evaluation)
     return lines
 
 
@@ -306,6 +307,20 @@ def _audit_lines(evaluation: Evaluation) -> list[str]:
         lines += [f"audit {name}: {count} {_AUDIT.get(flag, flag)} "
                   f"({periods} period{'s' if periods != 1 else ''})"
                   for flag, (count, periods) in totals.items()]
+    return lines
+
+
+def _reconciliation_lines(evaluation: Evaluation) -> list[str]:
+    """One line per service level measured on Zendesk's metric events: its breaches and
+    Zendesk's, and how many records only one side breaches (the JSON report names them)."""
+    lines = []
+    for name, level in evaluation.levels.items():
+        found = level.reconciliation
+        if found is None:
+            continue
+        differ = len(found.only_zendesk) + len(found.only_contract)
+        lines.append(f"zendesk {name}: {found.zendesk_breached} breached by Zendesk, "
+                     f"{found.contract_breached} by the contract, {differ} differ")
     return lines
 
 

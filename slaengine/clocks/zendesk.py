@@ -163,13 +163,16 @@ def _clocks(events: pa.Table, calendar: Calendar, as_of: datetime | None) -> pa.
 
 @dataclass(frozen=True)
 class Reconciliation:
-    """Zendesk's breaches of one clock against the contract's: how many records each side
-    breaches, and the ids only one side breaches (sorted)."""
+    """Zendesk's own breaches of one clock against the contract's: how many records Zendesk
+    marked breached, how many the contract's terms breach (seconds under the contract's
+    calendar above ``target_seconds``), and the ids only one side breaches (sorted, all of
+    them)."""
 
     zendesk_breached: int
     contract_breached: int
     only_zendesk: tuple[str, ...]
     only_contract: tuple[str, ...]
+    target_seconds: float | None = None
 
 
 def reconcile(records: pa.Table, target_seconds: float) -> Reconciliation:
@@ -190,6 +193,7 @@ def reconcile(records: pa.Table, target_seconds: float) -> Reconciliation:
         contract_breached=int(pc.sum(pc.cast(contract, pa.int64())).as_py() or 0),
         only_zendesk=tuple(sorted(only_zendesk.to_pylist())),
         only_contract=tuple(sorted(only_contract.to_pylist())),
+        target_seconds=float(target_seconds),
     )
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from slaengine.calendars import ALWAYS
 from slaengine.clocks.audit import FLAGS
+from slaengine.clocks.zendesk import Reconciliation
 from slaengine.contract import Contract, ServiceLevel
 from slaengine.engine.batch import Batch
 from slaengine.engine.levels import LevelResult
@@ -70,10 +71,23 @@ class DerivedLevel:
         flags = audit(self.data[level.source].records, derived, spans, self._context(),
                       _target_seconds(level))
         result.account.audit = audit_flags(contract, flags)
+        result.account.reconciliation = self._reconcile(metric, derived, _target_seconds(level))
         if result.evidence is not None and spans is not None:
             shown = pc.is_in(spans["id"], value_set=result.evidence[kind.id_field])
             result.intervals = spans.filter(shown)
         return result
+
+    def _reconcile(self, metric: DerivedMetric, derived: pa.Table,
+                   target: float | None) -> Reconciliation | None:
+        """The metric's reconciliation of the records in the contract's window (a record's
+        period is its start's, as for its verdicts)."""
+        if derived.num_rows and self.contract.window != (None, None):
+            keys = period_keys(derived[metric.time_field], self.contract.period,
+                               self.contract.timezone)
+            inside = window_periods(self.contract, np.unique(keys))
+            derived = derived.filter(pa.array(np.isin(keys, inside)))
+        reconcile = guarded(self.registry, "metric", self.level.metric, "reconcile")
+        return reconcile(derived, target)
 
     def _context(self) -> MeasureContext:
         level = self.level
