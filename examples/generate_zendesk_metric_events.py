@@ -10,7 +10,7 @@ wait). Zendesk marks a clock breached when its own wall-clock figure passes its 
 written in time order across tickets, as an export arrives. The same seed always writes the
 same bytes.
 
-    python examples/generate_zendesk_metric_events.py --tickets 40 --seed 17 \\
+    python examples/generate_zendesk_metric_events.py --tickets 120 --seed 17 \\
         --out examples/data/zendesk-metric-events
 """
 
@@ -54,7 +54,7 @@ def generate(tickets: int, seed: int) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     found: list[tuple[datetime, dict[str, Any]]] = []
     for ticket in range(1001, 1001 + tickets):
-        created = START + timedelta(minutes=rng.randint(0, 60 * 24 * 26))
+        created = START + timedelta(minutes=rng.randint(0, 60 * 24 * 88))  # March to May
         replies, answered = clock(rng, ticket, "reply_time", 1, created)
         found += replies
         if rng.random() < 0.4:  # the requester follows up after the first answer
@@ -68,7 +68,7 @@ def generate(tickets: int, seed: int) -> list[dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tickets", type=int, default=40)
+    parser.add_argument("--tickets", type=int, default=120)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--out", type=Path, default=Path("examples/data/zendesk-metric-events"))
     args = parser.parse_args()

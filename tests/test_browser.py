@@ -260,7 +260,7 @@ def test_every_chart_is_drawn_and_titled_with_its_service_level(opened, reports,
     document = reports[name]["document"]
     expected = expected_charts(document)
     levels = {v["service_level"] for v in document["verdicts"]}
-    assert len(expected) >= len(levels) >= 4  # the examples carry many levels
+    assert len(expected) >= len(levels) >= 2  # every example carries several levels
     drawn = {}
     for chart in page["charts"]:
         assert chart["pygal"] == [], chart["id"]
