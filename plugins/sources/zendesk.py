@@ -838,19 +838,9 @@ def _incomplete(raw: pa.Table, source: str, places: np.ndarray) -> tuple[np.ndar
 
 
 def _first_seen(ids: pa.Array) -> np.ndarray:
-    """Per row: whether no earlier row has the same id (rows without an id are all kept)."""
-    n = len(ids)
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    order = np.asarray(pc.sort_indices(
-        pa.table({"id": ids, "i": np.arange(n)}),
-        sort_keys=[("id", "ascending", "at_end"), ("i", "ascending", "at_end")]))
-    sorted_ids = ids.take(pa.array(order))
-    previous = pa.concat_arrays([pa.nulls(1, pa.string()), sorted_ids.slice(0, n - 1)])
-    repeat = np.asarray(pc.fill_null(pc.equal(sorted_ids, previous), False), dtype=bool)
-    first = np.empty(n, dtype=bool)
-    first[order] = ~repeat
-    return first
+    """Per row: whether no earlier row has the same id (rows without an id are all kept):
+    :func:`_latest` with the reading order reversed as the version stamp."""
+    return _latest(ids, pa.array(-np.arange(len(ids), dtype=np.int64)))[0]
 
 
 def _read_events_file(path: Path, config: SourceConfig, type_: pa.DataType) -> _Page:
