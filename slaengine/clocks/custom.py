@@ -324,3 +324,11 @@ def _discarded(h: History, found: Cycles) -> pa.Table:
     starts = found.starts[which]
     return pa.table([flag, h.ticket_ids.take(pa.array(h.ticket[starts], pa.int64())),
                      pa.array(h.at[starts], timestamp_type())], schema=flag_schema())
+
+
+def discarded_cycles(events: pa.Table, definition: ClockDefinition,
+                     as_of: datetime | None = None) -> pa.Table:
+    """The reset and cancelled cycles of ``definition`` on ``events``, as audit flags (the
+    same as :func:`measure_custom` gives, without measuring the records)."""
+    h = read_history(events, as_of)
+    return _discarded(h, cycles(events, h, definition))
