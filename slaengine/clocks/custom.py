@@ -141,7 +141,10 @@ def _shown(condition: Condition) -> str:
         words.append("public" if condition.public else "private")
     if condition.authors:
         words.append("/".join(condition.authors))
-    words.append("/".join(condition.events) if condition.events else "event")
+    if condition.events:
+        words.append("/".join(condition.events))
+    else:
+        words.append("status" if condition.statuses else "event")
     if condition.statuses:
         words.append("to " + "/".join(condition.statuses))
     return " ".join(words)
