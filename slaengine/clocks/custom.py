@@ -156,11 +156,11 @@ class _Facts:
 
     author: np.ndarray  # the comment's or creation's author code; -1 for other events
     public: np.ndarray  # a public comment
-    entered: np.ndarray  # the status the event made the ticket enter; -1 if none
+    before: np.ndarray  # the status before the event; -1 at the creation
 
 
 def _facts(events: pa.Table, h: History) -> _Facts:
-    """Author, public and entered status per position. The creation's author is its
+    """Author, public and the status before the event, per position. The creation's author is its
     ``created`` event's; without one (or without an author) the requester's, by the rule that
     makes a ticket outbound only when an agent or the system created it."""
     raw_event = _codes(events, "event", EVENTS)[h.row]
@@ -176,8 +176,7 @@ def _facts(events: pa.Table, h: History) -> _Facts:
     author = np.where(creation & ~own, REQUESTER, author).astype(np.int8)
     before = np.r_[-1, h.status[:-1]].astype(np.int8)
     before[h.first] = -1
-    entered = np.where(h.status != before, h.status, -1).astype(np.int8)
-    return _Facts(author=author, public=public & comment, entered=entered)
+    return _Facts(author=author, public=public & comment, before=before)
 
 
 def _matches(h: History, facts: _Facts, conditions: tuple[Condition, ...]) -> np.ndarray:
@@ -189,7 +188,8 @@ def _matches(h: History, facts: _Facts, conditions: tuple[Condition, ...]) -> np
             codes = [CREATION if e == "created" else EVENTS.index(e) for e in condition.events]
             hit &= np.isin(h.event, codes)
         if condition.statuses:
-            hit &= np.isin(facts.entered, [STATUSES.index(s) for s in condition.statuses])
+            listed = [STATUSES.index(s) for s in condition.statuses]
+            hit &= np.isin(h.status, listed) & ~np.isin(facts.before, listed)
         if condition.authors:
             hit &= np.isin(facts.author, [AUTHORS.index(a) for a in condition.authors])
         if condition.public is not None:
