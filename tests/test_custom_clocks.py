@@ -220,6 +220,13 @@ def test_business_hours_count_only_while_the_custom_clock_runs() -> None:
     assert clock(rows, FIRST_RESPONSE, BUSINESS)[0] == [("W#1", 2, False)]
 
 
+@pytest.mark.parametrize("cycles", ["each", "first", "last", "total"])
+def test_no_events_no_records(cycles: str) -> None:
+    definition = {**EVERY_MESSAGE, "pause": {"event": "status"}, "cycles": cycles}
+    found, discarded = measure_custom(table([]), ClockDefinition.of(definition), ALWAYS)
+    assert (found.records.num_rows, found.intervals.num_rows, discarded.num_rows) == (0, 0, 0)
+
+
 # --------------------------------------------------------------------------- the built-ins
 
 UNSOLVED = ["new", "open", "pending", "hold"]
