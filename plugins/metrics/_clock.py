@@ -11,7 +11,7 @@ from collections.abc import Collection
 from typing import Any, ClassVar
 
 from slaengine.calendars.always import as_array, micros
-from slaengine.clocks import measure
+from slaengine.clocks import ClockTables, measure
 from slaengine.clocks.audit import DEFAULT_GRACE, paused_near_target, ticket_flags
 from slaengine.clocks.history import COLUMNS
 from slaengine.clocks.zendesk import Reconciliation, measure_zendesk, reconcile
@@ -78,8 +78,7 @@ class ClockMetric(DerivedMetric):
         if is_metric_events(records.column_names):
             found = measure_zendesk(records, context.calendar, context.as_of)[self.clock]
             return found, None
-        found = measure(records, [self.clock], calendar=context.calendar,
-                        as_of=context.as_of)[self.clock]
+        found = self.measure_clock(records, context)
         derived = found.records
         spans = found.intervals.drop_columns(["row"])
         carried = [c for c in records.column_names
@@ -90,6 +89,11 @@ class ClockMetric(DerivedMetric):
         for name, values in zip(carried, at_start(records, starts, carried), strict=True):
             derived = derived.append_column(name, values)
         return derived, spans
+
+    def measure_clock(self, records: pa.Table, context: MeasureContext) -> ClockTables:
+        """The clock's records and spans on a ticket's history (:func:`measure`)."""
+        return measure(records, [self.clock], calendar=context.calendar,
+                       as_of=context.as_of)[self.clock]
 
     def audit(self, records: pa.Table, derived: pa.Table, spans: pa.Table | None,
               context: MeasureContext, target: float | None) -> pa.Table | None:
