@@ -9,6 +9,7 @@ import json
 from dataclasses import replace
 from decimal import Decimal
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -199,7 +200,7 @@ def _part(name: str, first: str, last: str):
 
 def _split(periods: list[str], cuts: set[int]) -> list[tuple[str, str]]:
     edges = [0, *sorted(cuts), len(periods)]
-    return [(periods[a], periods[b - 1]) for a, b in zip(edges, edges[1:]) if a < b]
+    return [(periods[a], periods[b - 1]) for a, b in pairwise(edges) if a < b]
 
 
 @settings(max_examples=12, deadline=None,
