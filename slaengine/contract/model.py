@@ -145,7 +145,9 @@ class Contract:
     exclusion that lies outside the window), for ``validate`` to show. ``year_start`` is the
     first day of each contract year (see :mod:`slaengine.years`). ``penalties`` is the checked
     ``[penalties]`` table as written, ``credit_terms`` the same parsed (see
-    :mod:`slaengine.credits.terms`).
+    :mod:`slaengine.credits.terms`). ``version`` names this version of the contract;
+    ``effective_from`` is the first day of the first period it governs: the window starts
+    there, the periods before it are left to the version before.
     """
 
     path: Path | None
@@ -167,6 +169,8 @@ class Contract:
     exclusions: tuple[Exclusion, ...] = ()
     warnings: tuple[str, ...] = ()
     year_start: YearStart = CALENDAR_YEARS
+    version: str | None = None
+    effective_from: date | None = None
 
     @property
     def sha256(self) -> str:
