@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from cerberus import TypeDefinition, Validator, errors
@@ -39,6 +39,39 @@ def _check_year_start(field: str, value: Any, error: Any) -> None:
         YearStart.parse(value)
     except ValueError as exc:
         error(field, str(exc))
+
+
+def _check_effective_from(field: str, value: Any, error: Any) -> None:
+    """A day (``2026-04-01``, a TOML date or that text) or a period label (``2026-04``); that
+    it is the first day of one of the contract's periods is checked with the contract."""
+    if isinstance(value, datetime):
+        error(field, f"{value.isoformat()} is a date and time; write the day the version takes "
+                     "effect (2026-04-01) or its first period (2026-04)")
+    elif isinstance(value, str) and effective_day(value, None) is None:
+        error(field, f"{_show(value)} is neither a day (2026-04-01) nor a period label "
+                     "(2026-04, 2026-Q2, 2026-W14, 2026)")
+
+
+def effective_day(value: date | str, period: str | None) -> date | None:
+    """The first day ``effective_from`` names: a date as it is, text as a day (``2026-04-01``)
+    or as the label of a ``period`` (any kind of period when None). None when it is neither."""
+    from slaengine.periods import PERIODS as KINDS
+    from slaengine.years import placing_day
+
+    if isinstance(value, date):
+        return value
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value, re.ASCII):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    for kind in KINDS if period is None else (period,):
+        try:
+            day = placing_day(value, kind)
+        except ValueError:
+            continue
+        return day - timedelta(days=3) if kind == "week" else day  # a week's Monday
+    return None
 
 
 WHERE_LIMIT = 10_000
@@ -89,6 +122,8 @@ CONTRACT_KEYS: dict[str, Any] = {
     "year_start": {"type": "string", "check_with": _check_year_start, "default": "01-01"},
     "start": {"type": "date"},
     "end": {"type": "date"},
+    "version": {"type": "string", "empty": False, "maxlength": NAME_LIMIT},
+    "effective_from": {"type": ["date", "string"], "check_with": _check_effective_from},
 }
 
 def _check_value_names(field: str, value: Any, error: Any) -> None:

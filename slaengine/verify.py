@@ -35,7 +35,7 @@ REPORT_LIMIT = 256 * 1024 * 1024
 """The largest report verify reads (bytes); checked before anything is read."""
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
-OPTIONS = ("formats", "fail_on", "as_of")
+OPTIONS = ("formats", "fail_on", "as_of", "period")
 FAIL_ON = (None, "breached", "critical")
 SHOWN = 50
 
@@ -77,6 +77,10 @@ def verify_result(path: Path) -> VerifyReport:
 
     options = dict(manifest["options"])
     as_of = options.get("as_of")
+    if options.get("period") is not None:  # evaluate --period: that period only
+        from slaengine.ledger.history import narrowed_to
+
+        contract = narrowed_to(contract, options["period"], "manifest.options.period")
     try:
         evaluation = evaluate(contract, registry, options=options,
                               as_of=datetime.fromisoformat(as_of) if as_of else None)

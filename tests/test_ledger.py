@@ -237,12 +237,13 @@ def test_a_forward_migration_keeps_every_hash(ledger: Path, tmp_path: Path,
     """A later step adds a nullable column: the ledger is migrated on the next append, the
     earlier entries still verify (a null column is left out of the canonical content)."""
     before = rows(ledger, "SELECT entry_hash FROM entries ORDER BY seq")
-    step = ["ALTER TABLE entries ADD COLUMN effective_from TEXT"]
+    step = ["ALTER TABLE entries ADD COLUMN later_note TEXT"]
     monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, step])
     monkeypatch.setattr(schema, "SCHEMA_VERSION", schema.SCHEMA_VERSION + 1)
     evaluation = slaengine.evaluate(contract_folder(tmp_path / "c"))
     append_evaluation(ledger, evaluation, reason="after the migration")
-    assert rows(ledger, "SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
+    assert rows(ledger, "SELECT version FROM schema_migrations ORDER BY version") == [
+        (version,) for version in range(1, schema.SCHEMA_VERSION + 1)]
     assert rows(ledger, "SELECT entry_hash FROM entries WHERE seq <= 3 ORDER BY seq") == before
     assert verify_ledger(ledger).line().startswith(f"{ledger}: intact, 4 entries")
 

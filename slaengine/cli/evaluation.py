@@ -44,12 +44,17 @@ FAIL_ON = {"breached": ("breached", "critical"), "critical": ("critical",)}
 @click.option("--ledger", "ledger", type=click.Path(path_type=Path), default=None,
               help="Append the evaluation to this SQLite ledger (created when missing): its "
                    "verdicts, credits, manifest and options, chained by SHA-256.")
+@click.option("--period", default=None, metavar="PERIOD",
+              help="Evaluate only this period (2026-03, 2026-Q1, 2026-W09: the contract's kind "
+                   "of period); the sources are still read whole. With --ledger, earlier "
+                   "periods' credits history comes from the ledger.")
 @click.option("--reason", default=None, metavar="TEXT",
               help="Why a closed period is evaluated again (required then; recorded with the "
                    "restatement).")
 def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...],
              fail_on: str | None, rejects: Path | None, evidence: Path | None,
-             as_of: str | None, ledger: Path | None, reason: str | None) -> None:
+             as_of: str | None, ledger: Path | None, period: str | None,
+             reason: str | None) -> None:
     """Evaluate every service level of CONTRACT on its data and report the verdicts."""
 
     def body() -> int:
@@ -63,18 +68,32 @@ def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...]
         registry = build_registry()
         plan = _plan_outputs(registry, formats, outputs)
         loaded = load_contract(contract, registry)
+        if period is not None:
+            from slaengine.ledger.history import narrowed_to
+
+            loaded = narrowed_to(loaded, period)
         _check_places(loaded, registry, plan, rejects, evidence, ledger)
         if ledger is not None:  # a file that is no ledger is refused before the work
             from slaengine.ledger.schema import connect
 
             connect(ledger, write=True).close()
         moment = _as_of(as_of, loaded.timezone) if as_of else None
-        options = {"formats": [name for name, _ in plan], "fail_on": fail_on}
+        options: dict[str, Any] = {"formats": [name for name, _ in plan], "fail_on": fail_on}
+        if period is not None:
+            options["period"] = period
         with tuned(), _progress() as step:
             evaluation = run(loaded, registry, options=options, evidence=evidence is not None,
                              as_of=moment, progress=step)
+        if period is not None and not evaluation.verdicts:
+            raise UsageError(f"--period {period}: no service level has a verdict in it (the "
+                             "sources hold no records of that period)")
         if ledger is not None:
+            from slaengine.ledger.history import assess_with_history
             from slaengine.ledger.record import append_evaluation
+
+            if loaded.penalties is not None:
+                model = registry.penalty_models[loaded.penalties["model"]]
+                assess_with_history(evaluation, model, ledger)
 
             appended = append_evaluation(ledger, evaluation, reason=reason)
             restated = (f", restating {', '.join(appended.restated)}" if appended.restated

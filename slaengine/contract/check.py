@@ -118,8 +118,10 @@ class Checker(SourceChecks, ClockChecks, LevelChecks):
             for problem in money_problems(penalties, self.penalty_model, head["currency"],
                                           head.get("monthly_fee")):
                 self.problem(*problem)
+        effective = None
         if ("contract",) not in broken:
             self.check_window(head)
+            effective = self.effective_from(head)
         self.unused_clocks(clocks, levels)
         self.raise_if_any()
         fee = head.get("monthly_fee")
@@ -132,7 +134,10 @@ class Checker(SourceChecks, ClockChecks, LevelChecks):
             service_levels=tuple(lv for lv in levels if lv is not None),
             monthly_fee=parse_amount(fee) if fee is not None else None,
             description=head.get("description", ""), penalties=penalties, credit_terms=terms,
-            calendars=self.calendars, window=(head.get("start"), head.get("end")),
+            calendars=self.calendars,
+            window=(max(d for d in (head.get("start"), effective) if d is not None)
+                    if head.get("start") or effective else None, head.get("end")),
+            version=head.get("version"), effective_from=effective,
             exclusions=exclusions, warnings=tuple(self.warnings),
             year_start=YearStart.parse(head["year_start"]), clocks=clocks,
         )
@@ -146,6 +151,37 @@ class Checker(SourceChecks, ClockChecks, LevelChecks):
                 where = f"line {line}: " if line else ""
                 self.warnings.append(f'{where}clocks.{name} is declared but no service level '
                                      f'measures it (metric = "{name}")')
+
+    def effective_from(self, head: dict[str, Any]) -> date | None:
+        """The first day of ``effective_from``, which must start one of the contract's periods
+        and lie in its window: this version evaluates the periods from it on (the earlier ones
+        are left to the version before)."""
+        value = head.get("effective_from")
+        if value is None:
+            return None
+        at, kind = ("contract", "effective_from"), head["period"]
+        if "version" not in head:
+            self.problem(("contract", "version"), "effective_from is set but version is not: "
+                         'name this version of the contract (version = "2")')
+        day = contract_schema.effective_day(value, kind)
+        if day is None:
+            self.problem(at, f"{value!r} is not a day nor a {kind} label; the contract is "
+                         f"measured by {kind}")
+            return None
+        problem = date_range_problem(day)
+        starts = {"week": day.weekday() == 0, "month": day.day == 1,
+                  "quarter": day.day == 1 and day.month in (1, 4, 7, 10),
+                  "year": (day.month, day.day) == (1, 1)}[kind]
+        if problem is None and not starts:
+            problem = (f"{day.isoformat()} is not the first day of a {kind}: a version takes "
+                       f"effect from the start of a period (the contract is measured by {kind})")
+        end = head.get("end")
+        if problem is None and end is not None and day > end:
+            problem = f"{day.isoformat()} is after end = {end}"
+        if problem is not None:
+            self.problem(at, problem)
+            return None
+        return day
 
     def check_window(self, head: dict[str, Any]) -> None:
         """``start`` and ``end`` lie in the accepted dates, and ``start`` comes first."""

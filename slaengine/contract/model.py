@@ -148,6 +148,9 @@ class Contract:
     ``[penalties]`` table as written, ``credit_terms`` the same parsed (see
     :mod:`slaengine.credits.terms`). ``clocks`` are the contract's own clocks
     (``[clocks.NAME]``), measured by service levels that name them as their metric.
+    ``version`` names this version of the contract; ``effective_from`` is the first day of the
+    first period it governs: the window starts there, the periods before it are left to the
+    version before.
     """
 
     path: Path | None
@@ -170,6 +173,8 @@ class Contract:
     warnings: tuple[str, ...] = ()
     year_start: YearStart = CALENDAR_YEARS
     clocks: dict[str, ClockDefinition] = field(default_factory=dict)
+    version: str | None = None
+    effective_from: date | None = None
 
     @property
     def sha256(self) -> str:

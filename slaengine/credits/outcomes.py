@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -56,8 +57,13 @@ class LevelOutcome:
 
 def outcomes(evaluation: Evaluation) -> list[LevelOutcome]:
     """One :class:`LevelOutcome` per service level and period: by period, then contract order."""
+    return level_outcomes(evaluation.verdicts)
+
+
+def level_outcomes(verdicts: Iterable[Verdict]) -> list[LevelOutcome]:
+    """:func:`outcomes` of any verdicts (an evaluation's, with earlier periods' before them)."""
     grouped: dict[tuple[str, str], list[Verdict]] = {}
-    for verdict in evaluation.verdicts:
+    for verdict in verdicts:
         grouped.setdefault((verdict.service_level, verdict.period), []).append(verdict)
     result = []
     for (level, period), verdicts in grouped.items():

@@ -72,7 +72,7 @@ from slaengine.credits.ledger import (
     Totals,
     YearTotals,
 )
-from slaengine.credits.outcomes import LevelOutcome, PeriodOutcomes, outcomes
+from slaengine.credits.outcomes import LevelOutcome, PeriodOutcomes, level_outcomes
 from slaengine.credits.terms import CreditTerms
 from slaengine.errors import ContractError, PluginError, SlaError
 from slaengine.verdicts import Evaluation, Verdict
@@ -82,8 +82,8 @@ if TYPE_CHECKING:
     from slaengine.plugin import PenaltyModel
 
 
-def assess_credits(evaluation: Evaluation, model: PenaltyModel, terms: CreditTerms
-                   ) -> CreditSchedule:
+def assess_credits(evaluation: Evaluation, model: PenaltyModel, terms: CreditTerms,
+                   *, earlier: Sequence[Verdict] = ()) -> CreditSchedule:
     """The credit schedule of ``evaluation`` under ``model`` and the contract's terms.
 
     ``terms`` are the ``[penalties]`` terms parsed when the contract was read
@@ -91,10 +91,24 @@ def assess_credits(evaluation: Evaluation, model: PenaltyModel, terms: CreditTer
     own options. The model gives the base lines; the rules of :mod:`slaengine.credits.rules`
     round them and apply exclusions, chronic failure, caps, earn-back and bonuses, period by
     period. Nothing here can fail on the terms: they were checked when the contract was read.
+
+    ``earlier``: the verdicts of periods evaluated before, in other runs (an evaluation ledger
+    keeps them), none of them a period of ``evaluation``. They are walked through the same
+    rules first, so the chronic counts, the yearly caps and the earn-back runs start where
+    those periods left them: a month evaluated alone gets the credits it gets in one run over
+    every month. The schedule holds ``evaluation``'s periods; its year totals are those of
+    the contract years they lie in, to date (earlier periods of the year included), and its
+    flags those left at the end of its last period.
     """
     contract = evaluation.contract
+    own = {v.period for v in evaluation.verdicts}
+    overlap = sorted(own.intersection(v.period for v in earlier))
+    if overlap:
+        raise ValueError(f"earlier verdicts given for {', '.join(overlap)}, a period the "
+                         "evaluation holds itself")
+    verdicts = [*earlier, *evaluation.verdicts]
     found: dict[str, dict[str, LevelOutcome]] = defaultdict(dict)
-    for outcome in outcomes(evaluation):
+    for outcome in level_outcomes(verdicts):
         found[outcome.period][outcome.service_level] = outcome
     base, model_caps = _model_output(found, model, terms)
     labels = sorted(found)
@@ -110,10 +124,13 @@ def assess_credits(evaluation: Evaluation, model: PenaltyModel, terms: CreditTer
         rules.bonuses(period, history)
         rules.settle(period, history)
         periods.append(period.credits)
-    _mark_provisional(periods, evaluation.verdicts)
+    _mark_provisional(periods, verdicts)
+    own_years = {year for label, year in zip(labels, years, strict=True) if label in own}
     return CreditSchedule(
-        model=model.name, currency=terms.currency, rounding=terms.rounding, periods=periods,
-        years=_years(periods, years), flags=rules.closing_flags(history),
+        model=model.name, currency=terms.currency, rounding=terms.rounding,
+        periods=[p for p in periods if p.period in own],
+        years=[y for y in _years(periods, years) if y.year in own_years],
+        flags=rules.closing_flags(history),
         exclusions=rules.applied_exclusions(history), year_start=contract.year_start.text,
         earn_back_order=terms.earn_back_order,
     )

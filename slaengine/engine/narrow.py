@@ -62,8 +62,11 @@ def narrow(contract: Contract, level: ServiceLevel, table: pa.Table, periods: Ba
         chosen &= selected
     agreed: dict[str, int] = {}
     if contract.exclusions:
-        counting = chosen if inside is None else chosen & inside  # what would otherwise count
-        out, agreed = agreed_exclusions(contract, level, table, time_field, among=counting)
+        # Excluded whatever their period (a period-level metric also sees earlier periods'
+        # records), counted where they would otherwise count.
+        counting = None if inside is None else chosen & inside
+        out, agreed = agreed_exclusions(contract, level, table, time_field, among=chosen,
+                                        counted=counting)
         chosen &= ~out
     left_out = ~chosen if inside is None else inside & ~chosen
     mask = chosen if inside is None else chosen & inside
@@ -136,9 +139,11 @@ def _local_midnight(day: date, timezone: str) -> int:
 
 def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
                       time_field: str, among: np.ndarray | None = None,
+                      counted: np.ndarray | None = None,
                       ) -> tuple[np.ndarray, dict[str, int]]:
     """Records the contract excludes by agreement for ``level`` (only ``among`` those, when
-    given), and how many per reason (a record in two exclusions counts once, for the first)."""
+    given), and how many per reason (a record in two exclusions counts once, for the first;
+    only the ``counted`` ones, when given)."""
     excluded = np.zeros(table.num_rows, dtype=bool)
     counts: dict[str, int] = {}
     for exclusion in contract.exclusions:
@@ -152,6 +157,8 @@ def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
         if among is not None:
             hit &= among
         new = hit & ~excluded
+        if counted is not None:
+            new &= counted
         if new.any():
             counts[exclusion.reason] = counts.get(exclusion.reason, 0) + int(new.sum())
         excluded |= hit

@@ -81,7 +81,8 @@ class Ledger:
         and ``manifest`` as their JSON text."""
         where, parameters = ("WHERE contract_id = ?", [contract]) if contract else ("", [])
         cursor = self._connection.execute(
-            "SELECT seq, kind, recorded_at, contract_id, contract_version, contract_sha256, "
+            "SELECT seq, kind, recorded_at, contract_id, contract_version, "
+            "contract_effective_from, contract_sha256, "
             f"options, manifest, reason, content_sha256, previous_hash, entry_hash FROM entries "
             f"{where} ORDER BY seq", parameters)
         return _arrow(cursor, "entries")

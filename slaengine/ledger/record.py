@@ -150,6 +150,7 @@ def append_evaluation(path: Path, evaluation: Evaluation, *, reason: str | None 
     entry: Row = {
         "kind": "evaluation", "contract_id": contract.id,
         "contract_version": _version(contract), "contract_sha256": contract.sha256,
+        "contract_effective_from": _effective(contract),
         "options": _json(manifest.get("options") or {}), "manifest": _json(manifest),
         "reason": reason,
     }
@@ -243,9 +244,15 @@ class _writing:
 
 
 def _version(contract: Any) -> str | None:
-    """The contract's version (None while contracts carry none)."""
+    """The contract's ``version`` (None when it names none)."""
     version = getattr(contract, "version", None)
     return None if version is None else str(version)
+
+
+def _effective(contract: Any) -> str | None:
+    """The first day of the contract version's ``effective_from`` (None without one)."""
+    day = getattr(contract, "effective_from", None)
+    return None if day is None else day.isoformat()
 
 
 def _next_seq(connection: sqlite3.Connection) -> int:
@@ -321,7 +328,7 @@ def _append(connection: sqlite3.Connection, seq: int, entry: Row,
         "SELECT entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
     previous = last[0] if last else canonical.GENESIS
     full: Row = {name: None for name, _ in ENTRY_COLUMNS}
-    full.update(entry, seq=seq,
+    full.update({name: value for name, value in entry.items() if value is not None}, seq=seq,
                 recorded_at=datetime.now(UTC).isoformat(timespec="microseconds"))
     placed = {table: [{"entry": seq, "position": i, **row} for i, row in enumerate(found)]
               for table, found in rows.items()}

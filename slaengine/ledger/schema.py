@@ -44,7 +44,7 @@ class Table:
                 "  PRIMARY KEY (entry, position)\n) STRICT")
 
 
-ENTRY_COLUMNS: tuple[tuple[str, str], ...] = (
+_ENTRY_COLUMNS_1: tuple[tuple[str, str], ...] = (
     ("seq", "INTEGER PRIMARY KEY"),
     ("kind", "TEXT NOT NULL CHECK (kind IN ('evaluation', 'close'))"),
     ("recorded_at", "TEXT NOT NULL"),
@@ -59,6 +59,10 @@ ENTRY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("previous_hash", "TEXT NOT NULL"),
     ("entry_hash", "TEXT NOT NULL UNIQUE"),
 )
+_ENTRY_COLUMNS_2: tuple[tuple[str, str], ...] = (
+    ("contract_effective_from", "TEXT"),  # the version's effective_from, 2026-04-01
+)
+ENTRY_COLUMNS = _ENTRY_COLUMNS_1 + _ENTRY_COLUMNS_2
 """An entry: one evaluation, or one period closed. ``content`` is its canonical content (of
 this row's other columns and all its rows in the tables below), ``content_sha256`` that
 content's SHA-256, ``entry_hash`` the SHA-256 of ``previous_hash + content_sha256``."""
@@ -122,7 +126,7 @@ def _append_only(table: str) -> list[str]:
 
 
 def _version_1() -> list[str]:
-    entries = ",\n  ".join(f"{name} {kind}" for name, kind in ENTRY_COLUMNS)
+    entries = ",\n  ".join(f"{name} {kind}" for name, kind in _ENTRY_COLUMNS_1)
     statements = [f"CREATE TABLE entries (\n  {entries}\n) STRICT",
                   "CREATE INDEX entries_contract ON entries(contract_id, seq)"]
     for table in ROW_TABLES:
@@ -138,7 +142,13 @@ def _version_1() -> list[str]:
     return statements
 
 
-MIGRATIONS: list[list[str]] = [_version_1()]
+def _version_2() -> list[str]:
+    """The contract version's ``effective_from`` on each entry (null before: an entry's
+    canonical content leaves null columns out, so the hashes of earlier entries hold)."""
+    return [f"ALTER TABLE entries ADD COLUMN {name} {kind}" for name, kind in _ENTRY_COLUMNS_2]
+
+
+MIGRATIONS: list[list[str]] = [_version_1(), _version_2()]
 """Forward migrations: step ``n`` (from 0) takes a ledger from version ``n`` to ``n + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
