@@ -7,7 +7,8 @@ or bad usage, always as a short message without a traceback (``--debug`` shows i
 - ``evaluation``: ``evaluate`` and ``verify``;
 - ``checking``: ``validate`` and ``inspect``;
 - ``catalog``: ``plugins``, ``metrics``, ``schema`` and ``init``;
-- ``ledger``: ``ledger verify`` and ``ledger close``.
+- ``ledger``: ``ledger verify`` and ``ledger close``;
+- ``history``: a ledger's history per contract and the portfolio.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from slaengine.cli.catalog import init, metrics, plugins, schema
 from slaengine.cli.checking import inspect_command, validate
 from slaengine.cli.common import Flags
 from slaengine.cli.evaluation import evaluate, verify
+from slaengine.cli.history import history
 from slaengine.cli.ledger import ledger
 
 # The command never uses BLAS, and numpy's OpenBLAS threads busy-wait for a while after they
@@ -46,3 +48,4 @@ main.add_command(metrics)
 main.add_command(init)
 main.add_command(schema)
 main.add_command(ledger)
+main.add_command(history)
