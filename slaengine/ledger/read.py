@@ -106,10 +106,10 @@ class Ledger:
             return table
         sql = (f"SELECT t.* , e.contract_id, e.contract_version FROM credit_totals t "
                f"JOIN entries e ON e.seq = t.entry "
-               f"WHERE (t.scope = 'period' AND t.entry = (SELECT entry FROM ({_LATEST}) l "
+               f"WHERE ((t.scope = 'period' AND t.entry = (SELECT entry FROM ({_LATEST}) l "
                f"WHERE l.contract_id = e.contract_id AND l.period = t.label)) "
                f"OR (t.scope = 'year' AND t.entry = (SELECT max(seq) FROM entries x "
-               f"WHERE x.contract_id = e.contract_id AND x.kind = 'evaluation'))")
+               f"WHERE x.contract_id = e.contract_id AND x.kind = 'evaluation')))")
         parameters: list[Any] = []
         if contract:
             sql += " AND e.contract_id = ?"
