@@ -634,8 +634,9 @@ def render_markdown(document: Mapping[str, Any]) -> str:
 
 
 def _bar_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float | None]],
-               number: int, *, horizontal: bool = False) -> str:
-    """An inline SVG bar chart (pygal), without its script, titled ``title``."""
+               number: int, *, horizontal: bool = False, counts: bool = False) -> str:
+    """An inline SVG bar chart (pygal), without its script, titled ``title``; ``counts``:
+    whole-number ticks."""
     import pygal
     from pygal.style import Style
 
@@ -649,6 +650,9 @@ def _bar_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[
                  truncate_label=-1, truncate_legend=-1, x_label_rotation=0 if horizontal
                  else (40 if len(labels) > 6 else 0))
     chart.x_labels = list(labels)
+    if counts:
+        most = max((v or 0 for values in series.values() for v in values), default=0)
+        chart.y_labels = list(range(0, int(most) + 1, max(1, int(most) // 8 or 1)))
     for name, values in series.items():
         chart.add(name, list(values))
     svg = chart.render(is_unicode=True)
@@ -694,7 +698,8 @@ def add_charts(context: dict[str, Any]) -> bool:
             portfolio_["worst_chart"] = _bar_chart(
                 "worst service levels: periods failed",
                 [f"{w['contract']}: {w['service_level']}" for w in worst],
-                {"periods failed": [w["failed"] for w in worst]}, count, horizontal=True)
+                {"periods failed": [w["failed"] for w in worst]}, count, horizontal=True,
+                counts=True)
     return True
 
 
