@@ -284,15 +284,24 @@ class DerivedMetric(Metric):
     its id in ``id_field``, the instant that decides its period in ``time_field``, and each of
     those other fields' value for it. The engine then narrows, measures (:meth:`measure`, on the
     derived rows), groups and counts them like the records of any per-record level; missed ids
-    are the derived ids. The source's records are held whole for it, not streamed.
+    are the derived ids. The source's records are held whole for it, not streamed, or with
+    :attr:`partition_by` handed over in parts.
     """
 
     id_field: ClassVar[str] = "id"
     time_field: ClassVar[str] = "started_at"
+    partition_by: ClassVar[str | None] = None
+    """A field of the source whose records may be derived apart: the derived records of the
+    source records with one value of it depend on those records only (a ticket's clocks on its
+    own events: ``ticket_id``). The engine may then hand :meth:`derive` the source in parts,
+    each holding every record of some values of it, so a large source need not be in memory
+    whole. None: always the whole source."""
 
     def derive(self, records: pa.Table, context: MeasureContext) -> pa.Table:
-        """The derived records of ``records`` (the whole record set of the source), measured
-        on ``context.calendar`` up to ``context.as_of``."""
+        """The derived records of ``records`` (the whole record set of the source, or with
+        :attr:`partition_by` one part of it), measured on ``context.calendar`` up to
+        ``context.as_of`` (``--as-of``, else the latest instant of the whole source, so that
+        every part is measured to the same end)."""
         raise NotImplementedError
 
     def derive_with_spans(self, records: pa.Table,

@@ -58,6 +58,7 @@ class ClockMetric(DerivedMetric):
     clock: ClassVar[str]
     requires = COLUMNS
     kinds = ("events", "metric_events")
+    partition_by = "ticket_id"  # a ticket's clocks read its own events only
     unit = "duration"
     better = "lower"
     default_statistic = "p90"

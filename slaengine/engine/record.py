@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, replace
 
 from slaengine.calendars import ALWAYS
@@ -96,7 +97,13 @@ class RecordLevel:
         self.calendar = contract.calendars[level.calendar] if level.calendar else ALWAYS
         self.evidence = evidence
         self.paused = np.zeros(0)
-        self.missed: list[tuple[np.ndarray, pa.Array]] = []
+        self.missed: list[tuple[np.ndarray, pa.Array, pa.Array | None]] = []
+        # Derived records arrive part by part, in no order that means anything: a verdict then
+        # names its earliest missed records (by their time, then id), so every missed id is
+        # kept until the end and the first MISSED_LIMIT chosen there.
+        self.earliest_missed = derived is not None
+        if self.earliest_missed:
+            self.missed_limit = sys.maxsize
         self.missed_seen = np.zeros(0, dtype=np.int64)
         self.evidence_parts: list[tuple[pa.Table, np.ndarray]] = []
         self.counted = Counted(LevelAccount(service_level=level.id, source=level.source,
@@ -235,7 +242,9 @@ class RecordLevel:
                 self.missed_seen[group] += min(len(rows), left)
             picked = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.intp)
         if len(picked):
-            self.missed.append((groups[picked], kept[self.kind.id_field].take(pa.array(picked))))
+            taken = pa.array(picked)
+            times = kept[self.kind.time_field].take(taken) if self.earliest_missed else None
+            self.missed.append((groups[picked], kept[self.kind.id_field].take(taken), times))
         if self.evidence and missed.any():
             self.evidence_parts.append((
                 evidence_table(kept, shared.values, missed, self.kind.id_field,
@@ -331,10 +340,15 @@ class RecordLevel:
         missed_counts = missed_count(self.miss, result, self.within)
         kept_ids: list[tuple[tuple[str, ...], int]] = [((), 0)] * n_groups
         if self.missed:
-            groups = remap[np.concatenate([g for g, _ in self.missed])]
-            ids = pa.chunked_array([i for _, i in self.missed]).combine_chunks()
+            groups = remap[np.concatenate([g for g, _, _ in self.missed])]
+            ids = pa.chunked_array([i for _, i, _ in self.missed]).combine_chunks()
+            if self.earliest_missed:
+                times = pa.chunked_array([t for _, _, t in self.missed]).combine_chunks()
+                order = pa.table({"g": groups, "t": times, "id": ids}).sort_by(
+                    [("g", "ascending"), ("t", "ascending"), ("id", "ascending")])
+                groups, ids = order["g"].to_numpy(), order["id"].combine_chunks()
             kept_ids = group_missed(ids, np.ones(len(groups), dtype=bool), groups, n_groups,
-                                    self.missed_limit)
+                                    type(self).missed_limit)
         paused = None
         if level.pause:
             weights = np.zeros(len(remap))
