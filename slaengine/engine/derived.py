@@ -39,10 +39,21 @@ from slaengine.pluginmanager import Registry, guarded
 from slaengine.verdicts import AuditFlag
 
 
+def derive_parts(levels: list[DerivedLevel], source: SourceData) -> None:
+    """Hand each part of ``source`` (the whole of it when held in memory) to every level that
+    derives from it, in turn: a part is read once for all of them, and what their metrics
+    share on it (a ticket history read once) lives only while it is handed round."""
+    for part in source.parts():
+        shared: dict[str, object] = {}
+        for level in levels:
+            level.add(part, shared)
+
+
 @dataclass
 class DerivedLevel:
     """A per-record service level whose metric derives its records (:class:`DerivedMetric`)
-    from the source's records held whole, evaluated once every source is read."""
+    from the source's records, handed over whole or in parts (:meth:`add`) once every source
+    is read, then evaluated (:meth:`finish`)."""
 
     contract: Contract
     level: ServiceLevel
@@ -51,97 +62,106 @@ class DerivedLevel:
     evidence: bool = False
     as_of: datetime | None = None
 
-    def finish(self) -> LevelResult:
-        """Derive the records part by part (the whole source when it is held in memory),
-        then evaluate them as the batches of one per-record level."""
-        contract, level = self.contract, self.level
-        metric = self.registry.metrics[level.metric]
+    def __post_init__(self) -> None:
+        metric = self.registry.metrics[self.level.metric]
         assert isinstance(metric, DerivedMetric)
-        source_time = contract.sources[level.source].record_kind.time_field
-        if level.period_by == source_time:  # the source's time: a record's is its start
-            level = replace(level, period_by=None)
-        target = _target_seconds(level)
+        self.metric = metric
+        source_time = self.contract.sources[self.level.source].record_kind.time_field
+        if self.level.period_by == source_time:  # the source's time: a record's is its start
+            self.level = replace(self.level, period_by=None)
+        self.target = _target_seconds(self.level)
+        self.counting: RecordLevel | None = None
+        self.flags: list[pa.Table] = []
+        self.reconciled: list[Reconciliation] = []
+        self.shown: list[pa.Table] = []
+
+    def add(self, part: pa.Table, shared: dict[str, object] | None = None) -> None:
+        """Derive the records of one part of the source (or the whole source) and count
+        them; ``shared`` is the scratch space of the metrics deriving from this part."""
+        contract, level, metric = self.contract, self.level, self.metric
+        context = self._context(shared)
+        derived, spans = self._derive(part, context)
+        if self.counting is None:
+            self.counting = self._counting(derived)
+        if derived.num_rows:
+            keys = period_keys(derived[metric.time_field], contract.period, contract.timezone)
+            self.counting.add(Batch(derived, keys, contract, metric.time_field,
+                                    self.counting.indexes))
         audit = guarded(self.registry, "metric", level.metric, "audit")
-        counting: RecordLevel | None = None
-        flags: list[pa.Table] = []
-        reconciled: list[Reconciliation] = []
-        shown: list[pa.Table] = []
-        for part in self.data[level.source].parts():
-            derived, spans = self._derive(metric, part)
-            if counting is None:
-                counting = self._counting(metric, level, derived)
-            if derived.num_rows:
-                keys = period_keys(derived[metric.time_field], contract.period,
-                                   contract.timezone)
-                counting.add(Batch(derived, keys, contract, metric.time_field,
-                                   counting.indexes))
-            found = audit(part, derived, spans, self._context(), target)
-            if found is not None:
-                flags.append(found)
-            reconciliation = self._reconcile(metric, derived, target)
-            if reconciliation is not None:
-                reconciled.append(reconciliation)
-            if self.evidence and spans is not None:
-                shown.append(self._spans_of_misses(metric, derived, spans, target))
-        assert counting is not None  # parts() gives at least one table
-        result = counting.finish()
-        result.account.audit = audit_flags(contract, pa.concat_tables(flags) if flags else None)
-        result.account.reconciliation = merge_reconciliations(reconciled)
+        found = audit(part, derived, spans, context, self.target)
+        if found is not None:
+            self.flags.append(found)
+        reconciliation = self._reconcile(derived)
+        if reconciliation is not None:
+            self.reconciled.append(reconciliation)
+        if self.evidence and spans is not None:
+            self.shown.append(self._spans_of_misses(derived, spans, context))
+
+    def finish(self) -> LevelResult:
+        """The verdicts of every record derived (the whole source is derived here when no
+        part was handed over)."""
+        if self.counting is None:
+            derive_parts([self], self.data[self.level.source])
+        assert self.counting is not None  # parts() gives at least one table
+        metric, contract = self.metric, self.contract
+        result = self.counting.finish()
+        flags = pa.concat_tables(self.flags) if self.flags else None
+        result.account.audit = audit_flags(contract, flags)
+        result.account.reconciliation = merge_reconciliations(self.reconciled)
         if result.evidence is not None:  # earliest first, however the parts came
             result.evidence = result.evidence.sort_by(
                 [(metric.time_field, "ascending"), (metric.id_field, "ascending")])
-        if result.evidence is not None and shown:
-            spans = pa.concat_tables(shown)
-            result.intervals = spans.filter(
-                pc.is_in(spans["id"], value_set=result.evidence[metric.id_field]))
+            if self.shown:
+                spans = pa.concat_tables(self.shown)
+                result.intervals = spans.filter(
+                    pc.is_in(spans["id"], value_set=result.evidence[metric.id_field]))
         return result
 
-    def _spans_of_misses(self, metric: DerivedMetric, derived: pa.Table, spans: pa.Table,
-                         target: float | None) -> pa.Table:
-        """The spans evidence may show: those of records past the per-record ``target`` or
-        not measured (all without a target); the level's missed ids choose among them."""
-        if target is None or not derived.num_rows:
+    def _spans_of_misses(self, derived: pa.Table, spans: pa.Table,
+                         context: MeasureContext) -> pa.Table:
+        """The spans evidence may show: those of records past the per-record target or not
+        measured (all without a target); the level's missed ids choose among them."""
+        if self.target is None or not derived.num_rows:
             return spans
         measure = guarded(self.registry, "metric", self.level.metric, "measure")
-        past = pc.fill_null(pc.greater(measure(derived, self._context()), target), True)
+        past = pc.fill_null(pc.greater(measure(derived, context), self.target), True)
         return spans.filter(pc.is_in(spans["id"],
-                                     value_set=derived[metric.id_field].filter(past)))
+                                     value_set=derived[self.metric.id_field].filter(past)))
 
-    def _counting(self, metric: DerivedMetric, level: ServiceLevel,
-                  derived: pa.Table) -> RecordLevel:
+    def _counting(self, derived: pa.Table) -> RecordLevel:
         """The per-record level that counts the derived records (their fields: the first
         part's)."""
+        metric, level = self.metric, self.level
         kind = RecordKind(name=f"{level.metric} records",
                           fields={f.name: f.type for f in derived.schema},
                           id_field=metric.id_field, time_field=metric.time_field,
                           descriptions={}, unique_ids=False)
         return RecordLevel(self.contract, level, self.registry, self.evidence, derived=kind)
 
-    def _reconcile(self, metric: DerivedMetric, derived: pa.Table,
-                   target: float | None) -> Reconciliation | None:
+    def _reconcile(self, derived: pa.Table) -> Reconciliation | None:
         """The metric's reconciliation of the records in the contract's window (a record's
         period is its start's, as for its verdicts)."""
         if derived.num_rows and self.contract.window != (None, None):
-            keys = period_keys(derived[metric.time_field], self.contract.period,
+            keys = period_keys(derived[self.metric.time_field], self.contract.period,
                                self.contract.timezone)
             inside = window_periods(self.contract, np.unique(keys))
             derived = derived.filter(pa.array(np.isin(keys, inside)))
         reconcile = guarded(self.registry, "metric", self.level.metric, "reconcile")
-        return reconcile(derived, target)
+        return reconcile(derived, self.target)
 
-    def _context(self) -> MeasureContext:
+    def _context(self, shared: dict[str, object] | None = None) -> MeasureContext:
         level = self.level
         return MeasureContext(
             calendar=self.contract.calendars[level.calendar] if level.calendar else ALWAYS,
             timezone=self.contract.timezone, service_level=level.id, options=level.options,
-            period=self.contract.period, as_of=self.as_of or self.data[level.source].latest)
+            period=self.contract.period, as_of=self.as_of or self.data[level.source].latest,
+            shared={} if shared is None else shared)
 
-    def _derive(self, metric: DerivedMetric,
-                records: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+    def _derive(self, records: pa.Table,
+                context: MeasureContext) -> tuple[pa.Table, pa.Table | None]:
         """The metric's records of ``records`` (the source or a part of it), checked to carry
         its id and time fields, and their spans."""
-        level, spec = self.level, self.contract.sources[self.level.source]
-        context = self._context()
+        level, spec, metric = self.level, self.contract.sources[self.level.source], self.metric
         derive = guarded(self.registry, "metric", level.metric, "derive_with_spans")
         try:
             derived, spans = derive(records, context)

@@ -341,9 +341,9 @@ class RecordLevel:
         kept_ids: list[tuple[tuple[str, ...], int]] = [((), 0)] * n_groups
         if self.missed:
             groups = remap[np.concatenate([g for g, _, _ in self.missed])]
-            ids = pa.chunked_array([i for _, i, _ in self.missed]).combine_chunks()
+            ids = _joined([i for _, i, _ in self.missed])
             if self.earliest_missed:
-                times = pa.chunked_array([t for _, _, t in self.missed]).combine_chunks()
+                times = _joined([t for _, _, t in self.missed])
                 order = pa.table({"g": groups, "t": times, "id": ids}).sort_by(
                     [("g", "ascending"), ("t", "ascending"), ("id", "ascending")])
                 groups, ids = order["g"].to_numpy(), order["id"].combine_chunks()
@@ -366,3 +366,12 @@ class RecordLevel:
                 missed_count=int(missed_counts[g]) if missed_counts is not None else 0,
                 paused=float(paused[g]) if paused is not None else None))
         return figures
+
+
+def _joined(pieces: list[pa.Array | pa.ChunkedArray | None]) -> pa.Array:
+    """One array of arrays and chunked arrays (their chunks joined, not read value by
+    value)."""
+    chunks = [c for p in pieces if p is not None
+              for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])]
+    return pa.chunked_array(chunks, type=next(p for p in pieces if p is not None).type
+                            ).combine_chunks()

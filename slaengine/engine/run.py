@@ -12,7 +12,7 @@ from slaengine import outlook
 from slaengine.contract import Contract
 from slaengine.credits.schedule import assess_credits
 from slaengine.engine.batch import Batch
-from slaengine.engine.derived import DerivedLevel
+from slaengine.engine.derived import DerivedLevel, derive_parts
 from slaengine.engine.levels import HeldLevel, Level, LevelResult, StreamedLevel, period_evidence
 from slaengine.engine.manifest import manifest
 from slaengine.engine.plan import join_plan, needed_fields, plan, split_keys
@@ -160,6 +160,13 @@ def _finish_levels(
             levels[level.id] = DerivedLevel(contract, level, registry, data, evidence, as_of)
         else:
             levels[level.id] = HeldLevel(contract, level, registry, data)
+    deriving: dict[str, list[DerivedLevel]] = {}
+    for level in levels.values():
+        if isinstance(level, DerivedLevel):
+            deriving.setdefault(level.level.source, []).append(level)
+    for name, derived in deriving.items():  # each part read once for all its levels
+        step(f"deriving from {name}")
+        derive_parts(derived, data[name])
     results: dict[str, LevelResult] = {}
     for level_id, level in levels.items():
         step(f"evaluating {level_id}")
