@@ -23,7 +23,7 @@ from pathlib import Path
 
 from slaengine.lazy import np, pa, pc
 
-DEFAULT_BUDGET = 256 * 1024 * 1024
+DEFAULT_BUDGET = 64 * 1024 * 1024
 """Bytes of records held in memory before they go to parts on disk."""
 
 DEFAULT_PARTS = 64
