@@ -322,7 +322,7 @@ def child(engine: str, path: Path, result: Path) -> None:
         import pyarrow.parquet  # noqa: F401
 
         import slaengine.calendars
-        import slaengine.clocks  # noqa: F401
+        import slaengine.clocks
     if engine == "contract":
         import slaengine.api
         import slaengine.engine  # noqa: F401

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # importing slaengine stays light: no pyarrow, no numpy
+    from slaengine.clocks.custom import ClockDefinition
     from slaengine.plugin import Metric, PenaltyModel, Reporter, Source
 
 PROJECT = "slaengine"
@@ -60,4 +61,16 @@ def register_penalty_models() -> list[PenaltyModel]:
 
     :return: :class:`slaengine.plugin.PenaltyModel` instances. Each one's ``schema`` validates
         its own keys in ``[penalties]``.
+    """
+
+
+@hookspec(firstresult=True)
+def define_clock(name: str, definition: ClockDefinition) -> Metric | None:
+    """Build the metric that measures a contract's own clock ``[clocks.NAME]``, so a service
+    level can name it in ``metric = "NAME"``.
+
+    Called once per clock of each contract read, after the registration hooks. The first
+    plugin to return a metric (its ``name`` equal to ``name``) measures the clock.
+
+    :return: a :class:`slaengine.plugin.Metric`, or None to leave the clock to another plugin.
     """

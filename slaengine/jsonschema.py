@@ -137,7 +137,12 @@ def contract_schema(registry: Any) -> dict[str, Any]:
     properties["sources"]["additionalProperties"] = source
 
     level = document["properties"]["service_levels"]["items"]
-    level["properties"]["metric"]["enum"] = registry.names("metric")
+    # A metric, or a clock the contract declares in [clocks.NAME] (then the name of one).
+    names = registry.names("metric")
+    level["properties"]["metric"]["anyOf"] = [{"enum": names}, {"pattern": f"^{core.NAME}$"}]
+    known = {"properties": {"metric": {"enum": names}}}
+    document["if"] = {"required": ["clocks"]}
+    document["else"] = {"properties": {"service_levels": {"items": known}}}
     options = {name: object_schema(metric.schema)
                for name, metric in sorted(registry.metrics.items())}
     level["allOf"] = _by_name("metric", options, "options")

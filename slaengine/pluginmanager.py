@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
 from slaengine import hookspecs
 from slaengine.errors import PluginError, SlaError, did_you_mean
 from slaengine.plugin import Metric, PenaltyModel, Reporter, Source
+
+if TYPE_CHECKING:
+    from slaengine.clocks.custom import ClockDefinition
 
 T = TypeVar("T")
 
@@ -69,6 +72,45 @@ class Registry:
 
     def origin(self, kind: str, name: str) -> PluginInfo:
         return self.origins[(kind, name)]
+
+    def clock_metric(self, name: str, definition: ClockDefinition) -> tuple[Metric, PluginInfo]:
+        """The metric measuring the contract's own clock ``name`` (hook ``define_clock``: the
+        last plugin registered answers first) and the plugin that built it; PluginError if no
+        plugin measures custom clocks or one built something unusable."""
+        for impl in reversed(self.manager.hook.define_clock.get_hookimpls()):
+            plugin = self.manager.get_name(impl.plugin)
+            info = self.plugins.get(plugin)
+            if info is None:
+                continue
+            found = _call_plugin(info, "define_clock", impl.function, name, definition)
+            if found is None:
+                continue
+            _check("metric", Metric, found, info)
+            if found.name != name:
+                raise PluginError(f'plugin {info} built the clock "{name}" as a metric called '
+                                  f'"{found.name}"')
+            return found, info
+        raise PluginError(f'no installed plugin measures custom clocks such as "{name}"'
+                          + self.broken_note())
+
+    def with_clocks(self, clocks: Mapping[str, ClockDefinition]) -> Registry:
+        """This registry and, beside its metrics, one per clock of ``clocks`` (a contract's
+        ``[clocks.NAME]``), under the clock's name. The registry itself is left unchanged, so
+        contracts with clocks of the same name never meet."""
+        if not clocks:
+            return self
+        metrics = {name: self.clock_metric(name, definition)
+                   for name, definition in clocks.items()}
+        return self.with_metrics(metrics)
+
+    def with_metrics(self, metrics: Mapping[str, tuple[Metric, PluginInfo]]) -> Registry:
+        """A copy of this registry with ``metrics`` (name -> metric and its plugin) added."""
+        objects = {kind: dict(found) for kind, found in self.objects.items()}
+        origins = dict(self.origins)
+        for name, (metric, info) in metrics.items():
+            objects.setdefault("metric", {})[name] = metric
+            origins[("metric", name)] = info
+        return replace(self, objects=objects, origins=origins)
 
     @property
     def sources(self) -> dict[str, Source]:

@@ -14,6 +14,7 @@ from typing import Any
 from cerberus import TypeDefinition, Validator, errors
 
 from slaengine.calendars import CALENDAR_SCHEMA, check_timezone
+from slaengine.clocks.custom import CONDITIONS, CYCLES, RETROACTIVE
 from slaengine.errors import KeyPath
 from slaengine.fields import RECORD_KINDS
 from slaengine.money import parse_amount
@@ -144,6 +145,18 @@ EXCLUSION_KEYS: dict[str, Any] = {
     "where": WHERE,
 }
 
+CLOCK_KEYS: dict[str, Any] = {
+    "description": {"type": "string"},
+    **{key: {"type": ["dict", "list"], "meta": {"hint": (
+        'a condition is a table such as { event = "comment", author = "agent" } or a list of '
+        "them")}} for key in CONDITIONS},
+    "retroactive_start": {"type": "string", "allowed": list(RETROACTIVE)},
+    "cycles": {"type": "string", "allowed": list(CYCLES), "default": "each"},
+}
+"""``[clocks.NAME]``: a contract's own clock. The conditions' contents are checked by
+:mod:`slaengine.contract.clocks`, which names the key and value at fault."""
+CLOCK_KEYS["start"]["required"] = CLOCK_KEYS["stop"]["required"] = True
+
 PENALTY_KEYS: dict[str, Any] = {"model": {"type": "string", "required": True}}
 
 CONTRACT_SCHEMA: dict[str, Any] = {
@@ -168,6 +181,11 @@ CONTRACT_SCHEMA: dict[str, Any] = {
     },
     "exclusions": {"type": "list", "schema": {"type": "dict", "schema": EXCLUSION_KEYS}},
     "penalties": {"type": "dict"},
+    "clocks": {
+        "type": "dict",
+        "keysrules": {"type": "string", "regex": NAME},
+        "valuesrules": {"type": "dict", "schema": CLOCK_KEYS},
+    },
 }
 
 Problem = tuple[KeyPath, str, str | None, list[str] | None]

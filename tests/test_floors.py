@@ -11,7 +11,8 @@ Read bottom to top, each floor uses only what lies under it:
 4. results: verdicts, accounts and credit schedules as typed values, with no formatting;
 5. engine: the evaluation, the credit assessment, the outlook and ``inspect``;
 6. presentation: the report's dict shape and text, the Arrow tables of a result, evidence
-   files, ``verify`` (which re-checks a report in that shape), JSON Schemas, descriptions;
+   files, ``verify`` (which re-checks a report in that shape), JSON Schemas, descriptions, the
+   evaluation ledger (it stores results and reads them back);
 7. interface: the command line, the Python API, the test kit for plugin authors.
 
 An import under ``if TYPE_CHECKING:`` names a type for annotations only and may point anywhere.
@@ -41,7 +42,7 @@ FLOORS: list[tuple[str, list[str]]] = [
     ("results", ["verdicts", "credits.ledger", "credits.outcomes", "credits.results"]),
     ("engine", ["engine", "credits.rules", "credits.schedule", "credits", "outlook", "inspect"]),
     ("presentation", ["present", "tables", "evidence", "verify", "jsonschema", "describe",
-                      "starter"]),
+                      "starter", "ledger"]),
     ("interface", ["cli", "api", "testing", ""]),
 ]
 

@@ -109,7 +109,7 @@ def test_metric_options_come_from_the_metrics_own_schema():
     plugin.register_metrics = hookimpl(lambda: [Windowed()])
     schema = contract_schema(build_registry([plugin]))
     level = schema["properties"]["service_levels"]["items"]
-    assert "windowed" in level["properties"]["metric"]["enum"]
+    assert "windowed" in level["properties"]["metric"]["anyOf"][0]["enum"]
     (rule,) = [r["then"] for r in level["allOf"] if r["if"]["properties"]["metric"]["const"]
                == "windowed"]
     assert rule == {"properties": {"options": {

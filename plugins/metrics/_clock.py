@@ -11,7 +11,7 @@ from collections.abc import Collection
 from typing import Any, ClassVar
 
 from slaengine.calendars.always import as_array, micros
-from slaengine.clocks import measure
+from slaengine.clocks import ClockTables, measure
 from slaengine.clocks.audit import DEFAULT_GRACE, paused_near_target, ticket_flags
 from slaengine.clocks.history import COLUMNS, History, read_history
 from slaengine.clocks.zendesk import Reconciliation, measure_zendesk, reconcile
@@ -79,8 +79,7 @@ class ClockMetric(DerivedMetric):
         if is_metric_events(records.column_names):
             found = measure_zendesk(records, context.calendar, context.as_of)[self.clock]
             return found, None
-        found = measure(records, [self.clock], calendar=context.calendar, as_of=context.as_of,
-                        history=_history(records, context))[self.clock]
+        found = self.measure_clock(records, context)
         derived = found.records
         spans = found.intervals.drop_columns(["row"])
         carried = [c for c in records.column_names
@@ -96,6 +95,11 @@ class ClockMetric(DerivedMetric):
             derived = derived.append_column(name, values)
         return derived, spans
 
+    def measure_clock(self, records: pa.Table, context: MeasureContext) -> ClockTables:
+        """The clock's records and spans on a ticket's history (:func:`measure`)."""
+        return measure(records, [self.clock], calendar=context.calendar, as_of=context.as_of,
+                       history=clock_history(records, context))[self.clock]
+
     def audit(self, records: pa.Table, derived: pa.Table, spans: pa.Table | None,
               context: MeasureContext, target: float | None) -> pa.Table | None:
         """Flags of the clock itself: pending while the requester waits for an answer, a
@@ -107,7 +111,7 @@ class ClockMetric(DerivedMetric):
         key = f"clocks:ticket_flags:{context.as_of}"
         if key not in context.shared:  # the same for every clock level on these records
             context.shared[key] = ticket_flags(records, context.as_of,
-                                               _history(records, context))
+                                               clock_history(records, context))
         found = [context.shared[key]]
         if target is not None and spans is not None:
             grace = float(parse_duration(context.options.get("grace", DEFAULT_GRACE)))
@@ -126,7 +130,7 @@ class ClockMetric(DerivedMetric):
         return pc.if_else(table["running"], pa.scalar(None, pa.float64()), table["seconds"])
 
 
-def _history(records: pa.Table, context: MeasureContext) -> History:
+def clock_history(records: pa.Table, context: MeasureContext) -> History:
     """The ticket history of ``records``, read once for every clock level deriving from them
     (kept in the context's shared space, which lives as long as the records are handed
     round)."""

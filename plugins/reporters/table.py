@@ -291,7 +291,9 @@ def _accounting(evaluation: Evaluation) -> list[str]:
 
 _AUDIT = {"paused_unanswered": "set pending while the requester waited for an answer",
           "paused_near_target": "paused within the grace before the clock's target",
-          "quick_reopen": "reopened by the requester within 24h of the solve"}
+          "quick_reopen": "reopened by the requester within 24h of the solve",
+          "cycle_reset": "cycles of the clock ended by its reset condition, not records",
+          "cycle_cancelled": "cycles of the clock ended by its cancel condition, not records"}
 
 
 def _audit_lines(evaluation: Evaluation) -> list[str]:

@@ -6,7 +6,8 @@ or bad usage, always as a short message without a traceback (``--debug`` shows i
 - ``common``: what every command shares (errors as one line, ``--debug``, safe printing);
 - ``evaluation``: ``evaluate`` and ``verify``;
 - ``checking``: ``validate`` and ``inspect``;
-- ``catalog``: ``plugins``, ``metrics``, ``schema`` and ``init``.
+- ``catalog``: ``plugins``, ``metrics``, ``schema`` and ``init``;
+- ``ledger``: ``ledger verify`` and ``ledger close``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from slaengine.cli.catalog import init, metrics, plugins, schema
 from slaengine.cli.checking import inspect_command, validate
 from slaengine.cli.common import Flags
 from slaengine.cli.evaluation import evaluate, verify
+from slaengine.cli.ledger import ledger
 
 # The command never uses BLAS, and numpy's OpenBLAS threads busy-wait for a while after they
 # start, taking a core from the evaluation: the command runs without them (set before numpy is
@@ -43,3 +45,4 @@ main.add_command(inspect_command)
 main.add_command(metrics)
 main.add_command(init)
 main.add_command(schema)
+main.add_command(ledger)

@@ -28,6 +28,8 @@ def validate(contract: Path) -> None:
             echo(f"warning: {contract}: {warning}", err=True)
         echo(f"{contract}: ok — {len(loaded.service_levels)} service levels, "
               f"{len(loaded.sources)} source(s), {loaded.period}ly in {loaded.timezone}")
+        for name, clock in loaded.clocks.items():
+            echo(f"  clock {name}: {clock.summary()}")
         return 0
 
     run_body(body)

@@ -41,9 +41,15 @@ FAIL_ON = {"breached": ("breached", "critical"), "critical": ("critical",)}
 @click.option("--as-of", "as_of", default=None, metavar="WHEN",
               help="Evaluate the data as it stood then (2026-03-18 means the end of that day "
                    "in the contract's timezone) and show the running period's outlook.")
+@click.option("--ledger", "ledger", type=click.Path(path_type=Path), default=None,
+              help="Append the evaluation to this SQLite ledger (created when missing): its "
+                   "verdicts, credits, manifest and options, chained by SHA-256.")
+@click.option("--reason", default=None, metavar="TEXT",
+              help="Why a closed period is evaluated again (required then; recorded with the "
+                   "restatement).")
 def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...],
              fail_on: str | None, rejects: Path | None, evidence: Path | None,
-             as_of: str | None) -> None:
+             as_of: str | None, ledger: Path | None, reason: str | None) -> None:
     """Evaluate every service level of CONTRACT on its data and report the verdicts."""
 
     def body() -> int:
@@ -52,15 +58,28 @@ def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...]
         from slaengine.pluginmanager import build_registry, guarded
         from slaengine.runtime import tuned
 
+        if reason is not None and ledger is None:
+            raise UsageError("--reason is recorded in a ledger: add --ledger")
         registry = build_registry()
         plan = _plan_outputs(registry, formats, outputs)
         loaded = load_contract(contract, registry)
-        _check_places(loaded, registry, plan, rejects, evidence)
+        _check_places(loaded, registry, plan, rejects, evidence, ledger)
+        if ledger is not None:  # a file that is no ledger is refused before the work
+            from slaengine.ledger.schema import connect
+
+            connect(ledger, write=True).close()
         moment = _as_of(as_of, loaded.timezone) if as_of else None
         options = {"formats": [name for name, _ in plan], "fail_on": fail_on}
         with tuned(), _progress() as step:
             evaluation = run(loaded, registry, options=options, evidence=evidence is not None,
                              as_of=moment, progress=step)
+        if ledger is not None:
+            from slaengine.ledger.record import append_evaluation
+
+            appended = append_evaluation(ledger, evaluation, reason=reason)
+            restated = (f", restating {', '.join(appended.restated)}" if appended.restated
+                        else "")
+            echo(f"ledger: entry {appended.seq} appended to {ledger}{restated}", err=True)
         files: list[Path] = []
         # Every file is written beside its place and all are moved in at the end: a failure
         # or an interrupt on the way leaves every earlier output as it was.
@@ -249,7 +268,7 @@ def _write(finish: ExitStack, output: Path | None, render: Callable[[TextIO], No
 
 
 def _check_places(contract: Any, registry: Any, plan: list[tuple[str, Path | None]],
-                  rejects: Path | None, evidence: Path | None) -> None:
+                  rejects: Path | None, evidence: Path | None, ledger: Path | None) -> None:
     """Before any work: no output may replace the contract, an input or another output."""
     from slaengine.engine import source_files
     from slaengine.outputs import Place, check_outputs
@@ -257,6 +276,8 @@ def _check_places(contract: Any, registry: Any, plan: list[tuple[str, Path | Non
     places = [Place(output, "--output") for _, output in plan if output is not None]
     if rejects is not None:
         places.append(Place(rejects, "--rejects"))
+    if ledger is not None:
+        places.append(Place(ledger, "--ledger"))
     check_outputs(contract.path, source_files(contract, registry), places, evidence,
                   {name: spec.path for name, spec in contract.sources.items()})
 

@@ -55,11 +55,69 @@ The intervals table lists every record's spans in order: start, end, ``running``
 the event that began the span and its row, and the business seconds it counted (0 when
 paused). A record's seconds are the sum of its spans' seconds.
 
+Custom clocks
+-------------
+A contract declares its own clocks in ``[clocks.NAME]`` (:mod:`slaengine.clocks.custom`), in the
+manner of Jira Service Management's start/pause/stop conditions and ServiceNow's SLA
+definitions (start, pause, stop, reset, cancel; retroactive start).
+
+A **condition** is a table, or a list of tables any of which matches. A table matches an event
+when every key it names holds (at least one key; a combination no event can satisfy is refused):
+
+* ``event``: one of the kinds or a list of them; ``created`` is the ticket's creation (its
+  earliest ``created`` event, or its first event), never a later ``created`` event;
+* ``status``: one status or a list: the event makes the ticket **enter** one of them (its status
+  after the event is listed and before it was not; the creation enters ``new``). A change
+  between two listed statuses (``solved`` to ``closed``) is no entry;
+* ``author``: a comment's author; the creation's author is its ``created`` event's, the
+  requester when that names none (the rule that makes a ticket outbound);
+* ``public``: a comment is public (true) or private (false).
+
+A **cycle** is one run of the clock from a start to its end. At each event of a ticket, in the
+order above (simultaneous events included), in three steps:
+
+1. **End.** If a cycle runs and the event matches ``cancel``, ``stop`` or ``reset``, the cycle
+   ends there: *cancelled* (discarded), else *stopped* (a record, measured), else *reset*
+   (discarded). Cancel wins over stop, stop over reset.
+2. **Start.** If no cycle runs now, a new one starts at the event when it matches ``start``, or
+   when it is the ``reset`` that ended the cycle in step 1. An event matching ``start`` while a
+   cycle runs (and does not end) changes nothing: the cycle measures from the oldest start.
+3. **Pause.** ``pause`` names a *state* when it lists only statuses (every table only
+   ``status``) and no ``resume`` is given: the clock is paused while the ticket's status is one
+   of them, whatever event brought it there. Otherwise ``pause`` and ``resume`` are events that
+   toggle the running cycle: after an event matching ``pause`` it is paused, after one matching
+   ``resume`` it runs again (an event matching both resumes). Every cycle starts running (unless
+   its start event itself pauses it, or the state pauses it); toggles before its start do not
+   reach it.
+
+``retroactive_start = "created_at"`` moves the start of each ticket's first cycle back to the
+ticket's creation: it is measured from then, the pause rules applying from then (a ServiceNow
+SLA attached late, with retroactive pauses). ``cycles`` says which cycles are records:
+
+* ``each`` (default): every cycle not discarded, id ``TICKET#N``, cycles numbered in order with
+  the discarded ones (a gap in the numbers is a discarded cycle);
+* ``first`` / ``last``: the first / last cycle not discarded of each ticket, id the ticket id;
+* ``total``: one record per ticket, id the ticket id, its seconds the sum of every cycle not
+  discarded, from the first one's start to the last one's end, running while the last one runs.
+
+A cycle still running at the end of the data is running (unmeasured). A discarded cycle is no
+record but is never lost: each one is an audit flag of the level, ``cycle_reset`` or
+``cycle_cancelled``, counted in the period of its start with its ticket.
+
+Some built-in clocks are custom clocks written down; the tests check them against each other:
+
+* ``requester_wait_time``: start on entering ``new``, ``open``, ``pending`` or ``hold`` (the
+  creation and every reopen), stop on entering ``solved`` or ``closed``, pause while
+  ``pending``, cycles ``total`` (``agent_work_time``: pause while ``pending`` or ``hold``);
+* ``reply_time``: start at the creation by the requester or a public requester comment, stop at
+  a public agent comment or on entering ``solved`` or ``closed``, cycles ``each``.
+
 Everything is computed over whole arrays (one sort of all events, then cumulative operations);
 the whole events table is held in memory.
 """
 
 from slaengine.clocks.builtin import CLOCKS, measure
+from slaengine.clocks.custom import ClockDefinition, Condition, measure_custom
 from slaengine.clocks.history import AUTHORS, EVENTS, STATUSES, History, read_history
 from slaengine.clocks.spans import ClockTables, interval_schema, record_schema
 
@@ -68,10 +126,13 @@ __all__ = [
     "CLOCKS",
     "EVENTS",
     "STATUSES",
+    "ClockDefinition",
     "ClockTables",
+    "Condition",
     "History",
     "interval_schema",
     "measure",
+    "measure_custom",
     "read_history",
     "record_schema",
 ]

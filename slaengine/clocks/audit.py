@@ -14,6 +14,10 @@ customer. These are flags with counts and ticket ids, not verdicts.
 * ``quick_reopen``: a solved ticket reopened by the requester (in the same second as a public
   requester comment) within 24 hours of the solve. Flagged at the instant of the reopen.
 
+* ``cycle_reset`` and ``cycle_cancelled``: a cycle of a contract's own clock ended by its
+  ``reset`` or ``cancel`` condition, so not a record (:mod:`slaengine.clocks.custom`). Flagged
+  at the cycle's start.
+
 Each finder returns a table ``flag``, ``ticket_id``, ``at`` (the instant that decides the
 flag's period), one row per flag, computed over whole arrays.
 """
@@ -26,7 +30,8 @@ from slaengine.clocks.history import CREATION, PENDING, STATUS, History, read_hi
 from slaengine.clocks.spans import timestamp_type
 from slaengine.lazy import np, pa, pc
 
-FLAGS = ("paused_unanswered", "paused_near_target", "quick_reopen")
+FLAGS = ("paused_unanswered", "paused_near_target", "quick_reopen", "cycle_reset",
+         "cycle_cancelled")
 """The audit flags, in the order reports list them."""
 
 REOPEN_WITHIN_US = 24 * 3600 * 1_000_000

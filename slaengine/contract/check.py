@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from slaengine import schema as contract_schema
 from slaengine.calendars import build_calendars
+from slaengine.contract.clocks import ClockChecks
 from slaengine.contract.levels import LevelChecks, statistic_unit
 from slaengine.contract.model import Contract, Exclusion, ServiceLevel
 from slaengine.contract.sources import SourceChecks
@@ -53,7 +54,7 @@ def _control_problems(document: dict[str, Any]) -> list[tuple[tuple, str]]:
     return found
 
 
-class Checker(SourceChecks, LevelChecks):
+class Checker(SourceChecks, ClockChecks, LevelChecks):
     """One contract document checked part by part; :meth:`check` gives the :class:`Contract`."""
 
     def check(self, document: dict[str, Any]) -> Contract:
@@ -64,8 +65,8 @@ class Checker(SourceChecks, LevelChecks):
         for key_path, message, suggestion, accepted in problems:
             self.problem(key_path, message, suggestion, accepted)
         # Go on checking every part the schema found sound, so one run reports everything.
-        broken = {tuple(p[0][:2]) if p[0][:1] == ("service_levels",) else tuple(p[0][:1])
-                  for p in problems}
+        broken = {tuple(p[0][:2]) if p[0][:1] in (("service_levels",), ("clocks",))
+                  else tuple(p[0][:1]) for p in problems}
         self.broken = broken
         if (("sources",) in broken or ("service_levels",) in broken
                 or not isinstance(document.get("contract"), dict)):
@@ -80,6 +81,9 @@ class Checker(SourceChecks, LevelChecks):
             name: self.source(name, table) for name, table in document["sources"].items()
         }
         self.check_links(sources)
+        clock_tables = document.get("clocks") if ("clocks",) not in broken else None
+        clocks = self.clocks(clock_tables or {}, {p[0][1] for p in problems
+                                                  if p[0][:1] == ("clocks",) and len(p[0]) > 1})
         penalties = self.penalties(sound.get("penalties"))
         levels = [self.service_level(i, sl, sources)
                   for i, sl in enumerate(document["service_levels"])
@@ -116,6 +120,7 @@ class Checker(SourceChecks, LevelChecks):
                 self.problem(*problem)
         if ("contract",) not in broken:
             self.check_window(head)
+        self.unused_clocks(clocks, levels)
         self.raise_if_any()
         fee = head.get("monthly_fee")
         terms = self.credit_terms(penalties, head, levels)
@@ -129,8 +134,18 @@ class Checker(SourceChecks, LevelChecks):
             description=head.get("description", ""), penalties=penalties, credit_terms=terms,
             calendars=self.calendars, window=(head.get("start"), head.get("end")),
             exclusions=exclusions, warnings=tuple(self.warnings),
-            year_start=YearStart.parse(head["year_start"]),
+            year_start=YearStart.parse(head["year_start"]), clocks=clocks,
         )
+
+    def unused_clocks(self, clocks: dict[str, Any], levels: list[ServiceLevel | None]) -> None:
+        """A clock no service level measures is allowed, but probably not meant."""
+        used = {level.metric for level in levels if level is not None}
+        for name in clocks:
+            if name not in used:
+                line = contract_schema.line_of(self.lines, ("clocks", name))
+                where = f"line {line}: " if line else ""
+                self.warnings.append(f'{where}clocks.{name} is declared but no service level '
+                                     f'measures it (metric = "{name}")')
 
     def check_window(self, head: dict[str, Any]) -> None:
         """``start`` and ``end`` lie in the accepted dates, and ``start`` comes first."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from slaengine.calendars import Calendar
+from slaengine.clocks.custom import ClockDefinition
 from slaengine.credits.terms import CreditTerms
 from slaengine.fields import RECORD_KINDS, RecordKind
 from slaengine.targets import Target
@@ -145,7 +146,8 @@ class Contract:
     exclusion that lies outside the window), for ``validate`` to show. ``year_start`` is the
     first day of each contract year (see :mod:`slaengine.years`). ``penalties`` is the checked
     ``[penalties]`` table as written, ``credit_terms`` the same parsed (see
-    :mod:`slaengine.credits.terms`).
+    :mod:`slaengine.credits.terms`). ``clocks`` are the contract's own clocks
+    (``[clocks.NAME]``), measured by service levels that name them as their metric.
     """
 
     path: Path | None
@@ -167,6 +169,7 @@ class Contract:
     exclusions: tuple[Exclusion, ...] = ()
     warnings: tuple[str, ...] = ()
     year_start: YearStart = CALENDAR_YEARS
+    clocks: dict[str, ClockDefinition] = field(default_factory=dict)
 
     @property
     def sha256(self) -> str:

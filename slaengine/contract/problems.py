@@ -38,6 +38,7 @@ class ProblemList:
         self.calendars: dict[str, Calendar] = {}
         self.broken: set[tuple] = set()
         self.warnings: list[str] = []
+        self.clock_names: set[str] = set()
 
     def problem(self, key_path: KeyPath, message: str, suggestion: str | None = None,
                 accepted: list[str] | None = None) -> None:

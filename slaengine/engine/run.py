@@ -49,7 +49,7 @@ def evaluate(
     The process is left as it was found: for a long evaluation, a program may enter
     :func:`slaengine.runtime.tuned` around it (as the command line does).
     """
-    registry = registry or build_registry()
+    registry = (registry or build_registry()).with_clocks(contract.clocks)
     step = reporter(progress)
     files = source_files(contract, registry)
     digests = Digests({name: spec.path for name, spec in contract.sources.items()}, files,
