@@ -30,7 +30,7 @@ DEFAULT_BUDGET = 64 * 1024 * 1024
 DEFAULT_PARTS = 64
 """Parts a spilled record set is split into."""
 
-_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing's odd constant (2^64 / phi)
+_MULTIPLIER = 0x9E3779B97F4A7C15  # Fibonacci hashing's odd constant (2^64 / phi)
 
 
 def part_of(keys: pa.Array | pa.ChunkedArray, parts: int) -> np.ndarray:
@@ -60,7 +60,7 @@ def part_of(keys: pa.Array | pa.ChunkedArray, parts: int) -> np.ndarray:
     owner = np.repeat(np.arange(len(keys)), lengths)
     place = np.arange(len(data), dtype=np.int64) - (offsets[:-1] - start)[owner]  # in its key
     with np.errstate(over="ignore"):  # a polynomial in the bytes, modulo 2^64
-        powers = np.cumprod(np.full(int(lengths.max()), _MULTIPLIER, dtype=np.uint64))
+        powers = np.cumprod(np.full(int(lengths.max()), np.uint64(_MULTIPLIER), dtype=np.uint64))
         mixed = (data + np.uint64(1)) * powers[place]
     sums = np.zeros(len(keys), dtype=np.uint64)
     _add_runs(sums, mixed, lengths)
