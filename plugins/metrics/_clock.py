@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from slaengine.calendars.always import as_array, micros
 from slaengine.clocks import ClockTables, measure
 from slaengine.clocks.audit import DEFAULT_GRACE, paused_near_target, ticket_flags
-from slaengine.clocks.history import COLUMNS
+from slaengine.clocks.history import COLUMNS, History, read_history
 from slaengine.clocks.zendesk import Reconciliation, measure_zendesk, reconcile
 from slaengine.lazy import np, pa, pc
 from slaengine.plugin import DerivedMetric, MeasureContext
@@ -58,6 +58,7 @@ class ClockMetric(DerivedMetric):
     clock: ClassVar[str]
     requires = COLUMNS
     kinds = ("events", "metric_events")
+    partition_by = "ticket_id"  # a ticket's clocks read its own events only
     unit = "duration"
     better = "lower"
     default_statistic = "p90"
@@ -86,14 +87,18 @@ class ClockMetric(DerivedMetric):
         if not carried:
             return derived, spans
         starts = _first_rows(found.intervals)
-        for name, values in zip(carried, at_start(records, starts, carried), strict=True):
+        key = "clocks:event_order"
+        if key not in context.shared:  # the same for every clock level on these records
+            context.shared[key] = event_order(records)
+        values_at = at_start(records, starts, carried, context.shared[key])
+        for name, values in zip(carried, values_at, strict=True):
             derived = derived.append_column(name, values)
         return derived, spans
 
     def measure_clock(self, records: pa.Table, context: MeasureContext) -> ClockTables:
         """The clock's records and spans on a ticket's history (:func:`measure`)."""
-        return measure(records, [self.clock], calendar=context.calendar,
-                       as_of=context.as_of)[self.clock]
+        return measure(records, [self.clock], calendar=context.calendar, as_of=context.as_of,
+                       history=clock_history(records, context))[self.clock]
 
     def audit(self, records: pa.Table, derived: pa.Table, spans: pa.Table | None,
               context: MeasureContext, target: float | None) -> pa.Table | None:
@@ -103,7 +108,11 @@ class ClockMetric(DerivedMetric):
         metric events hold no ticket history: no flags."""
         if is_metric_events(records.column_names):
             return None
-        found = [ticket_flags(records, context.as_of)]
+        key = f"clocks:ticket_flags:{context.as_of}"
+        if key not in context.shared:  # the same for every clock level on these records
+            context.shared[key] = ticket_flags(records, context.as_of,
+                                               clock_history(records, context))
+        found = [context.shared[key]]
         if target is not None and spans is not None:
             grace = float(parse_duration(context.options.get("grace", DEFAULT_GRACE)))
             found.append(paused_near_target(derived, spans, target, grace))
@@ -121,6 +130,17 @@ class ClockMetric(DerivedMetric):
         return pc.if_else(table["running"], pa.scalar(None, pa.float64()), table["seconds"])
 
 
+def clock_history(records: pa.Table, context: MeasureContext) -> History:
+    """The ticket history of ``records``, read once for every clock level deriving from them
+    (kept in the context's shared space, which lives as long as the records are handed
+    round)."""
+    key = f"clocks:history:{context.as_of}"
+    found = context.shared.get(key)
+    if found is None:
+        found = context.shared[key] = read_history(records, context.as_of)
+    return found
+
+
 def _first_rows(intervals: pa.Table) -> np.ndarray:
     """The row of each record's first event: its first span's (spans come record by record)."""
     ids = intervals["id"]
@@ -133,10 +153,10 @@ def _first_rows(intervals: pa.Table) -> np.ndarray:
     return np.asarray(intervals["row"].to_numpy(), dtype=np.int64)[first]
 
 
-def at_start(records: pa.Table, rows: np.ndarray, names: list[str]) -> list[pa.Array]:
-    """Per field of ``names``, its value at each of ``rows`` (rows of ``records``): the row's
-    own value for the fields of :data:`OWN`, else the latest non-empty value among the same
-    ticket's events up to and including that row (by instant, then file order)."""
+def event_order(records: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The events by ticket, instant and file order: ``order`` (rows in that order), ``place``
+    (each row's place in it) and ``run_start`` (per place, the place of its ticket's first
+    event)."""
     n = records.num_rows
     ids = pc.cast(records["ticket_id"], pa.string())
     ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
@@ -150,6 +170,19 @@ def at_start(records: pa.Table, rows: np.ndarray, names: list[str]) -> list[pa.A
     sorted_ticket = ticket_codes[order]
     first = np.r_[True, sorted_ticket[1:] != sorted_ticket[:-1]] if n else np.zeros(0, bool)
     run_start = np.maximum.accumulate(np.where(first, positions, 0)) if n else positions
+    return order, place, run_start
+
+
+def at_start(records: pa.Table, rows: np.ndarray, names: list[str],
+             ordered: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+             ) -> list[pa.Array]:
+    """Per field of ``names``, its value at each of ``rows`` (rows of ``records``): the row's
+    own value for the fields of :data:`OWN`, else the latest non-empty value among the same
+    ticket's events up to and including that row (by instant, then file order). ``ordered``:
+    :func:`event_order` of ``records``, when already known."""
+    n = records.num_rows
+    order, place, run_start = event_order(records) if ordered is None else ordered
+    positions = np.arange(n, dtype=np.int64)
     wanted = place[rows]
     found = []
     for name in names:
@@ -158,9 +191,10 @@ def at_start(records: pa.Table, rows: np.ndarray, names: list[str]) -> list[pa.A
         if name in OWN:
             found.append(column.take(pa.array(rows, pa.int64())))
             continue
-        ordered = column.take(pa.array(order))
-        valid = np.asarray(pc.is_valid(ordered).to_numpy(zero_copy_only=False), dtype=bool)
+        ordered_values = column.take(pa.array(order))
+        valid = np.asarray(pc.is_valid(ordered_values).to_numpy(zero_copy_only=False),
+                           dtype=bool)
         latest = np.maximum.accumulate(np.where(valid, positions, -1)) if n else positions
         latest = np.where(latest >= run_start, latest, -1)[wanted]
-        found.append(ordered.take(pa.array(latest, pa.int64(), mask=latest < 0)))
+        found.append(ordered_values.take(pa.array(latest, pa.int64(), mask=latest < 0)))
     return found

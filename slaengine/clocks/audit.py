@@ -44,10 +44,12 @@ def flag_schema() -> pa.Schema:
                       ("at", timestamp_type())])
 
 
-def ticket_flags(events: pa.Table, as_of: datetime | None = None) -> pa.Table:
+def ticket_flags(events: pa.Table, as_of: datetime | None = None,
+                 history: History | None = None) -> pa.Table:
     """The flags read from a ticket's history alone: ``paused_unanswered`` and
-    ``quick_reopen``, in ticket and time order."""
-    h = read_history(events, as_of)
+    ``quick_reopen``, in ticket and time order (``history``: the table already read by
+    :func:`~slaengine.clocks.history.read_history` with the same ``as_of``)."""
+    h = read_history(events, as_of) if history is None else history
     parts = [_flags(h, "paused_unanswered", _paused_unanswered(h)),
              _flags(h, "quick_reopen", _quick_reopen(h))]
     return pa.concat_tables(parts)

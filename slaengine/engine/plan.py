@@ -1,6 +1,6 @@
 """What to read and how: per source, the levels folded as it is read and the fields to hold
-whole; the canonical fields each source delivers; the fields a linking source takes from the
-source it links to.
+whole (and the key that may split them into parts); the canonical fields each source delivers;
+the fields a linking source takes from the source it links to.
 """
 
 from __future__ import annotations
@@ -89,3 +89,24 @@ def join_plan(contract: Contract, registry: Registry) -> dict[str, list[str]]:
                 fields = plan.setdefault(name, [])
                 fields += [f for f in joined if f not in fields]
     return plan
+
+
+def split_keys(contract: Contract, registry: Registry, keep: dict[str, list[str]],
+               evidence: bool) -> dict[str, str]:
+    """Per source held whole, the key its records may be split by into parts (on disk, past a
+    memory budget): when every level that needs it whole derives its records part by part by
+    the same key (:attr:`~slaengine.plugin.DerivedMetric.partition_by`) and no other source
+    links to it."""
+    wanted: dict[str, set[str | None]] = {}
+    for level in contract.service_levels:
+        metric = registry.metrics[level.metric]
+        if isinstance(metric, DerivedMetric):
+            wanted.setdefault(level.source, set()).add(metric.partition_by)
+        elif isinstance(metric, PeriodMetric) and (evidence or not metric.summary_keys):
+            for name in level.inputs.values():
+                wanted.setdefault(name, set()).add(None)
+    for name in join_plan(contract, registry):
+        wanted.setdefault(str(contract.sources[name].link), set()).add(None)
+    return {name: next(iter(keys)) for name, keys in wanted.items()
+            if name in keep and len(keys) == 1 and None not in keys
+            and next(iter(keys)) in keep[name]}
