@@ -173,7 +173,11 @@ class MeasureContext:
     ``on_hold_seconds``). Duration metrics call :meth:`duration`, which applies both and keeps
     the paused seconds per record in ``paused`` so the report can say how much was paused.
     ``as_of`` is the instant the data is evaluated as of (``--as-of``; None: the end of the
-    data), up to which a :class:`DerivedMetric` counts what is still running.
+    data), up to which a :class:`DerivedMetric` counts what is still running. For a
+    :class:`DerivedMetric`: ``fields_at`` says when a derived record's fields are read (its
+    ``"start"`` or its ``"end"``, the level's ``as_of``); ``limit`` is the level's per-record
+    target in seconds (None: its target sets none), past which a record still running is
+    already a miss.
     """
 
     calendar: Calendar
@@ -184,6 +188,8 @@ class MeasureContext:
     paused: pa.Array | None = None
     period: str = "month"
     as_of: datetime | None = None
+    fields_at: str = "start"
+    limit: float | None = None
 
     def period_keys(self, timestamps: pa.Array | pa.ChunkedArray,
                     missing: int = NO_PERIOD) -> np.ndarray:

@@ -49,6 +49,8 @@ class ServiceLevel:
     names the business-hours calendar durations are counted in (None: 24x7); ``period_by``
     names the time field that decides a record's period (None: the kind's, e.g. created_at;
     ``"resolved_at"`` for contracts that count tickets in the month they were resolved).
+    ``as_of`` says when a clock record's fields (for ``where`` and ``by``) are read: at its
+    start (``"start"``, the default) or at its end (``"end"``); None: the level does not say.
     """
 
     id: str
@@ -66,6 +68,7 @@ class ServiceLevel:
     pause: tuple[str, ...] = ()
     calendar: str | None = None
     period_by: str | None = None
+    as_of: str | None = None
 
     @property
     def statistic(self) -> str:
