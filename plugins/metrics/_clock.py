@@ -14,7 +14,7 @@ from slaengine.calendars.always import as_array, micros
 from slaengine.clocks import measure
 from slaengine.clocks.audit import DEFAULT_GRACE, paused_near_target, ticket_flags
 from slaengine.clocks.history import COLUMNS
-from slaengine.clocks.zendesk import Reconciliation, measure_zendesk, reconcile
+from slaengine.clocks.zendesk import Reconciliation, measure_zendesk, past_limit, reconcile
 from slaengine.lazy import np, pa, pc
 from slaengine.plugin import DerivedMetric, MeasureContext
 from slaengine.targets.grammar import TargetError, parse_duration
@@ -74,35 +74,54 @@ class ClockMetric(DerivedMetric):
 
     def derive_with_spans(self, records: pa.Table,
                           context: MeasureContext) -> tuple[pa.Table, pa.Table | None]:
-        """The clock's records and their running and paused spans (measured once)."""
+        """The clock's records and their running and paused spans (measured once). With a
+        per-record limit (``context.limit``) each record says whether it is ``overdue``: still
+        running and already past the limit."""
         if is_metric_events(records.column_names):
             found = measure_zendesk(records, context.calendar, context.as_of)[self.clock]
-            return found, None
+            return _overdue(found, context.limit), None
         found = measure(records, [self.clock], calendar=context.calendar,
                         as_of=context.as_of)[self.clock]
-        derived = found.records
+        derived = _overdue(found.records, context.limit)
         spans = found.intervals.drop_columns(["row"])
         carried = [c for c in records.column_names
                    if c not in ("ticket_id", "at") and c not in derived.column_names]
         if not carried:
             return derived, spans
-        starts = _first_rows(found.intervals)
-        for name, values in zip(carried, at_start(records, starts, carried), strict=True):
-            derived = derived.append_column(name, values)
+        values = dict(zip(carried, at_start(records, _first_rows(found.intervals), carried),
+                          strict=True))
+        if context.fields_at == "end":
+            states = [c for c in carried if c not in OWN]
+            ends = micros(as_array(derived["ended_at"]))[0]
+            ends = np.where(pc.is_null(derived["ended_at"]).to_numpy(zero_copy_only=False),
+                            np.iinfo(np.int64).max, ends)
+            values.update(zip(states, at_instant(records, derived["ticket_id"], ends, states),
+                              strict=True))
+        for name in carried:
+            derived = derived.append_column(name, values[name])
         return derived, spans
 
     def audit(self, records: pa.Table, derived: pa.Table, spans: pa.Table | None,
               context: MeasureContext, target: float | None) -> pa.Table | None:
         """Flags of the clock itself: pending while the requester waits for an answer, a
         reopen by the requester within a day (both from the history), and with a per-record
-        target a pause within ``grace`` of it (:mod:`slaengine.clocks.audit`). Zendesk's
-        metric events hold no ticket history: no flags."""
+        target a pause within ``grace`` of it (:mod:`slaengine.clocks.audit`). Each flag
+        carries the fields the records carry, for ``where`` and ``by``: a flag of the history
+        as the ticket stood at the flag's instant (after every event of that instant), a
+        ``paused_near_target`` flag its record's. Zendesk's metric events hold no ticket
+        history: no flags."""
         if is_metric_events(records.column_names):
             return None
-        found = [ticket_flags(records, context.as_of)]
+        carried = [c for c in derived.column_names
+                   if c in records.column_names and c not in ("ticket_id", "at")]
+        flags = ticket_flags(records, context.as_of)
+        instants = micros(as_array(flags["at"]))[0] if flags.num_rows else np.zeros(0, np.int64)
+        found = [_with(flags, carried, at_instant(records, flags["ticket_id"], instants, carried))]
         if target is not None and spans is not None:
             grace = float(parse_duration(context.options.get("grace", DEFAULT_GRACE)))
-            found.append(paused_near_target(derived, spans, target, grace))
+            near = paused_near_target(derived, spans, target, grace)
+            which = pc.index_in(near["record"], value_set=derived["id"])
+            found.append(_with(near, carried, [derived[c].take(which) for c in carried]))
         return pa.concat_tables(found)
 
     def reconcile(self, derived: pa.Table, target: float | None) -> Reconciliation | None:
@@ -113,8 +132,28 @@ class ClockMetric(DerivedMetric):
         return reconcile(derived, target)
 
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
-        """The seconds the clock counted; null while it runs."""
-        return pc.if_else(table["running"], pa.scalar(None, pa.float64()), table["seconds"])
+        """The seconds the clock counted; null while it runs, unless it is already past the
+        level's per-record limit (``overdue``: a miss whatever happens next, measured with its
+        seconds so far)."""
+        undecided = table["running"]
+        if "overdue" in table.column_names:
+            undecided = pc.and_(undecided, pc.invert(table["overdue"]))
+        return pc.if_else(undecided, pa.scalar(None, pa.float64()), table["seconds"])
+
+
+def _overdue(found: pa.Table, limit: float | None) -> pa.Table:
+    """The records with ``overdue``: still running and past ``limit`` (never without one)."""
+    if limit is None:
+        late = pa.array(np.zeros(found.num_rows, dtype=bool))
+    else:
+        late = pc.and_(pc.fill_null(found["running"], False), past_limit(found, limit))
+    return found.append_column("overdue", late)
+
+
+def _with(flags: pa.Table, names: list[str], values: list[pa.Array]) -> pa.Table:
+    for name, column in zip(names, values, strict=True):
+        flags = flags.append_column(name, column)
+    return flags
 
 
 def _first_rows(intervals: pa.Table) -> np.ndarray:
@@ -129,34 +168,83 @@ def _first_rows(intervals: pa.Table) -> np.ndarray:
     return np.asarray(intervals["row"].to_numpy(), dtype=np.int64)[first]
 
 
+def at_instant(records: pa.Table, tickets: pa.Array | pa.ChunkedArray, instants: np.ndarray,
+               names: list[str]) -> list[pa.Array]:
+    """Per field of ``names``, its value in ticket ``tickets[i]`` as it stood at
+    ``instants[i]`` (UTC microseconds; the int64 maximum: after the ticket's last event):
+    after every event of the ticket at or before that instant, the latest non-empty value
+    among them (by instant, then file order); for the fields of :data:`OWN`, the last such
+    event's own value. Empty where the ticket had no event by then."""
+    ordered, order, run_start = _ordering(records)
+    codes_sorted, at_sorted = ordered
+    tickets = tickets.combine_chunks() if isinstance(tickets, pa.ChunkedArray) else tickets
+    ids = pc.cast(records["ticket_id"], pa.string())
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    dictionary = pc.dictionary_encode(ids).dictionary
+    wanted = np.asarray(pc.fill_null(pc.index_in(pc.cast(tickets, pa.string()),
+                                                 value_set=dictionary), -1), dtype=np.int64)
+    distinct = np.unique(at_sorted)
+    width = len(distinct) + 1
+    keys = codes_sorted * width + np.searchsorted(distinct, at_sorted) + 1
+    asked = wanted * width + np.searchsorted(distinct, instants, side="right")
+    place = np.searchsorted(keys, asked, side="right") - 1
+    n = len(keys)
+    found_place = (wanted >= 0) & (place >= 0)
+    safe = np.clip(place, 0, max(n - 1, 0))
+    if n:
+        found_place &= codes_sorted[safe] == wanted
+    return _latest_values(records, order, run_start, np.where(found_place, safe, -1), names,
+                          own_latest=True)
+
+
+def _ordering(records: pa.Table) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """The events sorted by ticket, instant and file order: (ticket codes, instants) in that
+    order, the order itself, and each position's first position of its ticket."""
+    n = records.num_rows
+    ids = pc.cast(records["ticket_id"], pa.string())
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    ticket_codes = np.asarray(pc.dictionary_encode(ids).indices.to_numpy(), dtype=np.int64)
+    at = micros(as_array(records["at"]))[0]
+    positions = np.arange(n, dtype=np.int64)
+    order = np.lexsort((positions, at, ticket_codes))
+    sorted_ticket = ticket_codes[order]
+    first = np.r_[True, sorted_ticket[1:] != sorted_ticket[:-1]] if n else np.zeros(0, bool)
+    run_start = np.maximum.accumulate(np.where(first, positions, 0)) if n else positions
+    return (sorted_ticket, at[order]), order, run_start
+
+
+def _latest_values(records: pa.Table, order: np.ndarray, run_start: np.ndarray,
+                   wanted: np.ndarray, names: list[str], own_latest: bool) -> list[pa.Array]:
+    """Per name, the latest non-empty value of the ticket up to each sorted position of
+    ``wanted`` (-1: none); with ``own_latest`` the fields of :data:`OWN` are the position's
+    own value."""
+    n = records.num_rows
+    positions = np.arange(n, dtype=np.int64)
+    found = []
+    for name in names:
+        if not n:
+            found.append(pa.nulls(len(wanted), records.schema.field(name).type))
+            continue
+        column = records[name]
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        ordered = column.take(pa.array(order, pa.int64()))
+        if own_latest and name in OWN:
+            found.append(ordered.take(pa.array(wanted, pa.int64(), mask=wanted < 0)))
+            continue
+        valid = np.asarray(pc.is_valid(ordered).to_numpy(zero_copy_only=False), dtype=bool)
+        latest = np.maximum.accumulate(np.where(valid, positions, -1)) if n else positions
+        safe = np.maximum(wanted, 0)
+        chosen = np.where((wanted >= 0) & (latest[safe] >= run_start[safe]), latest[safe], -1)
+        found.append(ordered.take(pa.array(chosen, pa.int64(), mask=chosen < 0)))
+    return found
+
+
 def at_start(records: pa.Table, rows: np.ndarray, names: list[str]) -> list[pa.Array]:
     """Per field of ``names``, its value at each of ``rows`` (rows of ``records``): the row's
     own value for the fields of :data:`OWN`, else the latest non-empty value among the same
     ticket's events up to and including that row (by instant, then file order)."""
-    n = records.num_rows
-    ids = pc.cast(records["ticket_id"], pa.string())
-    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-    ticket = pc.dictionary_encode(ids)
-    ticket_codes = np.asarray(ticket.indices.to_numpy(), dtype=np.int64)
-    at = micros(as_array(records["at"]))[0]
-    positions = np.arange(n, dtype=np.int64)
-    order = np.lexsort((positions, at, ticket_codes))
-    place = np.empty(n, dtype=np.int64)
-    place[order] = positions
-    sorted_ticket = ticket_codes[order]
-    first = np.r_[True, sorted_ticket[1:] != sorted_ticket[:-1]] if n else np.zeros(0, bool)
-    run_start = np.maximum.accumulate(np.where(first, positions, 0)) if n else positions
-    wanted = place[rows]
-    found = []
-    for name in names:
-        column = records[name]
-        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        if name in OWN:
-            found.append(column.take(pa.array(rows, pa.int64())))
-            continue
-        ordered = column.take(pa.array(order))
-        valid = np.asarray(pc.is_valid(ordered).to_numpy(zero_copy_only=False), dtype=bool)
-        latest = np.maximum.accumulate(np.where(valid, positions, -1)) if n else positions
-        latest = np.where(latest >= run_start, latest, -1)[wanted]
-        found.append(ordered.take(pa.array(latest, pa.int64(), mask=latest < 0)))
-    return found
+    _, order, run_start = _ordering(records)
+    place = np.empty(records.num_rows, dtype=np.int64)
+    place[order] = np.arange(records.num_rows, dtype=np.int64)
+    return _latest_values(records, order, run_start, place[np.asarray(rows, dtype=np.int64)],
+                          names, own_latest=True)

@@ -185,7 +185,7 @@ def reconcile(records: pa.Table, target_seconds: float) -> Reconciliation:
     """
     ids = records["id"]
     zendesk = pc.fill_null(records["zendesk_breached"], False)
-    contract = pc.fill_null(pc.greater(records["seconds"], float(target_seconds)), False)
+    contract = past_limit(records, target_seconds)
     only_zendesk = ids.filter(pc.and_(zendesk, pc.invert(contract)))
     only_contract = ids.filter(pc.and_(contract, pc.invert(zendesk)))
     return Reconciliation(
@@ -195,6 +195,16 @@ def reconcile(records: pa.Table, target_seconds: float) -> Reconciliation:
         only_contract=tuple(sorted(only_contract.to_pylist())),
         target_seconds=float(target_seconds),
     )
+
+
+def past_limit(records: pa.Table, limit: float) -> pa.Array:
+    """Per clock record: whether its seconds exceed ``limit`` (exactly the limit meets it).
+
+    This is the one rule by which a clock record misses a per-record limit, measured or still
+    running: a running record's seconds (counted up to the end of the data or ``as_of``) can
+    only grow, so one already past the limit is a miss whatever happens next, and one not yet
+    past it is undecided."""
+    return pc.fill_null(pc.greater(records["seconds"], float(limit)), False)
 
 
 def _micros(instant: datetime) -> int:

@@ -10,6 +10,15 @@ and they are evaluated exactly as the records of any per-record level, in one ba
 and period by the record's start (a clock record belongs to the period in which it started),
 ``where`` and ``by`` on the fields the metric carries, unmeasured records (clocks still
 running), missed ids (the derived ids, ``4711#2``) and evidence rows.
+
+A source that links to another (``link = "tickets"``) gives the derived records the linked
+record's fields, found by the records' ``ticket_id``: a field the derived records lack is the
+linked record's; a field they carry keeps their own value (a clock record's: as the history
+set it at its start, or its end with ``as_of = "end"``) and takes the linked record's where
+their own is empty (the history never set it). Audit flags take the same fields, are kept
+only where the level's ``where`` and agreed exclusions keep them, and are counted per segment
+of its ``by``. A ``where`` or ``by`` field the derived records do not have, even so, is a
+contract error naming the level, the field and the fields they have.
 """
 
 from __future__ import annotations
@@ -21,14 +30,14 @@ from slaengine.calendars import ALWAYS
 from slaengine.clocks.audit import FLAGS
 from slaengine.clocks.zendesk import Reconciliation
 from slaengine.contract import Contract, ServiceLevel
-from slaengine.engine.batch import Batch
+from slaengine.engine.batch import Batch, segment_groups
 from slaengine.engine.levels import LevelResult
 from slaengine.engine.missed import group_missed
-from slaengine.engine.narrow import window_periods
+from slaengine.engine.narrow import agreed_exclusions, where_mask, window_periods
 from slaengine.engine.read import SourceData
 from slaengine.engine.record import RecordLevel
 from slaengine.engine.verdict import period_labels
-from slaengine.errors import DataError
+from slaengine.errors import ContractError, DataError
 from slaengine.fields import RecordKind
 from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
@@ -70,7 +79,11 @@ class DerivedLevel:
         audit = guarded(self.registry, "metric", level.metric, "audit")
         flags = audit(self.data[level.source].records, derived, spans, self._context(),
                       _target_seconds(level))
-        result.account.audit = audit_flags(contract, flags)
+        if flags is not None:
+            flags = self._selected(self._linked(flags)[0])
+        result.account.audit = audit_flags(contract, flags, self.level.by)
+        if self.evidence and flags is not None:
+            result.audit = flag_rows(contract, flags, self.level.by)
         result.account.reconciliation = self._reconcile(metric, derived, _target_seconds(level))
         if result.evidence is not None and spans is not None:
             shown = pc.is_in(spans["id"], value_set=result.evidence[kind.id_field])
@@ -94,7 +107,62 @@ class DerivedLevel:
         return MeasureContext(
             calendar=self.contract.calendars[level.calendar] if level.calendar else ALWAYS,
             timezone=self.contract.timezone, service_level=level.id, options=level.options,
-            period=self.contract.period, as_of=self.as_of)
+            period=self.contract.period, as_of=self.as_of, fields_at=level.as_of or "start",
+            limit=_target_seconds(level))
+
+    def _linked(self, table: pa.Table) -> tuple[pa.Table, int]:
+        """``table`` (derived records or audit flags, with ``ticket_id``) with the fields the
+        level takes from the source its source links to: the linked record's value where the
+        table has none (module docstring). Also how many rows found no linked record."""
+        spec = self.contract.sources[self.level.source]
+        if spec.link is None:
+            return table, 0
+        other = self.contract.sources[spec.link]
+        key = other.record_kind.id_field
+        agreed = [f for e in self.contract.exclusions if e.applies_to(self.level.id)
+                  for f in e.where]
+        names = [f for f in dict.fromkeys((*self.level.where, *self.level.by, *agreed))
+                 if f in other.record_kind.fields and f != key]
+        if not names or "ticket_id" not in table.column_names:
+            return table, 0
+        linked = self.data[other.name].records
+        ids = pc.cast(linked[key], pa.string())
+        ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        index = pc.index_in(pc.cast(table["ticket_id"], pa.string()), value_set=ids)
+        for name in names:
+            theirs = pc.cast(pc.take(linked[name], index), pa.string())
+            if name in table.column_names:
+                own = pc.cast(table[name], pa.string())
+                merged = pc.dictionary_encode(pc.coalesce(own, theirs))
+                table = table.set_column(table.column_names.index(name), name, merged)
+            else:
+                table = table.append_column(name, pc.dictionary_encode(theirs))
+        return table, int(pc.sum(pc.is_null(index)).as_py() or 0)
+
+    def _selected(self, flags: pa.Table) -> pa.Table:
+        """The flags the level's ``where`` keeps and no agreed exclusion of it removes (an
+        exclusion's time is the flag's instant)."""
+        keep = where_mask(flags, self.level.where)
+        if self.contract.exclusions and flags.num_rows:
+            excluded, _ = agreed_exclusions(self.contract, self.level, flags, "at", keep)
+            keep &= ~excluded
+        return flags.filter(pa.array(keep))
+
+    def _check_fields(self, derived: pa.Table) -> None:
+        """Every ``where`` and ``by`` field must be one the derived records carry."""
+        level = self.level
+        spec = self.contract.sources[level.source]
+        asked = [("where", name) for name in level.where] + [("by", name) for name in level.by]
+        for key, name in asked:
+            if name in derived.column_names:
+                continue
+            have = sorted(derived.column_names)
+            hint = ("" if spec.link else f'; link source "{spec.name}" to a tickets source '
+                    '(link = "tickets") to select and group by the ticket\'s fields')
+            raise ContractError(
+                self.contract.path, ("service_levels", level.index, key),
+                f'service level "{level.id}": the {level.metric} records of source '
+                f'"{spec.name}" have no field "{name}"{hint}', accepted=have)
 
     def _derive(self, metric: DerivedMetric) -> tuple[pa.Table, pa.Table | None]:
         """The metric's records, checked to carry its id and time fields, and their spans."""
@@ -112,6 +180,11 @@ class DerivedLevel:
             raise DataError(f'metric "{level.metric}" derived records without {missing[0]!r}')
         if spans is not None and "id" not in spans.column_names:
             raise DataError(f'metric "{level.metric}" derived spans without \'id\'')
+        derived, unmatched = self._linked(derived)
+        if spec.link is not None and unmatched:
+            notes = self.data[level.source].account.notes
+            notes[f"{level.metric} records without a matching {spec.link} record"] = unmatched
+        self._check_fields(derived)
         return derived, spans
 
 
@@ -124,9 +197,11 @@ def _target_seconds(level: ServiceLevel) -> float | None:
     return float(target.threshold) if target.unit == "duration" else None
 
 
-def audit_flags(contract: Contract, flags: pa.Table | None) -> tuple[AuditFlag, ...]:
-    """Audit flags counted per flag and period (periods inside the contract's window), with
-    the first :data:`~slaengine.verdicts.MISSED_LIMIT` tickets of each."""
+def audit_flags(contract: Contract, flags: pa.Table | None,
+                by: tuple[str, ...] = ()) -> tuple[AuditFlag, ...]:
+    """Audit flags counted per flag, period (periods inside the contract's window) and
+    segment of ``by``, with the first :data:`~slaengine.verdicts.MISSED_LIMIT` tickets of
+    each; in flag, period, segment order."""
     if flags is None or flags.num_rows == 0:
         return ()
     keys = period_keys(flags["at"], contract.period, contract.timezone)
@@ -138,11 +213,49 @@ def audit_flags(contract: Contract, flags: pa.Table | None) -> tuple[AuditFlag, 
     names = list(FLAGS)
     which = pc.fill_null(pc.index_in(flags["flag"], value_set=pa.array(names)), -1)
     which = np.asarray(which.to_numpy(zero_copy_only=False), dtype=np.int64)
+    segment, segments = segment_groups(flags, by)
+    width = max(len(segments), 1)
     place = np.minimum(np.searchsorted(present, keys), len(present) - 1)
     inside = (present[place] == keys) & (which >= 0)
-    groups = np.maximum(which, 0) * len(present) + place
+    groups = (np.maximum(which, 0) * len(present) + place) * width + segment
     found = group_missed(flags["ticket_id"], inside, np.where(inside, groups, 0),
-                         len(names) * len(present))
+                         len(names) * len(present) * width)
     labels = period_labels(contract, present)
-    return tuple(AuditFlag(names[g // len(present)], labels[g % len(present)], count, tickets)
-                 for g, (tickets, count) in enumerate(found) if count)
+    return tuple(
+        AuditFlag(names[g // width // len(present)], labels[g // width % len(present)], count,
+                  tickets, dict(segments[g % width]) if segments else {})
+        for g, (tickets, count) in enumerate(found) if count)
+
+
+def flag_rows(contract: Contract, flags: pa.Table, by: tuple[str, ...] = ()) -> pa.Table:
+    """Every audit flag of the window, one row each, as the evidence lists them: ``flag``,
+    ``period``, ``segment`` (the ``by`` fields as a JSON object; empty without ``by``),
+    ``ticket_id``, ``at``, ``record`` (the clock record flagged, if one), in flag, period,
+    segment and instant order."""
+    import json
+
+    empty = pa.schema([("flag", pa.string()), ("period", pa.string()),
+                       ("segment", pa.string()), ("ticket_id", pa.string()),
+                       ("at", flags.schema.field("at").type), ("record", pa.string())])
+    if flags.num_rows == 0:
+        return empty.empty_table()
+    keys = period_keys(flags["at"], contract.period, contract.timezone)
+    present = np.unique(keys)
+    if contract.window != (None, None):
+        present = window_periods(contract, present)
+    place = np.minimum(np.searchsorted(present, keys), len(present) - 1) if len(present) else keys
+    inside = (present[place] == keys) if len(present) else np.zeros(len(keys), bool)
+    segment, segments = segment_groups(flags, by)
+    labels = period_labels(contract, present) if len(present) else ()
+    texts = [json.dumps(s, ensure_ascii=False) for s in segments] or [""]
+    which = np.asarray(pc.fill_null(pc.index_in(flags["flag"], value_set=pa.array(FLAGS)), -1)
+                       .to_numpy(zero_copy_only=False), dtype=np.int64)
+    kept = inside & (which >= 0)
+    rows = pa.table([
+        flags["flag"], pa.array(list(labels) or [""]).take(pa.array(np.where(kept, place, 0))),
+        pa.array(texts).take(pa.array(segment)), pc.cast(flags["ticket_id"], pa.string()),
+        flags["at"], flags["record"],
+    ], schema=empty).filter(pa.array(kept))
+    order = np.lexsort((np.asarray(pc.cast(rows["at"], pa.int64())),
+                        segment[kept], place[kept], which[kept]))
+    return rows.take(pa.array(order))
