@@ -14,7 +14,13 @@ from slaengine.calendars.always import as_array, micros
 from slaengine.clocks import measure
 from slaengine.clocks.audit import DEFAULT_GRACE, paused_near_target, ticket_flags
 from slaengine.clocks.history import COLUMNS
-from slaengine.clocks.zendesk import Reconciliation, measure_zendesk, past_limit, reconcile
+from slaengine.clocks.zendesk import (
+    SLA_COLUMNS,
+    Reconciliation,
+    measure_zendesk,
+    past_limit,
+    reconcile,
+)
 from slaengine.lazy import np, pa, pc
 from slaengine.plugin import DerivedMetric, MeasureContext
 from slaengine.targets.grammar import TargetError, parse_duration
@@ -67,7 +73,9 @@ class ClockMetric(DerivedMetric):
 
     def required_fields(self, available: Collection[str]) -> tuple[str, ...]:
         """A ticket's history, or Zendesk's metric events when that is what the source has."""
-        return METRIC_EVENT_COLUMNS if is_metric_events(available) else COLUMNS
+        if is_metric_events(available):
+            return (*METRIC_EVENT_COLUMNS, *(f for f in SLA_COLUMNS if f in available))
+        return COLUMNS
 
     def derive(self, records: pa.Table, context: MeasureContext) -> pa.Table:
         return self.derive_with_spans(records, context)[0]
