@@ -5,7 +5,7 @@ The pages are written by the tests, in the documented shape::
     page-001.json  {"ticket_metric_events": [...], "next_page": ..., "end_of_stream": false}
       1  id 1  ticket 7  reply_time 1         activate  2026-03-02T09:00:00Z
       2  id 2  ticket 7  reply_time 1         fulfill   2026-03-02T09:30:00Z
-      3  id 3  ticket 7  requester_wait_time  apply_sla (sla object, ignored)
+      3  id 3  ticket 7  requester_wait_time  apply_sla (its sla object: Gold, 480 min)
       4  id 4  ticket 7  reply_time 1         breach    deleted: true
       5  id 5  ticket 7  reply_time 1         teleport  -> reject: unknown type
       6  id 6  (no ticket_id)                 activate  -> reject: missing ticket_id
