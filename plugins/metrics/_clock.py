@@ -52,13 +52,19 @@ class ClockMetric(DerivedMetric):
     The records are the clock's (:func:`slaengine.clocks.measure`), under the service level's
     calendar and up to ``--as-of``: a record belongs to the period in which it started; its id
     is ``TICKET#N`` for instance clocks, the ticket id for ticket clocks. A record still running
-    is unmeasured. ``where`` and ``by`` read the events' fields as they stood at the record's
-    first event.
+    is unmeasured unless it is ``overdue``: already past the level's per-record limit, a miss
+    measured with its seconds so far. ``where`` and ``by`` read the events' fields as they
+    stood at the record's first event, or with the level's ``as_of = "end"`` (the context's
+    ``fields_at``) the state fields as they stood at its end: after every event of the instant
+    it ended, or of the end of the data for a record still running (:func:`at_instant`);
+    ``event``, ``author`` and ``public`` always describe its first event.
 
     On Zendesk's metric events (record kind ``metric_events``) the records are Zendesk's own
     clocks of that name (:func:`slaengine.clocks.zendesk.measure_zendesk`), measured again
-    under the level's calendar, with Zendesk's ``zendesk_breached``; they carry no other field
-    and have no spans or audit flags, and the level reconciles Zendesk's breaches with its own.
+    under the level's calendar, with Zendesk's ``zendesk_breached`` and the target its last
+    ``apply_sla`` set; they carry no other field (a linked tickets source gives them the
+    ticket's) and have no spans or audit flags, and the level reconciles Zendesk's breaches and
+    targets with its own.
     """
 
     clock: ClassVar[str]

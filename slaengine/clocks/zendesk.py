@@ -14,8 +14,12 @@ is one clock:
   the latest event of the table) while it runs;
 * it is **breached by Zendesk** (``zendesk_breached``) when it has a ``breach`` event that is
   not ``deleted``;
-* ``apply_sla``, ``apply_group_sla`` and ``update_status`` events change nothing; a clock without
-  any ``activate`` gives no record.
+* ``apply_group_sla`` and ``update_status`` events change nothing, nor does ``apply_sla`` to
+  the clock's time; a clock without any ``activate`` gives no record;
+* its **Zendesk target** is that of its last ``apply_sla`` event (by time, then table order):
+  ``zendesk_target_seconds``, ``zendesk_business_hours`` and ``zendesk_policy`` (the policy's
+  title), from the table's ``sla_target_seconds``, ``sla_business_hours`` and ``sla_policy``;
+  empty without one.
 
 Events of one clock are taken in time order; events at the same instant keep the table's order
 (Zendesk writes them in the order they happened, so a ticket created as ``pending`` reads
