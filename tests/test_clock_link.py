@@ -323,3 +323,16 @@ def test_a_linked_field_without_a_link_is_a_contract_error(tmp_path):
     result = CliRunner().invoke(main, ["evaluate", str(path)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "service_levels[0].by" in result.output and "organization" in result.output
+
+
+def test_a_field_both_kinds_have_but_the_tickets_file_lacks_is_the_historys_alone(tmp_path):
+    tickets = [{k: v for k, v in t.items() if k != "priority"} for t in TICKETS]
+    found = run(contract(tmp_path, level("reply_time", "p90 <= 2h", 'by = ["priority"]\n'),
+                         tickets=tickets))
+    # No fallback to read: T1#1 and T3#1 (nothing set at their start) join T4#1 in the
+    # empty segment: [1, 24.5, 0.5] h sorted [0.5, 1, 24.5], rank 3 -> 24.5h.
+    assert figures(found) == [
+        ({"priority": "low"}, 3 * H, 1, 0, ("T2#1",)),
+        ({"priority": "urgent"}, 3 * H, 1, 0, ("T1#2",)),
+        ({"priority": None}, 24.5 * H, 3, 0, ("T3#1",)),
+    ]

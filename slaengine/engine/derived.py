@@ -15,10 +15,11 @@ A source that links to another (``link = "tickets"``) gives the derived records 
 record's fields, found by the records' ``ticket_id``: a field the derived records lack is the
 linked record's; a field they carry keeps their own value (a clock record's: as the history
 set it at its start, or its end with ``as_of = "end"``) and takes the linked record's where
-their own is empty (the history never set it). Audit flags take the same fields, are kept
-only where the level's ``where`` and agreed exclusions keep them, and are counted per segment
-of its ``by``. A ``where`` or ``by`` field the derived records do not have, even so, is a
-contract error naming the level, the field and the fields they have.
+their own is empty (the history never set it), when the linked source delivers that field.
+Audit flags take the same fields, are kept only where the level's ``where`` and agreed
+exclusions keep them, and are counted per segment of its ``by``. A ``where`` or ``by`` field
+the derived records do not have, even so, is a contract error naming the level, the field and
+the fields they have.
 """
 
 from __future__ import annotations
@@ -121,11 +122,11 @@ class DerivedLevel:
         key = other.record_kind.id_field
         agreed = [f for e in self.contract.exclusions if e.applies_to(self.level.id)
                   for f in e.where]
+        linked = self.data[other.name].records
         names = [f for f in dict.fromkeys((*self.level.where, *self.level.by, *agreed))
-                 if f in other.record_kind.fields and f != key]
+                 if f in other.record_kind.fields and f != key and f in linked.column_names]
         if not names or "ticket_id" not in table.column_names:
             return table, 0
-        linked = self.data[other.name].records
         ids = pc.cast(linked[key], pa.string())
         ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
         index = pc.index_in(pc.cast(table["ticket_id"], pa.string()), value_set=ids)

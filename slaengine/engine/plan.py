@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from slaengine.contract import Contract, MeasureSpec
 from slaengine.engine.batch import GroupIndex
-from slaengine.engine.columns import evidence_fields, level_fields
+from slaengine.engine.columns import deliverable, evidence_fields, level_fields
 from slaengine.engine.levels import PeriodLevel, StreamedLevel
+from slaengine.engine.read import source_config
 from slaengine.engine.record import RecordLevel
 from slaengine.plugin import DerivedMetric, PeriodMetric
 from slaengine.pluginmanager import Registry
@@ -100,18 +101,22 @@ def join_plan(contract: Contract, registry: Registry) -> dict[str, list[str]]:
 def derived_links(contract: Contract, registry: Registry) -> dict[str, list[str]]:
     """Per linking source, the fields its derived levels (clocks) take from the linked source:
     every ``where``, ``by`` and agreed-exclusion field the linked kind has, those the linking
-    source has too included (a clock record falls back on the linked record's value where its
-    own history never set one). They are joined to the derived records, not to the source's."""
+    source has too when the linked source delivers them (a clock record falls back on the
+    linked record's value where its own history never set one). They are joined to the
+    derived records, not to the source's."""
     plan: dict[str, list[str]] = {}
     for level in contract.service_levels:
         spec = contract.sources[level.source]
         if spec.link is None or not isinstance(registry.metrics[level.metric], DerivedMetric):
             continue
-        kind = contract.sources[spec.link].record_kind
+        target = contract.sources[spec.link]
+        kind = target.record_kind
+        delivered = deliverable(registry.sources[target.adapter], source_config(contract, target))
         agreed = [f for e in contract.exclusions if e.applies_to(level.id) for f in e.where]
         fields = plan.setdefault(spec.name, [])
         fields += [f for f in dict.fromkeys((*level.where, *level.by, *agreed))
-                   if f in kind.fields and f != kind.id_field and f not in fields]
+                   if f in kind.fields and f != kind.id_field and f not in fields
+                   and (f not in spec.record_kind.fields or f in delivered)]
     return plan
 
 
