@@ -189,6 +189,8 @@ def at_instant(records: pa.Table, tickets: pa.Array | pa.ChunkedArray, instants:
     after every event of the ticket at or before that instant, the latest non-empty value
     among them (by instant, then file order); for the fields of :data:`OWN`, the last such
     event's own value. Empty where the ticket had no event by then."""
+    if not names:
+        return []
     ordered, order, run_start = _ordering(records)
     codes_sorted, at_sorted = ordered
     tickets = tickets.combine_chunks() if isinstance(tickets, pa.ChunkedArray) else tickets
@@ -257,6 +259,8 @@ def at_start(records: pa.Table, rows: np.ndarray, names: list[str]) -> list[pa.A
     """Per field of ``names``, its value at each of ``rows`` (rows of ``records``): the row's
     own value for the fields of :data:`OWN`, else the latest non-empty value among the same
     ticket's events up to and including that row (by instant, then file order)."""
+    if not names:
+        return []
     _, order, run_start = _ordering(records)
     place = np.empty(records.num_rows, dtype=np.int64)
     place[order] = np.arange(records.num_rows, dtype=np.int64)
