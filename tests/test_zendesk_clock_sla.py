@@ -232,3 +232,13 @@ def test_an_sla_that_is_not_an_object_is_a_data_error_naming_the_event(tmp_path)
     result = CliRunner().invoke(main, ["evaluate", str(path)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert '"sla"' in result.output and "metric event 18" in result.output
+
+
+def test_an_agreed_exclusion_on_a_field_the_clock_records_lack_is_a_contract_error(tmp_path):
+    exclusion = ('[[exclusions]]\nreason = "outage"\nfrom = 2026-03-02\nto = 2026-03-03\n'
+                 'where = { type = ["activate"] }\n\n')
+    path = contract(tmp_path, exclusion + level("95% within 2h"), link=False)
+    result = CliRunner().invoke(main, ["evaluate", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    text = " ".join(result.output.split())
+    assert "exclusions[0].where" in text and 'no field "type"' in text

@@ -150,10 +150,17 @@ class DerivedLevel:
         return flags.filter(pa.array(keep))
 
     def _check_fields(self, derived: pa.Table) -> None:
-        """Every ``where`` and ``by`` field must be one the derived records carry."""
+        """Every ``where`` and ``by`` field, and every field of an agreed exclusion that
+        applies to the level, must be one the derived records carry (a field they lack would
+        select nothing, or everything)."""
         level = self.level
         spec = self.contract.sources[level.source]
-        asked = [("where", name) for name in level.where] + [("by", name) for name in level.by]
+        asked: list[tuple[tuple, str]] = [
+            *((("service_levels", level.index, "where"), name) for name in level.where),
+            *((("service_levels", level.index, "by"), name) for name in level.by),
+            *((("exclusions", i, "where"), name)
+              for i, e in enumerate(self.contract.exclusions) if e.applies_to(level.id)
+              for name in e.where)]
         for key, name in asked:
             if name in derived.column_names:
                 continue
@@ -161,7 +168,7 @@ class DerivedLevel:
             hint = ("" if spec.link else f'; link source "{spec.name}" to a tickets source '
                     '(link = "tickets") to select and group by the ticket\'s fields')
             raise ContractError(
-                self.contract.path, ("service_levels", level.index, key),
+                self.contract.path, key,
                 f'service level "{level.id}": the {level.metric} records of source '
                 f'"{spec.name}" have no field "{name}"{hint}', accepted=have)
 
