@@ -101,6 +101,7 @@ class MeasureSpec:
     calendar: str | None
     period_by: str | None
     exclusions: tuple[int, ...]
+    as_of: str | None = None
 
 
 def measure_spec(contract: Contract, level: ServiceLevel) -> MeasureSpec:
@@ -108,7 +109,7 @@ def measure_spec(contract: Contract, level: ServiceLevel) -> MeasureSpec:
     return MeasureSpec(
         source=level.source, metric=level.metric, where=_frozen(level.where), by=level.by,
         options=_frozen(level.options), inputs=_frozen(level.inputs), pause=level.pause,
-        calendar=level.calendar, period_by=level.period_by,
+        calendar=level.calendar, period_by=level.period_by, as_of=level.as_of,
         exclusions=tuple(i for i, e in enumerate(contract.exclusions)
                          if e.applies_to(level.id)))
 
