@@ -173,11 +173,14 @@ class MeasureContext:
     ``on_hold_seconds``). Duration metrics call :meth:`duration`, which applies both and keeps
     the paused seconds per record in ``paused`` so the report can say how much was paused.
     ``as_of`` is the instant the data is evaluated as of (``--as-of``; None: the end of the
-    data), up to which a :class:`DerivedMetric` counts what is still running. ``shared`` is
-    scratch space for work that several :class:`DerivedMetric` levels deriving from the same
-    records can share: one dict per record set (or part of one), dropped after it; a metric
-    keeps there, under a key of its own, what it would otherwise compute again (the event
-    clocks: the ticket history, read once for every clock).
+    data), up to which a :class:`DerivedMetric` counts what is still running. For a
+    :class:`DerivedMetric`: ``fields_at`` says when a derived record's fields are read (its
+    ``"start"`` or its ``"end"``, the level's ``as_of``); ``limit`` is the level's per-record
+    target in seconds (None: its target sets none), past which a record still running is
+    already a miss. ``shared`` is scratch space for work that several :class:`DerivedMetric`
+    levels deriving from the same records can share: one dict per record set (or part of one),
+    dropped after it; a metric keeps there, under a key of its own, what it would otherwise
+    compute again (the event clocks: the ticket history, read once for every clock).
     """
 
     calendar: Calendar
@@ -189,6 +192,8 @@ class MeasureContext:
     period: str = "month"
     as_of: datetime | None = None
     shared: dict[str, Any] = field(default_factory=dict)
+    fields_at: str = "start"
+    limit: float | None = None
 
     def period_keys(self, timestamps: pa.Array | pa.ChunkedArray,
                     missing: int = NO_PERIOD) -> np.ndarray:

@@ -95,6 +95,8 @@ def _evaluate_sources(
                   if result.evidence is not None},
         intervals={level_id: result.intervals for level_id, result in results.items()
                    if result.intervals is not None},
+        audit={level_id: result.audit for level_id, result in results.items()
+               if result.audit is not None},
         concentration={key: found for result in order
                        for key, found in result.concentration.items()},
     )
