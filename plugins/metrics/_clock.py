@@ -139,10 +139,7 @@ class ClockMetric(DerivedMetric):
         if key not in context.shared:  # the same for every clock level on these records
             context.shared[key] = ticket_flags(records, context.as_of,
                                                clock_history(records, context))
-        flags = context.shared[key]
-        instants = micros(as_array(flags["at"]))[0] if flags.num_rows else np.zeros(0, np.int64)
-        found = [_with(flags, carried, at_instant(records, flags["ticket_id"], instants, carried,
-                                      ordering(records, context)))]
+        found = [history_flags(context.shared[key], records, derived, context)]
         if target is not None and spans is not None:
             grace = float(parse_duration(context.options.get("grace", DEFAULT_GRACE)))
             near = paused_near_target(derived, spans, target, grace)
@@ -174,6 +171,17 @@ def _overdue(found: pa.Table, limit: float | None) -> pa.Table:
     else:
         late = pc.and_(pc.fill_null(found["running"], False), past_limit(found, limit))
     return found.append_column("overdue", late)
+
+
+def history_flags(flags: pa.Table, records: pa.Table, derived: pa.Table,
+                  context: MeasureContext) -> pa.Table:
+    """Flags read from the ticket's history with the fields the derived records carry, as the
+    ticket stood at each flag's instant (for the level's ``where`` and ``by``)."""
+    carried = [c for c in derived.column_names
+               if c in records.column_names and c not in ("ticket_id", "at")]
+    instants = micros(as_array(flags["at"]))[0] if flags.num_rows else np.zeros(0, np.int64)
+    return _with(flags, carried, at_instant(records, flags["ticket_id"], instants, carried,
+                                            ordering(records, context)))
 
 
 def _with(flags: pa.Table, names: list[str], values: list[pa.Array]) -> pa.Table:

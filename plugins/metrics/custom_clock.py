@@ -11,7 +11,12 @@ from slaengine.clocks.history import COLUMNS
 from slaengine.errors import DataError
 from slaengine.lazy import pa
 from slaengine.plugin import MeasureContext, Metric
-from slaengine.plugins.metrics._clock import ClockMetric, clock_history, is_metric_events
+from slaengine.plugins.metrics._clock import (
+    ClockMetric,
+    clock_history,
+    history_flags,
+    is_metric_events,
+)
 
 
 class CustomClock(ClockMetric):
@@ -50,8 +55,9 @@ class CustomClock(ClockMetric):
               context: MeasureContext, target: float | None) -> pa.Table | None:
         """The built-in clocks' flags and the discarded cycles."""
         found = super().audit(records, derived, spans, context, target)
-        discarded = discarded_cycles(records, self.definition, context.as_of,
-                                     clock_history(records, context))
+        discarded = history_flags(
+            discarded_cycles(records, self.definition, context.as_of,
+                             clock_history(records, context)), records, derived, context)
         return discarded if found is None else pa.concat_tables([found, discarded])
 
 

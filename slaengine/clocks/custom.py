@@ -328,7 +328,9 @@ def _discarded(h: History, found: Cycles) -> pa.Table:
     flag = names.take(pa.array(found.cancelled[which].astype(np.int8)))
     starts = found.starts[which]
     return pa.table([flag, h.ticket_ids.take(pa.array(h.ticket[starts], pa.int64())),
-                     pa.array(h.at[starts], timestamp_type())], schema=flag_schema())
+                     pa.array(h.at[starts], timestamp_type()),
+                     pa.nulls(len(starts), pa.string())],  # a discarded cycle is no record
+                    schema=flag_schema())
 
 
 def discarded_cycles(events: pa.Table, definition: ClockDefinition,
