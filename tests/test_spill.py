@@ -197,3 +197,12 @@ def test_a_clock_level_names_its_earliest_missed_records(monkeypatch):
         assert verdict.missed == tuple(earliest["id"].to_pylist()[:2])
         checked += 1
     assert checked  # the example has such months
+
+
+def test_a_long_batch_of_repeated_keys_lands_as_short_ones_do():
+    """Past 1,024 keys with repeats, each distinct key is hashed once (through a dictionary):
+    the parts are those of the keys hashed one short slice at a time."""
+    keys = pa.array([f"T-{i % 700}" if i % 13 else None for i in range(5000)])
+    whole = part_of(keys, 64)
+    pieces = np.concatenate([part_of(keys.slice(i, 100), 64) for i in range(0, 5000, 100)])
+    assert (whole == pieces).all()

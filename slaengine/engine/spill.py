@@ -48,6 +48,16 @@ def part_of(keys: pa.Array | pa.ChunkedArray, parts: int) -> np.ndarray:
     keys = pc.fill_null(keys, "")
     if isinstance(keys, pa.ChunkedArray):
         keys = keys.combine_chunks()
+    if len(keys) > 1024:  # a key repeats (a ticket's events): each distinct one hashed once
+        encoded = pc.dictionary_encode(keys)
+        if len(encoded.dictionary) < len(keys) // 2:
+            hashed = _hash_text(encoded.dictionary, parts)
+            return hashed[np.asarray(encoded.indices.to_numpy(), dtype=np.int64)]
+    return _hash_text(keys, parts)
+
+
+def _hash_text(keys: pa.Array, parts: int) -> np.ndarray:
+    """:func:`part_of` of non-null strings: a polynomial in their bytes, mixed."""
     offsets = np.frombuffer(keys.buffers()[1], dtype=np.int32)[keys.offset:keys.offset + len(keys)
                                                                + 1].astype(np.int64)
     data = np.frombuffer(keys.buffers()[2], dtype=np.uint8) if keys.buffers()[2] else \
@@ -57,8 +67,8 @@ def part_of(keys: pa.Array | pa.ChunkedArray, parts: int) -> np.ndarray:
     lengths = np.diff(offsets)
     if not len(data):
         return np.zeros(len(keys), dtype=np.int64)
-    owner = np.repeat(np.arange(len(keys)), lengths)
-    place = np.arange(len(data), dtype=np.int64) - (offsets[:-1] - start)[owner]  # in its key
+    place = np.arange(len(data), dtype=np.int64)
+    place -= np.repeat(offsets[:-1] - start, lengths)  # each byte's place in its key
     with np.errstate(over="ignore"):  # a polynomial in the bytes, modulo 2^64
         powers = np.cumprod(np.full(int(lengths.max()), np.uint64(_MULTIPLIER), dtype=np.uint64))
         mixed = (data + np.uint64(1)) * powers[place]
