@@ -62,7 +62,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 GENERATOR = HERE / "generate_events.py"
 SEED = 7
-ENGINES = ("slaengine", "duckdb")
+ENGINES = ("slaengine", "duckdb", "contract")
 CLOCKS = ("requester_wait_time", "agent_work_time", "reply_time")
 COLUMNS = ["ticket_id", "at", "event", "status", "author", "public"]
 WITHIN_US = 4 * 3600 * 1_000_000  # attainment target: within 4 hours
@@ -227,7 +227,43 @@ def run_duckdb(path: Path) -> dict[str, list[int]]:
     return {f"{clock}|{month}": [int(v) for v in values] for clock, month, *values in rows}
 
 
-ENGINE_RUNS = {"slaengine": run_slaengine, "duckdb": run_duckdb}
+CONTRACT = """[contract]
+id = "bench-clocks"
+client = "Client"
+vendor = "Vendor"
+period = "month"
+timezone = "UTC"
+
+[sources.events]
+adapter = "arrow"
+kind = "events"
+path = "{path}"
+{levels}"""
+
+LEVEL = """
+[[service_levels]]
+id = "{clock}"
+metric = "{clock}"
+target = "100% within 4h"
+"""
+
+
+def run_contract(path: Path) -> dict[str, list[int]]:
+    """The three clocks as the service levels of a contract evaluated by ``slaengine.evaluate``
+    (source, engine, the events held in parts on disk past the memory budget): per clock and
+    month, the records (the attainment's sample: measured or running) and those within 4h."""
+    import slaengine
+
+    with tempfile.TemporaryDirectory(prefix="slaengine-bench-contract-") as folder:
+        contract = Path(folder) / "contract.toml"
+        levels = "".join(LEVEL.format(clock=clock) for clock in CLOCKS)
+        contract.write_text(CONTRACT.format(path=path.resolve().as_posix(), levels=levels))
+        result = slaengine.evaluate(contract)
+    return {f"{v.service_level}|{v.period}": [v.sample_size, int(v.hits or 0)]
+            for v in result.verdicts}
+
+
+ENGINE_RUNS = {"slaengine": run_slaengine, "duckdb": run_duckdb, "contract": run_contract}
 
 
 # ----------------------------------------------------------------------------- comparison
@@ -250,6 +286,20 @@ def compare(reference: dict[str, list[int]], other: dict[str, list[int]],
     return problems
 
 
+def compare_contract(reference: dict[str, list[int]],
+                     contract: dict[str, list[int]]) -> list[str]:
+    """Disagreements of the contract's verdicts with the clocks' figures: per clock and month
+    the records (measured + running: an attainment's sample) and those within 4h."""
+    problems = []
+    for k in sorted(set(reference) | set(contract)):
+        measured, running, _, within = reference.get(k, [0, 0, 0, 0])
+        found = contract.get(k, [0, 0])
+        if [measured + running, within] != found:
+            problems.append(f"{k}: records and within 4h: contract {found} vs "
+                            f"{[measured + running, within]}")
+    return problems
+
+
 def totals(figures: dict[str, list[int]]) -> dict[str, list[int]]:
     """Per clock, the figures summed over the months."""
     out: dict[str, list[int]] = {}
@@ -266,14 +316,17 @@ def totals(figures: dict[str, list[int]]) -> dict[str, list[int]]:
 def child(engine: str, path: Path, result: Path) -> None:
     """Run one engine once in this process and write its figures and costs to ``result``."""
     # imports first, outside the timing (slaengine imports numpy and pyarrow on first use)
-    if engine == "slaengine":
+    if engine in ("slaengine", "contract"):
         import numpy  # noqa: F401
         import pyarrow.compute
         import pyarrow.parquet  # noqa: F401
 
         import slaengine.calendars
-        import slaengine.clocks  # noqa: F401
-    else:
+        import slaengine.clocks
+    if engine == "contract":
+        import slaengine.api
+        import slaengine.engine  # noqa: F401
+    elif engine == "duckdb":
         import duckdb  # noqa: F401
     base = rss_mib()
     t0 = time.perf_counter()
@@ -389,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine()}")
     print(f"versions: {versions()}")
     print("slaengine: pyarrow.parquet.read_table + slaengine.clocks.measure (24x7), not the "
-          "engine; duckdb: one SQL query with window functions")
+          "engine; contract: slaengine.evaluate of a contract with the three clocks as "
+          "service levels (the whole engine); duckdb: one SQL query with window functions")
     print()
     out_rows: list[dict] = []
     problems: list[str] = []
@@ -420,6 +474,10 @@ def main(argv: list[str] | None = None) -> int:
             if "slaengine" in found and "duckdb" in found:
                 problems += [f"{size:,} tickets: {p}" for p in
                              compare(found["slaengine"]["figures"], found["duckdb"]["figures"])]
+            reference = found.get("duckdb") or found.get("slaengine")
+            if "contract" in found and reference is not None:
+                problems += [f"{size:,} tickets: {p}" for p in compare_contract(
+                    reference["figures"], found["contract"]["figures"])]
             sla = found.get("slaengine", {}).get("wall")
             for engine, r in found.items():
                 out_rows.append({"engine": engine, "tickets": size, "events": events,
@@ -433,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
                 print_figures(shown["figures"])
 
     print_table(out_rows)
-    if len(engines) == 2:
+    if len(engines) >= 2:
         print(f"agree: {'no' if problems else 'yes'} (records measured and running, summed "
               "microseconds and hits within 4h per clock and month, compared as integers)")
     if problems:

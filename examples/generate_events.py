@@ -22,7 +22,11 @@ until no later chunk can come before them, so memory follows the tickets open at
 the size of the output. Five million tickets (about 37 million events) take a few minutes.
 The same arguments always produce a byte-identical file.
 
-    python examples/generate_events.py --tickets 400 --seed 7 --out examples/data/events.csv
+    python examples/generate_events.py --tickets 400 --seed 7 --out examples/data/events.csv \
+        --tickets-out examples/data/events-tickets.csv
+
+``--tickets-out`` also writes one row per ticket (its organization and channel) for a tickets
+source the events ``link`` to.
 """
 
 from __future__ import annotations
@@ -274,6 +278,36 @@ def generate(out: Path, tickets: int = 400, seed: int = 7, start: date = date(20
     return written
 
 
+ORGANIZATIONS = ["acme", "globex", "initech", "umbrella", "hooli"]
+CHANNELS = ["email", "web", "phone"]
+
+
+def write_tickets(out: Path, tickets: int = 400, seed: int = 7, start: date = date(2026, 1, 1),
+                  months: int = 3) -> int:
+    """Write one row per ticket of the same histories (``ticket_id``, ``created_at``,
+    ``organization``, ``channel``) as CSV: a tickets source the events can ``link`` to. Its
+    random stream is its own, so the events are the same with or without it."""
+    begin, end = _epoch(start), _epoch(_add_months(start, months))
+    created = creation_times(np.random.default_rng([seed, 1]), tickets, begin, end)
+    rng = np.random.default_rng([seed, 4])
+    organization = rng.choice(len(ORGANIZATIONS), size=tickets, p=[0.35, 0.25, 0.2, 0.15, 0.05])
+    channel = rng.choice(len(CHANNELS), size=tickets, p=[0.6, 0.3, 0.1])
+    table = pa.table({
+        "ticket_id": pa.array(np.arange(1, tickets + 1, dtype=np.int64)),
+        "created_at": pc.strftime(pa.array(created.astype("datetime64[s]"), pa.timestamp("s",
+                                                                                     tz="UTC")),
+                                  format="%Y-%m-%dT%H:%M:%SZ"),
+        "organization": pa.array(ORGANIZATIONS).take(pa.array(organization)),
+        "channel": pa.array(CHANNELS).take(pa.array(channel)),
+    })
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as fh:
+        fh.write((",".join(table.column_names) + "\n").encode())
+        pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(include_header=False,
+                                                                    quoting_style="none"))
+    return tickets
+
+
 def _empty() -> dict[str, np.ndarray]:
     return {name: np.zeros(0, dtype=np.int64) for name in _Events.NAMES}
 
@@ -298,6 +332,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--format", choices=["csv", "parquet"], default=None,
                    help="output format (from the file name's suffix, else csv)")
     p.add_argument("--out", type=Path, default=None, help=f"output file ({DEFAULT_OUT})")
+    p.add_argument("--tickets-out", type=Path, default=None,
+                   help="also write one row per ticket (organization, channel) to this CSV")
     args = p.parse_args(argv)
     if args.tickets < 0 or args.months < 1:
         p.error("--tickets must be 0 or more and --months 1 or more")
@@ -313,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     t0 = time.perf_counter()
     written = generate(args.out, args.tickets, args.seed, args.start, args.months, args.format)
+    if args.tickets_out is not None:
+        write_tickets(args.tickets_out, args.tickets, args.seed, args.start, args.months)
     print(f"generate_events.py: wrote {written} events of {args.tickets} tickets (seed "
           f"{args.seed}, {args.months} months from {args.start}, {args.format}) to {args.out} "
           f"in {time.perf_counter() - t0:.1f}s", file=sys.stderr)

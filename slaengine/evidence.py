@@ -24,6 +24,13 @@ file beside it, ``<period>.intervals.csv``: every running and paused span of tho
 counted), record by record in the records file's order; a record's seconds are the sum of its
 spans'. The index names it in ``intervals``.
 
+For a clock level with audit flags, ``<service level>/audit.csv`` lists every flag of the
+window, one row each: ``flag``, ``period``, ``segment`` (the level's ``by`` fields as a JSON
+object, empty without ``by``), ``ticket_id``, ``at`` (the instant that decides its period) and
+``record`` (the clock record flagged, for ``paused_near_target``), only flags of the level's
+selection (its ``where``). Flags are not verdicts: the index names the file in a row of its
+own whose ``status`` is ``audit``, with the number of flags in ``records``.
+
 A failed verdict without a file (no record to show) has a row all the same, with ``note``
 saying why.
 
@@ -59,7 +66,11 @@ INDEX_COLUMNS = ("service_level", "period", "segment", "status", "target", "valu
 ``intervals``: for a clock level, the file of the running and paused spans of those records;
 ``worst_left_out`` and ``value_without_worst``: for a mean or an order statistic, how many of
 the worst measures make up 1% of the sample (at least one) and the figure without them (empty
-when none would be left); ``note``: why a failed verdict has no file."""
+when none would be left); ``note``: why a failed verdict has no file. A row whose ``status`` is
+``audit`` names a level's audit flags file (``period`` and ``segment`` empty)."""
+
+AUDIT_STATUS = "audit"
+"""The ``status`` of the index row that names a level's audit flags file."""
 
 SPANS_SUFFIX = ".intervals.csv"
 """A clock level's spans file sits beside its records file: ``2026-01.intervals.csv``."""
@@ -117,6 +128,16 @@ def write_evidence_files(evaluation: Evaluation, folder: Path) -> list[Path]:
             written.append(beside)
             beside = beside.as_posix()
         rows.append([*row, chosen.num_rows, path.as_posix(), *spread, "", beside])
+    for service_level, flags in evaluation.audit.items():
+        if flags.num_rows == 0:
+            continue
+        level = names.folder(service_level)
+        path = Path(level) / (names.file(level, "audit", json.dumps(["audit"])) + ".csv")
+        (folder / level).mkdir(exist_ok=True)
+        pacsv.write_csv(neutralise_table(_plain(flags)), folder / path)
+        written.append(path)
+        rows.append([service_level, "", "", AUDIT_STATUS, "", "", flags.num_rows,
+                     path.as_posix(), "", "", "audit flags of the clock, not verdicts", ""])
     index = Path("index.csv")
     with (folder / index).open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)

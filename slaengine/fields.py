@@ -345,7 +345,12 @@ METRIC_EVENTS = _kind("metric_events", [
     ("type", "category", "what happened: " + ", ".join(METRIC_EVENT_TYPES)),
     ("deleted", "bool", "a breach event that no longer holds (Zendesk withdrew it)"),
     ("event_id", "text", "the metric event's own id in Zendesk"),
-], bounds={"instance_id": (1, None)},
+    ("sla_target_seconds", "seconds",
+     "an apply_sla event: the target the SLA policy set for the clock (Zendesk's minutes)"),
+    ("sla_business_hours", "bool",
+     "an apply_sla event: whether that target counts business hours only"),
+    ("sla_policy", "text", "an apply_sla event: the title of the SLA policy applied"),
+], bounds={"instance_id": (1, None), "sla_target_seconds": (0, None)},
    values={"metric": METRICS, "type": METRIC_EVENT_TYPES}, unique_ids=False)
 """Zendesk's own clocks, one record per metric event (its ``ticket_metric_events`` export);
 many records share a ``ticket_id``."""

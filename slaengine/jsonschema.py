@@ -205,12 +205,19 @@ def report_schema() -> dict[str, Any]:
         "audit": {"type": "array", "items": _record({
             "flag": {"enum": list(FLAGS)}, "period": {"type": "string"}, "count": _COUNT,
             "tickets": {"type": "array", "items": {"type": "string"}},
-        })},
+            "segment": {"type": "object",
+                        "additionalProperties": {"type": ["string", "null"]}},
+        }, optional=("segment",))},
         "reconciliation": _record({
             "target_seconds": _NUMBER_OR_NULL, "zendesk_breached": _COUNT,
             "contract_breached": _COUNT,
             "only_zendesk": {"type": "array", "items": {"type": "string"}},
             "only_contract": {"type": "array", "items": {"type": "string"}},
+            "zendesk_targets": {"type": "array", "items": _record({
+                "policy": _STRING_OR_NULL, "target_seconds": _NUMBER_OR_NULL,
+                "business_hours": {"type": ["boolean", "null"]}, "records": _COUNT,
+            })},
+            "other_target": {"type": "array", "items": {"type": "string"}},
         }),
     }, optional=("without_period", "audit", "reconciliation"))
     line = _record({"period": {"type": "string"}, "service_level": _STRING_OR_NULL,

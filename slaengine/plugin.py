@@ -173,7 +173,14 @@ class MeasureContext:
     ``on_hold_seconds``). Duration metrics call :meth:`duration`, which applies both and keeps
     the paused seconds per record in ``paused`` so the report can say how much was paused.
     ``as_of`` is the instant the data is evaluated as of (``--as-of``; None: the end of the
-    data), up to which a :class:`DerivedMetric` counts what is still running.
+    data), up to which a :class:`DerivedMetric` counts what is still running. For a
+    :class:`DerivedMetric`: ``fields_at`` says when a derived record's fields are read (its
+    ``"start"`` or its ``"end"``, the level's ``as_of``); ``limit`` is the level's per-record
+    target in seconds (None: its target sets none), past which a record still running is
+    already a miss. ``shared`` is scratch space for work that several :class:`DerivedMetric`
+    levels deriving from the same records can share: one dict per record set (or part of one),
+    dropped after it; a metric keeps there, under a key of its own, what it would otherwise
+    compute again (the event clocks: the ticket history, read once for every clock).
     """
 
     calendar: Calendar
@@ -184,6 +191,9 @@ class MeasureContext:
     paused: pa.Array | None = None
     period: str = "month"
     as_of: datetime | None = None
+    shared: dict[str, Any] = field(default_factory=dict)
+    fields_at: str = "start"
+    limit: float | None = None
 
     def period_keys(self, timestamps: pa.Array | pa.ChunkedArray,
                     missing: int = NO_PERIOD) -> np.ndarray:
@@ -284,15 +294,24 @@ class DerivedMetric(Metric):
     its id in ``id_field``, the instant that decides its period in ``time_field``, and each of
     those other fields' value for it. The engine then narrows, measures (:meth:`measure`, on the
     derived rows), groups and counts them like the records of any per-record level; missed ids
-    are the derived ids. The source's records are held whole for it, not streamed.
+    are the derived ids. The source's records are held whole for it, not streamed, or with
+    :attr:`partition_by` handed over in parts.
     """
 
     id_field: ClassVar[str] = "id"
     time_field: ClassVar[str] = "started_at"
+    partition_by: ClassVar[str | None] = None
+    """A field of the source whose records may be derived apart: the derived records of the
+    source records with one value of it depend on those records only (a ticket's clocks on its
+    own events: ``ticket_id``). The engine may then hand :meth:`derive` the source in parts,
+    each holding every record of some values of it, so a large source need not be in memory
+    whole. None: always the whole source."""
 
     def derive(self, records: pa.Table, context: MeasureContext) -> pa.Table:
-        """The derived records of ``records`` (the whole record set of the source), measured
-        on ``context.calendar`` up to ``context.as_of``."""
+        """The derived records of ``records`` (the whole record set of the source, or with
+        :attr:`partition_by` one part of it), measured on ``context.calendar`` up to
+        ``context.as_of`` (``--as-of``, else the latest instant of the whole source, so that
+        every part is measured to the same end)."""
         raise NotImplementedError
 
     def derive_with_spans(self, records: pa.Table,

@@ -94,7 +94,9 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
                    "agreed_exclusions": a.agreed,
                    **({"without_period": a.without_period} if a.without_period else {}),
                    **({"audit": [{"flag": f.flag, "period": f.period, "count": f.count,
-                                  "tickets": list(f.tickets)} for f in a.audit]}
+                                  "tickets": list(f.tickets),
+                                  **({"segment": f.segment} if f.segment else {})}
+                                 for f in a.audit]}
                       if a.audit else {}),
                    **({"reconciliation": _reconciliation(a.reconciliation)}
                       if a.reconciliation is not None else {})}
@@ -239,4 +241,8 @@ def _reconciliation(found: Reconciliation) -> dict[str, Any]:
             "zendesk_breached": found.zendesk_breached,
             "contract_breached": found.contract_breached,
             "only_zendesk": list(found.only_zendesk),
-            "only_contract": list(found.only_contract)}
+            "only_contract": list(found.only_contract),
+            "zendesk_targets": [{"policy": t.policy, "target_seconds": t.target_seconds,
+                                 "business_hours": t.business_hours, "records": t.records}
+                                for t in found.zendesk_targets],
+            "other_target": list(found.other_target)}

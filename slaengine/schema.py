@@ -170,6 +170,7 @@ SERVICE_LEVEL_KEYS: dict[str, Any] = {
     "pause": {"type": "list", "schema": {"type": "string", "allowed": list(PAUSE_FIELDS)}},
     "calendar": {"type": "string"},
     "period_by": {"type": "string"},
+    "as_of": {"type": "string", "allowed": ["start", "end"]},
 }
 
 EXCLUSION_KEYS: dict[str, Any] = {

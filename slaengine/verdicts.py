@@ -119,12 +119,15 @@ class SourceAccount:
 class AuditFlag:
     """A pattern in one period that may show a clock stopped without serving the customer
     (:mod:`slaengine.clocks.audit`): a flag, not a verdict. ``count`` is how many times it was
-    seen; ``tickets`` the tickets it was seen on, in order, at most :data:`MISSED_LIMIT`."""
+    seen; ``tickets`` the tickets it was seen on, in order, at most :data:`MISSED_LIMIT`;
+    ``segment`` the values of the level's ``by`` fields it was counted under (empty without
+    ``by``). Only flags of the level's selection (its ``where``) are counted."""
 
     flag: str
     period: str
     count: int
     tickets: tuple[str, ...] = ()
+    segment: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -157,7 +160,9 @@ class Evaluation:
 
     ``evidence``: per service level, the records behind its failed verdicts (with
     ``--evidence``); ``intervals``: per clock level among them, the running and paused spans
-    of those records (columns ``id``, ``start``, ``end``, ``state``, ``event``, ``seconds``).
+    of those records (columns ``id``, ``start``, ``end``, ``state``, ``event``, ``seconds``);
+    ``audit``: per clock level with ``--evidence``, every audit flag of the window (columns
+    ``flag``, ``period``, ``segment``, ``ticket_id``, ``at``, ``record``).
     """
 
     contract: Contract
@@ -168,6 +173,7 @@ class Evaluation:
     rejected: pa.Table = field(default_factory=lambda: reject_schema().empty_table())
     evidence: dict[str, pa.Table] = field(default_factory=dict)
     intervals: dict[str, pa.Table] = field(default_factory=dict)
+    audit: dict[str, pa.Table] = field(default_factory=dict)
     concentration: dict[tuple[str, str, tuple], Concentration] = field(default_factory=dict)
     credits: CreditSchedule | None = None
 

@@ -9,6 +9,7 @@ before the creation) and on random histories full of simultaneous events in shuf
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -201,7 +202,8 @@ def test_script_exits_zero_when_the_engines_agree(tmp_path, capsys):
 def test_script_exits_nonzero_when_they_differ(tmp_path, capsys, monkeypatch):
     """A child that computes a different figure makes the run fail and names where."""
     results = {"slaengine": {"reply_time|2026-01": [3, 0, H, 3]},
-               "duckdb": {"reply_time|2026-01": [3, 0, H, 2]}}
+               "duckdb": {"reply_time|2026-01": [3, 0, H, 2]},
+               "contract": {"reply_time|2026-01": [3, 2]}}  # agrees with duckdb
     monkeypatch.setattr(bench, "data_file", lambda folder, n: write(
         [(1, at(1, 1, 0), "created", None, None, None)], tmp_path / "one.parquet"))
     monkeypatch.setattr(bench, "run_once", lambda engine, path, work: {
@@ -211,3 +213,29 @@ def test_script_exits_nonzero_when_they_differ(tmp_path, capsys, monkeypatch):
     assert "agree: no" in out
     assert "first difference: 1 tickets: reply_time|2026-01: within_4h: duckdb 2 vs slaengine 3" \
         in out
+
+
+def test_a_contract_that_disagrees_with_the_clocks_fails_the_run(tmp_path, capsys, monkeypatch):
+    """The contract's verdicts are checked against the reference: records (measured +
+    running) and hits within 4h per clock and month."""
+    results = {"slaengine": {"reply_time|2026-01": [3, 1, H, 2]},
+               "duckdb": {"reply_time|2026-01": [3, 1, H, 2]},
+               "contract": {"reply_time|2026-01": [3, 2]}}  # 3 records, not 3 + 1 = 4
+    monkeypatch.setattr(bench, "data_file", lambda folder, n: write(
+        [(1, at(1, 1, 0), "created", None, None, None)], tmp_path / "one.parquet"))
+    monkeypatch.setattr(bench, "run_once", lambda engine, path, work: {
+        "wall": 1.0, "peak_mib": 10.0, "base_mib": 5.0, "figures": results[engine]})
+    assert bench.main(["--tickets", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "records and within 4h: contract [3, 2] vs [4, 2]" in out
+
+
+def test_the_contract_engine_agrees_with_the_clocks_on_a_small_history(tmp_path):
+    """The whole engine (a contract through slaengine.evaluate) on generated histories gives
+    the clocks' records and hits per clock and month."""
+    path = tmp_path / "events.parquet"
+    generate = Path(bench.__file__).with_name("generate_events.py")
+    subprocess.run([sys.executable, str(generate), "--tickets", "400", "--seed", "3",
+                    "--format", "parquet", "--out", str(path)], check=True)
+    reference = bench.run_slaengine(path)
+    assert not bench.compare_contract(reference, bench.run_contract(path))

@@ -225,8 +225,11 @@ def test_evidence_writes_the_spans_of_every_missed_clock_record(tmp_path):
     result = CliRunner().invoke(main, ["evaluate", str(path), "--evidence", str(folder)])
     assert result.exit_code in (0, 1), result.output
     index = read_csv(folder / "index.csv")
-    assert [(r["file"], r["records"], r["intervals"]) for r in index] == [
-        ("x/2026-01.csv", "1", "x/2026-01.intervals.csv")]
+    # B1 set pending at 10:00 with the requester's 09:00 message unanswered: one audit flag,
+    # in a file of its own that the index names with the status "audit".
+    assert [(r["file"], r["status"], r["records"], r["intervals"]) for r in index] == [
+        ("x/2026-01.csv", "breached", "1", "x/2026-01.intervals.csv"),
+        ("x/audit.csv", "audit", "1", "")]
     spans = read_csv(folder / "x" / "2026-01.intervals.csv")
     assert [(r["id"], r["state"], r["event"], float(r["seconds"])) for r in spans] == [
         ("B1", "running", "created", 3600.0), ("B1", "paused", "status:pending", 0.0),

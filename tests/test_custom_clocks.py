@@ -410,10 +410,17 @@ def test_a_level_measures_a_custom_clock_with_where_audit_and_evidence(tmp_path)
     # Both records started urgent (K1's at the 09:30 change): 1 of 2 within 2 h = 50%;
     # K1 missed.
     assert figures(found) == [("2026-01", {}, 0.5, 2, 0, ("K1",))]
-    assert [(a.flag, a.period, a.count, a.tickets) for a in found.levels["x"].audit] == [
-        ("cycle_reset", "2026-01", 1, ("K1",))]
+    # K1's discarded cycle started at 09:00 while K1 was normal: like a record, a flag is
+    # selected by the ticket's fields at its instant, and `where` leaves this one out.
+    assert found.levels["x"].audit == ()
     assert [(s["id"], s["state"], s["seconds"]) for s in found.intervals["x"].to_pylist()] == [
         ("K1", "running", 3 * H)]
+    # Without the `where`, the reset cycle is flagged (K2's only cycle met: no flag).
+    path.write_text(HEAD.format(window="") + clock_table
+                    + level("urgent-response", "100% within 2h"), encoding="utf-8")
+    every = run(path, evidence=True)
+    assert [(a.flag, a.period, a.count, a.tickets) for a in every.levels["x"].audit] == [
+        ("cycle_reset", "2026-01", 1, ("K1",))]
     shown = CliRunner().invoke(main, ["evaluate", str(path)]).output
     assert "audit x: 1 cycles of the clock ended by its reset condition" in shown
 

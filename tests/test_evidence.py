@@ -264,7 +264,7 @@ def test_a_failed_verdict_without_records_says_why(tmp_path):
     verdicts = [_verdict("lv", "value"), _verdict("n", "count"), _verdict("p", "p90"),
                 _verdict("ok", "p90", status="met"), _verdict("poor", "p90",
                                                                status="insufficient_data")]
-    evaluation = SimpleNamespace(verdicts=verdicts, evidence={}, concentration={})
+    evaluation = SimpleNamespace(verdicts=verdicts, evidence={}, concentration={}, audit={})
     written = write_evidence_files(evaluation, tmp_path)
     assert written == [Path("index.csv")]
     rows = read_csv(tmp_path / "index.csv")

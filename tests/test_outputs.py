@@ -317,7 +317,7 @@ def _evaluation(values):
     table = pa.table({"period": ["2026-03"] * len(values), "queue": values,
                       "ticket_id": [f"T{i}" for i in range(len(values))],
                       "margin": [-0.25] * len(values)})
-    return SimpleNamespace(verdicts=verdicts, concentration={}, intervals={},
+    return SimpleNamespace(verdicts=verdicts, concentration={}, intervals={}, audit={},
                            evidence={"q/level": table, "Q?level": table})
 
 

@@ -27,7 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 from slaengine.cli import main
-from slaengine.clocks.zendesk import Reconciliation
+from slaengine.clocks.zendesk import Reconciliation, ZendeskTarget
 from slaengine.contract import load_contract
 from slaengine.engine import evaluate
 from slaengine.jsonschema import report_schema
@@ -135,18 +135,21 @@ def test_a_zendesk_source_of_kind_events_reads_metric_events(tmp_path: Path) -> 
 def test_the_level_reconciles_zendesk_breaches_with_the_contract(tmp_path: Path) -> None:
     found = run(contract(tmp_path, level(WAIT, "95% within 2h")))
     # Zendesk breached 2 and 3 (4's breach was deleted); the contract (> 2h office) 2 and 4.
+    # No apply_sla event: Zendesk set no target on any of the 4 records.
     assert found.levels["x"].reconciliation == Reconciliation(
         zendesk_breached=2, contract_breached=2, only_zendesk=("3",), only_contract=("4",),
-        target_seconds=2 * H)
+        target_seconds=2 * H, zendesk_targets=(ZendeskTarget(None, None, None, 4),))
 
 
 def test_a_duration_threshold_is_the_contracts_per_record_limit(tmp_path: Path) -> None:
     found = run(contract(tmp_path, level(WAIT, "p90 <= 1h") + level("reply_time", "p90 <= 5h",
                                                                     name="reply")))
     # > 1h office: 2 (3h), 3 (2h), 4 (3h); Zendesk: 2 and 3.
-    assert found.levels["x"].reconciliation == Reconciliation(2, 3, (), ("4",), 1 * H)
+    none = ZendeskTarget(None, None, None, 4)  # no apply_sla: no target of Zendesk's
+    assert found.levels["x"].reconciliation == Reconciliation(2, 3, (), ("4",), 1 * H, (none,))
     # Reply 1#1: 4h office, within 5h; Zendesk breached it (2h of its own clock).
-    assert found.levels["reply"].reconciliation == Reconciliation(1, 0, ("1#1",), (), 5 * H)
+    assert found.levels["reply"].reconciliation == Reconciliation(
+        1, 0, ("1#1",), (), 5 * H, (ZendeskTarget(None, None, None, 1),))
     assert figures(found, "reply") == [("2026-03", 4 * H, 1, 0, ())]
 
 
@@ -156,7 +159,8 @@ def test_only_the_windows_records_are_reconciled(tmp_path: Path) -> None:
             event(9, WAIT, "fulfill", "2026-04-01T09:30:00Z")]
     found = run(contract(tmp_path, level(WAIT, "95% within 2h"), window=window, events=late))
     # Only ticket 9 (April, 30 min, no breach on either side) is inside the window.
-    assert found.levels["x"].reconciliation == Reconciliation(0, 0, (), (), 2 * H)
+    assert found.levels["x"].reconciliation == Reconciliation(
+        0, 0, (), (), 2 * H, (ZendeskTarget(None, None, None, 1),))
     assert found.levels["x"].outside_window == 4
 
 
@@ -165,7 +169,10 @@ def test_the_json_report_and_the_table_show_the_reconciliation(tmp_path: Path) -
     report = evaluation_to_dict(run(path))
     assert report["service_levels"]["x"]["reconciliation"] == {
         "target_seconds": 2 * H, "zendesk_breached": 2, "contract_breached": 2,
-        "only_zendesk": ["3"], "only_contract": ["4"]}
+        "only_zendesk": ["3"], "only_contract": ["4"],
+        "zendesk_targets": [{"policy": None, "target_seconds": None, "business_hours": None,
+                             "records": 4}],
+        "other_target": []}
     jsonschema.validate(json.loads(json.dumps(report, default=str)), report_schema())
     out = CliRunner().invoke(main, ["evaluate", str(path), "--format", "table"])
     assert "zendesk x: 2 breached by Zendesk, 2 by the contract, 2 differ" in out.output

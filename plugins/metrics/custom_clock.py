@@ -11,7 +11,12 @@ from slaengine.clocks.history import COLUMNS
 from slaengine.errors import DataError
 from slaengine.lazy import pa
 from slaengine.plugin import MeasureContext, Metric
-from slaengine.plugins.metrics._clock import ClockMetric, is_metric_events
+from slaengine.plugins.metrics._clock import (
+    ClockMetric,
+    clock_history,
+    history_flags,
+    is_metric_events,
+)
 
 
 class CustomClock(ClockMetric):
@@ -43,13 +48,16 @@ class CustomClock(ClockMetric):
         return super().derive_with_spans(records, context)
 
     def measure_clock(self, records: pa.Table, context: MeasureContext) -> ClockTables:
-        return measure_custom(records, self.definition, context.calendar, context.as_of)[0]
+        return measure_custom(records, self.definition, context.calendar, context.as_of,
+                              clock_history(records, context))[0]
 
     def audit(self, records: pa.Table, derived: pa.Table, spans: pa.Table | None,
               context: MeasureContext, target: float | None) -> pa.Table | None:
         """The built-in clocks' flags and the discarded cycles."""
         found = super().audit(records, derived, spans, context, target)
-        discarded = discarded_cycles(records, self.definition, context.as_of)
+        discarded = history_flags(
+            discarded_cycles(records, self.definition, context.as_of,
+                             clock_history(records, context)), records, derived, context)
         return discarded if found is None else pa.concat_tables([found, discarded])
 
 

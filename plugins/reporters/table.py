@@ -298,17 +298,24 @@ _AUDIT = {"paused_unanswered": "set pending while the requester waited for an an
 
 def _audit_lines(evaluation: Evaluation) -> list[str]:
     """One line per service level and audit flag: how often it was seen, in how many periods
-    (flags, not verdicts: the JSON report and the evidence list the tickets)."""
+    (and segments, for a level with ``by``); flags, not verdicts: the JSON report and the
+    evidence list the tickets."""
     lines = []
     for name, level in evaluation.levels.items():
-        totals: dict[str, list[int]] = {}
+        counts: dict[str, int] = {}
+        periods: dict[str, set[str]] = {}
+        segments: dict[str, set[str]] = {}
         for flag in level.audit:
-            seen = totals.setdefault(flag.flag, [0, 0])
-            seen[0] += flag.count
-            seen[1] += 1
-        lines += [f"audit {name}: {count} {_AUDIT.get(flag, flag)} "
-                  f"({periods} period{'s' if periods != 1 else ''})"
-                  for flag, (count, periods) in totals.items()]
+            counts[flag.flag] = counts.get(flag.flag, 0) + flag.count
+            periods.setdefault(flag.flag, set()).add(flag.period)
+            segments.setdefault(flag.flag, set()).add(repr(sorted(flag.segment.items())))
+        for flag, count in counts.items():
+            seen = len(periods[flag])
+            where = f"{seen} period{'s' if seen != 1 else ''}"
+            if level.audit[0].segment:
+                parts = len(segments[flag])
+                where += f", {parts} segment{'s' if parts != 1 else ''}"
+            lines.append(f"audit {name}: {count} {_AUDIT.get(flag, flag)} ({where})")
     return lines
 
 
@@ -321,8 +328,12 @@ def _reconciliation_lines(evaluation: Evaluation) -> list[str]:
         if found is None:
             continue
         differ = len(found.only_zendesk) + len(found.only_contract)
-        lines.append(f"zendesk {name}: {found.zendesk_breached} breached by Zendesk, "
-                     f"{found.contract_breached} by the contract, {differ} differ")
+        line = (f"zendesk {name}: {found.zendesk_breached} breached by Zendesk, "
+                f"{found.contract_breached} by the contract, {differ} differ")
+        if found.other_target:
+            line += (f"; Zendesk's target is not the contract's on {len(found.other_target)} "
+                     f"record{'s' if len(found.other_target) != 1 else ''}")
+        lines.append(line)
     return lines
 
 

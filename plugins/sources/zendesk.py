@@ -753,7 +753,9 @@ def reads_metric_events(config: SourceConfig) -> bool:
 @cache
 def metric_event_type() -> pa.DataType:
     """The Arrow type of a metric event: the documented keys this adapter reads (Zendesk
-    Support API: Ticket Metric Events). ``sla``, ``status`` and other keys are ignored."""
+    Support API: Ticket Metric Events). An ``apply_sla`` event's ``sla`` object gives the
+    target in minutes, whether it counts business hours, and the policy (its ``title`` is
+    read); ``status`` and other keys are ignored."""
     return pa.struct([
         ("id", pa.int64()),
         ("ticket_id", pa.int64()),
@@ -762,6 +764,11 @@ def metric_event_type() -> pa.DataType:
         ("type", pa.string()),
         ("time", pa.string()),
         ("deleted", pa.bool_()),
+        ("sla", pa.struct([
+            ("target", pa.float64()),
+            ("business_hours", pa.bool_()),
+            ("policy", pa.struct([("title", pa.string())])),
+        ])),
     ])
 
 
@@ -774,8 +781,11 @@ def read_metric_events(
     a row without a ``metric``, ``instance_id`` or ``type`` is rejected (``metric: missing``);
     one without a ``ticket_id`` or ``time``, with a ``metric`` or ``type`` Zendesk does not
     document (exact names), or with an ``instance_id`` below 1 is rejected with the reason by
-    the shared coercion. ``deleted`` is false unless the event says ``true``. ``row`` is the event's
-    position (1-based) in its page's ``ticket_metric_events`` list, or its line in JSON Lines.
+    the shared coercion. ``deleted`` is false unless the event says ``true``. An ``apply_sla``
+    event's ``sla`` object gives ``sla_target_seconds`` (its ``target`` minutes times 60; a
+    negative target is rejected), ``sla_business_hours`` and ``sla_policy`` (the policy's
+    title). ``row`` is the event's position (1-based) in its page's ``ticket_metric_events``
+    list, or its line in JSON Lines.
     """
     from slaengine.coerce import coerce
     _check_request(config, fields, EVENT_PROVIDES, "a Zendesk metric-event export")
@@ -801,6 +811,9 @@ def read_metric_events(
         "type": pc.struct_field(events, "type"),
         "deleted": pc.fill_null(pc.struct_field(events, "deleted"), False),
         "event_id": pc.struct_field(events, "id").cast(pa.string()),
+        "sla_target_seconds": pc.multiply(pc.struct_field(events, ["sla", "target"]), 60.0),
+        "sla_business_hours": pc.struct_field(events, ["sla", "business_hours"]),
+        "sla_policy": pc.struct_field(events, ["sla", "policy", "title"]),
     })
     incomplete, missing = _incomplete(raw, config.name, places)
     complete = pa.array(~incomplete)

@@ -33,6 +33,13 @@ measured with (every second for 24x7). A record still running at the end of the 
 *unmeasured*: ``running`` is true, ``ended_at`` is empty and ``seconds`` is the time counted up
 to the end of the data (or ``as_of``).
 
+Under a service level with a per-record limit (``within``, or the threshold of a duration
+target such as ``p90 <= 8h``), a running record whose seconds so far already exceed the limit
+is a miss whatever happens next (its time can only grow): it counts as measured, with those
+seconds, and missed. A running record not yet past the limit stays unmeasured. The Zendesk
+reconciliation breaches a record by the same rule (:func:`slaengine.clocks.zendesk.past_limit`),
+so the level's misses and the contract's breaches agree.
+
 * ``reply_time``: one record per reply instance, id ``TICKET#N``. Instance 1 starts at the
   creation, or for an outbound ticket at the first requester message. A later instance starts at
   the first requester message after the previous instance ended (the oldest message not yet

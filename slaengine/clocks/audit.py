@@ -19,7 +19,8 @@ customer. These are flags with counts and ticket ids, not verdicts.
   at the cycle's start.
 
 Each finder returns a table ``flag``, ``ticket_id``, ``at`` (the instant that decides the
-flag's period), one row per flag, computed over whole arrays.
+flag's period) and ``record`` (the clock record flagged: ``paused_near_target`` only), one row
+per flag, computed over whole arrays.
 """
 
 from __future__ import annotations
@@ -39,15 +40,18 @@ DEFAULT_GRACE = "15min"
 
 
 def flag_schema() -> pa.Schema:
-    """One flag: which, the ticket, the instant that decides its period."""
+    """One flag: which, the ticket, the instant that decides its period, the clock record
+    (empty for a flag of the ticket's history)."""
     return pa.schema([("flag", pa.string()), ("ticket_id", pa.string()),
-                      ("at", timestamp_type())])
+                      ("at", timestamp_type()), ("record", pa.string())])
 
 
-def ticket_flags(events: pa.Table, as_of: datetime | None = None) -> pa.Table:
+def ticket_flags(events: pa.Table, as_of: datetime | None = None,
+                 history: History | None = None) -> pa.Table:
     """The flags read from a ticket's history alone: ``paused_unanswered`` and
-    ``quick_reopen``, in ticket and time order."""
-    h = read_history(events, as_of)
+    ``quick_reopen``, in ticket and time order (``history``: the table already read by
+    :func:`~slaengine.clocks.history.read_history` with the same ``as_of``)."""
+    h = read_history(events, as_of) if history is None else history
     parts = [_flags(h, "paused_unanswered", _paused_unanswered(h)),
              _flags(h, "quick_reopen", _quick_reopen(h))]
     return pa.concat_tables(parts)
@@ -57,7 +61,8 @@ def _flags(h: History, name: str, where: np.ndarray) -> pa.Table:
     places = np.flatnonzero(where)
     return pa.table([pa.array([name] * len(places), pa.string()),
                      h.ticket_ids.take(pa.array(h.ticket[places], pa.int64())),
-                     pa.array(h.at[places], timestamp_type())], schema=flag_schema())
+                     pa.array(h.at[places], timestamp_type()),
+                     pa.nulls(len(places), pa.string())], schema=flag_schema())
 
 
 def _instant_end(h: History) -> np.ndarray:
@@ -125,5 +130,6 @@ def paused_near_target(records: pa.Table, intervals: pa.Table, target: float,
     record = pc.index_in(ids.filter(pa.array(near)), value_set=records["id"])
     chosen = records.take(record)
     flagged = pa.table([pa.array(["paused_near_target"] * chosen.num_rows, pa.string()),
-                        chosen["ticket_id"], chosen["started_at"]], schema=flag_schema())
+                        chosen["ticket_id"], chosen["started_at"], chosen["id"]],
+                       schema=flag_schema())
     return flagged

@@ -92,10 +92,12 @@ CLOCKS: dict[str, Callable[[History, Calendar], ClockTables]] = {
 
 
 def measure(events: pa.Table, clocks: Iterable[str] = tuple(CLOCKS),
-            calendar: Calendar = ALWAYS, as_of: datetime | None = None) -> dict[str, ClockTables]:
+            calendar: Calendar = ALWAYS, as_of: datetime | None = None,
+            history: History | None = None) -> dict[str, ClockTables]:
     """Measure the named clocks on an events table, under ``calendar``.
 
-    The table is checked and sorted once for all clocks. Clocks still running are counted to
+    The table is checked and sorted once for all clocks (``history``: already done, by
+    :func:`read_history` of the same table and ``as_of``). Clocks still running are counted to
     ``as_of`` (default: the latest event). Raises ValueError for an unknown clock name and
     :class:`~slaengine.errors.DataError` for an events table the clocks cannot read.
     """
@@ -103,7 +105,8 @@ def measure(events: pa.Table, clocks: Iterable[str] = tuple(CLOCKS),
     unknown = [name for name in names if name not in CLOCKS]
     if unknown:
         raise ValueError(f"unknown clock {unknown[0]!r}; built-in: {', '.join(CLOCKS)}")
-    history = read_history(events, as_of)
+    if history is None:
+        history = read_history(events, as_of)
     found = {name: CLOCKS[name](history, calendar) for name in names if name != "next_reply_time"}
     if "next_reply_time" in names:  # the later instances of reply_time, measured once
         replies = found.get("reply_time") or reply_time(history, calendar)

@@ -262,7 +262,8 @@ def cycles(events: pa.Table, h: History, definition: ClockDefinition) -> Cycles:
 
 
 def measure_custom(events: pa.Table, definition: ClockDefinition, calendar: Calendar,
-                   as_of: datetime | None = None) -> tuple[ClockTables, pa.Table]:
+                   as_of: datetime | None = None,
+                   history: History | None = None) -> tuple[ClockTables, pa.Table]:
     """The records and intervals of a custom clock, and its discarded cycles.
 
     Records by ``definition.cycles``: ``each`` cycle not discarded, id ``TICKET#N`` (cycles
@@ -270,9 +271,10 @@ def measure_custom(events: pa.Table, definition: ClockDefinition, calendar: Cale
     ``first`` or ``last`` of them per ticket, id the ticket id; or their ``total`` per ticket,
     id the ticket id, running when its last cycle runs. The discarded cycles (reset or
     cancelled) come as an audit-flag table (:func:`~slaengine.clocks.audit.flag_schema`), one
-    row per cycle at its start, flag ``cycle_reset`` or ``cycle_cancelled``.
+    row per cycle at its start, flag ``cycle_reset`` or ``cycle_cancelled``. ``history``:
+    :func:`read_history` of ``events`` with the same ``as_of``, when already read.
     """
-    h = read_history(events, as_of)
+    h = read_history(events, as_of) if history is None else history
     found = cycles(events, h, definition)
     kept = found.kept
     if definition.cycles == "each":
@@ -326,12 +328,14 @@ def _discarded(h: History, found: Cycles) -> pa.Table:
     flag = names.take(pa.array(found.cancelled[which].astype(np.int8)))
     starts = found.starts[which]
     return pa.table([flag, h.ticket_ids.take(pa.array(h.ticket[starts], pa.int64())),
-                     pa.array(h.at[starts], timestamp_type())], schema=flag_schema())
+                     pa.array(h.at[starts], timestamp_type()),
+                     pa.nulls(len(starts), pa.string())],  # a discarded cycle is no record
+                    schema=flag_schema())
 
 
 def discarded_cycles(events: pa.Table, definition: ClockDefinition,
-                     as_of: datetime | None = None) -> pa.Table:
+                     as_of: datetime | None = None, history: History | None = None) -> pa.Table:
     """The reset and cancelled cycles of ``definition`` on ``events``, as audit flags (the
     same as :func:`measure_custom` gives, without measuring the records)."""
-    h = read_history(events, as_of)
+    h = read_history(events, as_of) if history is None else history
     return _discarded(h, cycles(events, h, definition))

@@ -80,10 +80,29 @@ def _codes(table: pa.Table, column: str, names: tuple[str, ...]) -> np.ndarray:
     if column not in table.column_names:
         return np.full(table.num_rows, -1, dtype=np.int8)
     values = table[column]
+    if pa.types.is_dictionary(values.type):  # each chunk's dictionary looked up once
+        chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+        return np.concatenate([_dictionary_codes(chunk, names) for chunk in chunks]
+                              or [np.zeros(0, dtype=np.int8)])
     if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
         values = pc.cast(values, pa.string())
     found = pc.fill_null(pc.index_in(values, value_set=pa.array(names)), -1)
     return np.asarray(found.to_numpy(), dtype=np.int8)
+
+
+def _dictionary_codes(chunk: pa.DictionaryArray, names: tuple[str, ...]) -> np.ndarray:
+    """:func:`_codes` of one dictionary-encoded chunk: its dictionary's codes, taken by its
+    indices (-1 for a null)."""
+    dictionary = chunk.dictionary
+    if not pa.types.is_string(dictionary.type):
+        dictionary = pc.cast(dictionary, pa.string())
+    mapped = np.asarray(pc.fill_null(pc.index_in(dictionary, value_set=pa.array(names)), -1)
+                        .to_numpy(), dtype=np.int8)
+    indices = np.asarray(pc.fill_null(chunk.indices, 0).to_numpy(), dtype=np.int64)
+    codes = mapped[indices] if len(mapped) else np.full(len(chunk), -1, dtype=np.int8)
+    if chunk.null_count:
+        codes[np.asarray(pc.is_null(chunk).to_numpy(zero_copy_only=False))] = -1
+    return codes
 
 
 def _refuse(table: pa.Table, bad: np.ndarray, column: str, what: str,

@@ -14,8 +14,12 @@ is one clock:
   the latest event of the table) while it runs;
 * it is **breached by Zendesk** (``zendesk_breached``) when it has a ``breach`` event that is
   not ``deleted``;
-* ``apply_sla``, ``apply_group_sla`` and ``update_status`` events change nothing; a clock without
-  any ``activate`` gives no record.
+* ``apply_group_sla`` and ``update_status`` events change nothing, nor does ``apply_sla`` to
+  the clock's time; a clock without any ``activate`` gives no record;
+* its **Zendesk target** is that of its last ``apply_sla`` event (by time, then table order):
+  ``zendesk_target_seconds``, ``zendesk_business_hours`` and ``zendesk_policy`` (the policy's
+  title), from the table's ``sla_target_seconds``, ``sla_business_hours`` and ``sla_policy``;
+  empty without one.
 
 Events of one clock are taken in time order; events at the same instant keep the table's order
 (Zendesk writes them in the order they happened, so a ticket created as ``pending`` reads
@@ -61,9 +65,18 @@ _US = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+SLA_COLUMNS = ("sla_target_seconds", "sla_business_hours", "sla_policy")
+"""What an ``apply_sla`` event says of the target Zendesk set (read when the table has them)."""
+
+
 def zendesk_schema() -> pa.Schema:
-    """A clock record (:func:`slaengine.clocks.record_schema`) with ``zendesk_breached``."""
-    return record_schema().append(pa.field("zendesk_breached", pa.bool_()))
+    """A clock record (:func:`slaengine.clocks.record_schema`) with ``zendesk_breached`` and
+    the target of the clock's last ``apply_sla`` event: ``zendesk_target_seconds``,
+    ``zendesk_business_hours``, ``zendesk_policy`` (empty without one)."""
+    return record_schema().append(pa.field("zendesk_breached", pa.bool_())).append(
+        pa.field("zendesk_target_seconds", pa.float64())).append(
+        pa.field("zendesk_business_hours", pa.bool_())).append(
+        pa.field("zendesk_policy", pa.string()))
 
 
 def measure_zendesk(
@@ -95,7 +108,8 @@ def _clocks(events: pa.Table, calendar: Calendar, as_of: datetime | None) -> pa.
     time = pc.cast(events["time"], ts)
     latest = pc.max(pc.cast(time, pa.int64())).as_py()
     keep = pc.and_(pc.is_in(metric, pa.array(list(METRIC_NAMES))),
-                   pc.is_in(kind, pa.array(["activate", "pause", "fulfill", "breach"])))
+                   pc.is_in(kind, pa.array(["activate", "pause", "fulfill", "breach",
+                                            "apply_sla"])))
     keep = pc.and_(keep, pc.and_(pc.is_valid(events["ticket_id"]), pc.is_valid(time)))
     keep = pc.fill_null(pc.and_(keep, pc.is_valid(events["instance_id"])), False)
     table = pa.table({
@@ -103,6 +117,7 @@ def _clocks(events: pa.Table, calendar: Calendar, as_of: datetime | None) -> pa.
         "instance": pc.cast(events["instance_id"], pa.int64()), "time": time, "type": kind,
         "deleted": pc.fill_null(events["deleted"], False),
         "row": pa.array(np.arange(events.num_rows, dtype=np.int64)),
+        **_sla(events),
     }).filter(keep)
     if table.num_rows == 0:
         return _empty()
@@ -118,7 +133,15 @@ def _clocks(events: pa.Table, calendar: Calendar, as_of: datetime | None) -> pa.
     breach = (kind == "breach") & ~np.asarray(table["deleted"], dtype=bool)
     breached = np.bincount(group, weights=breach, minlength=n_groups) > 0
 
-    moves = kind != "breach"  # activate, pause, fulfill
+    applied = np.flatnonzero(kind == "apply_sla")
+    last_sla = np.full(n_groups, -1, dtype=np.int64)
+    if len(applied):  # the last apply_sla of each clock (sorted by time, then row)
+        closing = np.r_[group[applied][1:] != group[applied][:-1], True]
+        last_sla[group[applied][closing]] = applied[closing]
+    sla = pa.array(last_sla, pa.int64(), mask=last_sla < 0)
+    targets = [table[name].take(sla) for name in SLA_COLUMNS]
+
+    moves = (kind != "breach") & (kind != "apply_sla")  # activate, pause, fulfill
     g, at, kind = group[moves], at[moves], kind[moves]
     runs = kind == "activate"
     head = np.flatnonzero(runs)
@@ -156,9 +179,30 @@ def _clocks(events: pa.Table, calendar: Calendar, as_of: datetime | None) -> pa.
     out = pa.table([
         ids, ticket, instance, pa.array(started, pa.int64()).cast(ts),
         pa.array(ended, pa.int64(), mask=~done).cast(ts), pa.array(seconds, pa.float64()),
-        pa.array(~done, pa.bool_()), pa.array(breached, pa.bool_()), metric,
+        pa.array(~done, pa.bool_()), pa.array(breached, pa.bool_()), *targets, metric,
     ], schema=zendesk_schema().append(pa.field("metric", pa.string())))
     return out.filter(pa.array(measured))
+
+
+def _sla(events: pa.Table) -> dict[str, pa.Array]:
+    """The ``apply_sla`` columns of the events, typed (empty where the table lacks one)."""
+    n = events.num_rows
+    types = {"sla_target_seconds": pa.float64(), "sla_business_hours": pa.bool_(),
+             "sla_policy": pa.string()}
+    return {name: (pc.cast(events[name], type_) if name in events.column_names
+                   else pa.nulls(n, type_)) for name, type_ in types.items()}
+
+
+@dataclass(frozen=True)
+class ZendeskTarget:
+    """A target Zendesk set on a clock's records (their last ``apply_sla``): the policy's
+    title, the target in seconds, whether it counts business hours only, and how many records
+    had it. All three empty: records no SLA policy applied to."""
+
+    policy: str | None
+    target_seconds: float | None
+    business_hours: bool | None
+    records: int
 
 
 @dataclass(frozen=True)
@@ -166,13 +210,18 @@ class Reconciliation:
     """Zendesk's own breaches of one clock against the contract's: how many records Zendesk
     marked breached, how many the contract's terms breach (seconds under the contract's
     calendar above ``target_seconds``), and the ids only one side breaches (sorted, all of
-    them)."""
+    them). ``zendesk_targets``: the targets Zendesk's policies set on the records, per policy
+    and target; ``other_target``: the records whose Zendesk target is not the contract's
+    (sorted, all of them), so that a difference in the target itself shows, not only in the
+    clock."""
 
     zendesk_breached: int
     contract_breached: int
     only_zendesk: tuple[str, ...]
     only_contract: tuple[str, ...]
     target_seconds: float | None = None
+    zendesk_targets: tuple[ZendeskTarget, ...] = ()
+    other_target: tuple[str, ...] = ()
 
 
 def reconcile(records: pa.Table, target_seconds: float) -> Reconciliation:
@@ -181,20 +230,59 @@ def reconcile(records: pa.Table, target_seconds: float) -> Reconciliation:
     ``records`` is one clock's table from :func:`measure_zendesk`. Under the contract a record
     is breached when its seconds (under the contract's calendar) exceed ``target_seconds``:
     exactly the target meets it. A record still running is breached once it has already
-    counted more than the target (its time can only grow) and not before.
+    counted more than the target (its time can only grow) and not before: the rule of
+    :func:`past_limit`, by which the service level counts it missed too.
     """
     ids = records["id"]
     zendesk = pc.fill_null(records["zendesk_breached"], False)
-    contract = pc.fill_null(pc.greater(records["seconds"], float(target_seconds)), False)
+    contract = past_limit(records, target_seconds)
     only_zendesk = ids.filter(pc.and_(zendesk, pc.invert(contract)))
     only_contract = ids.filter(pc.and_(contract, pc.invert(zendesk)))
+    theirs = _column(records, "zendesk_target_seconds", pa.float64())
+    other = pc.fill_null(pc.not_equal(theirs, float(target_seconds)), False)
     return Reconciliation(
         zendesk_breached=int(pc.sum(pc.cast(zendesk, pa.int64())).as_py() or 0),
         contract_breached=int(pc.sum(pc.cast(contract, pa.int64())).as_py() or 0),
         only_zendesk=tuple(sorted(only_zendesk.to_pylist())),
         only_contract=tuple(sorted(only_contract.to_pylist())),
         target_seconds=float(target_seconds),
+        zendesk_targets=_targets(records),
+        other_target=tuple(sorted(ids.filter(other).to_pylist())),
     )
+
+
+def _column(records: pa.Table, name: str, type_: pa.DataType) -> pa.Array:
+    if name in records.column_names:
+        return records[name]
+    return pa.nulls(records.num_rows, type_)
+
+
+def _targets(records: pa.Table) -> tuple[ZendeskTarget, ...]:
+    """The records counted per (policy, target, business hours), policies by title; records
+    without a policy last."""
+    if records.num_rows == 0:
+        return ()
+    keys = pa.table({
+        "policy": _column(records, "zendesk_policy", pa.string()),
+        "target": _column(records, "zendesk_target_seconds", pa.float64()),
+        "hours": _column(records, "zendesk_business_hours", pa.bool_()),
+        "one": pa.array(np.ones(records.num_rows, dtype=np.int64)),
+    })
+    counted = keys.group_by(["policy", "target", "hours"]).aggregate([("one", "sum")])
+    counted = counted.sort_by([("policy", "ascending"), ("target", "ascending"),
+                               ("hours", "ascending")])
+    return tuple(ZendeskTarget(row["policy"], row["target"], row["hours"], row["one_sum"])
+                 for row in counted.to_pylist())
+
+
+def past_limit(records: pa.Table, limit: float) -> pa.Array:
+    """Per clock record: whether its seconds exceed ``limit`` (exactly the limit meets it).
+
+    This is the one rule by which a clock record misses a per-record limit, measured or still
+    running: a running record's seconds (counted up to the end of the data or ``as_of``) can
+    only grow, so one already past the limit is a miss whatever happens next, and one not yet
+    past it is undecided."""
+    return pc.fill_null(pc.greater(records["seconds"], float(limit)), False)
 
 
 def _micros(instant: datetime) -> int:

@@ -11,7 +11,7 @@ from slaengine.contract.model import ServiceLevel, SourceSpec
 from slaengine.contract.problems import ProblemList
 from slaengine.errors import KeyPath, did_you_mean
 from slaengine.fields import RECORD_KINDS, RecordKind
-from slaengine.plugin import PAUSE_FIELDS, Metric, PeriodMetric
+from slaengine.plugin import PAUSE_FIELDS, DerivedMetric, Metric, PeriodMetric
 from slaengine.targets import Target, TargetError, parse_target
 
 # A statistic's result is in one of these units; the target must be written in the same one.
@@ -112,6 +112,10 @@ class LevelChecks(ProblemList):
                 elif isinstance(metric, PeriodMetric):
                     self.problem((*at, "period_by"), f"{metric.name} is one figure per "
                                  "period and decides itself which time counts")
+            if "as_of" in table and not isinstance(metric, DerivedMetric):
+                self.problem((*at, "as_of"), f"{metric.name} is not a clock: as_of (when a "
+                             "clock record's fields are read, at its start or its end) applies "
+                             "only to metrics that derive clock records from a history")
             for pause in table.get("pause", []):
                 needed = PAUSE_FIELDS[pause]
                 if metric.unit != "duration" or needed not in spec.record_kind.fields:
@@ -128,6 +132,7 @@ class LevelChecks(ProblemList):
             by=tuple(table.get("by", ())), description=table.get("description", ""),
             options=options, inputs=inputs, pause=tuple(table.get("pause", ())),
             calendar=table.get("calendar"), period_by=table.get("period_by"),
+            as_of=table.get("as_of"),
         )
 
     def main_source(

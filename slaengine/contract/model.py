@@ -50,6 +50,8 @@ class ServiceLevel:
     names the business-hours calendar durations are counted in (None: 24x7); ``period_by``
     names the time field that decides a record's period (None: the kind's, e.g. created_at;
     ``"resolved_at"`` for contracts that count tickets in the month they were resolved).
+    ``as_of`` says when a clock record's fields (for ``where`` and ``by``) are read: at its
+    start (``"start"``, the default) or at its end (``"end"``); None: the level does not say.
     """
 
     id: str
@@ -67,6 +69,7 @@ class ServiceLevel:
     pause: tuple[str, ...] = ()
     calendar: str | None = None
     period_by: str | None = None
+    as_of: str | None = None
 
     @property
     def statistic(self) -> str:
@@ -99,6 +102,7 @@ class MeasureSpec:
     calendar: str | None
     period_by: str | None
     exclusions: tuple[int, ...]
+    as_of: str | None = None
 
 
 def measure_spec(contract: Contract, level: ServiceLevel) -> MeasureSpec:
@@ -106,7 +110,7 @@ def measure_spec(contract: Contract, level: ServiceLevel) -> MeasureSpec:
     return MeasureSpec(
         source=level.source, metric=level.metric, where=_frozen(level.where), by=level.by,
         options=_frozen(level.options), inputs=_frozen(level.inputs), pause=level.pause,
-        calendar=level.calendar, period_by=level.period_by,
+        calendar=level.calendar, period_by=level.period_by, as_of=level.as_of,
         exclusions=tuple(i for i, e in enumerate(contract.exclusions)
                          if e.applies_to(level.id)))
 

@@ -41,7 +41,8 @@ class LevelResult:
     failed verdicts, when asked for; ``concentration``: per failed verdict of a mean or an
     order statistic, the figure without the worst 1% (when evidence is asked for);
     ``intervals``: for records a metric derives with spans (clock records), the running and
-    paused spans of the records in ``evidence``.
+    paused spans of the records in ``evidence``; ``audit``: for a clock level, every audit
+    flag of the window, when evidence is asked for.
     """
 
     verdicts: list[Verdict]
@@ -50,6 +51,7 @@ class LevelResult:
     evidence: pa.Table | None = None
     concentration: dict[tuple[str, str, tuple], Concentration] = field(default_factory=dict)
     intervals: pa.Table | None = None
+    audit: pa.Table | None = None
 
 
 class Level(Protocol):

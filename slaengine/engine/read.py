@@ -12,6 +12,7 @@ from pathlib import Path
 
 from slaengine.contract import Contract, SourceSpec
 from slaengine.engine.batch import BatchPeriods, batch_periods
+from slaengine.engine.spill import Held
 from slaengine.errors import DataError
 from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
@@ -28,14 +29,32 @@ DUPLICATE_REASON = "duplicate"
 class SourceData:
     """A source's accepted records (only the needed fields) and its accounting.
 
-    The period of each record is computed once per source and shared by its service levels.
+    The records are held in memory, or for a source read part by part (its records split by a
+    key into parts on disk, :mod:`slaengine.engine.spill`) one part at a time through
+    :meth:`parts`. ``latest`` is the latest instant among them (None: no records). The period
+    of each record is computed once per source and shared by its service levels.
     """
 
-    records: pa.Table
+    held: Held
     account: SourceAccount
     rejected: pa.Table
+    latest: datetime | None = None
     _keys: np.ndarray | None = None
     _placed: BatchPeriods | None = None
+
+    @property
+    def records(self) -> pa.Table:
+        """Every record in one table (a source held in memory)."""
+        return self.held.whole()
+
+    def parts(self) -> Iterator[pa.Table]:
+        """The records, one table per part (one table when held in memory)."""
+        return self.held.tables()
+
+    @property
+    def split(self) -> bool:
+        """Whether the records went to parts on disk."""
+        return self.held.spilled
 
     def period_keys(self, time_field: str, contract: Contract) -> np.ndarray:
         if self._keys is None:
@@ -96,16 +115,18 @@ def read_source(
     as_of: datetime | None = None, *,
     on_batch: Callable[[pa.Table, np.ndarray], None] | None = None,
     on_position: Callable[[int | None], None] | None = None,
-    keep: list[str] | None = None,
+    keep: list[str] | None = None, split_by: str | None = None,
 ) -> SourceData:
     """Read ``spec`` once through its adapter, keeping every rejected row and the counts.
 
     Each batch of accepted records goes to ``on_batch`` with its records' period keys, as it
     arrives, then ``on_position`` gets the batch's :attr:`~SourceBatch.position` (for the
     progress shown); only the ``keep`` fields (all ``fields`` when None) are held for later,
-    so a source evaluated batch by batch is never in memory whole. With ``as_of``, records whose
-    time lies after it are counted as ``after_as_of`` and left out (a source may skip them early
-    through ``time_range``).
+    so a source evaluated batch by batch is never in memory whole. With ``split_by`` (a kept
+    field) the kept records go to parts on disk by that field once they pass the memory budget
+    (:class:`~slaengine.engine.spill.Held`). With ``as_of``, records whose time lies after it
+    are counted as ``after_as_of`` and left out (a source may skip them early through
+    ``time_range``).
     """
     config = source_config(contract, spec)
     if as_of is not None:
@@ -114,12 +135,14 @@ def read_source(
     keep = list(fields) if keep is None else keep
     read = guarded(registry, "source", spec.adapter, "read")
     account = SourceAccount(source=spec.name, adapter=spec.adapter, path=str(spec.path))
-    records: list[pa.Table] = []
+    held = Held(split_by, kind.schema([f for f in keep if f in kind.fields]))
+    latest = None
     kept_keys: list[np.ndarray] = []
     rejected: list[pa.Table] = []
     # Closed here, on every path out: the read-ahead thread is joined before an error leaves
     # (the cycle collector may be off, see slaengine.runtime: nothing else would close it).
-    with naming_contract(contract), closing(read_ahead(read(config, fields))) as batches:
+    with (naming_contract(contract), closing(read_ahead(read(config, fields))) as batches,
+          _closed_on_error(held)):
         for batch in batches:
             _count(account, batch, rejected)
             table = batch.records
@@ -130,24 +153,42 @@ def read_source(
                 keys = period_keys(table[kind.time_field], contract.period, contract.timezone)
             if on_batch is not None and keys is not None:
                 on_batch(table, keys)
-            if keep:
-                records.append(table.select(keep))
-                if keys is not None:  # kept too: the whole record set need not be placed again
+            if keep and table.num_rows:
+                held.add(table.select(keep))
+                latest = _later(latest, pc.max(table[kind.time_field]).as_py())
+                if keys is not None and split_by is None:  # the whole set need not be placed again
                     kept_keys.append(keys.astype(np.int32))
             if on_position is not None:
                 on_position(batch.position)
     if not account.reconciles:
+        held.close()
         raise DataError(
             f"source adapter {spec.adapter!r} reported {account.read} rows read but "
             f"{account.accepted} accepted, {account.rejected} rejected and "
             f"{account.duplicates} duplicates",
             file=spec.path,
         )
-    table = pa.concat_tables(records) if records else kind.schema(keep).empty_table()
+    held.finish()
     rejects = pa.concat_tables(rejected) if rejected else reject_schema().empty_table()
     account.rejected_by_reason = reason_counts(_only_rejected(rejects))
     keys = np.concatenate(kept_keys).astype(np.int64) if kept_keys else None
-    return SourceData(records=table, account=account, rejected=rejects, _keys=keys)
+    return SourceData(held=held, account=account, rejected=rejects, latest=latest, _keys=keys)
+
+
+@contextmanager
+def _closed_on_error(held: Held) -> Iterator[None]:
+    """Parts on disk are removed when reading fails (the caller closes them otherwise)."""
+    try:
+        yield
+    except BaseException:
+        held.close()
+        raise
+
+
+def _later(latest: datetime | None, found: datetime | None) -> datetime | None:
+    if found is None:
+        return latest
+    return found if latest is None or found > latest else latest
 
 
 def _count(account: SourceAccount, batch: SourceBatch, rejected: list[pa.Table]) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, replace
 
 from slaengine.calendars import ALWAYS
@@ -96,7 +97,14 @@ class RecordLevel:
         self.calendar = contract.calendars[level.calendar] if level.calendar else ALWAYS
         self.evidence = evidence
         self.paused = np.zeros(0)
-        self.missed: list[tuple[np.ndarray, pa.Array]] = []
+        self.missed: list[tuple[np.ndarray, pa.Array, pa.Array | None]] = []
+        # Derived records arrive part by part, in no order that means anything: a verdict then
+        # names its earliest missed records (by their time, then id); every missed id is kept
+        # and, as they pile up, only the earliest MISSED_LIMIT of each group (_compact_missed).
+        self.earliest_missed = derived is not None
+        self.missed_held = 0
+        if self.earliest_missed:
+            self.missed_limit = sys.maxsize
         self.missed_seen = np.zeros(0, dtype=np.int64)
         self.evidence_parts: list[tuple[pa.Table, np.ndarray]] = []
         self.counted = Counted(LevelAccount(service_level=level.id, source=level.source,
@@ -235,11 +243,31 @@ class RecordLevel:
                 self.missed_seen[group] += min(len(rows), left)
             picked = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.intp)
         if len(picked):
-            self.missed.append((groups[picked], kept[self.kind.id_field].take(pa.array(picked))))
+            taken = pa.array(picked)
+            times = kept[self.kind.time_field].take(taken) if self.earliest_missed else None
+            self.missed.append((groups[picked], kept[self.kind.id_field].take(taken), times))
+            self.missed_held += len(picked)
+            if self.earliest_missed and self.missed_held > 8 * type(self).missed_limit:
+                self._compact_missed()
         if self.evidence and missed.any():
             self.evidence_parts.append((
                 evidence_table(kept, shared.values, missed, self.kind.id_field,
                                self.kind.time_field), groups[missed]))
+
+    def _compact_missed(self) -> None:
+        """Keep only the earliest ``missed_limit`` (class limit) missed ids of each group, by
+        time then id: what a verdict names, in bounded memory however many records miss."""
+        groups = np.concatenate([g for g, _, _ in self.missed])
+        table = pa.table({"g": groups, "t": _joined([t for _, _, t in self.missed]),
+                          "id": _joined([i for _, i, _ in self.missed])}).sort_by(
+            [("g", "ascending"), ("t", "ascending"), ("id", "ascending")])
+        ordered = table["g"].to_numpy()
+        heads = np.searchsorted(ordered, ordered, side="left")
+        keep = np.arange(len(ordered)) - heads < type(self).missed_limit
+        table = table.filter(pa.array(keep))
+        self.missed = [(table["g"].to_numpy(), table["id"].combine_chunks(),
+                        table["t"].combine_chunks())]
+        self.missed_held = table.num_rows
 
     def _note_behind(self, shared: Measured, groups: np.ndarray) -> None:
         """Evidence of a mean or count target: the batch's records beyond the target, or
@@ -331,10 +359,17 @@ class RecordLevel:
         missed_counts = missed_count(self.miss, result, self.within)
         kept_ids: list[tuple[tuple[str, ...], int]] = [((), 0)] * n_groups
         if self.missed:
-            groups = remap[np.concatenate([g for g, _ in self.missed])]
-            ids = pa.chunked_array([i for _, i in self.missed]).combine_chunks()
+            if self.earliest_missed:
+                self._compact_missed()
+            groups = remap[np.concatenate([g for g, _, _ in self.missed])]
+            ids = _joined([i for _, i, _ in self.missed])
+            if self.earliest_missed:  # groups merged by the remap: in time order again
+                times = _joined([t for _, _, t in self.missed])
+                order = pa.table({"g": groups, "t": times, "id": ids}).sort_by(
+                    [("g", "ascending"), ("t", "ascending"), ("id", "ascending")])
+                groups, ids = order["g"].to_numpy(), order["id"].combine_chunks()
             kept_ids = group_missed(ids, np.ones(len(groups), dtype=bool), groups, n_groups,
-                                    self.missed_limit)
+                                    type(self).missed_limit)
         paused = None
         if level.pause:
             weights = np.zeros(len(remap))
@@ -352,3 +387,12 @@ class RecordLevel:
                 missed_count=int(missed_counts[g]) if missed_counts is not None else 0,
                 paused=float(paused[g]) if paused is not None else None))
         return figures
+
+
+def _joined(pieces: list[pa.Array | pa.ChunkedArray | None]) -> pa.Array:
+    """One array of arrays and chunked arrays (their chunks joined, not read value by
+    value)."""
+    chunks = [c for p in pieces if p is not None
+              for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])]
+    return pa.chunked_array(chunks, type=next(p for p in pieces if p is not None).type
+                            ).combine_chunks()

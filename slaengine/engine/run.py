@@ -12,10 +12,10 @@ from slaengine import outlook
 from slaengine.contract import Contract
 from slaengine.credits.schedule import assess_credits
 from slaengine.engine.batch import Batch
-from slaengine.engine.derived import DerivedLevel
+from slaengine.engine.derived import DerivedLevel, derive_parts
 from slaengine.engine.levels import HeldLevel, Level, LevelResult, StreamedLevel, period_evidence
 from slaengine.engine.manifest import manifest
-from slaengine.engine.plan import join_plan, needed_fields, plan
+from slaengine.engine.plan import join_plan, needed_fields, plan, split_keys
 from slaengine.engine.read import SourceData, contract_folder, join, read_source, source_files
 from slaengine.engine.record import RecordLevel
 from slaengine.lazy import np, pa
@@ -68,10 +68,15 @@ def _evaluate_sources(
     step: Progress, sizes: dict[str, int | None],
 ) -> Evaluation:
     streamed, keep = plan(contract, registry, evidence)
-    data = _read_sources(contract, registry, streamed, keep, evidence=evidence, as_of=as_of,
-                         step=step, sizes=sizes)
-    results = _finish_levels(contract, registry, streamed, data, evidence=evidence,
-                             as_of=as_of, step=step)
+    data: dict[str, SourceData] = {}
+    try:
+        _read_sources(contract, registry, streamed, keep, data, evidence=evidence, as_of=as_of,
+                      step=step, sizes=sizes)
+        results = _finish_levels(contract, registry, streamed, data, evidence=evidence,
+                                 as_of=as_of, step=step)
+    finally:  # parts on disk are removed however the evaluation ends
+        for held in data.values():
+            held.held.close()
     order = [results[level.id] for level in contract.service_levels]
     verdicts = [v for result in order for v in result.verdicts]
     if as_of is not None:
@@ -90,6 +95,8 @@ def _evaluate_sources(
                   if result.evidence is not None},
         intervals={level_id: result.intervals for level_id, result in results.items()
                    if result.intervals is not None},
+        audit={level_id: result.audit for level_id, result in results.items()
+               if result.audit is not None},
         concentration={key: found for result in order
                        for key, found in result.concentration.items()},
     )
@@ -102,12 +109,13 @@ def _evaluate_sources(
 
 def _read_sources(
     contract: Contract, registry: Registry, streamed: dict[str, list[StreamedLevel]],
-    keep: dict[str, list[str]], *, evidence: bool, as_of: datetime | None,
-    step: Progress, sizes: dict[str, int | None],
-) -> dict[str, SourceData]:
-    """Read every source once, linked-to sources first, feeding each batch to its levels."""
+    keep: dict[str, list[str]], data: dict[str, SourceData], *, evidence: bool,
+    as_of: datetime | None, step: Progress, sizes: dict[str, int | None],
+) -> None:
+    """Read every source once into ``data``, linked-to sources first, feeding each batch to
+    its levels."""
     joins = join_plan(contract, registry)
-    data: dict[str, SourceData] = {}
+    splits = split_keys(contract, registry, keep, evidence)
     needed = needed_fields(contract, registry)
     if evidence:  # the ids of the records behind period-level figures are read too
         for name, fields in keep.items():
@@ -129,12 +137,11 @@ def _read_sources(
 
         data[name] = read_source(contract, contract.sources[name], fields, registry, as_of,
                                  on_batch=counted, on_position=advanced,
-                                 keep=keep.get(name, []))
+                                 keep=keep.get(name, []), split_by=splits.get(name))
         if name in joins:
             link = contract.sources[name].link
             data[name].account.notes[f"records without a matching {link} record"] = (
                 unmatched.count)
-    return data
 
 
 def _finish_levels(
@@ -155,6 +162,13 @@ def _finish_levels(
             levels[level.id] = DerivedLevel(contract, level, registry, data, evidence, as_of)
         else:
             levels[level.id] = HeldLevel(contract, level, registry, data)
+    deriving: dict[str, list[DerivedLevel]] = {}
+    for level in levels.values():
+        if isinstance(level, DerivedLevel):
+            deriving.setdefault(level.level.source, []).append(level)
+    for name, derived in deriving.items():  # each part read once for all its levels
+        step(f"deriving from {name}")
+        derive_parts(derived, data[name])
     results: dict[str, LevelResult] = {}
     for level_id, level in levels.items():
         step(f"evaluating {level_id}")
