@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -85,7 +86,7 @@ def _partitioned(tmp_path: Path) -> tuple[Path, Path]:
     assert rejected_only.num_rows == 2  # rows 334 and 1002 of the file
     n = good.num_rows
     cuts = [0, n // 6, n // 3, n // 2, 2 * n // 3, 5 * n // 6, n]
-    chunks = [good.slice(a, b - a) for a, b in zip(cuts, cuts[1:], strict=False)]
+    chunks = [good.slice(a, b - a) for a, b in itertools.pairwise(cuts)]
     chunks.insert(2, rejected_only)
     chunks.insert(5, table.slice(0, 0))  # an empty file
     assert len(chunks) == 8
