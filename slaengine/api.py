@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from slaengine import contract as contracts
-from slaengine import engine, runtime
+from slaengine import engine as engines
+from slaengine import runtime
 from slaengine.contract import Contract
 from slaengine.errors import UsageError
 from slaengine.outputs import strict_json
@@ -36,6 +37,8 @@ from slaengine.tables import evaluation_tables
 from slaengine.verdicts import Evaluation
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
     from slaengine.lazy import pa
 
 __all__ = ["Result", "as_of_instant", "evaluate", "load_contract"]
@@ -91,6 +94,8 @@ def evaluate(
     evidence: bool = False,
     registry: Registry | None = None,
     tuned: bool = False,
+    engine: str = "local",
+    spark: SparkSession | None = None,
 ) -> Result:
     """Evaluate ``contract`` (a :class:`~slaengine.contract.Contract` or the path of one) on
     its sources, as ``slaengine evaluate`` does.
@@ -101,10 +106,19 @@ def evaluate(
     :func:`slaengine.runtime.tuned` for the evaluation, as the command line does (faster on
     large data; glibc's allocator settings stay changed afterwards); without it the process
     is left as it was found.
+
+    ``engine="spark"`` evaluates on Apache Spark (:mod:`slaengine.spark`) with ``spark``, a
+    ``SparkSession`` (default: one started on ``$SPARK_MASTER``, else ``local[*]``); the result
+    is the local engine's, its manifest naming the engine. A contract using what Spark does
+    not evaluate yet is refused with a UsageError naming it.
     """
     for name, flag in (("evidence", evidence), ("tuned", tuned)):
         if not isinstance(flag, bool):
             raise UsageError(f"evaluate: {name} must be True or False, got {flag!r}")
+    if engine not in ENGINES:
+        raise UsageError(f"evaluate: engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if spark is not None and engine != "spark":
+        raise UsageError('evaluate: a Spark session is used with engine="spark" only')
     registry = registry or build_registry()
     if isinstance(contract, Contract):
         loaded = contract
@@ -114,9 +128,27 @@ def evaluate(
         raise UsageError("evaluate: expected a Contract or the path of a contract file "
                          f"(.toml), got {type(contract).__name__}")
     moment = as_of_instant(as_of, loaded.timezone) if as_of is not None else None
+    if engine == "spark":
+        return Result.of(_on_spark(loaded, registry, spark, evidence=evidence, as_of=moment))
     with runtime.tuned() if tuned else nullcontext():
-        evaluation = engine.evaluate(loaded, registry, evidence=evidence, as_of=moment)
+        evaluation = engines.evaluate(loaded, registry, evidence=evidence, as_of=moment)
     return Result.of(evaluation)
+
+
+ENGINES = ("local", "spark")
+
+
+def _on_spark(contract: Contract, registry: Registry, spark: SparkSession | None, *,
+              evidence: bool, as_of: datetime | None) -> Evaluation:
+    """``contract`` evaluated on Spark (pyspark imported only now)."""
+    from slaengine import spark as on_spark
+
+    on_spark.require_pyspark()
+    from slaengine.spark import run, support
+
+    support.check(contract, registry.with_clocks(contract.clocks), evidence=evidence)
+    session = spark if spark is not None else on_spark.start_session()
+    return run.evaluate(contract, session, registry, as_of=as_of)
 
 
 def as_of_instant(as_of: datetime | date | str, timezone: str, name: str = "as_of") -> datetime:

@@ -211,6 +211,12 @@ class Tally:
     Counts, sums and threshold counts are added up per group as batches arrive; only order
     statistics keep values: one float per measured record, stored per group, never the records.
     Group ids may grow from batch to batch; :meth:`finish` maps them onto the final groups.
+
+    Tallies of parts of the same records (the partitions of a dataset, counted apart) add up
+    with :meth:`merge`. Counts and kept values add up exactly in any order; sums of floats do
+    not (float addition is not associative), so a tally may record its per-batch sums in
+    ``steps`` (a list; None, the default, records nothing): adding them again in the order of
+    the batches gives, bit for bit, the sums of one tally fed every batch in that order.
     """
 
     def __init__(self) -> None:
@@ -223,6 +229,7 @@ class Tally:
         self.thresholds: dict[tuple[str, float], np.ndarray] = {}
         self.values: dict[int, list[np.ndarray]] | None = None
         self.orders: set[str] = set()
+        self.steps: list[tuple[np.ndarray, np.ndarray]] | None = None
         self._finished: tuple[tuple[bytes, int], TallyResult] | None = None
 
     def want(self, statistic: str, within: float | None = None) -> None:
@@ -291,9 +298,12 @@ class Tally:
         if self.sums is not None:
             filled = np.where(measured, xs, 0.0)
             if few:
-                self.sums[present] += [filled[a:b].sum() for a, b in bounds]
+                sums = np.array([filled[a:b].sum() for a, b in bounds], dtype=np.float64)
             else:
-                self.sums[present] += np.add.reduceat(filled, starts)
+                sums = np.add.reduceat(filled, starts)
+            self.sums[present] += sums
+            if self.steps is not None:
+                self.steps.append((present.copy(), sums))
         if self.values is not None:
             kept = xs[measured]  # still in group order
             cuts = np.cumsum(counted)
@@ -301,6 +311,35 @@ class Tally:
                                      strict=True):
                 if n:
                     self.values.setdefault(group, []).append(kept[end - n:end])
+
+    def merge(self, other: Tally, groups: np.ndarray) -> None:
+        """Add ``other``'s counts, sums and kept values: ``groups[g]`` is this tally's group
+        for ``other``'s group ``g`` (distinct ids). Both must have been asked for the same
+        statistics. Sums are added as totals; for the sums of one tally fed every batch in
+        order, add ``other.steps`` instead (see the class)."""
+        if (other.orders != self.orders or set(other.thresholds) != set(self.thresholds)
+                or (other.sums is None) != (self.sums is None)
+                or (other.sample is None) != (self.sample is None)):
+            raise ValueError("a tally merges only with one asked for the same statistics")
+        groups = np.asarray(groups, dtype=np.int64)[: other.size]
+        if len(groups) < other.size:
+            raise ValueError(f"{len(groups)} group ids for a tally of {other.size} groups")
+        if len(groups) and (groups.min() < 0 or len(np.unique(groups)) != len(groups)):
+            raise ValueError("group ids must be distinct and not negative")
+        self._grow(int(groups.max(initial=-1)) + 1)
+        self._finished = None
+        self.total[groups] += other.total[: len(groups)]
+        self.counted[groups] += other.counted[: len(groups)]
+        for name in ("sums", "sample", "wins"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine is not None:
+                mine[groups] += theirs[: len(groups)]
+        for key, hits in other.thresholds.items():
+            self.thresholds[key][groups] += hits[: len(groups)]
+        if self.values is not None and other.values is not None:
+            for group, parts in other.values.items():
+                if group < len(groups):
+                    self.values.setdefault(int(groups[group]), []).extend(parts)
 
     def finish(self, remap: np.ndarray, n_groups: int) -> TallyResult:
         """The figures per final group; ``remap[g]`` is the final group of accumulated group

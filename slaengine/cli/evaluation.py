@@ -51,10 +51,17 @@ FAIL_ON = {"breached": ("breached", "critical"), "critical": ("critical",)}
 @click.option("--reason", default=None, metavar="TEXT",
               help="Why a closed period is evaluated again (required then; recorded with the "
                    "restatement).")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local",
+              show_default=True,
+              help="Where to evaluate: this process, or Apache Spark (the spark extra and a "
+                   "Java runtime; the same report).")
+@click.option("--spark-master", "spark_master", default=None, metavar="URL",
+              help="With --engine spark: the Spark master (default: $SPARK_MASTER, else "
+                   "local[*]).")
 def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...],
              fail_on: str | None, rejects: Path | None, evidence: Path | None,
              as_of: str | None, ledger: Path | None, period: str | None,
-             reason: str | None) -> None:
+             reason: str | None, engine: str, spark_master: str | None) -> None:
     """Evaluate every service level of CONTRACT on its data and report the verdicts."""
 
     def body() -> int:
@@ -65,6 +72,8 @@ def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...]
 
         if reason is not None and ledger is None:
             raise UsageError("--reason is recorded in a ledger: add --ledger")
+        if spark_master is not None and engine != "spark":
+            raise UsageError("--spark-master is used with --engine spark")
         registry = build_registry()
         plan = _plan_outputs(registry, formats, outputs)
         loaded = load_contract(contract, registry)
@@ -81,9 +90,13 @@ def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...]
         options: dict[str, Any] = {"formats": [name for name, _ in plan], "fail_on": fail_on}
         if period is not None:
             options["period"] = period
-        with tuned(), _progress() as step:
-            evaluation = run(loaded, registry, options=options, evidence=evidence is not None,
-                             as_of=moment, progress=step)
+        if engine == "spark":
+            evaluation = _on_spark(loaded, registry, options, spark_master, moment,
+                                   evidence=evidence is not None, rejects=rejects is not None)
+        else:
+            with tuned(), _progress() as step:
+                evaluation = run(loaded, registry, options=options,
+                                 evidence=evidence is not None, as_of=moment, progress=step)
         if period is not None and not evaluation.verdicts:
             raise UsageError(f"--period {period}: no service level has a verdict in it (the "
                              "sources hold no records of that period)")
@@ -149,6 +162,26 @@ def verify(result: Path) -> None:
         return 0 if report.identical else 1
 
     run_body(body)
+
+def _on_spark(contract: Any, registry: Any, options: dict[str, Any], master: str | None,
+              as_of: Any, *, evidence: bool, rejects: bool) -> Any:
+    """The evaluation on a Spark session of its own (``--engine spark``), stopped after."""
+    from slaengine import spark
+
+    spark.require_pyspark()
+    spark.require_java()
+    from slaengine.spark import run, support
+
+    support.check(contract, registry.with_clocks(contract.clocks), evidence=evidence,
+                  rejects=rejects)
+    session = spark.start_session(master)
+    try:
+        with _progress() as step:
+            return run.evaluate(contract, session, registry, options=options, as_of=as_of,
+                                progress=step)
+    finally:
+        session.stop()
+
 
 FAIL_ON_SHOWN = 5
 """The failing verdicts ``--fail-on`` names on its line; the rest are counted."""

@@ -1,0 +1,227 @@
+"""The evaluation on Spark: every source read by Spark, its partitions' states added up on the
+driver in the local engine's order, every level finished as the local engine finishes it.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from slaengine import outlook
+from slaengine.contract import Contract
+from slaengine.credits.schedule import assess_credits
+from slaengine.engine.levels import PeriodInput, PeriodLevel, StreamedLevel
+from slaengine.engine.manifest import manifest
+from slaengine.engine.narrow import Counted
+from slaengine.engine.plan import needed_fields, plan
+from slaengine.engine.read import contract_folder, source_config, source_files
+from slaengine.engine.record import RecordLevel
+from slaengine.errors import ContractError, DataError, UsageError
+from slaengine.lazy import np
+from slaengine.manifest import Digests
+from slaengine.plugin import combine_summaries, reject_schema
+from slaengine.pluginmanager import Registry, build_registry
+from slaengine.progress import Progress, reporter
+from slaengine.spark import support
+from slaengine.spark.partition import PartitionJob, PartitionState, first_per_group
+from slaengine.spark.read import file_batches, spark_frame
+from slaengine.statistics import Tally
+from slaengine.verdicts import Evaluation, SourceAccount
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+_SUMMARY_PARTS = 64  # as the local engine's period levels: summaries combined every 64
+ENGINE = "spark"
+
+
+def evaluate(
+    contract: Contract, spark: SparkSession, registry: Registry | None = None, *,
+    options: dict[str, Any] | None = None, as_of: datetime | None = None,
+    progress: Progress | Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Evaluate ``contract`` on Spark (``spark``: the session): the local engine's
+    :func:`slaengine.engine.evaluate`, with the same result. Features Spark does not
+    evaluate yet are refused first (:mod:`slaengine.spark.support`)."""
+    registry = (registry or build_registry()).with_clocks(contract.clocks)
+    support.check(contract, registry)
+    step = reporter(progress)
+    files = source_files(contract, registry)
+    digests = Digests({name: spec.path for name, spec in contract.sources.items()}, files,
+                      contract_folder(contract))
+    try:
+        streamed, _ = plan(contract, registry, False)
+        accounts: dict[str, SourceAccount] = {}
+        for name, fields in needed_fields(contract, registry).items():
+            step(f"reading {name} with Spark")
+            states = _read(spark, contract, registry, name, fields, files[name], as_of)
+            accounts[name] = _account(contract, name, states)
+            _merge(streamed.get(name, []), states)
+        engine = {"name": ENGINE, "pyspark": _pyspark_version(),
+                  "master": spark.sparkContext.master}
+        return _finish(contract, registry, streamed, accounts, digests, options, as_of, step,
+                       engine)
+    finally:
+        digests.close()
+
+
+def _read(spark: SparkSession, contract: Contract, registry: Registry, name: str,
+          fields: list[str], files: list, as_of: datetime | None) -> list[PartitionState]:
+    """Every partition's state of source ``name``, in partition order."""
+    spec = contract.sources[name]
+    config = source_config(contract, spec)
+    columns = {f: config.fields.get(f, f) for f in fields}
+    time_range = (None, as_of)
+    batch_rows = int(registry.sources[spec.adapter].batch_rows)
+    frame = spark_frame(spark, contract, spec, files, columns, time_range)
+    job = PartitionJob(contract=contract, source=name, columns=columns,
+                       files=file_batches(files, spec, columns, time_range, contract.timezone,
+                                          batch_rows),
+                       batch_rows=batch_rows, as_of=as_of)
+    rows = frame.mapInArrow(job, "state binary").collect()
+    states = [pickle.loads(row["state"]) for row in rows]  # written by PartitionJob above
+    for state in states:
+        if state.error is not None:
+            kind, message, file, where = state.error
+            error = {"DataError": DataError, "ContractError": ContractError,
+                     "UsageError": UsageError}.get(kind, DataError)
+            raise error(message, file=file, where=where)
+    return states
+
+
+def _account(contract: Contract, name: str, states: list[PartitionState]) -> SourceAccount:
+    spec = contract.sources[name]
+    account = SourceAccount(source=name, adapter=spec.adapter, path=str(spec.path))
+    reasons: dict[str, int] = {}
+    for state in states:
+        account.read += state.read
+        account.accepted += state.accepted
+        account.rejected += state.rejected
+        account.after_as_of += state.after_as_of
+        for reason, count in state.reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    account.rejected_by_reason = dict(sorted(reasons.items(), key=lambda p: (-p[1], p[0])))
+    return account
+
+
+def _add_counted(into: Counted, other: Counted) -> None:
+    mine, theirs = into.account, other.account
+    mine.accepted += theirs.accepted
+    mine.included += theirs.included
+    mine.excluded += theirs.excluded
+    mine.outside_window += theirs.outside_window
+    mine.without_period += theirs.without_period
+    for reason, count in theirs.agreed.items():
+        mine.agreed[reason] = mine.agreed.get(reason, 0) + count
+    for key, count in other.excluded.items():
+        into.excluded[key] = into.excluded.get(key, 0) + count
+    into.periods |= other.periods
+
+
+def _merge(levels: list[StreamedLevel], states: list[PartitionState]) -> None:
+    """Add the partitions' states into the driver's ``levels``: counts as they come; sums,
+    paused seconds and summaries batch by batch in the local engine's order; per group the
+    missed ids with the smallest order keys."""
+    records = {lv.level.id: lv for lv in levels if isinstance(lv, RecordLevel)}
+    periods: dict[str, PeriodLevel] = {lv.level.id: lv.period_level for lv in levels
+                                       if isinstance(lv, PeriodInput)}
+    sums: dict[int, tuple[Tally, list]] = {}
+    paused: dict[str, list] = {}
+    missed: dict[str, list] = {}
+    summaries: dict[tuple[str, str], list] = {}
+    for state in states:
+        to_driver = {grouping: _index(records, grouping).ids_of(pairs)
+                     for grouping, pairs in state.groupings.items()}
+        for owner, tally in state.tallies.items():
+            level = records[owner]
+            groups = to_driver.get(level.grouping, np.zeros(0, dtype=np.intp))
+            level.tally.merge(tally, groups)
+            steps = sums.setdefault(id(level.tally), (level.tally, []))[1]
+            steps += [(key, groups[present], part)
+                      for key, present, part in state.sums.get(owner, [])]
+        for level_id, found in state.levels.items():
+            if level_id in records:
+                level = records[level_id]
+                groups = to_driver.get(level.grouping, np.zeros(0, dtype=np.intp))
+                _add_counted(level.counted, found.counted)
+                missed.setdefault(level_id, []).extend(
+                    (keys, groups[owners], ids) for keys, owners, ids in found.missed)
+                paused.setdefault(level_id, []).extend(
+                    (key, groups[: len(weights)], weights) for key, weights in found.paused)
+            elif level_id in periods:
+                _add_counted(periods[level_id].counted, found.counted)
+                for role, parts in found.summaries.items():
+                    summaries.setdefault((level_id, role), []).extend(parts)
+    for tally, steps in sums.values():
+        if tally.sums is not None:
+            tally.sums[:] = 0.0
+            for _, groups, part in sorted(steps, key=lambda s: s[0]):
+                tally.sums[groups] += part
+    for level_id, steps in paused.items():
+        level = records[level_id]
+        size = max([int(g.max(initial=-1)) + 1 for _, g, _ in steps] + [0])
+        level.paused = np.zeros(size)
+        for _, groups, weights in sorted(steps, key=lambda s: s[0]):
+            level.paused[groups] += weights
+    for level_id, parts in missed.items():
+        level = records[level_id]
+        level.missed = [(groups, ids, None) for _, groups, ids in
+                        first_per_group(parts, level.missed_limit)]
+    for (level_id, role), parts in summaries.items():
+        level = periods[level_id]
+        held = level.parts[role]
+        for _, part in sorted(parts, key=lambda s: s[0]):
+            held.append(part)
+            if len(held) >= _SUMMARY_PARTS:
+                held[:] = [combine_summaries(held, level.metric.summary_keys)]
+
+
+def _index(records: dict[str, RecordLevel], grouping: tuple) -> Any:
+    from slaengine.engine.batch import GroupIndex
+
+    indexes = next(iter(records.values())).indexes
+    return indexes.setdefault(grouping, GroupIndex())
+
+
+def _finish(contract: Contract, registry: Registry, streamed: dict[str, list[StreamedLevel]],
+            accounts: dict[str, SourceAccount], digests: Digests,
+            options: dict[str, Any] | None, as_of: datetime | None,
+            step: Progress, engine: dict[str, str]) -> Evaluation:
+    """The evaluation from the finished levels, as the local engine assembles it."""
+    levels: dict[str, StreamedLevel] = {}
+    for streaming in streamed.values():
+        for level in streaming:
+            levels.setdefault(level.level.id, level)
+    results = {}
+    for level_id, level in levels.items():
+        step(f"evaluating {level_id}")
+        results[level_id] = level.finish()
+    order = [results[level.id] for level in contract.service_levels]
+    verdicts = [v for result in order for v in result.verdicts]
+    if as_of is not None:
+        verdicts = outlook.apply(contract, verdicts, as_of)
+    manifest_options = dict(options or {})
+    if as_of is not None:
+        manifest_options["as_of"] = as_of.isoformat()
+    found = manifest(contract, registry, manifest_options, digests)
+    found["engine"] = engine
+    evaluation = Evaluation(
+        contract=contract, verdicts=verdicts, sources=accounts,
+        levels={level_id: result.account for level_id, result in results.items()},
+        manifest=found, rejected=reject_schema().empty_table(),
+        concentration={key: c for result in order for key, c in result.concentration.items()},
+    )
+    if contract.penalties is not None:
+        step("assessing service credits")
+        model = registry.penalty_models[contract.penalties["model"]]
+        evaluation.credits = assess_credits(evaluation, model, contract.credit_terms)
+    return evaluation
+
+
+def _pyspark_version() -> str:
+    import pyspark
+
+    return str(pyspark.__version__)
+
