@@ -38,7 +38,7 @@ from slaengine.readable import format_value
 from slaengine.text import printable
 from slaengine.years import placing_day
 
-HISTORY_SCHEMA_VERSION = 2
+HISTORY_SCHEMA_VERSION = 1
 """The version of the history document's shape (``schema_version`` in its JSON)."""
 
 FAILED = ("breached", "critical")
