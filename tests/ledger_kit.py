@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from slaengine.cli import main
+from slaengine.ledger import record, schema
 from slaengine.ledger.schema import LEDGER_TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,3 +82,20 @@ def tamper(path: Path, *statements: str, parameters: tuple = ()) -> None:
         connection.execute(statement, parameters if "?" in statement else ())
     connection.commit()
     connection.close()
+
+
+_COLUMNS_OF = {1: schema._ENTRY_COLUMNS_1,
+               2: schema._ENTRY_COLUMNS_1 + schema._ENTRY_COLUMNS_2}
+"""The entry columns of each earlier schema version."""
+
+
+@contextmanager
+def older_slaengine(monkeypatch: pytest.MonkeyPatch, version: int) -> Iterator[None]:
+    """Inside the block, appends write a ledger as the slaengine of schema ``version`` did:
+    its migrations only, its entry columns only (before version 3, no client or vendor)."""
+    with monkeypatch.context() as old:
+        old.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:version])
+        old.setattr(schema, "SCHEMA_VERSION", version)
+        old.setattr(record, "ENTRY_COLUMNS", _COLUMNS_OF[version])
+        old.setattr(record, "_parties", lambda contract: {})
+        yield

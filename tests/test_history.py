@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import test_ledger_history as hist
-from ledger_kit import build_ledger, cli, copy_ledger
+from ledger_kit import build_ledger, cli, copy_ledger, older_slaengine
 
 from slaengine.ledger import open_ledger
 from slaengine.ledger.report import history_document, history_schema
@@ -221,6 +221,16 @@ def test_several_contracts_give_a_portfolio(both: Path):
                      ("small", "median-first-response", 1, "0.00")]
     text = cli("history", both).stdout
     assert "Portfolio" in text and "Worst service levels" in text
+    # Both contracts are Vendor Inc's: one vendor, their credits to date summed:
+    # 800.00 + 250.00 = 1050.00, net 800.00 + 100.00 = 900.00.
+    (vendor,) = document["portfolio"]["vendors"]
+    assert (vendor["vendor"], vendor["vendor_known"], vendor["contracts"], vendor["clients"]) \
+        == ("Vendor Inc", True, ["small", "hist"], ["Client Ltd"])
+    assert vendor["to_date"] == [{"currency": "USD", "years": ["2026"], "credits": "1050.00",
+                                  "net": "900.00"}]
+    assert (vendor["failed"], vendor["restatements"], vendor["chronic_failures"]) == (5, 1, 1)
+    assert "Vendor Inc  small, hist  Client Ltd" in text
+    assert "1,050.00 USD (2026)  900.00 USD (2026)" in text
 
 
 def test_one_contract_of_several_has_no_portfolio(both: Path):
@@ -275,9 +285,13 @@ def test_the_html_page_has_tables_and_charts_and_no_network(both: Path, tmp_path
     assert page.tables.count("restatements") == 1 and page.tables.count("credits") == 2
     # A trail per service level: small's 4 and hist's 1.
     assert page.tables.count("trail") == 5
-    # Charts: credits per period of each contract, credits per contract, worst levels.
+    # Charts: credits per period of each contract, credits per vendor, worst levels.
     assert page.svgs == 4
-    assert any("credits per contract" in t for t in page.titles)
+    assert any("credits per vendor" in t for t in page.titles)
+    # One vendor (both contracts are Vendor Inc's): one row, naming both contracts.
+    assert page.tables.count("vendors") == 1
+    words = "".join(page.text)
+    assert "small, hist" in words and "Client Client Ltd, vendor Vendor Inc." in words
     assert page.scripts == 0
     assert [r for r in page.references if not r.startswith("#")] == []
 
@@ -371,3 +385,127 @@ def test_the_current_totals_of_one_contract_hold_only_its_own(both: Path):
         small = ledger.credit_totals("small", latest=True).to_pylist()
     assert {t["contract_id"] for t in small} == {"small"}
     assert sorted(t["label"] for t in small if t["scope"] == "period") == ["2026-03", "2026-04"]
+
+
+# --------------------------------------------------------------------------- vendors
+
+# A second vendor's contract: the hist contract as "desk", Other Co's for Other Client, without
+# earn-back; one answer in January (3: breached, 10% of 1000.00 = 100.00) and one in February
+# (5: met). Its year 2026: 100.00 after caps (under the 250.00 cap), nothing back, net 100.00.
+DESK = hist.CONTRACT.replace('id = "hist"', 'id = "desk"').replace(
+    'client = "Client Ltd"', 'client = "Other Client"').replace(
+    'vendor = "Vendor Inc"', 'vendor = "Other Co"').replace("earn_back_periods = 1\n", "")
+DESK_TICKETS = "Ticket,Opened,CSAT\nJ1,2026-01-10T10:00:00Z,3\nF1,2026-02-10T10:00:00Z,5\n"
+
+
+def add_desk(ledger: Path, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    assert "earn_back" not in DESK and 'vendor = "Other Co"' in DESK
+    (folder / "tickets.csv").write_text(DESK_TICKETS)
+    (folder / "desk.toml").write_text(DESK)
+    done = cli("evaluate", folder / "desk.toml", "--ledger", ledger, "-o", folder / "d.json")
+    assert done.exit_code == 0, done.output
+
+
+@pytest.fixture(scope="module")
+def vendors(tmp_path_factory: pytest.TempPathFactory, both: Path) -> Path:
+    """small and hist (Vendor Inc's), then desk (Other Co's)."""
+    folder = tmp_path_factory.mktemp("vendors")
+    ledger = copy_ledger(both, folder / "ledger.db")
+    add_desk(ledger, folder / "desk")
+    return ledger
+
+
+def test_the_portfolio_puts_vendors_side_by_side(vendors: Path):
+    document = history_json(vendors)
+    validate(document)
+    parties = {c["id"]: (c["client"], c["vendor"]) for c in document["contracts"]}
+    assert parties == {"small": ("Client Ltd", "Vendor Inc"), "hist": ("Client Ltd", "Vendor Inc"),
+                       "desk": ("Other Client", "Other Co")}
+    rows = {v["vendor"]: v for v in document["portfolio"]["vendors"]}
+    assert list(rows) == ["Vendor Inc", "Other Co"]
+    # Vendor Inc: small 800.00 + hist 250.00 = 1050.00, net 800.00 + 100.00 = 900.00;
+    # Other Co: desk alone, 100.00, net 100.00 (nothing of Vendor Inc's in it).
+    assert [(t["currency"], t["credits"], t["net"]) for t in rows["Vendor Inc"]["to_date"]] \
+        == [("USD", "1050.00", "900.00")]
+    assert [(t["currency"], t["credits"], t["net"]) for t in rows["Other Co"]["to_date"]] \
+        == [("USD", "100.00", "100.00")]
+    assert (rows["Other Co"]["contracts"], rows["Other Co"]["clients"],
+            rows["Other Co"]["failed"]) == (["desk"], ["Other Client"], 1)
+    assert rows["Other Co"]["periods"] == ["2026-01", "2026-02"]
+    # Vendor Inc's periods: small's March and April with hist's January to April.
+    assert rows["Vendor Inc"]["periods"] == ["2026-01", "2026-02", "2026-03", "2026-04"]
+    side = {p["id"]: p["vendor"] for p in document["portfolio"]["contracts"]}
+    assert side == {"small": "Vendor Inc", "hist": "Vendor Inc", "desk": "Other Co"}
+    worst = [(w["vendor"], w["contract"], w["service_level"], w["failed"], w["credits"])
+             for w in document["portfolio"]["worst_service_levels"]]
+    # hist csat failed 2 periods; then 1 period each by credits: 500.00, 300.00, desk's
+    # 100.00, 0.00.
+    assert worst == [("Vendor Inc", "hist", "csat", 2, "150.00"),
+                     ("Vendor Inc", "small", "urgent-first-response", 1, "500.00"),
+                     ("Vendor Inc", "small", "fcr", 1, "300.00"),
+                     ("Other Co", "desk", "csat", 1, "100.00"),
+                     ("Vendor Inc", "small", "median-first-response", 1, "0.00")]
+
+
+def test_every_format_names_the_vendors(vendors: Path, tmp_path: Path):
+    text = cli("history", vendors).stdout
+    assert "Portfolio: vendors" in text
+    assert "Other Co    desk" in text and "100.00 USD (2026)" in text
+    assert "Client Other Client, vendor Other Co" in text
+    worst = text.split("Worst service levels")[1]
+    assert "Other Co    desk      csat" in worst
+    markdown = cli("history", vendors, "--format", "md").stdout
+    assert "| Other Co | desk | Other Client | 2026-01 .. 2026-02 | 1 | 100.00 USD (2026) | " \
+           "100.00 USD (2026) | 0 | 0 | 0 |" in markdown
+    assert "| Other Co | desk | csat | 1 | 0 | 100.00 USD |" in markdown
+    page = Page()
+    page.feed(cli("history", vendors, "--format", "html").stdout)
+    assert page.tables.count("vendors") == 1
+    words = "".join(page.text)
+    assert "Client Other Client, vendor Other Co." in words
+    assert any("credits per vendor" in t for t in page.titles)
+    assert "Other Co (2026, USD)" in words  # the chart's bar
+
+
+def test_a_ledger_written_before_vendors_names_the_contract(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch):
+    # hist is recorded by the slaengine of schema 2 (no client, no vendor); desk after the
+    # ledger migrated.
+    with older_slaengine(monkeypatch, 2):
+        ledger = monthly_ledger(tmp_path / "hist")
+    add_desk(ledger, tmp_path / "desk")
+    assert cli("ledger", "verify", ledger).exit_code == 0
+    document = history_json(ledger)
+    validate(document)
+    hist_ = document["contracts"][0]
+    assert (hist_["id"], hist_["client"], hist_["vendor"]) == ("hist", None, None)
+    rows = [(v["vendor"], v["vendor_known"], v["contracts"], v["to_date"][0]["credits"])
+            for v in document["portfolio"]["vendors"]]
+    # hist stands for itself (250.00 after caps, as above); desk is Other Co's (100.00).
+    assert rows == [("hist", False, ["hist"], "250.00"), ("Other Co", True, ["desk"], "100.00")]
+    assert [w["vendor"] for w in document["portfolio"]["worst_service_levels"]] == [
+        "hist", "Other Co"]
+    text = cli("history", ledger).stdout
+    assert "Client and vendor not recorded" in text
+
+
+def test_a_vendor_never_adds_two_currencies(tmp_path: Path):
+    # desk in USD and a copy of it in EUR, both Other Co's: 100.00 USD and 100.00 EUR, each
+    # its own sum, never 200.00.
+    ledger = tmp_path / "ledger.db"
+    add_desk(ledger, tmp_path / "usd")
+    folder = tmp_path / "eur"
+    folder.mkdir()
+    (folder / "tickets.csv").write_text(DESK_TICKETS)
+    (folder / "desk.toml").write_text(DESK.replace('id = "desk"', 'id = "desk-eur"\n'
+                                                   'currency = "EUR"'))
+    done = cli("evaluate", folder / "desk.toml", "--ledger", ledger, "-o", folder / "d.json")
+    assert done.exit_code == 0, done.output
+    document = history_json(ledger)
+    validate(document)
+    (vendor,) = document["portfolio"]["vendors"]
+    assert vendor["contracts"] == ["desk", "desk-eur"]
+    assert [(t["currency"], t["credits"]) for t in vendor["to_date"]] == [
+        ("USD", "100.00"), ("EUR", "100.00")]
+    assert "100.00 USD (2026); 100.00 EUR (2026)" in cli("history", ledger).stdout

@@ -91,7 +91,8 @@ EDITS = {
     "insert a forged entry at the end": (
         ["INSERT INTO entries SELECT 4, kind, recorded_at, contract_id, contract_version, "
          "contract_sha256, options, manifest, reason, content, content_sha256, previous_hash, "
-         "'00' || substr(entry_hash, 3), contract_effective_from FROM entries WHERE seq = 2"],
+         "'00' || substr(entry_hash, 3), contract_effective_from, contract_client, "
+         "contract_vendor FROM entries WHERE seq = 2"],
         "entry 4 ", "does not match its hash"),
 }
 

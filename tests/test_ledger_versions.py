@@ -8,10 +8,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from ledger_kit import cli
+from ledger_kit import cli, older_slaengine, tamper
 from test_ledger_history import CONTRACT, TICKETS
 
-from slaengine.ledger import record, schema, verify_ledger
+from slaengine.ledger import open_ledger, schema, verify_ledger
 
 
 def _contract(tmp_path: Path, head: str) -> Path:
@@ -88,10 +88,7 @@ def test_a_version_1_ledger_migrates_and_keeps_its_hashes(tmp_path: Path,
                                                           ) -> None:
     contract = _contract(tmp_path, 'version = "2"\neffective_from = 2026-03-01')
     ledger = tmp_path / "ledger.db"
-    with monkeypatch.context() as old:  # a ledger written by the slaengine of schema 1
-        old.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
-        old.setattr(schema, "SCHEMA_VERSION", 1)
-        old.setattr(record, "ENTRY_COLUMNS", schema._ENTRY_COLUMNS_1)
+    with older_slaengine(monkeypatch, 1):  # a ledger written by the slaengine of schema 1
         old_contract = tmp_path / "old"
         old_contract.mkdir()
         assert cli("evaluate", _contract(old_contract, ""), "--period", "2026-01",
@@ -103,9 +100,61 @@ def test_a_version_1_ledger_migrates_and_keeps_its_hashes(tmp_path: Path,
     assert "contract_effective_from" not in columns
     assert cli("evaluate", contract, "--ledger", ledger).exit_code == 0
     connection = sqlite3.connect(ledger)
-    assert connection.execute("SELECT max(version) FROM schema_migrations").fetchone() == (2,)
+    assert connection.execute("SELECT max(version) FROM schema_migrations").fetchone() == (
+        schema.SCHEMA_VERSION,)
     assert connection.execute("SELECT entry_hash FROM entries WHERE seq = 1").fetchall() == before
     assert connection.execute("SELECT contract_effective_from FROM entries WHERE seq = 2"
                               ).fetchall() == [("2026-03-01",)]
     connection.close()
     assert verify_ledger(ledger).line().startswith(f"{ledger}: intact, 2 entries")
+
+
+def test_a_version_2_ledger_migrates_and_records_client_and_vendor(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    contract = _contract(tmp_path, "")  # client "Client Ltd", vendor "Vendor Inc"
+    ledger = tmp_path / "ledger.db"
+    with older_slaengine(monkeypatch, 2):  # a ledger written by the slaengine of schema 2
+        assert cli("evaluate", contract, "--period", "2026-01", "--ledger", ledger
+                   ).exit_code == 0
+    connection = sqlite3.connect(ledger)
+    before = connection.execute("SELECT entry_hash, content FROM entries").fetchall()
+    columns = [row[1] for row in connection.execute("PRAGMA table_info(entries)")]
+    connection.close()
+    assert "contract_vendor" not in columns and "contract_client" not in columns
+    assert cli("evaluate", contract, "--period", "2026-02", "--ledger", ledger).exit_code == 0
+    assert cli("ledger", "close", ledger, "--contract", "hist", "--period", "2026-02"
+               ).exit_code == 0
+    connection = sqlite3.connect(ledger)
+    assert connection.execute("SELECT max(version) FROM schema_migrations").fetchone() == (3,)
+    # The entry of schema 2 keeps its hash and content; it has no client or vendor.
+    assert connection.execute("SELECT entry_hash, content FROM entries WHERE seq = 1"
+                              ).fetchall() == before
+    assert '"contract_vendor"' not in before[0][1]
+    rows = connection.execute("SELECT seq, kind, contract_client, contract_vendor, content "
+                              "FROM entries ORDER BY seq").fetchall()
+    connection.close()
+    assert [row[:4] for row in rows] == [
+        (1, "evaluation", None, None),
+        (2, "evaluation", "Client Ltd", "Vendor Inc"),
+        (3, "close", "Client Ltd", "Vendor Inc")]  # the parties of the evaluation closed
+    # Both are in the hashed content: editing one is caught.
+    assert '"contract_vendor":"Vendor Inc"' in rows[1][4]
+    assert '"contract_client":"Client Ltd"' in rows[2][4]
+    assert verify_ledger(ledger).line().startswith(f"{ledger}: intact, 3 entries")
+    done = cli("ledger", "verify", ledger)
+    assert done.exit_code == 0, done.output
+    with open_ledger(ledger) as opened:
+        entries = opened.entries().to_pylist()
+    assert [(e["contract_client"], e["contract_vendor"]) for e in entries] == [
+        (None, None), ("Client Ltd", "Vendor Inc"), ("Client Ltd", "Vendor Inc")]
+
+
+def test_an_edited_vendor_is_caught(tmp_path: Path) -> None:
+    contract = _contract(tmp_path, "")
+    ledger = tmp_path / "ledger.db"
+    assert cli("evaluate", contract, "--ledger", ledger).exit_code == 0
+    tamper(ledger, "UPDATE entries SET contract_vendor = 'Someone Else' WHERE seq = 1")
+    done = cli("ledger", "verify", ledger)
+    assert done.exit_code == 1
+    assert "entry 1" in done.output and "contract_vendor" in done.output

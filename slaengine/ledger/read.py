@@ -78,11 +78,12 @@ class Ledger:
 
     def entries(self, contract: str | None = None) -> pa.Table:
         """One row per entry (evaluations and closed periods), in ``seq`` order; ``options``
-        and ``manifest`` as their JSON text."""
+        and ``manifest`` as their JSON text; ``contract_client`` and ``contract_vendor`` null
+        on entries recorded before the ledger held them."""
         where, parameters = ("WHERE contract_id = ?", [contract]) if contract else ("", [])
         cursor = self._connection.execute(
             "SELECT seq, kind, recorded_at, contract_id, contract_version, "
-            "contract_effective_from, contract_sha256, "
+            "contract_effective_from, contract_client, contract_vendor, contract_sha256, "
             f"options, manifest, reason, content_sha256, previous_hash, entry_hash FROM entries "
             f"{where} ORDER BY seq", parameters)
         return _arrow(cursor, "entries")

@@ -150,7 +150,7 @@ def append_evaluation(path: Path, evaluation: Evaluation, *, reason: str | None 
     entry: Row = {
         "kind": "evaluation", "contract_id": contract.id,
         "contract_version": _version(contract), "contract_sha256": contract.sha256,
-        "contract_effective_from": _effective(contract),
+        "contract_effective_from": _effective(contract), **_parties(contract),
         "options": _json(manifest.get("options") or {}), "manifest": _json(manifest),
         "reason": reason,
     }
@@ -213,7 +213,8 @@ def close_period(path: Path, contract_id: str, period: str) -> Appended:
                 (contract_id, period)).fetchone()[0]
             raise UsageError(f"{contract_id} {period} is already closed (entry {by})",
                              file=path)
-        entry: Row = {"kind": "close", "contract_id": contract_id}
+        entry: Row = {"kind": "close", "contract_id": contract_id,
+                      **_recorded_parties(connection, latest)}
         rows = {CLOSED_PERIODS.name: [{"contract_id": contract_id, "period": period}]}
         return _append(connection, _next_seq(connection), entry, rows)
 
@@ -253,6 +254,21 @@ def _effective(contract: Any) -> str | None:
     """The first day of the contract version's ``effective_from`` (None without one)."""
     day = getattr(contract, "effective_from", None)
     return None if day is None else day.isoformat()
+
+
+def _parties(contract: Any) -> Row:
+    """The contract's ``client`` and ``vendor``, as the entry records them."""
+    return {"contract_client": getattr(contract, "client", None),
+            "contract_vendor": getattr(contract, "vendor", None)}
+
+
+def _recorded_parties(connection: sqlite3.Connection, entry: int) -> Row:
+    """The client and vendor recorded on ``entry`` (a period is closed under the parties of
+    the evaluation it closes; null on an entry written before they were recorded)."""
+    client, vendor = connection.execute(
+        "SELECT contract_client, contract_vendor FROM entries WHERE seq = ?", (entry,)
+    ).fetchone()
+    return {"contract_client": client, "contract_vendor": vendor}
 
 
 def _next_seq(connection: sqlite3.Connection) -> int:

@@ -12,8 +12,10 @@
 - the **open earn-back runs** and **chronic failures** as the contract's last evaluation left
   them, and per service level the failures counted from the trail (in all, in a row at the end,
   and the periods met in a row since the last failure);
-- with several contracts, the **portfolio**: the contracts side by side, credits per contract
-  (its vendor) and the worst service levels by failures.
+- with several contracts, the **portfolio**: the vendors side by side (each vendor's contracts
+  and their credits to date summed), the contracts side by side, and the worst service levels
+  by failures, each named with its vendor. A contract recorded before the ledger held client
+  and vendor stands for itself: its id in place of the vendor.
 
 Money stays :class:`~decimal.Decimal` in the document; :func:`history_to_json` writes it as
 strings. :func:`render_text`, :func:`render_markdown` and :func:`render_html` render it; the page
@@ -94,8 +96,11 @@ def _contract(ledger: Any, cid: str, entries: list[dict[str, Any]]) -> dict[str,
     currency = next((t["currency"] for t in totals), None)
     zero = period_totals[0]["net"] * 0 if period_totals else Decimal(0)  # 0.00: the scale
     levels = _levels(verdicts, credits, by_seq, {r["period"] for r in restated}, closed, zero)
+    parties = [e for e in entries if e["contract_vendor"] is not None]
     return {
         "id": cid,
+        "client": parties[-1]["contract_client"] if parties else None,
+        "vendor": parties[-1]["contract_vendor"] if parties else None,
         "currency": currency,
         "versions": _versions(evaluations, verdicts),
         "periods": sorted({v["period"] for v in verdicts}),
@@ -268,16 +273,22 @@ def _kind(label: str) -> str:
 # --------------------------------------------------------------------------- the portfolio
 
 
+def vendor_name(contract: Mapping[str, Any]) -> str:
+    """The contract's vendor, or its id where the ledger holds no vendor for it."""
+    return contract["vendor"] if contract["vendor"] is not None else contract["id"]
+
+
 def portfolio(contracts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The contracts side by side, and the worst service levels across them by the periods
-    they failed (then the critical verdicts, then the credits they cost)."""
+    """The vendors and the contracts side by side, and the worst service levels across them by
+    the periods they failed (then the critical verdicts, then the credits they cost)."""
     side = []
     worst = []
     for c in contracts:
         year = c["credit_years"][-1] if c["credit_years"] else None
         levels = c["service_levels"]
         side.append({
-            "id": c["id"], "currency": c["currency"], "periods": c["periods"],
+            "id": c["id"], "client": c["client"], "vendor": c["vendor"],
+            "currency": c["currency"], "periods": c["periods"],
             "service_levels": len(levels),
             "failed": sum(len(level["failed_periods"]) for level in levels),
             "counts": {s: sum(level["counts"][s] for level in levels) for s in STATUSES},
@@ -289,7 +300,7 @@ def portfolio(contracts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "open_earn_backs": len(c["earn_back_runs"]),
             "chronic_failures": len(c["chronic_failures"]),
         })
-        worst += [{"contract": c["id"], "service_level": level["id"],
+        worst += [{"vendor": vendor_name(c), "contract": c["id"], "service_level": level["id"],
                    "failed": len(level["failed_periods"]),
                    "critical": level["counts"]["critical"],
                    "periods": level["failed_periods"], "credits": level["credits"],
@@ -297,7 +308,39 @@ def portfolio(contracts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                   for level in levels if level["failed_periods"]]
     worst.sort(key=lambda w: (-w["failed"], -w["critical"], -w["credits"], w["contract"],
                               w["service_level"]))
-    return {"contracts": side, "worst_service_levels": worst[:WORST]}
+    return {"vendors": vendors(contracts, side), "contracts": side,
+            "worst_service_levels": worst[:WORST]}
+
+
+def vendors(contracts: Sequence[Mapping[str, Any]],
+            side: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per vendor (in the order its first contract was recorded): its contracts and
+    clients, and summed over its contracts the periods failed, the credits to date and net of
+    each contract's latest contract year (per currency: amounts in two currencies are never
+    added), the restatements, open earn-backs and chronic failures. A contract without a
+    recorded vendor is a row of its own, named by its id (``vendor_known`` false)."""
+    found: dict[tuple[bool, str], dict[str, Any]] = {}
+    for c, p in zip(contracts, side, strict=True):
+        key = (c["vendor"] is not None, vendor_name(c))
+        row = found.setdefault(key, {
+            "vendor": key[1], "vendor_known": key[0], "clients": [], "contracts": [],
+            "periods": [], "failed": 0, "to_date": {}, "restatements": 0,
+            "open_earn_backs": 0, "chronic_failures": 0})
+        row["contracts"].append(c["id"])
+        if c["client"] is not None and c["client"] not in row["clients"]:
+            row["clients"].append(c["client"])
+        row["periods"] = sorted({*row["periods"], *c["periods"]})
+        for name in ("failed", "restatements", "open_earn_backs", "chronic_failures"):
+            row[name] += p[name]
+        if p["year_credits"] is not None:
+            money_ = row["to_date"].setdefault(p["currency"], {
+                "currency": p["currency"], "years": [], "credits": Decimal(0),
+                "net": Decimal(0)})
+            if p["year"] not in money_["years"]:
+                money_["years"].append(p["year"])
+            money_["credits"] += p["year_credits"]
+            money_["net"] += p["year_net"]
+    return [{**row, "to_date": list(row["to_date"].values())} for row in found.values()]
 
 
 # --------------------------------------------------------------------------- JSON
@@ -356,7 +399,7 @@ def history_schema() -> dict[str, Any]:
         "met_since_last_failure": {"type": ["integer", "null"]}, "credits": money,
     })
     contract = record({
-        "id": text, "currency": maybe_text,
+        "id": text, "client": maybe_text, "vendor": maybe_text, "currency": maybe_text,
         "versions": {"type": "array", "items": record({"version": maybe_text,
                                                        "effective_from": maybe_text,
                                                        "periods": periods})},
@@ -383,14 +426,24 @@ def history_schema() -> dict[str, Any]:
     })
     optional_money = {"anyOf": [money, {"type": "null"}]}
     side_by_side = record({
-        "id": text, "currency": maybe_text, "periods": periods,
+        "id": text, "client": maybe_text, "vendor": maybe_text, "currency": maybe_text,
+        "periods": periods,
         "service_levels": {"type": "integer"}, "failed": {"type": "integer"},
         "counts": record({s: {"type": "integer", "minimum": 0} for s in STATUSES}),
         "year": maybe_text, "year_credits": optional_money, "year_net": optional_money,
         "credits": money, "restatements": {"type": "integer"},
         "open_earn_backs": {"type": "integer"}, "chronic_failures": {"type": "integer"},
     })
-    worst = record({"contract": text, "service_level": text, "failed": {"type": "integer"},
+    vendor = record({
+        "vendor": text, "vendor_known": {"type": "boolean"}, "clients": periods,
+        "contracts": periods, "periods": periods, "failed": {"type": "integer"},
+        "to_date": {"type": "array", "items": record({
+            "currency": maybe_text, "years": periods, "credits": money, "net": money})},
+        "restatements": {"type": "integer"}, "open_earn_backs": {"type": "integer"},
+        "chronic_failures": {"type": "integer"},
+    })
+    worst = record({"vendor": text, "contract": text, "service_level": text,
+                    "failed": {"type": "integer"},
                     "critical": {"type": "integer"}, "periods": periods, "credits": money,
                     "currency": maybe_text})
     return {
@@ -402,6 +455,7 @@ def history_schema() -> dict[str, Any]:
                               "head": maybe_text}),
             "contracts": {"type": "array", "items": contract},
             "portfolio": {"anyOf": [record({
+                "vendors": {"type": "array", "items": vendor},
                 "contracts": {"type": "array", "items": side_by_side},
                 "worst_service_levels": {"type": "array", "items": worst}}),
                 {"type": "null"}]},
@@ -426,6 +480,19 @@ def value_text(row: Mapping[str, Any], unit: str) -> str:
 
 def segment_text(segment: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={'—' if v is None else v}" for k, v in segment.items())
+
+
+def to_date_text(vendor: Mapping[str, Any], field: str) -> str:
+    """A vendor's ``credits`` or ``net`` to date, per currency: ``1,050.00 USD (2026)``."""
+    return "; ".join(f"{money(t[field], t['currency'])} ({', '.join(t['years'])})"
+                     for t in vendor["to_date"]) or "—"
+
+
+def parties_text(contract: Mapping[str, Any]) -> str:
+    """``Client Client Ltd, vendor Vendor Inc``; said so where the ledger holds neither."""
+    if contract["vendor"] is None and contract["client"] is None:
+        return "Client and vendor not recorded (entries written before the ledger held them)"
+    return f"Client {contract['client'] or '—'}, vendor {contract['vendor'] or '—'}"
 
 
 def version_text(row: Mapping[str, Any]) -> str:
@@ -504,24 +571,34 @@ def render_text(document: Mapping[str, Any]) -> str:
            + (f", head {ledger['head']}" if ledger["head"] else "")]
     portfolio_ = context["portfolio"]
     if portfolio_:
-        out += ["", "Portfolio"]
-        out += _grid(("contract", "periods", "failed", "year", "credits in year", "net in year",
-                      "restated", "earn-backs open", "chronic"),
-                     [(p["id"], _span(p["periods"]), str(p["failed"]), p["year"] or "—",
+        out += ["", "Portfolio: vendors"]
+        out += _grid(("vendor", "contracts", "clients", "periods", "failed", "credits to date",
+                      "net to date", "restated", "earn-backs open", "chronic"),
+                     [(v["vendor"], ", ".join(v["contracts"]), ", ".join(v["clients"]) or "—",
+                       _span(v["periods"]), str(v["failed"]), to_date_text(v, "credits"),
+                       to_date_text(v, "net"), str(v["restatements"]),
+                       str(v["open_earn_backs"]), str(v["chronic_failures"]))
+                      for v in portfolio_["vendors"]])
+        out += ["", "Portfolio: contracts"]
+        out += _grid(("contract", "vendor", "periods", "failed", "year", "credits in year",
+                      "net in year", "restated", "earn-backs open", "chronic"),
+                     [(p["id"], p["vendor"] or "—", _span(p["periods"]), str(p["failed"]),
+                       p["year"] or "—",
                        money(p["year_credits"], p["currency"]),
                        money(p["year_net"], p["currency"]), str(p["restatements"]),
                        str(p["open_earn_backs"]), str(p["chronic_failures"]))
                       for p in portfolio_["contracts"]])
         if portfolio_["worst_service_levels"]:
             out += ["", "Worst service levels"]
-            out += _grid(("contract", "service level", "periods failed", "critical",
+            out += _grid(("vendor", "contract", "service level", "periods failed", "critical",
                           "credits", "failed in"),
-                         [(w["contract"], w["service_level"], str(w["failed"]),
+                         [(w["vendor"], w["contract"], w["service_level"], str(w["failed"]),
                            str(w["critical"]), money(w["credits"], w["currency"]),
                            ", ".join(w["periods"])) for w in portfolio_["worst_service_levels"]])
     for c in context["contracts"]:
         out += ["", f"Contract {c['id']}: periods {_span(c['periods'])}"
-                + (f", closed {', '.join(c['closed_periods'])}" if c["closed_periods"] else "")]
+                + (f", closed {', '.join(c['closed_periods'])}" if c["closed_periods"] else ""),
+                f"  {parties_text(c)}"]
         for v in c["versions"]:
             out.append(f"  version {version_text(v)}: {', '.join(v['periods'])}")
         for level in c["service_levels"]:
@@ -583,22 +660,33 @@ def render_markdown(document: Mapping[str, Any]) -> str:
     out = [f"# History of {_cell(context['ledger']['path'])}", ""]
     portfolio_ = context["portfolio"]
     if portfolio_:
-        out += ["## Portfolio", ""]
-        out += _md_table(("contract", "periods", "periods failed", "year", "credits in year",
-                          "net in year", "restatements", "earn-backs open", "chronic"),
-                         [(p["id"], _span(p["periods"]), p["failed"], p["year"] or "—",
+        out += ["## Portfolio", "", "### Vendors", ""]
+        out += _md_table(("vendor", "contracts", "clients", "periods", "periods failed",
+                          "credits to date", "net to date", "restatements", "earn-backs open",
+                          "chronic"),
+                         [(v["vendor"], ", ".join(v["contracts"]), ", ".join(v["clients"]) or "—",
+                           _span(v["periods"]), v["failed"], to_date_text(v, "credits"),
+                           to_date_text(v, "net"), v["restatements"], v["open_earn_backs"],
+                           v["chronic_failures"]) for v in portfolio_["vendors"]])
+        out += ["", "### Contracts", ""]
+        out += _md_table(("contract", "vendor", "periods", "periods failed", "year",
+                          "credits in year", "net in year", "restatements", "earn-backs open",
+                          "chronic"),
+                         [(p["id"], p["vendor"] or "—", _span(p["periods"]), p["failed"],
+                           p["year"] or "—",
                            money(p["year_credits"], p["currency"]),
                            money(p["year_net"], p["currency"]), p["restatements"],
                            p["open_earn_backs"], p["chronic_failures"])
                           for p in portfolio_["contracts"]])
         out += ["", "### Worst service levels", ""]
-        out += _md_table(("contract", "service level", "periods failed", "critical", "credits"),
-                         [(w["contract"], w["service_level"], w["failed"], w["critical"],
-                           money(w["credits"], w["currency"]))
+        out += _md_table(("vendor", "contract", "service level", "periods failed", "critical",
+                          "credits"),
+                         [(w["vendor"], w["contract"], w["service_level"], w["failed"],
+                           w["critical"], money(w["credits"], w["currency"]))
                           for w in portfolio_["worst_service_levels"]])
         out.append("")
     for c in context["contracts"]:
-        out += [f"## {_cell(c['id'])}", ""]
+        out += [f"## {_cell(c['id'])}", "", _cell(parties_text(c)) + ".", ""]
         for level in c["service_levels"]:
             out += [f"### {_cell(level['id'])}", "",
                     f"Periods failed: {len(level['failed_periods'])}, "
@@ -667,8 +755,8 @@ def _bar_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[
 
 def add_charts(context: dict[str, Any]) -> bool:
     """Charts for the page: per contract its credits per period; with a portfolio, credits per
-    contract in its latest year and the worst service levels' failed periods. False when
-    pygal is not installed."""
+    vendor to date (its contracts' latest years, a bar per currency) and the worst service
+    levels' failed periods. False when pygal is not installed."""
     try:
         import pygal  # noqa: F401
     except ImportError:
@@ -684,14 +772,13 @@ def add_charts(context: dict[str, Any]) -> bool:
                  "earned back": [float(p["earned_back"]) for p in c["credit_periods"]]}, count)
     portfolio_ = context["portfolio"]
     if portfolio_:
-        side = portfolio_["contracts"]
+        bars = [(v["vendor"], t) for v in portfolio_["vendors"] for t in v["to_date"]]
         count += 1
         portfolio_["credits_chart"] = _bar_chart(
-            "credits per contract in its latest contract year",
-            [f"{p['id']} ({p['year'] or '—'}, {p['currency'] or '—'})" for p in side],
-            {"credits after caps": [None if p["year_credits"] is None
-                                    else float(p["year_credits"]) for p in side]},
-            count, horizontal=True)
+            "credits per vendor to date (its contracts' latest contract years)",
+            [f"{name} ({', '.join(t['years'])}, {t['currency'] or '—'})" for name, t in bars],
+            {"credits after caps": [float(t["credits"]) for _, t in bars],
+             "net": [float(t["net"]) for _, t in bars]}, count, horizontal=True)
         worst = portfolio_["worst_service_levels"]
         if worst:
             count += 1
@@ -732,26 +819,43 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 {% if portfolio %}
 <section id="portfolio">
 <h2>Portfolio</h2>
+<h3>Vendors</h3>
+<div class="scroll"><table class="vendors">
+<thead><tr><th>vendor</th><th>contracts</th><th>clients</th><th>periods</th>
+<th>periods failed</th><th>credits to date</th><th>net to date</th><th>restatements</th>
+<th>earn-backs open</th><th>chronic failures</th></tr></thead>
+<tbody>
+{% for v in portfolio.vendors %}
+<tr><td>{{ v.vendor }}</td><td>{{ v.contracts | join(", ") }}</td>
+<td>{{ v.clients | join(", ") or "—" }}</td><td>{{ span(v.periods) }}</td>
+<td class="num">{{ v.failed }}</td><td class="num">{{ to_date_text(v, "credits") }}</td>
+<td class="num">{{ to_date_text(v, "net") }}</td><td class="num">{{ v.restatements }}</td>
+<td class="num">{{ v.open_earn_backs }}</td><td class="num">{{ v.chronic_failures }}</td></tr>
+{% endfor %}
+</tbody></table></div>
+{% if portfolio.credits_chart %}<div class="chart">{{ portfolio.credits_chart }}</div>{% endif %}
+<h3>Contracts</h3>
 <div class="scroll"><table class="portfolio">
-<thead><tr><th>contract</th><th>periods</th><th>periods failed</th><th>year</th>
+<thead><tr><th>contract</th><th>vendor</th><th>periods</th><th>periods failed</th><th>year</th>
 <th>credits in year</th><th>net in year</th><th>restatements</th><th>earn-backs open</th>
 <th>chronic failures</th></tr></thead>
 <tbody>
 {% for p in portfolio.contracts %}
-<tr><td>{{ p.id }}</td><td>{{ span(p.periods) }}</td><td class="num">{{ p.failed }}</td>
+<tr><td>{{ p.id }}</td><td>{{ p.vendor or "—" }}</td><td>{{ span(p.periods) }}</td>
+<td class="num">{{ p.failed }}</td>
 <td>{{ p.year or "—" }}</td><td class="num">{{ money(p.year_credits, p.currency) }}</td>
 <td class="num">{{ money(p.year_net, p.currency) }}</td><td class="num">{{ p.restatements }}</td>
 <td class="num">{{ p.open_earn_backs }}</td><td class="num">{{ p.chronic_failures }}</td></tr>
 {% endfor %}
 </tbody></table></div>
-{% if portfolio.credits_chart %}<div class="chart">{{ portfolio.credits_chart }}</div>{% endif %}
 <h3>Worst service levels</h3>
 <div class="scroll"><table class="worst">
-<thead><tr><th>contract</th><th>service level</th><th>periods failed</th><th>critical</th>
-<th>credits</th><th>failed in</th></tr></thead>
+<thead><tr><th>vendor</th><th>contract</th><th>service level</th><th>periods failed</th>
+<th>critical</th><th>credits</th><th>failed in</th></tr></thead>
 <tbody>
 {% for w in portfolio.worst_service_levels %}
-<tr><td>{{ w.contract }}</td><td>{{ w.service_level }}</td><td class="num">{{ w.failed }}</td>
+<tr><td>{{ w.vendor }}</td><td>{{ w.contract }}</td><td>{{ w.service_level }}</td>
+<td class="num">{{ w.failed }}</td>
 <td class="num">{{ w.critical }}</td><td class="num">{{ money(w.credits, w.currency) }}</td>
 <td>{{ w.periods | join(", ") }}</td></tr>
 {% endfor %}
@@ -762,6 +866,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 {% for c in contracts %}
 <section class="contract">
 <h2>{{ c.id }}</h2>
+<p class="parties">{{ parties_text(c) }}.</p>
 <p>Periods {{ span(c.periods) }}
 {%- if c.closed_periods %}; closed {{ c.closed_periods | join(", ") }}{% endif %}.</p>
 {% if c.versions | length > 1 or c.versions and c.versions[0].version %}
@@ -852,4 +957,6 @@ def render_html(document: Mapping[str, Any]) -> str:
                       undefined=StrictUndefined, keep_trailing_newline=True)
     template = env.from_string(_PAGE)
     return template.render(**context, charts=charts, charts_hint=CHARTS_HINT, money=money,
-                           span=_span, version_text=version_text, money_columns=MONEY)
+                           span=_span, version_text=version_text,
+                           to_date_text=to_date_text, parties_text=parties_text,
+                           money_columns=MONEY)

@@ -62,7 +62,11 @@ _ENTRY_COLUMNS_1: tuple[tuple[str, str], ...] = (
 _ENTRY_COLUMNS_2: tuple[tuple[str, str], ...] = (
     ("contract_effective_from", "TEXT"),  # the version's effective_from, 2026-04-01
 )
-ENTRY_COLUMNS = _ENTRY_COLUMNS_1 + _ENTRY_COLUMNS_2
+_ENTRY_COLUMNS_3: tuple[tuple[str, str], ...] = (
+    ("contract_client", "TEXT"),  # the contract's [contract] client and vendor
+    ("contract_vendor", "TEXT"),
+)
+ENTRY_COLUMNS = _ENTRY_COLUMNS_1 + _ENTRY_COLUMNS_2 + _ENTRY_COLUMNS_3
 """An entry: one evaluation, or one period closed. ``content`` is its canonical content (of
 this row's other columns and all its rows in the tables below), ``content_sha256`` that
 content's SHA-256, ``entry_hash`` the SHA-256 of ``previous_hash + content_sha256``."""
@@ -148,7 +152,13 @@ def _version_2() -> list[str]:
     return [f"ALTER TABLE entries ADD COLUMN {name} {kind}" for name, kind in _ENTRY_COLUMNS_2]
 
 
-MIGRATIONS: list[list[str]] = [_version_1(), _version_2()]
+def _version_3() -> list[str]:
+    """The contract's client and vendor on each entry, so a ledger of several contracts can
+    be read per vendor (null before, as for :func:`_version_2`)."""
+    return [f"ALTER TABLE entries ADD COLUMN {name} {kind}" for name, kind in _ENTRY_COLUMNS_3]
+
+
+MIGRATIONS: list[list[str]] = [_version_1(), _version_2(), _version_3()]
 """Forward migrations: step ``n`` (from 0) takes a ledger from version ``n`` to ``n + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
