@@ -7,6 +7,7 @@ from __future__ import annotations
 import operator
 
 from slaengine.contract import ServiceLevel
+from slaengine.engine.batch import shown_ids
 from slaengine.lazy import np, pa, pc
 from slaengine.statistics import TallyResult, group_statistic
 from slaengine.targets import Target, percentile_of
@@ -134,17 +135,8 @@ def evidence_table(kept: pa.Table, values: pa.Array, missed: np.ndarray,
     table = kept.filter(rows)
     front = [id_field, time_field]
     table = table.select(front + [c for c in table.column_names if c not in front])
+    table = table.set_column(0, id_field, shown_ids(table[id_field]))  # shown: as text
     return table.append_column("measure", values.filter(rows))
-
-
-def shown_ids(ids: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """Record ids as the text reports show them: text stays as it is, a number (an integer
-    id) becomes its decimal text. Only the ids shown are converted, never every record's."""
-    if isinstance(ids, pa.ChunkedArray):
-        ids = ids.combine_chunks()
-    if pa.types.is_dictionary(ids.type):
-        ids = ids.dictionary_decode()
-    return ids if pa.types.is_string(ids.type) else pc.cast(ids, pa.string())
 
 
 def group_missed(
