@@ -165,7 +165,25 @@ def where_mask(table: pa.Table, where: dict[str, tuple[str, ...]]) -> np.ndarray
     for name, values in where.items():
         if name not in table.column_names:
             continue
-        column = pc.cast(table[name], pa.string())
-        hit = pc.fill_null(pc.is_in(column, value_set=pa.array(values, pa.string())), False)
-        mask &= np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+        column = table[name]
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        wanted = pa.array(values, pa.string())
+        hits = [_one_of(chunk, wanted) for chunk in chunks]
+        mask &= hits[0] if len(hits) == 1 else np.concatenate(hits or [np.zeros(0, bool)])
     return mask
+
+
+def _one_of(values: pa.Array, wanted: pa.Array) -> np.ndarray:
+    """Which of ``values`` (compared as text) are among ``wanted``; a null is not. A category
+    column (a dictionary) is looked up entry by entry, then per record by its index: no text
+    per record."""
+    if pa.types.is_dictionary(values.type):
+        entries = pc.is_in(pc.cast(values.dictionary, pa.string()), value_set=wanted)
+        known = np.append(np.asarray(pc.fill_null(entries, False).to_numpy(
+            zero_copy_only=False), dtype=bool), False)  # the last: a null record
+        indices = values.indices
+        if indices.null_count:
+            indices = pc.fill_null(indices, len(values.dictionary))
+        return known[indices.to_numpy(zero_copy_only=False)]
+    hit = pc.is_in(pc.cast(values, pa.string()), value_set=wanted)
+    return np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
