@@ -20,8 +20,8 @@ text and read back.
 from __future__ import annotations
 
 import math
+import os
 import re
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -218,7 +218,7 @@ class _IdLists:
     JSON text, indented where the placeholder stands."""
 
     def __init__(self) -> None:
-        self.token = f"ids:{secrets.token_hex(16)}:"
+        self.token = f"ids:{os.urandom(16).hex()}:"
         self.lists: list[Sequence[str]] = []
 
     def add(self, ids: Sequence[str]) -> str:

@@ -218,7 +218,7 @@ def test_the_report_text_is_the_standard_dump_of_any_document():
         "ints": [0, -1, 2**70, True, False, None],
         "empty": {"object": {}, "list": [], "tuple": (), "text": ""},
         "text": ['a "quote"', "back\\", "\x00\n\t\x1f", "é 😀 \u2028"],
-        1: "int key", 2.5: "float key", None: "null key", True: "true key",
+        3: "int key", 2.5: "float key", None: "null key", False: "false key",
         "nested": [{"a": [1, [2, {"b": ()}]], "c": {"d": {"e": [None]}}}, []],
     }
     out: list[str] = []
