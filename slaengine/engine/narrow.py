@@ -141,11 +141,17 @@ def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
     given), and how many per reason (a record in two exclusions counts once, for the first)."""
     excluded = np.zeros(table.num_rows, dtype=bool)
     counts: dict[str, int] = {}
+    span: tuple[int, int] | None = None  # the records' first and last time, once asked
     for exclusion in contract.exclusions:
         if not exclusion.applies_to(level.id) or table.num_rows == 0:
             continue
         time = table[time_field]
         start, end = (pa.scalar(t, time.type) for t in (exclusion.start, exclusion.end))
+        if pa.types.is_timestamp(time.type):
+            # an exclusion lasts hours or days: most batches hold no record in it
+            span = span or _time_span(time)
+            if span[1] < start.value or span[0] >= end.value:
+                continue
         during = pc.and_(pc.greater_equal(time, start), pc.less(time, end))
         hit = np.asarray(pc.fill_null(during, False).to_numpy(zero_copy_only=False), dtype=bool)
         hit &= where_mask(table, exclusion.where)
@@ -156,6 +162,16 @@ def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
             counts[exclusion.reason] = counts.get(exclusion.reason, 0) + int(new.sum())
         excluded |= hit
     return excluded, counts
+
+
+def _time_span(time: pa.Array | pa.ChunkedArray) -> tuple[int, int]:
+    """The first and last time of a timestamp column, in its unit (an empty span, first after
+    last, when every value is missing)."""
+    extremes = pc.min_max(time)
+    low, high = extremes["min"], extremes["max"]
+    if not low.is_valid:
+        return (1, 0)
+    return (low.value, high.value)
 
 
 def where_mask(table: pa.Table, where: dict[str, tuple[str, ...]]) -> np.ndarray:
