@@ -5,6 +5,7 @@ The types only: their JSON shape and their text for people are :mod:`slaengine.p
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -17,6 +18,54 @@ if TYPE_CHECKING:
     from slaengine.clocks.zendesk import Reconciliation
     from slaengine.contract import Contract
     from slaengine.credits.ledger import CreditSchedule
+
+class Ids(Sequence[str]):
+    """Record ids a result names (the records that missed), kept as one Arrow text array.
+
+    A verdict may name a thousand ids and an evaluation hundreds of verdicts: the ids stay in
+    Arrow until they are shown, so the JSON report writes them from the array
+    (:func:`slaengine.present.report_json`) without a Python string per id. Everything else
+    reads them as the sequence of strings they are: iterating, indexing, ``len`` and comparing
+    with a tuple of strings (``verdict.missed == ("T-1", "T-2")``) work as for a tuple.
+    """
+
+    __slots__ = ("_items", "array")
+
+    def __init__(self, array: pa.Array) -> None:
+        self.array: pa.Array = array
+        self._items: tuple[str, ...] | None = None
+
+    def items(self) -> tuple[str, ...]:
+        """The ids as Python strings (made once, on first use)."""
+        if self._items is None:
+            self._items = tuple(self.array.to_pylist())
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, index):  # type: ignore[override]  # int -> str, slice -> tuple
+        return self.items()[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.items())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Ids):
+            return self.items() == other.items()
+        if isinstance(other, tuple):
+            return self.items() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.items())
+
+    def __repr__(self) -> str:
+        return repr(self.items())
+
+    def __reduce__(self) -> tuple:
+        return (Ids, (self.array,))
+
 
 Status = Literal["met", "breached", "critical", "insufficient_data"]
 STATUSES: tuple[Status, ...] = ("met", "breached", "critical", "insufficient_data")
@@ -37,8 +86,9 @@ class Verdict:
     sample_size``), None for other statistics; ``margin`` is the
     distance to the target on the good side (negative: missed by that much). ``missed`` holds the
     ids of the records that missed a per-record target (attainment, share, percentiles), at most
-    :data:`MISSED_LIMIT` of them; ``missed_count`` is the full number. ``paused`` is the total
-    of seconds the clock stood still (``pause``), None when no pause applies. Money values are
+    :data:`MISSED_LIMIT` of them, as text (a tuple of strings, or :class:`Ids` from the engine);
+    ``missed_count`` is the full number. ``paused`` is the total of seconds the clock stood still
+    (``pause``), None when no pause applies. Money values are
     exact Decimals. ``outlook`` is set for the running period of an ``--as-of`` evaluation
     (see :mod:`slaengine.outlook`); ``provisional`` marks a verdict of a period not over at the
     ``--as-of`` instant (its figure may still change). ``note`` says why a verdict is not what
@@ -61,7 +111,7 @@ class Verdict:
     unmeasured: int
     excluded: int
     missed_count: int = 0
-    missed: tuple[str, ...] = ()
+    missed: Sequence[str] = ()
     paused: float | None = None
     outlook: dict[str, Any] | None = None
     note: str | None = None

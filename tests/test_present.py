@@ -131,3 +131,99 @@ def test_reporters_read_typed_results_not_text_read_back():
             assert "evaluation_to_dict" not in names, path.name
             assert "schedule_to_dict" not in names, path.name
         assert "Decimal" not in names, path.name
+
+
+# --------------------------------------------------------------------------- the JSON text
+
+AWKWARD_IDS = ['T-1', 'say "hi"', "back\\slash", "line\nbreak", "tab\there", "\x00\x01\x1f\x7f",
+               "café ünïcode \u2028 😀", "", "ids:00000000000000000000000000000000:0", "12345"]
+
+
+def _expected_text(evaluation) -> str:
+    """What the JSON reporter wrote before it wrote id lists from Arrow: the document dumped
+    by the standard library, with its manifest as for a stream without a file name."""
+    from slaengine.manifest import for_report
+    from slaengine.outputs import strict_json
+
+    document = strict_json(evaluation_to_dict(evaluation))
+    document["manifest"] = for_report(document["manifest"], None)
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _written(evaluation) -> str:
+    stream = io.StringIO()
+    JsonReporter().write(evaluation, stream)
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["arrow", "tuple", "integers", "empty", "mixed"])
+def test_the_json_report_is_the_standard_dump_whatever_the_ids(small, kind):
+    """The report writes id lists from their Arrow arrays, but the text is byte for byte the
+    standard library's dump of the same document: quotes, backslashes and control characters
+    escaped, Unicode kept, a placeholder-looking id left as it is, empty lists as []."""
+    import pyarrow as pa
+
+    from slaengine.verdicts import Ids
+
+    lists = {
+        "arrow": [Ids(pa.array(AWKWARD_IDS)), Ids(pa.array(AWKWARD_IDS[::-1]))],
+        "tuple": [tuple(AWKWARD_IDS), ("only",)],
+        "integers": [Ids(pa.array([7, 42, -3, 9_007_199_254_740_993]).cast(pa.string())), ()],
+        "empty": [(), Ids(pa.array([], pa.string()))],
+        "mixed": [Ids(pa.array(AWKWARD_IDS).slice(2, 5)), tuple(AWKWARD_IDS)],
+    }[kind]
+    verdicts = [replace(v, missed=lists[i % 2]) for i, v in enumerate(small.verdicts)]
+    # a figure that is not a number is written as null (strict JSON), and a segment value that
+    # looks like a placeholder is data, not a list
+    verdicts[0] = replace(verdicts[0], margin=float("nan"),
+                          segment={"team": "ids:00000000000000000000000000000000:1"})
+    evaluation = replace(small, verdicts=verdicts)
+    text = _written(evaluation)
+    assert text == _expected_text(evaluation)
+    document = json.loads(text)
+    assert document["verdicts"][0]["margin"] is None
+    assert document["verdicts"][1]["missed"] == [str(i) for i in lists[1]]
+
+
+def test_the_json_report_of_a_real_evaluation_is_the_standard_dump(small):
+    assert _written(small) == _expected_text(small)
+
+
+def test_ids_read_as_the_tuple_of_strings_they_stand_for():
+    import pickle
+
+    import pyarrow as pa
+
+    from slaengine.verdicts import Ids
+
+    ids = Ids(pa.array(["a", "b", "c"]).slice(1))
+    assert ids == ("b", "c") and ids != ("b",) and ids == Ids(pa.array(["b", "c"]))
+    assert list(ids) == ["b", "c"] and len(ids) == 2 and ids[0] == "b" and ids[-1] == "c"
+    assert hash(ids) == hash(("b", "c")) and repr(ids) == "('b', 'c')"
+    assert pickle.loads(pickle.dumps(ids)) == ("b", "c")
+    assert not Ids(pa.array([], pa.string())) and " ".join(ids) == "b c"
+
+
+def test_the_report_text_is_the_standard_dump_of_any_document():
+    """Every kind of JSON value, nested, written as json.dumps(indent=2, ensure_ascii=False)
+    writes it after strict_json: floats by repr (0.1, 1e+16, -0.0, 5e-324), non-finite floats
+    as null, big integers exactly, booleans, nulls, empty objects and lists, keys that are
+    numbers or constants, text with quotes, control characters and Unicode."""
+    from slaengine.outputs import strict_json
+    from slaengine.present import _indented
+
+    document = {
+        "floats": [0.1, 1e16, -0.0, 5e-324, 1.7976931348623157e308, float("nan"), float("inf"),
+                   -float("inf"), 2.5],
+        "ints": [0, -1, 2**70, True, False, None],
+        "empty": {"object": {}, "list": [], "tuple": (), "text": ""},
+        "text": ['a "quote"', "back\\", "\x00\n\t\x1f", "é 😀 \u2028"],
+        3: "int key", 2.5: "float key", None: "null key", False: "false key",
+        "nested": [{"a": [1, [2, {"b": ()}]], "c": {"d": {"e": [None]}}}, []],
+    }
+    out: list[str] = []
+    _indented(document, out, "")
+    assert "".join(out) == json.dumps(strict_json(document), indent=2, ensure_ascii=False,
+                                      allow_nan=False)
+    with pytest.raises(TypeError):
+        _indented({"x": Decimal("1")}, [], "")  # money is made text before, never guessed

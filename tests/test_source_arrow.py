@@ -537,3 +537,82 @@ def test_cli_evaluate_on_a_loop_folder_and_a_bad_column_type(tmp_path: Path) -> 
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert 'column "Ticket"' in result.output and "list<element: int64>" in result.output
+
+
+# --------------------------------------------------------------------------- integer ids
+
+INT_ID_CONTRACT = """
+[contract]
+id = "int-ids"
+client = "Client Ltd"
+vendor = "Vendor Inc"
+period = "month"
+timezone = "UTC"
+
+[sources.tickets]
+adapter = "arrow"
+path = "tickets.parquet"
+fields = { ticket_id = "id", created_at = "created", first_response_at = "replied" }
+
+[[service_levels]]
+id = "answered-within-1h"
+metric = "first_response_time"
+target = "90% within 1h"
+
+[[service_levels]]
+id = "volume"
+metric = "ticket_volume"
+target = "count <= 2"
+"""
+
+
+@pytest.mark.parametrize("id_type", [pa.int64(), pa.int32(), pa.uint64(), pa.int8()])
+def test_integer_ids_stay_integers_until_shown(tmp_path: Path, id_type: pa.DataType) -> None:
+    """Integer ticket ids are not made text for every record: the records keep the source's
+    type; the ids a verdict names and the evidence shows are their decimal text, as when every
+    id was made text on reading (the same report, byte for byte)."""
+    import csv
+
+    from slaengine.engine.read import join
+    from slaengine.evidence import write_evidence_files
+    from slaengine.present import evaluation_to_dict
+
+    t = lambda h, m=0: datetime(2026, 3, 2, h, m, tzinfo=UTC)  # noqa: E731
+    ids = [7, 100, 3, 42, 5] if id_type != pa.int8() else [7, 100, 3, 42, -5]
+    pq.write_table(pa.table({
+        "id": pa.array(ids, id_type),
+        "created": pa.array([t(8), t(9), t(10), t(11), t(12)], pa.timestamp("us", tz="UTC")),
+        # 7 within 1h; 100 after 2h; 3 never answered; 42 within; the last after 90 min
+        "replied": pa.array([t(8, 30), t(11), None, t(11, 10), t(13, 30)],
+                            pa.timestamp("us", tz="UTC")),
+    }), tmp_path / "tickets.parquet")
+    (tmp_path / "c.toml").write_text(INT_ID_CONTRACT)
+    config = SourceConfig(name="tickets", adapter="arrow", path=tmp_path / "tickets.parquet",
+                          fields={"ticket_id": "id", "created_at": "created"}, options={},
+                          timezone="UTC")
+    (batch,) = list(ArrowSource().read(config, ["ticket_id", "created_at"]))
+    assert batch.records["ticket_id"].type == id_type  # as the file has them
+    assert batch.records["ticket_id"].to_pylist() == ids
+    evaluation = evaluate(load_contract(tmp_path / "c.toml"), evidence=True)
+    (within,) = [v for v in evaluation.verdicts if v.service_level == "answered-within-1h"]
+    # missed: 100 (2h), 3 (never answered), the last (90 min), in record order
+    assert within.missed == ("100", "3", str(ids[4])) and within.missed_count == 3
+    assert evaluation_to_dict(evaluation)["verdicts"][0]["missed"] == ["100", "3", str(ids[4])]
+    assert evaluation.evidence["answered-within-1h"]["ticket_id"].type == pa.string()
+    (tmp_path / "evidence").mkdir()
+    written = write_evidence_files(evaluation, tmp_path / "evidence")
+    files = [p for p in written if p.parent.name == "answered-within-1h"]
+    with (tmp_path / "evidence" / files[0]).open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    # text, as before: a negative id is neutralised like any text starting with "-"
+    last = f"'{ids[4]}" if ids[4] < 0 else str(ids[4])
+    assert sorted(r["ticket_id"] for r in rows) == sorted(["100", "3", last])
+    volume = [v for v in evaluation.verdicts if v.service_level == "volume"]
+    assert evaluation.evidence["volume"]["ticket_id"].type == pa.string()
+    assert volume[0].status == "breached"  # 5 tickets against at most 2
+
+    # a link between integer ids and text ids (a survey export in CSV) compares them as text
+    records = pa.table({"ticket_id": pa.array(["42", "8", "100"])})
+    linked = pa.table({"ticket_id": pa.array(ids, id_type), "n": pa.array([1, 2, 3, 4, 5])})
+    joined, missing = join(records, linked, "ticket_id", ["n"])
+    assert joined["n"].to_pylist() == [4, None, 2] and missing == 1

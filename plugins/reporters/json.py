@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import TextIO
 
 from slaengine import hookimpl
 from slaengine.manifest import for_report
-from slaengine.outputs import strict_json
 from slaengine.plugin import Reporter
-from slaengine.present import evaluation_to_dict
+from slaengine.present import report_json
 from slaengine.verdicts import Evaluation
 
 
@@ -25,11 +23,13 @@ class JsonReporter(Reporter):
     suffix = ".json"
 
     def write(self, evaluation: Evaluation, stream: TextIO) -> None:
-        document = strict_json(evaluation_to_dict(evaluation))
-        # Written to a file: the contract's path relative to it (what verify looks for).
-        document["manifest"] = for_report(document["manifest"], getattr(stream, "name", None))
-        json.dump(document, stream, indent=2, ensure_ascii=False, allow_nan=False)
-        stream.write("\n")
+        def relative(document: dict) -> dict:
+            # Written to a file: the contract's path relative to it (what verify looks for).
+            document["manifest"] = for_report(document["manifest"], getattr(stream, "name",
+                                                                            None))
+            return document
+
+        stream.write(report_json(evaluation, relative))
 
 
 @hookimpl

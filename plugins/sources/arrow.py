@@ -25,6 +25,11 @@ _PER_US = {"s": (1, 1_000_000), "ms": (1, 1_000), "us": (1, 1), "ns": (1_000, 1)
 # A column without a timezone holds wall-clock times; the pushed-down window is widened by this
 # much on each side so no DST or offset subtlety can drop a row the engine would keep.
 _NAIVE_MARGIN = timedelta(days=1)
+NATIVE_ID_KINDS = ("tickets",)
+"""Kinds whose integer ids stay integers in the records (converting ten million ids to text
+costs more than reading them; the ids a report shows are made text then). Their id is the
+record's own identity, compared only with itself or through a link. Events carry the id of
+the ticket whose history they are, which the clocks group as text."""
 
 
 class ArrowSource(Source):
@@ -131,6 +136,7 @@ class ArrowSource(Source):
                 timezone=config.timezone,
                 rows=rows,
                 source=config.name,
+                native_id=config.kind.name in NATIVE_ID_KINDS,
             )
             # How far the reading has come, by the share of the files' rows read (rows a time
             # window leaves out are not counted: the share then ends short of the whole).

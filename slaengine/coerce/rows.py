@@ -25,6 +25,7 @@ def coerce(
     timezone: str,
     rows: pa.Array | pa.ChunkedArray | Sequence[int] | np.ndarray,
     source: str,
+    native_id: bool = False,
 ) -> tuple[pa.Table, pa.Table]:
     """Type a source's raw columns as canonical records and reject the rows that cannot be used.
 
@@ -36,6 +37,9 @@ def coerce(
     :param rows: the place of each raw row (its line number in a text file, its index
         otherwise), reported with every reject; one per row of ``raw``.
     :param source: the source's name, reported with every reject.
+    :param native_id: an integer column holding the kind's id field stays integer (its records
+        keep it; the ids a report shows are made text then): converting every record's id to
+        text costs more than reading it. Only for kinds whose id is compared with itself.
     :return: ``(records, rejected)``: the accepted rows with exactly the requested fields, in
         the order of ``columns``, typed per ``kind.fields``; and one :data:`REJECT_SCHEMA` row
         per rejected input row. A row with several problems is rejected once: ``field`` and
@@ -60,14 +64,21 @@ def coerce(
                 suggestion=did_you_mean(column, raw.column_names),
                 accepted=raw.column_names,
             )
+        values = _single(raw.column(column))
+        if native_id and name == kind.id_field and pa.types.is_integer(values.type):
+            cols[name] = Column(name, values, values)  # no whitespace, never empty: no rule
+            continue
         cols[name] = coerce_column(
-            name, _single(raw.column(column)), kind.fields[name], timezone, source, column
+            name, values, kind.fields[name], timezone, source, column
         )
 
     _check_rules(cols, kind)
 
     problems = [c for c in cols.values() if c.problem is not None]
     schema = kind.schema(list(columns))
+    if native_id and kind.id_field in cols:
+        at = schema.get_field_index(kind.id_field)
+        schema = schema.set(at, schema.field(at).with_type(cols[kind.id_field].typed.type))
     if not problems:
         records = _table([c.typed for c in cols.values()], schema, raw)
         return records, REJECT_SCHEMA.empty_table()

@@ -179,3 +179,13 @@ def _dictionary(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[st
     if indices.null_count:
         indices = pc.fill_null(indices, len(dictionary))
     return indices.to_numpy(zero_copy_only=False), dictionary
+
+
+def shown_ids(ids: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Record ids as the text reports show them: text stays as it is, a number (an integer
+    id) becomes its decimal text. Only the ids shown are converted, never every record's."""
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    if pa.types.is_dictionary(ids.type):
+        ids = ids.dictionary_decode()
+    return ids if pa.types.is_string(ids.type) else pc.cast(ids, pa.string())

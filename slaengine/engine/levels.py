@@ -13,7 +13,7 @@ from typing import Protocol
 
 from slaengine.calendars import ALWAYS
 from slaengine.contract import Contract, ServiceLevel
-from slaengine.engine.batch import Batch
+from slaengine.engine.batch import Batch, shown_ids
 from slaengine.engine.columns import evidence_fields, level_fields
 from slaengine.engine.narrow import Counted, narrow, spanned_periods, where_mask
 from slaengine.engine.read import SourceData
@@ -161,6 +161,9 @@ def period_evidence(
                   if f in records.column_names]
         records = records.select(fields)
         records = records if mask.all() else records.filter(pa.array(mask))
+        if kind.id_field in fields:  # shown: an integer id as its text
+            at = records.column_names.index(kind.id_field)
+            records = records.set_column(at, kind.id_field, shown_ids(records[kind.id_field]))
         masks = behind(role, records, grid, context)
         if masks is None:
             index = grid.index(records[kind.time_field])

@@ -7,10 +7,11 @@ from __future__ import annotations
 import operator
 
 from slaengine.contract import ServiceLevel
+from slaengine.engine.batch import shown_ids
 from slaengine.lazy import np, pa, pc
 from slaengine.statistics import TallyResult, group_statistic
 from slaengine.targets import Target, percentile_of
-from slaengine.verdicts import FAILED, MISSED_LIMIT, Concentration, Verdict, verdict_key
+from slaengine.verdicts import FAILED, MISSED_LIMIT, Concentration, Ids, Verdict, verdict_key
 
 COMPARISONS = ("<", "<=", ">", ">=")
 """The target operators whose misses the tally counts by threshold."""
@@ -134,14 +135,18 @@ def evidence_table(kept: pa.Table, values: pa.Array, missed: np.ndarray,
     table = kept.filter(rows)
     front = [id_field, time_field]
     table = table.select(front + [c for c in table.column_names if c not in front])
+    table = table.set_column(0, id_field, shown_ids(table[id_field]))  # shown: as text
     return table.append_column("measure", values.filter(rows))
 
 
 def group_missed(
     ids: pa.ChunkedArray | pa.Array, missed: np.ndarray, group_ids: np.ndarray, n_groups: int,
     limit: int = MISSED_LIMIT,
-) -> list[tuple[tuple[str, ...], int]]:
-    """Per group: the first ``limit`` missed ids (in record order) and their count."""
+) -> list[tuple[Ids, int]]:
+    """Per group: the first ``limit`` missed ids (in record order, as text) and their count.
+
+    The ids stay one Arrow array, each group's a slice of it (:class:`~slaengine.verdicts.Ids`).
+    """
     where = np.flatnonzero(missed)
     groups = group_ids[where]
     order = np.argsort(groups, kind="stable")
@@ -149,8 +154,9 @@ def group_missed(
     counts = np.bincount(groups, minlength=n_groups)
     starts = np.concatenate([[0], np.cumsum(counts)])
     keep = np.arange(len(where)) - starts[groups] < limit
-    chosen = pc.take(ids, pa.array(where[keep])).to_pylist() if len(where) else []
+    chosen = shown_ids(pc.take(ids, pa.array(where[keep], pa.int64())))
     chosen_groups = groups[keep]
-    bounds = np.searchsorted(chosen_groups, np.arange(n_groups + 1))
-    return [(tuple(str(i) for i in chosen[bounds[g]:bounds[g + 1]]), int(counts[g]))
+    bounds = np.searchsorted(chosen_groups, np.arange(n_groups + 1)).tolist()
+    counts_ = counts.tolist()
+    return [(Ids(chosen.slice(bounds[g], bounds[g + 1] - bounds[g])), counts_[g])
             for g in range(n_groups)]

@@ -146,11 +146,17 @@ def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
     only the ``counted`` ones, when given)."""
     excluded = np.zeros(table.num_rows, dtype=bool)
     counts: dict[str, int] = {}
+    span: tuple[int, int] | None = None  # the records' first and last time, once asked
     for exclusion in contract.exclusions:
         if not exclusion.applies_to(level.id) or table.num_rows == 0:
             continue
         time = table[time_field]
         start, end = (pa.scalar(t, time.type) for t in (exclusion.start, exclusion.end))
+        if pa.types.is_timestamp(time.type):
+            # an exclusion lasts hours or days: most batches hold no record in it
+            span = span or _time_span(time)
+            if span[1] < start.value or span[0] >= end.value:
+                continue
         during = pc.and_(pc.greater_equal(time, start), pc.less(time, end))
         hit = np.asarray(pc.fill_null(during, False).to_numpy(zero_copy_only=False), dtype=bool)
         hit &= where_mask(table, exclusion.where)
@@ -165,6 +171,16 @@ def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
     return excluded, counts
 
 
+def _time_span(time: pa.Array | pa.ChunkedArray) -> tuple[int, int]:
+    """The first and last time of a timestamp column, in its unit (an empty span, first after
+    last, when every value is missing)."""
+    extremes = pc.min_max(time)
+    low, high = extremes["min"], extremes["max"]
+    if not low.is_valid:
+        return (1, 0)
+    return (low.value, high.value)
+
+
 def where_mask(table: pa.Table, where: dict[str, tuple[str, ...]]) -> np.ndarray:
     """Records whose fields hold one of the listed values (fields the table lacks are skipped:
     a period-level metric's record sets need not all carry them)."""
@@ -172,7 +188,25 @@ def where_mask(table: pa.Table, where: dict[str, tuple[str, ...]]) -> np.ndarray
     for name, values in where.items():
         if name not in table.column_names:
             continue
-        column = pc.cast(table[name], pa.string())
-        hit = pc.fill_null(pc.is_in(column, value_set=pa.array(values, pa.string())), False)
-        mask &= np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+        column = table[name]
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        wanted = pa.array(values, pa.string())
+        hits = [_one_of(chunk, wanted) for chunk in chunks]
+        mask &= hits[0] if len(hits) == 1 else np.concatenate(hits or [np.zeros(0, bool)])
     return mask
+
+
+def _one_of(values: pa.Array, wanted: pa.Array) -> np.ndarray:
+    """Which of ``values`` (compared as text) are among ``wanted``; a null is not. A category
+    column (a dictionary) is looked up entry by entry, then per record by its index: no text
+    per record."""
+    if pa.types.is_dictionary(values.type):
+        entries = pc.is_in(pc.cast(values.dictionary, pa.string()), value_set=wanted)
+        known = np.append(np.asarray(pc.fill_null(entries, False).to_numpy(
+            zero_copy_only=False), dtype=bool), False)  # the last: a null record
+        indices = values.indices
+        if indices.null_count:
+            indices = pc.fill_null(indices, len(values.dictionary))
+        return known[indices.to_numpy(zero_copy_only=False)]
+    hit = pc.is_in(pc.cast(values, pa.string()), value_set=wanted)
+    return np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)

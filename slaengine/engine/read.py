@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from slaengine.contract import Contract, SourceSpec
-from slaengine.engine.batch import BatchPeriods, batch_periods
+from slaengine.engine.batch import BatchPeriods, batch_periods, shown_ids
 from slaengine.engine.spill import Held
 from slaengine.errors import DataError
 from slaengine.lazy import np, pa, pc
@@ -103,8 +103,11 @@ def source_config(contract: Contract, spec: SourceSpec) -> SourceConfig:
 def join(records: pa.Table, linked: pa.Table, key: str, fields: list[str]) -> tuple[pa.Table, int]:
     """``records`` with ``fields`` taken from the ``linked`` record whose id equals their
     ``key``; null where there is none (also returned: how many had none)."""
-    index = pc.index_in(records[key], value_set=linked[key].combine_chunks()
-                        if isinstance(linked[key], pa.ChunkedArray) else linked[key])
+    values, ids = records[key], linked[key]
+    if values.type != ids.type:  # an integer id (Parquet) against text: compared as text
+        values, ids = shown_ids(values), shown_ids(ids)
+    index = pc.index_in(values, value_set=ids.combine_chunks()
+                        if isinstance(ids, pa.ChunkedArray) else ids)
     for name in fields:
         records = records.append_column(name, pc.take(linked[name], index))
     return records, int(pc.sum(pc.is_null(index)).as_py() or 0)
