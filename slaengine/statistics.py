@@ -268,15 +268,21 @@ class Tally:
         if not groups.size:
             return
         layout = layout or Layout.of(groups)
-        self._grow(int(layout.present[-1]) + 1)
+        size = int(layout.present[-1]) + 1
+        self._grow(size)
         present, starts = layout.present, layout.starts
-        xs = layout.arrange(x)
+        # Sums and kept values are taken run by run, so they need the batch in group order;
+        # counts alone are the same however the records lie: counted where they are.
+        arranged = layout.order is None or self.sums is not None or self.values is not None
+        xs = layout.arrange(x) if arranged else x
         measured = ~np.isnan(xs)
 
         few = len(present) <= _FEW_GROUPS
         bounds = list(zip(starts.tolist(), (starts + layout.counts).tolist(), strict=True))
 
         def count(bits: np.ndarray) -> np.ndarray:
+            if not arranged:
+                return np.bincount(groups[bits], minlength=size)[present]
             if few:  # a batch usually holds few groups: count each run directly
                 return np.array([np.count_nonzero(bits[a:b]) for a, b in bounds],
                                 dtype=np.int64)
@@ -288,7 +294,9 @@ class Tally:
         if self.sample is not None and self.wins is not None:
             if success is None:
                 raise ValueError("share needs success=: one outcome per record")
-            ok = layout.arrange(np.asarray(success, dtype=np.float64))
+            ok = np.asarray(success, dtype=np.float64)
+            if arranged:
+                ok = layout.arrange(ok)
             known = measured & ~np.isnan(ok)
             self.sample[present] += count(known)
             self.wins[present] += count(known & (ok != 0))
@@ -452,7 +460,7 @@ class Layout:
         counts = counts[present]
         starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
         order = None
-        if len(present) > 1:
+        if len(present) > 1 and not _ascending(groups):  # in order already: nothing to sort
             small = groups.astype(np.int16 if present[-1] < 2**15 else np.int64)
             order = pc.sort_indices(pa.array(small)).to_numpy()  # Arrow's stable radix sort
         return cls(order, present, starts, counts)
@@ -460,6 +468,16 @@ class Layout:
     def arrange(self, values: np.ndarray) -> np.ndarray:
         """``values`` (one per record) in group order."""
         return values if self.order is None else values[self.order]
+
+
+def _ascending(groups: np.ndarray) -> bool:
+    """Whether ``groups`` never decreases (records in time order grouped by period alone):
+    a stable sort would leave them as they are. A short look at the start settles most
+    batches that are not."""
+    head = groups[:64]
+    if (head[1:] < head[:-1]).any():
+        return False
+    return bool((groups[1:] >= groups[:-1]).all())
 
 
 # On arrays these are numpy's element-wise comparisons (np.less, ...).
