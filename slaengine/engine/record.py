@@ -234,10 +234,12 @@ class RecordLevel:
             picked = self._first_per_group(missed, groups)
         else:
             # a batch usually holds few groups (records come in time order): a pass per group
+            # the missed rows once, then each group's among them (misses are a part of a batch)
+            where = np.flatnonzero(missed)
+            owners = groups[where] if len(present) > 1 else None
             chosen: list[np.ndarray] = []
             for group in wanting.tolist():
-                mine = missed if len(present) == 1 else missed & (groups == group)
-                rows = np.flatnonzero(mine)
+                rows = where if owners is None else where[owners == group]
                 left = self.missed_limit - int(self.missed_seen[group])
                 chosen.append(rows[:left])
                 self.missed_seen[group] += min(len(rows), left)
