@@ -268,21 +268,15 @@ class Tally:
         if not groups.size:
             return
         layout = layout or Layout.of(groups)
-        size = int(layout.present[-1]) + 1
-        self._grow(size)
+        self._grow(int(layout.present[-1]) + 1)
         present, starts = layout.present, layout.starts
-        # Sums and kept values are taken run by run, so they need the batch in group order;
-        # counts alone are the same however the records lie: counted where they are.
-        arranged = layout.order is None or self.sums is not None or self.values is not None
-        xs = layout.arrange(x) if arranged else x
+        xs = layout.arrange(x)
         measured = ~np.isnan(xs)
 
         few = len(present) <= _FEW_GROUPS
         bounds = list(zip(starts.tolist(), (starts + layout.counts).tolist(), strict=True))
 
         def count(bits: np.ndarray) -> np.ndarray:
-            if not arranged:
-                return np.bincount(groups[bits], minlength=size)[present]
             if few:  # a batch usually holds few groups: count each run directly
                 return np.array([np.count_nonzero(bits[a:b]) for a, b in bounds],
                                 dtype=np.int64)
@@ -294,9 +288,7 @@ class Tally:
         if self.sample is not None and self.wins is not None:
             if success is None:
                 raise ValueError("share needs success=: one outcome per record")
-            ok = np.asarray(success, dtype=np.float64)
-            if arranged:
-                ok = layout.arrange(ok)
+            ok = layout.arrange(np.asarray(success, dtype=np.float64))
             known = measured & ~np.isnan(ok)
             self.sample[present] += count(known)
             self.wins[present] += count(known & (ok != 0))

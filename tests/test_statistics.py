@@ -283,10 +283,9 @@ def test_selection_shared_with_a_second_thread_gives_the_same_values(monkeypatch
     wanted=st.sets(st.sampled_from(["count", "mean", "median", "share", "attainment"]),
                    min_size=1),
 )
-def test_layout_shortcuts_count_as_a_sorted_batch_does(rows, ascending, wanted):
-    # A batch whose groups never decrease is left in place, and a tally asked only for
-    # counts counts the records where they lie: both must give, bit for bit (float sums
-    # included), what counting the batch sorted by group gives.
+def test_a_batch_in_group_order_counts_as_a_sorted_one_does(rows, ascending, wanted):
+    # A batch whose groups never decrease is left in place (not sorted): it must give, bit
+    # for bit (float sums included), what counting the batch sorted by group gives.
     from slaengine import statistics
     from slaengine.statistics import Layout, Tally
 
