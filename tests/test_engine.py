@@ -335,12 +335,15 @@ def test_period_by_must_name_a_time_field(tmp_path):
     assert 'did you mean "resolved_at"?' in info.value.render()
 
 
+@pytest.mark.parametrize("agents", [30, 4, 1])
 @pytest.mark.parametrize("batch_rows", [7, 64, 1000])
 def test_missed_ids_are_the_first_of_each_group_however_many_groups_a_batch_holds(
-        tmp_path, monkeypatch, batch_rows):
+        tmp_path, monkeypatch, batch_rows, agents):
     # 600 tickets over two months, 30 agents (more groups per batch than the engine walks one
-    # by one), every third ticket answered late. With room for 2 ids per verdict, each verdict
-    # keeps the first two late tickets of its (month, agent) in file order, and counts them all.
+    # by one), 4 (fewer: each group's run of the batch is read) or 1 (the batch is in group
+    # order already), every third ticket answered late. With room for 2 ids per verdict, each
+    # verdict keeps the first two late tickets of its (month, agent) in file order, and counts
+    # them all.
     from slaengine.engine.record import RecordLevel
     from slaengine.plugins.sources.csv import CsvSource
 
@@ -350,7 +353,7 @@ def test_missed_ids_are_the_first_of_each_group_however_many_groups_a_batch_hold
     late: dict[tuple[str, str], list[str]] = {}
     for i in range(600):
         month = "03" if i < 300 else "04"
-        agent = f"a{(i * 7) % 30:02d}"
+        agent = f"a{(i * 7) % agents:02d}"
         minutes = 90 if i % 3 == 0 else 10
         rows.append(f"T{i},2026-{month}-10 09:00,2026-{month}-10 "
                     f"{9 + minutes // 60:02d}:{minutes % 60:02d},{agent}")
@@ -366,9 +369,47 @@ def test_missed_ids_are_the_first_of_each_group_however_many_groups_a_batch_hold
         '[[service_levels]]\nid = "frt"\nmetric = "first_response_time"\nby = ["agent"]\n'
         'target = "90% within 1h"\n')
     verdicts = evaluate(load_contract(tmp_path / "c.toml")).verdicts
-    assert len(verdicts) == 60
+    assert len(verdicts) == 2 * agents
     for v in verdicts:
         expected = late.get((v.period, v.segment["agent"]), [])
+        assert (v.missed, v.missed_count) == (tuple(expected[:2]), len(expected))
+
+
+@pytest.mark.parametrize("batch_rows", [5, 64, 1000])
+def test_missed_ids_skip_groups_whose_records_where_leaves_out(tmp_path, monkeypatch,
+                                                               batch_rows):
+    # Four agents, where = email only: a01 answers only by phone, so its group is in every
+    # batch but none of its records is kept; a02 alternates phone and email. Every third
+    # ticket is late. With room for 2 ids per verdict, each agent's verdict names its first
+    # two late emails in file order and counts them all, and no agent's ids land in another's.
+    from slaengine.engine.record import RecordLevel
+    from slaengine.plugins.sources.csv import CsvSource
+
+    monkeypatch.setattr(RecordLevel, "missed_limit", 2)
+    monkeypatch.setattr(CsvSource, "batch_rows", batch_rows)
+    rows = ["id,created,reply,agent,channel"]
+    late: dict[str, list[str]] = {}
+    for i in range(200):
+        agent = f"a{i % 4:02d}"
+        email = agent != "a01" and not (agent == "a02" and i % 8 == 2)
+        minutes = 90 if i % 3 == 0 else 10
+        rows.append(f"T{i},2026-03-10 09:00,2026-03-10 {9 + minutes // 60:02d}:"
+                    f"{minutes % 60:02d},{agent},{'email' if email else 'phone'}")
+        if email and minutes > 60:
+            late.setdefault(agent, []).append(f"T{i}")
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "c.toml").write_text(
+        '[contract]\nid = "c"\nclient = "C"\nvendor = "V"\nmonthly_fee = "1.00"\n'
+        'period = "month"\ntimezone = "UTC"\n'
+        '[sources.tickets]\nadapter = "csv"\npath = "t.csv"\n'
+        'fields = { ticket_id = "id", created_at = "created", first_response_at = "reply", '
+        'agent = "agent", channel = "channel" }\n'
+        '[[service_levels]]\nid = "frt"\nmetric = "first_response_time"\nby = ["agent"]\n'
+        'where = { channel = ["email"] }\ntarget = "90% within 1h"\n')
+    verdicts = evaluate(load_contract(tmp_path / "c.toml")).verdicts
+    assert sorted(v.segment["agent"] for v in verdicts) == ["a00", "a02", "a03"]
+    for v in verdicts:
+        expected = late[v.segment["agent"]]
         assert (v.missed, v.missed_count) == (tuple(expected[:2]), len(expected))
 
 

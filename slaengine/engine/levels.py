@@ -209,10 +209,12 @@ class PeriodLevel:
         self.kind = contract.sources[level.source].record_kind
         self.main_role = next(role for role, name in level.inputs.items()
                               if name == level.source)
-        self.empty = {role: contract.sources[name].record_kind.schema(
-            [f for f in level_fields(contract, level, registry, role)
-             if f in contract.sources[name].record_kind.fields]).empty_table()
-            for role, name in level.inputs.items()}
+        self.fields = {role: [f for f in level_fields(contract, level, registry, role)
+                              if f in contract.sources[name].record_kind.fields]
+                       for role, name in level.inputs.items()}
+        self.empty = {role: contract.sources[name].record_kind.schema(fields).empty_table()
+                      for (role, name), fields in zip(level.inputs.items(),
+                                                      self.fields.values(), strict=True)}
         self.context = period_context(contract, level)
         self.parts: dict[str, list[pa.Table]] = {role: [] for role in level.inputs}
         self.counted = new_account(level)
@@ -230,7 +232,11 @@ class PeriodLevel:
             chosen = narrowing.chosen
         else:
             chosen = where_mask(table, self.level.where)
-        records = table if chosen.all() else table.filter(pa.array(chosen))
+        if chosen.all():
+            records = table
+        else:  # only the columns the metric reads are filtered: a batch holds many more
+            wanted = [f for f in self.fields[role] if f in table.column_names]
+            records = table.select(wanted).filter(pa.array(chosen))
         if records.num_rows:
             parts = self.parts[role]
             parts.append(self.summarise(role, records, self.context))

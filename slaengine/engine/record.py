@@ -43,7 +43,8 @@ class Measured:
     with their measures (``mask``: which rows were kept, None for all).
 
     ``numbers`` are the measures as float64 (NaN: not measured); ``outcomes`` (made on first
-    use, for ``share``) each record's success as 1.0, 0.0 or NaN (unknown).
+    use, for ``share``) each record's success as 1.0, 0.0 or NaN (unknown); ``layout`` (once
+    counted) how the kept records fall into groups.
     """
 
     narrowing: Narrowing
@@ -52,6 +53,7 @@ class Measured:
     values: pa.Array | None = None
     numbers: np.ndarray | None = None
     paused: np.ndarray | None = None
+    layout: Layout | None = None
     _outcomes: np.ndarray | None = None
 
     def outcomes(self, metric: Metric) -> np.ndarray:
@@ -166,7 +168,7 @@ class RecordLevel:
         outcomes = shared.outcomes(self.metric) if self.tally.sample is not None else None
         # Tallies of the same records grouped the same way share one layout.
         key = ("layout", self.grouping, None if shared.mask is None else self.share_key)
-        layout = batch.shared(key, lambda _: Layout.of(groups))
+        layout = shared.layout = batch.shared(key, lambda _: Layout.of(groups))
         self.tally.add(shared.numbers, groups, outcomes, layout)
         return groups
 
@@ -232,12 +234,15 @@ class RecordLevel:
         wanting = present[self.missed_seen[present] < self.missed_limit]
         if len(wanting) > self.few_groups:
             picked = self._first_per_group(missed, groups)
+        elif shared.layout is not None:
+            picked = self._first_of_runs(missed, shared.layout, wanting)
         else:
-            # a batch usually holds few groups (records come in time order): a pass per group
+            # the missed rows once, then each group's among them (misses are a part of a batch)
+            where = np.flatnonzero(missed)
+            owners = groups[where] if len(present) > 1 else None
             chosen: list[np.ndarray] = []
             for group in wanting.tolist():
-                mine = missed if len(present) == 1 else missed & (groups == group)
-                rows = np.flatnonzero(mine)
+                rows = where if owners is None else where[owners == group]
                 left = self.missed_limit - int(self.missed_seen[group])
                 chosen.append(rows[:left])
                 self.missed_seen[group] += min(len(rows), left)
@@ -253,6 +258,30 @@ class RecordLevel:
             self.evidence_parts.append((
                 evidence_table(kept, shared.values, missed, self.kind.id_field,
                                self.kind.time_field), groups[missed]))
+
+    def _first_of_runs(self, missed: np.ndarray, layout: Layout,
+                       wanting: np.ndarray) -> np.ndarray:
+        """The first missed rows of each group in ``wanting`` (ascending ids of the batch, few)
+        while it has room, read from the group's run in the layout of the kept records: only
+        the records of groups with room are looked at (a group whose ids are all taken costs
+        nothing; one with no record kept has none)."""
+        chosen: list[np.ndarray] = []
+        places = np.searchsorted(layout.present, wanting)
+        counted = places < len(layout.present)  # a group may have no record kept (where)
+        counted[counted] = layout.present[places[counted]] == wanting[counted]
+        for group, place in zip(wanting[counted].tolist(), places[counted].tolist(),
+                                strict=True):
+            start = int(layout.starts[place])
+            end = start + int(layout.counts[place])
+            left = self.missed_limit - int(self.missed_seen[group])
+            if layout.order is None:
+                rows = start + np.flatnonzero(missed[start:end])[:left]
+            else:
+                run = layout.order[start:end]  # the group's rows, in batch order
+                rows = run[np.flatnonzero(missed[run])[:left]]
+            chosen.append(rows)
+            self.missed_seen[group] += len(rows)
+        return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.intp)
 
     def _compact_missed(self) -> None:
         """Keep only the earliest ``missed_limit`` (class limit) missed ids of each group, by
