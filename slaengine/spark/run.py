@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ from slaengine.manifest import Digests
 from slaengine.plugin import combine_summaries, reject_schema
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.progress import Progress, reporter
-from slaengine.spark import orders, support
+from slaengine.spark import catalog, orders, support
 from slaengine.spark.partition import PartitionJob, PartitionState, first_per_group
 from slaengine.spark.read import file_batches, spark_frame
 from slaengine.statistics import Tally
@@ -51,9 +51,9 @@ def evaluate(
     registry = (registry or build_registry()).with_clocks(contract.clocks)
     support.check(contract, registry)
     step = reporter(progress)
-    files = source_files(contract, registry)
-    digests = Digests({name: spec.path for name, spec in contract.sources.items()}, files,
-                      contract_folder(contract))
+    files = _local_files(contract, registry)
+    digests = Digests({name: spec.path for name, spec in contract.sources.items()
+                       if name in files}, files, contract_folder(contract))
     try:
         streamed, _ = plan(contract, registry, False)
         accounts: dict[str, SourceAccount] = {}
@@ -61,8 +61,8 @@ def evaluate(
             step(f"reading {name} with Spark")
             levels = streamed.get(name, [])
             ordered = orders.ordered_tallies(lv for lv in levels if isinstance(lv, RecordLevel))
-            states, picks = _read(spark, contract, registry, name, fields, files[name], as_of,
-                                  ordered, costs)
+            states, picks = _read(spark, contract, registry, name, fields,
+                                  files.get(name, []), as_of, ordered, costs)
             accounts[name] = _account(contract, name, states)
             _merge(levels, states)
             records = [lv for lv in levels if isinstance(lv, RecordLevel)]
@@ -105,10 +105,13 @@ def collect(spark: SparkSession, contract: Contract, registry: Registry, name: s
     columns = {f: config.fields.get(f, f) for f in fields}
     time_range = (None, as_of)
     batch_rows = int(registry.sources[spec.adapter].batch_rows)
-    frame = spark_frame(spark, contract, spec, files, columns, time_range)
-    job = PartitionJob(contract=contract, source=name, columns=columns,
-                       files=file_batches(files, spec, columns, time_range, contract.timezone,
-                                          batch_rows),
+    if catalog.is_catalog(contract, name):
+        frame, layouts = catalog.catalog_frame(spark, contract, name, columns, time_range,
+                                               batch_rows)
+    else:
+        frame = spark_frame(spark, contract, spec, files, columns, time_range)
+        layouts = file_batches(files, spec, columns, time_range, contract.timezone, batch_rows)
+    job = PartitionJob(contract=contract, source=name, columns=columns, files=layouts,
                        batch_rows=batch_rows, as_of=as_of)
     wanted = {number: sorted(tally.orders) for number, (tally, _) in enumerate(ordered)}
     rows = orders.ranked(frame.mapInArrow(job, orders.OUTPUT), wanted).collect()
@@ -142,9 +145,18 @@ def _read(spark: SparkSession, contract: Contract, registry: Registry, name: str
     return found.states, found.picks
 
 
+def _local_files(contract: Contract, registry: Registry) -> dict[str, list]:
+    """The local files of every source read from files the contract names (what the manifest
+    hashes); a table or a URI has none here."""
+    local = replace(contract, sources={name: spec for name, spec in contract.sources.items()
+                                       if not catalog.is_catalog(contract, name)})
+    return source_files(local, registry)
+
+
 def _account(contract: Contract, name: str, states: list[PartitionState]) -> SourceAccount:
     spec = contract.sources[name]
-    account = SourceAccount(source=name, adapter=spec.adapter, path=str(spec.path))
+    account = SourceAccount(source=name, adapter=spec.adapter,
+                            path=catalog.where_of(contract, name))
     reasons: dict[str, int] = {}
     for state in states:
         account.read += state.read
@@ -257,6 +269,9 @@ def _finish(contract: Contract, registry: Registry, streamed: dict[str, list[Str
     if as_of is not None:
         manifest_options["as_of"] = as_of.isoformat()
     found = manifest(contract, registry, manifest_options, digests)
+    for name in sorted(contract.sources):
+        if catalog.is_catalog(contract, name):  # the catalog owns the files: no digest
+            found["inputs"][name] = {"path": catalog.where_of(contract, name)}
     found["engine"] = engine
     evaluation = Evaluation(
         contract=contract, verdicts=verdicts, sources=accounts,
