@@ -1,12 +1,15 @@
 """A contract evaluated on Apache Spark, with the verdicts of the local engine.
 
-Spark reads the sources (``spark.read.parquet`` of an ``arrow`` source's files: only the needed
-columns, the evaluated window pushed down as a filter); inside ``mapInArrow`` every partition
-runs the local engine's own Arrow functions on its rows — coercion and rejects, the narrowing,
-the measures, the per-group tallies — and sends the driver one small state: counters per
-group, never records (:mod:`slaengine.spark.partition`). The driver adds the states up in the
-order the local engine reads the data (:mod:`slaengine.spark.merge`) and finishes every level
-exactly as the local engine does, so the report is the local engine's, bit for bit.
+Spark reads the sources (``spark.read.parquet`` of an ``arrow`` source's files or URI, or a
+``spark-table`` source's catalog table: only the needed columns, the evaluated window pushed
+down as a filter); inside ``mapInArrow`` every partition runs the local engine's own Arrow
+functions on its rows — coercion and rejects, the narrowing, the measures, the per-group
+tallies — and sends the driver one small state: counters per group, never records
+(:mod:`slaengine.spark.partition`). Order statistics are selected inside Spark at the local
+engine's nearest ranks, one value per group and statistic (:mod:`slaengine.spark.orders`).
+The driver adds the states up in the order the local engine reads the data
+(:mod:`slaengine.spark.run`) and finishes every level exactly as the local engine does, so
+the report is the local engine's, bit for bit.
 
 What Spark does not evaluate yet (CSV and Zendesk sources, event clocks, period-level metrics
 that need their records whole, linked sources, evidence, rejects written out) is refused by

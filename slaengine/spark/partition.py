@@ -4,18 +4,18 @@ Inside ``mapInArrow``, the partition's rows are cut into the batches the local e
 (:class:`FileBatches`: the same rows, by file, row group and ``batch_rows``), and each batch
 goes through what the local engine does with it: :func:`slaengine.coerce.coerce` (rejects
 counted by reason), the ``as_of`` cut, the period keys, and every streamed level's ``add``.
-What leaves the partition is one :class:`PartitionState`, pickled into one cell: counters
-per (period, segment) group, the per-batch sums (one float per group and batch), the first
-missed ids of each group, the period-level summaries — never the records. The one part that
-grows with the rows is the measured values an order statistic (a median, a p90) needs: one
-float per measured record (see the README's Spark section).
-"""
+What leaves the partition for the driver is one :class:`PartitionState`, pickled into one
+cell: counters per (period, segment) group, the per-batch sums (one float per group and
+batch), the first missed ids of each group, the period-level summaries — never the records.
+The measured values an order statistic (a median, a p90) needs leave the partition batch by
+batch as rows for Spark to rank (:mod:`slaengine.spark.orders`), not for the driver."""
 
 from __future__ import annotations
 
 import io
 import pickle
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +33,7 @@ from slaengine.errors import SlaError
 from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
 from slaengine.pluginmanager import build_registry
+from slaengine.spark.orders import ordered_tallies, output_schema, value_rows
 
 FILE_COLUMN = "_slaengine_file"
 ROW_COLUMN = "_slaengine_row"
@@ -90,6 +91,7 @@ class PartitionState:
     sums: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = field(default_factory=dict)
     levels: dict[str, LevelState] = field(default_factory=dict)
     error: tuple[str, str, str | None, str | None] | None = None
+    seconds: float = 0.0  # the partition's time in the local engine's functions
 
 
 class OrderedRecordLevel(RecordLevel):
@@ -179,15 +181,24 @@ class PartitionJob:
         vars(self).update(state)
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """The partition's measured values for Spark to rank, batch by batch, then its state
+        (rows of :data:`slaengine.spark.orders.OUTPUT`)."""
         state = PartitionState()
+        started = time.perf_counter()
         try:
-            self.run(batches, state)
+            yield from self.run(batches, state)
         except SlaError as exc:
             state = PartitionState(error=(type(exc).__name__, exc.message, exc.file, exc.where))
-        yield pa.RecordBatch.from_pydict({"state": [pickle.dumps(state, protocol=5)]},
-                                         schema=pa.schema([("state", pa.binary())]))
+        state.seconds = time.perf_counter() - started
+        size = 1
+        yield pa.RecordBatch.from_arrays(
+            [pa.array([pickle.dumps(state, protocol=5)], pa.binary()), pa.nulls(size, pa.int32()),
+             pa.nulls(size, pa.string()), pa.nulls(size, pa.float64())], schema=output_schema())
 
-    def run(self, batches: Iterator[pa.RecordBatch], state: PartitionState) -> None:
+    def run(self, batches: Iterator[pa.RecordBatch], state: PartitionState,
+            ) -> Iterator[pa.RecordBatch]:
+        """Feed the partition's batches to the levels into ``state``; after each batch, the
+        values its order statistics kept."""
         contract = self.contract
         registry = build_registry().with_clocks(contract.clocks)
         streamed, _ = plan(contract, registry, False)
@@ -199,9 +210,13 @@ class PartitionJob:
             if all(level.tally is not t for t in tallies.values()):
                 tallies[level.level.id] = level.tally
                 level.tally.steps = []
+        ordered = ordered_tallies(records_levels)
         indexes = records_levels[0].indexes if records_levels else {}
         for raw, order, key in self.batches(batches):
             self.feed(raw, order, key, levels, tallies, indexes, state)
+            rows = value_rows(ordered, indexes)
+            if rows is not None:
+                yield rows
         state.groupings = {grouping: list(index.pairs) for grouping, index in indexes.items()}
         for owner, tally in tallies.items():
             tally.steps = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from slaengine.manifest import Digests
 from slaengine.plugin import combine_summaries, reject_schema
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.progress import Progress, reporter
-from slaengine.spark import support
+from slaengine.spark import catalog, orders, support
 from slaengine.spark.partition import PartitionJob, PartitionState, first_per_group
 from slaengine.spark.read import file_batches, spark_frame
 from slaengine.statistics import Tally
@@ -41,24 +42,31 @@ def evaluate(
     contract: Contract, spark: SparkSession, registry: Registry | None = None, *,
     options: dict[str, Any] | None = None, as_of: datetime | None = None,
     progress: Progress | Callable[[str], None] | None = None,
+    costs: list[PartitionCost] | None = None,
 ) -> Evaluation:
     """Evaluate ``contract`` on Spark (``spark``: the session): the local engine's
     :func:`slaengine.engine.evaluate`, with the same result. Features Spark does not
-    evaluate yet are refused first (:mod:`slaengine.spark.support`)."""
+    evaluate yet are refused first (:mod:`slaengine.spark.support`). ``costs``, a list,
+    receives what each partition cost and sent the driver."""
     registry = (registry or build_registry()).with_clocks(contract.clocks)
     support.check(contract, registry)
     step = reporter(progress)
-    files = source_files(contract, registry)
-    digests = Digests({name: spec.path for name, spec in contract.sources.items()}, files,
-                      contract_folder(contract))
+    files = _local_files(contract, registry)
+    digests = Digests({name: spec.path for name, spec in contract.sources.items()
+                       if name in files}, files, contract_folder(contract))
     try:
         streamed, _ = plan(contract, registry, False)
         accounts: dict[str, SourceAccount] = {}
         for name, fields in needed_fields(contract, registry).items():
             step(f"reading {name} with Spark")
-            states = _read(spark, contract, registry, name, fields, files[name], as_of)
+            levels = streamed.get(name, [])
+            ordered = orders.ordered_tallies(lv for lv in levels if isinstance(lv, RecordLevel))
+            states, picks = _read(spark, contract, registry, name, fields,
+                                  files.get(name, []), as_of, ordered, costs)
             accounts[name] = _account(contract, name, states)
-            _merge(streamed.get(name, []), states)
+            _merge(levels, states)
+            records = [lv for lv in levels if isinstance(lv, RecordLevel)]
+            orders.apply(picks, ordered, records[0].indexes if records else {})
         engine = {"name": ENGINE, "pyspark": _pyspark_version(),
                   "master": spark.sparkContext.master}
         return _finish(contract, registry, streamed, accounts, digests, options, as_of, step,
@@ -67,33 +75,88 @@ def evaluate(
         digests.close()
 
 
-def _read(spark: SparkSession, contract: Contract, registry: Registry, name: str,
-          fields: list[str], files: list, as_of: datetime | None) -> list[PartitionState]:
-    """Every partition's state of source ``name``, in partition order."""
+@dataclass(frozen=True)
+class PartitionCost:
+    """One partition of a source: its rows, its time in the local engine's functions inside
+    ``mapInArrow``, and the bytes of the state it sent the driver."""
+
+    source: str
+    rows: int
+    seconds: float
+    state_bytes: int
+
+
+@dataclass(frozen=True)
+class Collected:
+    """What the driver received for one source: the partitions' states and Spark's picks of
+    the order statistics (one value per group and statistic)."""
+
+    states: list[PartitionState]
+    picks: list[orders.Pick]
+    sizes: list[int]  # each state's pickled bytes
+
+
+def collect(spark: SparkSession, contract: Contract, registry: Registry, name: str,
+            fields: list[str], files: list, as_of: datetime | None,
+            ordered: list[tuple[Tally, tuple]]) -> Collected:
+    """Everything the driver receives for source ``name``: no record, and per group only."""
     spec = contract.sources[name]
     config = source_config(contract, spec)
     columns = {f: config.fields.get(f, f) for f in fields}
     time_range = (None, as_of)
     batch_rows = int(registry.sources[spec.adapter].batch_rows)
-    frame = spark_frame(spark, contract, spec, files, columns, time_range)
-    job = PartitionJob(contract=contract, source=name, columns=columns,
-                       files=file_batches(files, spec, columns, time_range, contract.timezone,
-                                          batch_rows),
+    if catalog.is_catalog(contract, name):
+        frame, layouts = catalog.catalog_frame(spark, contract, name, columns, time_range,
+                                               batch_rows)
+    else:
+        frame = spark_frame(spark, contract, spec, files, columns, time_range)
+        layouts = file_batches(files, spec, columns, time_range, contract.timezone, batch_rows)
+    job = PartitionJob(contract=contract, source=name, columns=columns, files=layouts,
                        batch_rows=batch_rows, as_of=as_of)
-    rows = frame.mapInArrow(job, "state binary").collect()
-    states = [pickle.loads(row["state"]) for row in rows]  # written by PartitionJob above
-    for state in states:
+    wanted = {number: sorted(tally.orders) for number, (tally, _) in enumerate(ordered)}
+    rows = orders.ranked(frame.mapInArrow(job, orders.OUTPUT), wanted).collect()
+    states, picks, sizes = [], [], []
+    for row in rows:
+        if row["state"] is not None:
+            sizes.append(len(row["state"]))
+            states.append(pickle.loads(row["state"]))  # written by PartitionJob above
+        else:
+            picks.append(orders.Pick(row["tally"], row["grp"], row["rank"], row["n"],
+                                     row["value"]))
+    return Collected(states, picks, sizes)
+
+
+def _read(spark: SparkSession, contract: Contract, registry: Registry, name: str,
+          fields: list[str], files: list, as_of: datetime | None,
+          ordered: list[tuple[Tally, tuple]], costs: list[PartitionCost] | None,
+          ) -> tuple[list[PartitionState], list[orders.Pick]]:
+    """Every partition's state of source ``name`` and Spark's picks of its order
+    statistics; a partition's error raised as the local engine raises it."""
+    found = collect(spark, contract, registry, name, fields, files, as_of, ordered)
+    for state in found.states:
         if state.error is not None:
             kind, message, file, where = state.error
             error = {"DataError": DataError, "ContractError": ContractError,
                      "UsageError": UsageError}.get(kind, DataError)
             raise error(message, file=file, where=where)
-    return states
+    if costs is not None:
+        costs.extend(PartitionCost(name, state.read, state.seconds, size)
+                     for state, size in zip(found.states, found.sizes, strict=True))
+    return found.states, found.picks
+
+
+def _local_files(contract: Contract, registry: Registry) -> dict[str, list]:
+    """The local files of every source read from files the contract names (what the manifest
+    hashes); a table or a URI has none here."""
+    local = replace(contract, sources={name: spec for name, spec in contract.sources.items()
+                                       if not catalog.is_catalog(contract, name)})
+    return source_files(local, registry)
 
 
 def _account(contract: Contract, name: str, states: list[PartitionState]) -> SourceAccount:
     spec = contract.sources[name]
-    account = SourceAccount(source=name, adapter=spec.adapter, path=str(spec.path))
+    account = SourceAccount(source=name, adapter=spec.adapter,
+                            path=catalog.where_of(contract, name))
     reasons: dict[str, int] = {}
     for state in states:
         account.read += state.read
@@ -206,6 +269,9 @@ def _finish(contract: Contract, registry: Registry, streamed: dict[str, list[Str
     if as_of is not None:
         manifest_options["as_of"] = as_of.isoformat()
     found = manifest(contract, registry, manifest_options, digests)
+    for name in sorted(contract.sources):
+        if catalog.is_catalog(contract, name):  # the catalog owns the files: no digest
+            found["inputs"][name] = {"path": catalog.where_of(contract, name)}
     found["engine"] = engine
     evaluation = Evaluation(
         contract=contract, verdicts=verdicts, sources=accounts,

@@ -25,17 +25,25 @@ def unsupported(contract: Contract, registry: Registry, *, evidence: bool = Fals
         found.append("--evidence (the records behind failed verdicts)")
     if rejects:
         found.append("--rejects (the rejected rows written out; they are counted either way)")
+    from slaengine.spark.catalog import remote_path
+
     for name, spec in sorted(contract.sources.items()):
+        if spec.link:
+            found.append(f"source {name}: a link to source {spec.link}")
+        if spec.adapter == "spark-table":
+            continue
         if spec.adapter != "arrow":
             found.append(f'source {name}: the "{spec.adapter}" adapter (Spark reads "arrow" '
-                         "sources of Parquet files)")
+                         'sources of Parquet files and "spark-table" tables)')
             continue
         fmt = spec.options.get("format")
+        if remote_path(contract, name) is not None:
+            if fmt == "ipc":
+                found.append(f"source {name}: Arrow IPC files (Spark reads Parquet)")
+            continue
         if fmt == "ipc" or (fmt is None and Path(spec.path).suffix.lower() not in
                             (*PARQUET_SUFFIXES, "") and not Path(spec.path).is_dir()):
             found.append(f"source {name}: Arrow IPC files (Spark reads Parquet)")
-        if spec.link:
-            found.append(f"source {name}: a link to source {spec.link}")
     for level in contract.service_levels:
         metric = registry.metrics[level.metric]
         if isinstance(metric, DerivedMetric):
