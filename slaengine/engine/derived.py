@@ -39,6 +39,7 @@ from slaengine.engine.missed import group_missed
 from slaengine.engine.narrow import agreed_exclusions, where_mask, window_periods
 from slaengine.engine.read import SourceData
 from slaengine.engine.record import RecordLevel
+from slaengine.engine.spill import part_of
 from slaengine.engine.verdict import period_labels
 from slaengine.errors import ContractError, DataError
 from slaengine.fields import RecordKind
@@ -53,10 +54,11 @@ def derive_parts(levels: list[DerivedLevel], source: SourceData) -> None:
     """Hand each part of ``source`` (the whole of it when held in memory) to every level that
     derives from it, in turn: a part is read once for all of them, and what their metrics
     share on it (a ticket history read once) lives only while it is handed round."""
-    for part in source.parts():
+    count = source.held.parts if source.split else 1
+    for index, part in enumerate(source.parts()):
         shared: dict[str, object] = {}
         for level in levels:
-            level.add(part, shared)
+            level.add(part, shared, (index, count))
 
 
 @dataclass
@@ -81,13 +83,19 @@ class DerivedLevel:
             self.level = replace(self.level, period_by=None)
         self.target = _target_seconds(self.level)
         self.counting: RecordLevel | None = None
+        self.place = (0, 1)
+        self._link_cache: tuple | None = None
         self.flags: list[pa.Table] = []
         self.reconciled: list[Reconciliation] = []
         self.shown: list[pa.Table] = []
 
-    def add(self, part: pa.Table, shared: dict[str, object] | None = None) -> None:
+    def add(self, part: pa.Table, shared: dict[str, object] | None = None,
+            place: tuple[int, int] = (0, 1)) -> None:
         """Derive the records of one part of the source (or the whole source) and count
-        them; ``shared`` is the scratch space of the metrics deriving from this part."""
+        them; ``shared`` is the scratch space of the metrics deriving from this part, ``place``
+        which part it is of how many (split by the hash of the ticket id: the linked records
+        of its tickets are in the same part of the linked source)."""
+        self.place = place
         contract, level, metric = self.contract, self.level, self.metric
         context = self._context(shared)
         derived, spans = self._derive(part, context)
@@ -186,8 +194,7 @@ class DerivedLevel:
                  if f in other.record_kind.fields and f != key and f in linked.column_names]
         if not names or "ticket_id" not in table.column_names:
             return table, 0
-        ids = pc.cast(linked[key], pa.string())
-        ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        linked, ids = self._linked_part(linked, key)
         index = pc.index_in(pc.cast(table["ticket_id"], pa.string()), value_set=ids)
         for name in names:
             theirs = pc.cast(pc.take(linked[name], index), pa.string())
@@ -198,6 +205,28 @@ class DerivedLevel:
             else:
                 table = table.append_column(name, pc.dictionary_encode(theirs))
         return table, int(pc.sum(pc.is_null(index)).as_py() or 0)
+
+    def _linked_part(self, linked: pa.Table, key: str) -> tuple[pa.Table, pa.Array]:
+        """The linked records (and their ids as text) that the current part's tickets can
+        match: all of them for a source held whole; for a source in parts, those whose id
+        falls in the same part (the same hash), so that each part is joined against its own
+        share, not against every linked record again."""
+        index, count = self.place
+        cached = self._link_cache
+        if cached is None or cached[0] != count:
+            ids = pc.cast(linked[key], pa.string())
+            ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+            order = bounds = None
+            if count > 1:  # the linked records ordered by part, once
+                parts = part_of(ids, count)
+                order = np.argsort(parts.astype(np.uint16), kind="stable")
+                bounds = np.searchsorted(parts[order], np.arange(count + 1))
+            cached = self._link_cache = (count, ids, order, bounds)
+        _, ids, order, bounds = cached
+        if order is None:
+            return linked, ids
+        rows = pa.array(order[bounds[index]:bounds[index + 1]])
+        return linked.take(rows), ids.take(rows)
 
     def _selected(self, flags: pa.Table) -> pa.Table:
         """The flags the level's ``where`` keeps and no agreed exclusion of it removes (an
