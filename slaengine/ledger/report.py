@@ -19,9 +19,7 @@
 
 Money stays :class:`~decimal.Decimal` in the document. :mod:`slaengine.ledger.history_views`
 renders it: :func:`history_to_json` writes it as strings (:func:`history_schema` its shape),
-:func:`render_text`, :func:`render_markdown` and :func:`render_html` for people. They are
-importable from here too, looked up when first asked for (:func:`__getattr__`): the views
-import this module's names, so this module cannot import them at its top.
+:func:`render_text`, :func:`render_markdown` and :func:`render_html` for people.
 """
 
 from __future__ import annotations
@@ -334,20 +332,3 @@ def vendors(contracts: Sequence[Mapping[str, Any]],
             money_["credits"] += p["year_credits"]
             money_["net"] += p["year_net"]
     return [{**row, "to_date": list(row["to_date"].values())} for row in found.values()]
-
-
-
-
-# --------------------------------------------------------------------------- the renderings
-
-
-def __getattr__(name: str) -> Any:
-    """A public name of :mod:`slaengine.ledger.history_views` (``render_html``,
-    ``history_to_json``, ``money``, ...), as importable from here as from its own module."""
-    if not name.startswith("_"):
-        from slaengine.ledger.history_views import charts, jsondoc, markdown, page, shared, text
-
-        for module in (text, markdown, page, jsondoc, charts, shared):
-            if name in module.__all__:
-                return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
