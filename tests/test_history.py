@@ -16,7 +16,8 @@ import test_ledger_history as hist
 from ledger_kit import build_ledger, cli, copy_ledger, older_slaengine
 
 from slaengine.ledger import open_ledger
-from slaengine.ledger.report import history_document, history_schema
+from slaengine.ledger.history_views.jsondoc import history_schema
+from slaengine.ledger.report import history_document
 
 # The "hist" contract of test_ledger_history: csat "mean >= 4", a breach 10% of 1000.00 =
 # 100.00, chronic at 2 failures within 3 periods (x2), earned back after 1 period on target,

@@ -36,13 +36,11 @@ def history(path: Path, contract_id: str | None, format_: str | None,
     def body() -> int:
         from slaengine.errors import UsageError
         from slaengine.ledger import open_ledger
-        from slaengine.ledger.report import (
-            history_document,
-            history_to_json,
-            render_html,
-            render_markdown,
-            render_text,
-        )
+        from slaengine.ledger.history_views.jsondoc import history_to_json
+        from slaengine.ledger.history_views.markdown import render_markdown
+        from slaengine.ledger.history_views.page import render_html
+        from slaengine.ledger.history_views.text import render_text
+        from slaengine.ledger.report import history_document
 
         chosen = format_
         if chosen is None and output is not None and str(output) != "-":
