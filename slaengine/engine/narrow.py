@@ -107,6 +107,20 @@ class Counted:
             account.excluded += count
         self.periods.update(int(k) for k in narrowing.present)
 
+    def merge(self, other: Counted) -> None:
+        """Add what ``other`` counted (another partition's narrowings of the same level)."""
+        mine, theirs = self.account, other.account
+        mine.accepted += theirs.accepted
+        mine.included += theirs.included
+        mine.excluded += theirs.excluded
+        mine.outside_window += theirs.outside_window
+        mine.without_period += theirs.without_period
+        for reason, count in theirs.agreed.items():
+            mine.agreed[reason] = mine.agreed.get(reason, 0) + count
+        for key, count in other.excluded.items():
+            self.excluded[key] = self.excluded.get(key, 0) + count
+        self.periods |= other.periods
+
     def sorted_periods(self) -> np.ndarray:
         return np.array(sorted(self.periods), dtype=np.int64)
 

@@ -15,7 +15,6 @@ from slaengine.contract import Contract
 from slaengine.credits.schedule import assess_credits
 from slaengine.engine.levels import PeriodInput, PeriodLevel, StreamedLevel
 from slaengine.engine.manifest import manifest
-from slaengine.engine.narrow import Counted
 from slaengine.engine.plan import needed_fields, plan
 from slaengine.engine.read import contract_folder, source_config, source_files
 from slaengine.engine.record import RecordLevel
@@ -169,20 +168,6 @@ def _account(contract: Contract, name: str, states: list[PartitionState]) -> Sou
     return account
 
 
-def _add_counted(into: Counted, other: Counted) -> None:
-    mine, theirs = into.account, other.account
-    mine.accepted += theirs.accepted
-    mine.included += theirs.included
-    mine.excluded += theirs.excluded
-    mine.outside_window += theirs.outside_window
-    mine.without_period += theirs.without_period
-    for reason, count in theirs.agreed.items():
-        mine.agreed[reason] = mine.agreed.get(reason, 0) + count
-    for key, count in other.excluded.items():
-        into.excluded[key] = into.excluded.get(key, 0) + count
-    into.periods |= other.periods
-
-
 def _merge(levels: list[StreamedLevel], states: list[PartitionState]) -> None:
     """Add the partitions' states into the driver's ``levels``: counts as they come; sums,
     paused seconds and summaries batch by batch in the local engine's order; per group the
@@ -208,13 +193,13 @@ def _merge(levels: list[StreamedLevel], states: list[PartitionState]) -> None:
             if level_id in records:
                 level = records[level_id]
                 groups = to_driver.get(level.grouping, np.zeros(0, dtype=np.intp))
-                _add_counted(level.counted, found.counted)
+                level.counted.merge(found.counted)
                 missed.setdefault(level_id, []).extend(
                     (keys, groups[owners], ids) for keys, owners, ids in found.missed)
                 paused.setdefault(level_id, []).extend(
                     (key, groups[: len(weights)], weights) for key, weights in found.paused)
             elif level_id in periods:
-                _add_counted(periods[level_id].counted, found.counted)
+                periods[level_id].counted.merge(found.counted)
                 for role, parts in found.summaries.items():
                     summaries.setdefault((level_id, role), []).extend(parts)
     for tally, steps in sums.values():
