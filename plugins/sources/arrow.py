@@ -15,6 +15,7 @@ from slaengine.inputs import source_files
 from slaengine.lazy import ds, np, pa, pq
 from slaengine.plugin import Source, SourceBatch, SourceConfig, reject_schema
 from slaengine.plugins.sources._columns import check_columns, requested_columns
+from slaengine.readahead import read_ahead
 
 _BUFFER_BYTES = 1 << 20  # columns are read through 1 MiB buffers, not whole column chunks
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".arrow": "ipc", ".feather": "ipc",
@@ -198,16 +199,19 @@ def _parquet_batches(
     """One Parquet file, decoded a batch at a time (the dataset scanner decodes whole row
     groups ahead: several times the memory). Row groups whose statistics put every row outside
     ``where``'s window are skipped (Arrow's own pruning), the rest filtered batch by batch."""
-    assert data.parquet is not None and data.dataset is not None
+    assert data.parquet is not None
     groups = list(range(data.parquet.num_row_groups))
     if where is not None:
-        groups = sorted(group.id for fragment in data.dataset.get_fragments()
+        dataset = data.dataset or ds.dataset([str(data.where)], format=_file_format(data.format))
+        groups = sorted(group.id for fragment in dataset.get_fragments()
                         for part in fragment.split_by_row_group(where)
                         for group in part.row_groups)
     if not groups:
         return
-    for batch in data.parquet.iter_batches(batch_size=batch_rows, columns=names,
-                                           row_groups=groups, use_threads=True):
+    # Decoded one batch ahead on a thread of its own, while the batch before is typed.
+    decoded = data.parquet.iter_batches(batch_size=batch_rows, columns=names,
+                                        row_groups=groups, use_threads=True)
+    for batch in read_ahead(decoded, depth=1):
         if where is None:
             yield batch
         else:
@@ -279,19 +283,28 @@ def _open(config: SourceConfig, files: list[Path],
             with pa.OSFile(str(file), "rb") as handle:
                 schema = pa.ipc.open_stream(handle).schema
             return _Data(format_, file, stream=file, schema=schema)
+        if format_ == "parquet":
+            return _open_parquet(file, dictionary_columns)
         dataset = ds.dataset([str(file)], format=_file_format(format_))
         dictionary_columns = _text_columns(dataset.schema, dictionary_columns)
         if dictionary_columns:
             dataset = ds.dataset([str(file)], format=_file_format(format_, dictionary_columns))
-        if format_ == "parquet":
-            present = _text_columns(dataset.schema, dictionary_columns)
-            parquet = pq.ParquetFile(str(file), read_dictionary=present,
-                                     pre_buffer=False, buffer_size=_BUFFER_BYTES,
-                                     coerce_int96_timestamp_unit="us")
-            return _Data(format_, file, dataset=dataset, parquet=parquet)
         return _Data(format_, file, dataset=dataset)
     except (pa.ArrowException, OSError) as exc:
         raise _unreadable(config, format_, exc, path) from exc
+
+
+def _open_parquet(file: Path, dictionary_columns: Sequence[str]) -> _Data:
+    """One Parquet file, read through its own reader: ``pyarrow.dataset`` (whose import also
+    imports pandas when it is installed, half a second) is needed only to prune row groups by
+    a pushed-down window."""
+    options: dict[str, Any] = {"pre_buffer": False, "buffer_size": _BUFFER_BYTES,
+                               "coerce_int96_timestamp_unit": "us"}
+    parquet = pq.ParquetFile(str(file), **options)
+    present = _text_columns(parquet.schema_arrow, dictionary_columns)
+    if present:
+        parquet = pq.ParquetFile(str(file), read_dictionary=present, **options)
+    return _Data("parquet", file, schema=parquet.schema_arrow, parquet=parquet)
 
 
 def _open_many(config: SourceConfig, path: Path, files: list[Path], format_: str,
