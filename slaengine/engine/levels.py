@@ -232,11 +232,11 @@ class PeriodLevel:
             chosen = narrowing.chosen
         else:
             chosen = where_mask(table, self.level.where)
-        if chosen.all():
-            records = table
-        else:  # only the columns the metric reads are filtered: a batch holds many more
-            wanted = [f for f in self.fields[role] if f in table.column_names]
-            records = table.select(wanted).filter(pa.array(chosen))
+        # Only the columns the metric reads (a batch holds many more): what the metric filters
+        # or sorts is then only those.
+        records = table.select([f for f in self.fields[role] if f in table.column_names])
+        if not chosen.all():
+            records = records.filter(pa.array(chosen))
         if records.num_rows:
             parts = self.parts[role]
             parts.append(self.summarise(role, records, self.context))
