@@ -1,0 +1,219 @@
+"""Sources Spark does not split (CSV, Zendesk, Arrow IPC) read inside Spark by their own
+adapter, and the rejected rows written by Spark: the local engine's report and rejects."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+import tomli_w
+from click.testing import CliRunner
+from test_spark import _identical, _partitioned
+
+import slaengine
+from slaengine.cli import main
+from slaengine.contract import load_contract
+from slaengine.pluginmanager import build_registry
+
+ROOT = Path(__file__).resolve().parent.parent
+CSV_CONTRACT = ROOT / "contracts" / "isp-helpdesk.toml"
+PARQUET_CONTRACT = ROOT / "contracts" / "isp-helpdesk-parquet.toml"
+ECOMMERCE = ROOT / "contracts" / "ecommerce-email.toml"
+TICKETS_CSV = ROOT / "examples" / "data" / "tickets.csv"
+TICKETS_PARQUET = ROOT / "examples" / "data" / "tickets.parquet"
+
+
+def _zendesk_contract(tmp_path: Path) -> Path:
+    """The e-commerce contract's Zendesk and survey sources with their streamed levels only
+    (the first-response, resolution, volume and rating levels; surveys' csat and nps)."""
+    document = tomllib.loads(ECOMMERCE.read_text())
+    document["sources"] = {name: spec for name, spec in document["sources"].items()
+                           if name in ("zendesk", "surveys")}
+    for spec in document["sources"].values():
+        spec["path"] = str((ECOMMERCE.parent / spec["path"]).resolve())
+    document["service_levels"] = [
+        level for level in document["service_levels"]
+        if level.get("source") in ("zendesk", "surveys")
+        and level["metric"] in ("first_response_time", "resolution_time", "ticket_volume",
+                                "csat", "nps")]
+    path = tmp_path / "zendesk.toml"
+    path.write_text(tomli_w.dumps(document))
+    return path
+
+
+def _with_source(tmp_path: Path, base: Path, path: Path, **source) -> Path:
+    """The example contract ``base`` with its tickets source read from ``path``."""
+    document = tomllib.loads(base.read_text())
+    document["sources"]["tickets"].update(source, path=str(path))
+    contract = tmp_path / f"{path.stem}.toml"
+    contract.write_text(tomli_w.dumps(document))
+    return contract
+
+
+@pytest.mark.spark
+def test_a_csv_source_is_identical_on_spark(spark):
+    report = _identical(CSV_CONTRACT, spark)
+    account = report["sources"]["tickets"]
+    # the example CSV: 4006 data rows = 4000 accepted + 6 rejected (lines 335 and 1003: no
+    # timestamp; 1671: csat 7; 2338: no id; 3006: reply before creation; 3674: contacts "two")
+    assert (account["read"], account["accepted"], account["rejected"]) == (4006, 4000, 6)
+    assert any(v["missed"] for v in report["verdicts"])  # missed ids are compared too
+
+
+@pytest.mark.spark
+def test_a_csv_source_as_of_a_day_is_identical_on_spark(spark):
+    report = _identical(CSV_CONTRACT, spark, as_of="2026-03-18")
+    account = report["sources"]["tickets"]
+    # a CSV is read whole (nothing pushed down): the rows after the day are counted apart
+    assert account["read"] == 4006
+    assert account["after_as_of"] > 0
+    assert account["read"] == account["accepted"] + account["rejected"]
+    assert any(v.get("outlook") for v in report["verdicts"])
+
+
+@pytest.mark.spark
+def test_a_zendesk_source_is_identical_on_spark(spark, tmp_path):
+    report = _identical(_zendesk_contract(tmp_path), spark)
+    zendesk, surveys = report["sources"]["zendesk"], report["sources"]["surveys"]
+    assert zendesk["adapter"] == "zendesk" and surveys["adapter"] == "csv"
+    # every row accounted for; the export repeats tickets (duplicates) and notes the
+    # ratings offered but not answered: both reach the report from the Spark task
+    assert zendesk["read"] == zendesk["accepted"] + zendesk["rejected"] + zendesk["duplicates"]
+    assert zendesk["duplicates"] > 0
+    assert zendesk["notes"]
+    assert {v["service_level"] for v in report["verdicts"]} >= {"first-response", "csat"}
+
+
+@pytest.mark.spark
+def test_an_arrow_ipc_source_is_identical_on_spark(spark, tmp_path):
+    table = pq.read_table(TICKETS_PARQUET)
+    ipc = tmp_path / "tickets.arrow"
+    with pa.OSFile(str(ipc), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        for batch in table.to_batches(max_chunksize=1000):  # 4006 rows: 5 record batches
+            writer.write_batch(batch)
+    report = _identical(_with_source(tmp_path, PARQUET_CONTRACT, ipc), spark,
+                        as_of="2026-03-18")
+    account = report["sources"]["tickets"]
+    assert account["adapter"] == "arrow"
+    # the adapter pushes the window down into the IPC scan, in the Spark task as locally:
+    # rows after it are not read at all
+    assert 0 < account["read"] < 4006
+    assert account["read"] == account["accepted"] + account["rejected"]
+
+
+# Appended to a copy of the example CSV (4006 data rows, lines 2-4007): lines 4008-4012.
+BAD_ROWS = '''\
+NW-000001,2026-01-02 10:00:00,2026-01-02 10:30:00,,normal,email,f.oconnor,1,100,,,,no,1,1800
+NW-900001,not a date,,,normal,email,f.oconnor,1,100,,,,no,1,10
+NW-900002,2026-01-05 10:00:00,,,normal,email,f.oconnor,=1+1,100,,,,no,1,10
+NW-900003,2026-01-05 11:00:00,,,normal,email,f.oconnor,"3, ""three""",100,,,,no,1,10
+,2026-01-05 12:00:00,,,normal,email,f.oconnor,1,100,,,,no,1,10
+'''
+
+
+def _rows(paths: list[Path]) -> list[tuple]:
+    """The rows of reject CSV files (every column as text, a missing value as None)."""
+    options = pacsv.ConvertOptions(column_types={n: pa.string() for n in
+                                                 ("source", "row", "field", "value", "reason")},
+                                   strings_can_be_null=True, quoted_strings_can_be_null=False)
+    rows: list[tuple] = []
+    for path in paths:
+        table = pacsv.read_csv(path, convert_options=options)
+        assert table.column_names == ["source", "row", "field", "value", "reason"], path
+        rows += [tuple(r.values()) for r in table.to_pylist()]
+    return rows
+
+
+def _spark_rejects(spark, contract: Path, location: Path, **kwargs) -> int:
+    """The rejects of ``contract`` written by Spark to ``location``; how many."""
+    from slaengine.spark.rejects import write_rejects
+
+    registry = build_registry()
+    loaded = load_contract(contract, registry)
+    evaluation = slaengine.evaluate(contract, engine="spark", spark=spark, **kwargs)
+    as_of = evaluation.manifest["options"].get("as_of")
+    if as_of is not None:
+        from datetime import datetime
+
+        as_of = datetime.fromisoformat(as_of)
+    return write_rejects(spark, loaded, registry, evaluation, str(location), as_of=as_of)
+
+
+def _local_rejects(contract: Path, location: Path, *args: str) -> list[tuple]:
+    result = CliRunner().invoke(main, ["evaluate", str(contract), "--rejects", str(location),
+                                       *args])
+    assert result.exit_code == 0, result.output
+    return _rows([location])
+
+
+@pytest.mark.spark
+def test_rejects_written_by_spark_are_the_local_engines(spark, tmp_path):
+    data = tmp_path / "tickets.csv"
+    data.write_text(TICKETS_CSV.read_text() + BAD_ROWS)
+    contract = _with_source(tmp_path, CSV_CONTRACT, data)
+    local = _local_rejects(contract, tmp_path / "local.csv")
+    written = _spark_rejects(spark, contract, tmp_path / "spark.csv")
+    on_spark = _rows(sorted((tmp_path / "spark.csv").glob("part-*.csv")))
+    # 6 rejected rows of the example + 4 appended (4009: no timestamp; 4010 and 4011:
+    # contacts not a number; 4012: no id) + 1 duplicate (4008 repeats NW-000001 of line 2)
+    assert written == len(local) == 11
+    assert sorted(on_spark, key=repr) == sorted(local, key=repr)
+    by_line = {int(row[1]): row for row in on_spark}
+    assert by_line[4008][4] == "duplicate of line 2"
+    assert by_line[4010][3] == "'=1+1"  # a formula neutralised, as in the local file
+    assert by_line[4011][3] == '3, "three"'
+
+
+@pytest.mark.spark
+def test_rejects_of_parquet_are_numbered_as_the_arrow_adapter_numbers_them(spark, tmp_path):
+    folder, single = _partitioned(tmp_path)
+    base = ROOT / "contracts" / "isp-helpdesk-parquet.toml"
+    # 8 hive-style files (one of only rejected rows, one empty), the same rows in one file
+    # of one row group, the example file
+    for number, data in enumerate((folder, single, TICKETS_PARQUET)):
+        contract = _with_source(tmp_path, base, data)
+        local = _local_rejects(contract, tmp_path / f"local-{number}.csv")
+        location = tmp_path / f"spark-{number}.parquet"
+        written = _spark_rejects(spark, contract, location)
+        on_spark = ds.dataset(location, format="parquet").to_table().to_pylist()
+        on_spark = [tuple(None if v is None else str(v) for v in r.values())
+                    for r in on_spark]
+        # the example's 5 rejected rows (4006 read, 4001 accepted), wherever they lie
+        assert written == len(local) == 5, data
+        assert sorted(on_spark, key=repr) == sorted(local, key=repr), data
+
+
+def test_rejects_onto_an_existing_location_are_refused(tmp_path):
+    existing = tmp_path / "rejects.csv"
+    existing.write_text("kept\n")
+    result = CliRunner().invoke(main, ["evaluate", str(CSV_CONTRACT), "--engine", "spark",
+                                       "--rejects", str(existing)])
+    assert result.exit_code == 2
+    assert "exists" in result.output and str(existing) in result.output
+    assert existing.read_text() == "kept\n"  # nothing replaced
+    (tmp_path / "folder").mkdir()
+    result = CliRunner().invoke(main, ["evaluate", str(CSV_CONTRACT), "--engine", "spark",
+                                       "--rejects", str(tmp_path / "folder")])
+    assert result.exit_code == 2 and "exists" in result.output
+    result = CliRunner().invoke(main, ["evaluate", str(CSV_CONTRACT), "--engine", "spark",
+                                       "--rejects", str(tmp_path / "no" / "r.csv")])
+    assert result.exit_code == 2 and "no such folder" in result.output
+
+
+@pytest.mark.spark
+def test_an_adapters_error_in_the_spark_task_is_the_local_engines(spark, tmp_path):
+    data = tmp_path / "tickets.csv"
+    data.write_text(TICKETS_CSV.read_text().replace("Agent", "Assignee", 1))
+    contract = _with_source(tmp_path, CSV_CONTRACT, data)  # fields name "Agent": not there
+    with pytest.raises(slaengine.errors.DataError) as local:
+        slaengine.evaluate(contract)
+    with pytest.raises(slaengine.errors.DataError) as on_spark:
+        slaengine.evaluate(contract, engine="spark", spark=spark)
+    assert "Agent" in local.value.message
+    assert on_spark.value.message == local.value.message
+    assert str(on_spark.value.file) == str(local.value.file)
