@@ -208,12 +208,12 @@ def test_rejects_onto_an_existing_location_are_refused(tmp_path):
 @pytest.mark.spark
 def test_an_adapters_error_in_the_spark_task_is_the_local_engines(spark, tmp_path):
     data = tmp_path / "tickets.csv"
-    data.write_text(TICKETS_CSV.read_text().replace("Agent", "Assignee", 1))
-    contract = _with_source(tmp_path, CSV_CONTRACT, data)  # fields name "Agent": not there
+    data.write_text(TICKETS_CSV.read_text().replace("Created", "Opened", 1))
+    contract = _with_source(tmp_path, CSV_CONTRACT, data)  # fields name "Created": not there
     with pytest.raises(slaengine.errors.DataError) as local:
         slaengine.evaluate(contract)
     with pytest.raises(slaengine.errors.DataError) as on_spark:
         slaengine.evaluate(contract, engine="spark", spark=spark)
-    assert "Agent" in local.value.message
+    assert "Created" in local.value.message
     assert on_spark.value.message == local.value.message
     assert str(on_spark.value.file) == str(local.value.file)
