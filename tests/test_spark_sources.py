@@ -217,3 +217,35 @@ def test_an_adapters_error_in_the_spark_task_is_the_local_engines(spark, tmp_pat
     assert "Created" in local.value.message
     assert on_spark.value.message == local.value.message
     assert str(on_spark.value.file) == str(local.value.file)
+
+
+@pytest.mark.spark
+def test_the_command_writes_the_rejects_with_spark(spark, tmp_path, monkeypatch):
+    import json
+
+    from slaengine import spark as on_spark
+
+    monkeypatch.setattr(on_spark, "start_session", lambda master=None: spark)
+    monkeypatch.setattr(spark, "stop", lambda: None)  # the session is shared by the tests
+    data = tmp_path / "tickets.csv"
+    data.write_text(TICKETS_CSV.read_text() + BAD_ROWS)
+    contract = _with_source(tmp_path, CSV_CONTRACT, data)
+    local = _local_rejects(contract, tmp_path / "local.csv")
+    location = tmp_path / "spark.csv"
+    result = CliRunner().invoke(main, ["evaluate", str(contract), "--engine", "spark",
+                                       "--rejects", str(location), "-o",
+                                       str(tmp_path / "report.json")])
+    assert result.exit_code == 0, result.output
+    assert location.is_dir()  # Spark's folder of part files, not the local engine's file
+    on_spark = _rows(sorted(location.glob("part-*.csv")))
+    assert sorted(on_spark, key=repr) == sorted(local, key=repr)
+    account = json.loads((tmp_path / "report.json").read_text())["sources"]["tickets"]
+    # 4011 rows read = 4000 accepted + 10 rejected + 1 duplicate; the file: 10 + 1 rows
+    assert (account["read"], account["accepted"], account["rejected"],
+            account["duplicates"]) == (4011, 4000, 10, 1)
+    assert len(on_spark) == account["rejected"] + account["duplicates"]
+    again = CliRunner().invoke(main, ["evaluate", str(contract), "--engine", "spark",
+                                      "--rejects", str(location)])
+    assert again.exit_code == 2 and "exists" in again.output
+    assert sorted(_rows(sorted(location.glob("part-*.csv"))), key=repr) == sorted(local,
+                                                                                  key=repr)
