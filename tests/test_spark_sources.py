@@ -188,6 +188,39 @@ def test_rejects_of_parquet_are_numbered_as_the_arrow_adapter_numbers_them(spark
         assert sorted(on_spark, key=repr) == sorted(local, key=repr), data
 
 
+@pytest.mark.spark
+def test_rejects_in_a_window_are_numbered_among_the_rows_read(spark, tmp_path):
+    rows = pq.read_table(TICKETS_PARQUET)
+    rows = rows.take(pa.array(range(rows.num_rows - 1, -1, -1)))  # newest first
+    data = tmp_path / "groups.parquet"
+    pq.write_table(rows, data, row_group_size=500)  # 4006 rows: 9 row groups
+    assert pq.ParquetFile(data).metadata.num_row_groups == 9
+    contract = _with_source(tmp_path, ROOT / "contracts" / "isp-helpdesk-parquet.toml", data)
+    local = _local_rejects(contract, tmp_path / "local.csv", "--as-of", "2026-03-18")
+    written = _spark_rejects(spark, contract, tmp_path / "spark.csv", as_of="2026-03-18")
+    on_spark = _rows(sorted((tmp_path / "spark.csv").glob("part-*.csv")))
+    # The rows after the day come first: their row groups are skipped and the rows outside
+    # the window filtered, locally and by Spark: 4006 - 1707 read = 2299 rows not read, all
+    # before the rejects that are read. The example's rejects lie at rows 1002, 1670, 2337,
+    # 3005 and 3673 of the reversed file; the first two are not read; the others are
+    # numbered among the rows read: 2337 - 2299 = 38, 3005 - 2299 = 706, 3673 - 2299 = 1374.
+    assert written == len(local) == 3
+    assert sorted(int(row[1]) for row in on_spark) == [38, 706, 1374]
+    assert sorted(on_spark, key=repr) == sorted(local, key=repr)
+
+
+@pytest.mark.spark
+def test_no_rejected_row_writes_an_empty_location(spark, tmp_path):
+    data = tmp_path / "clean.csv"
+    lines = TICKETS_CSV.read_text().splitlines(keepends=True)
+    data.write_text("".join(lines[:301]))  # the header and the first 300 rows: none rejected
+    contract = _with_source(tmp_path, CSV_CONTRACT, data)
+    assert _local_rejects(contract, tmp_path / "local.csv") == []
+    assert _spark_rejects(spark, contract, tmp_path / "spark.csv") == 0
+    assert _rows(sorted((tmp_path / "spark.csv").glob("part-*.csv"))) == []
+    assert (tmp_path / "spark.csv").is_dir()
+
+
 def test_rejects_onto_an_existing_location_are_refused(tmp_path):
     existing = tmp_path / "rejects.csv"
     existing.write_text("kept\n")
