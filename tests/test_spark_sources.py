@@ -106,13 +106,16 @@ def test_an_arrow_ipc_source_is_identical_on_spark(spark, tmp_path):
     assert account["read"] == account["accepted"] + account["rejected"]
 
 
-# Appended to a copy of the example CSV (4006 data rows, lines 2-4007): lines 4008-4012.
+# Appended to a copy of the example CSV (4006 data rows, lines 2-4007): rows 4008-4013 (the
+# last one a quoted value over two lines).
 BAD_ROWS = '''\
 NW-000001,2026-01-02 10:00:00,2026-01-02 10:30:00,,normal,email,f.oconnor,1,100,,,,no,1,1800
 NW-900001,not a date,,,normal,email,f.oconnor,1,100,,,,no,1,10
 NW-900002,2026-01-05 10:00:00,,,normal,email,f.oconnor,=1+1,100,,,,no,1,10
 NW-900003,2026-01-05 11:00:00,,,normal,email,f.oconnor,"3, ""three""",100,,,,no,1,10
 ,2026-01-05 12:00:00,,,normal,email,f.oconnor,1,100,,,,no,1,10
+NW-900004,2026-01-05 13:00:00,,,normal,email,f.oconnor,"a
+b",100,,,,no,1,10
 '''
 
 
@@ -159,14 +162,15 @@ def test_rejects_written_by_spark_are_the_local_engines(spark, tmp_path):
     local = _local_rejects(contract, tmp_path / "local.csv")
     written = _spark_rejects(spark, contract, tmp_path / "spark.csv")
     on_spark = _rows(sorted((tmp_path / "spark.csv").glob("part-*.csv")))
-    # 6 rejected rows of the example + 4 appended (4009: no timestamp; 4010 and 4011:
+    # 6 rejected rows of the example + 5 appended (4009: no timestamp; 4010, 4011 and 4013:
     # contacts not a number; 4012: no id) + 1 duplicate (4008 repeats NW-000001 of line 2)
-    assert written == len(local) == 11
+    assert written == len(local) == 12
     assert sorted(on_spark, key=repr) == sorted(local, key=repr)
     by_line = {int(row[1]): row for row in on_spark}
     assert by_line[4008][4] == "duplicate of line 2"
     assert by_line[4010][3] == "'=1+1"  # a formula neutralised, as in the local file
     assert by_line[4011][3] == '3, "three"'
+    assert by_line[4013][3] == "a\nb"
 
 
 @pytest.mark.spark
@@ -273,12 +277,75 @@ def test_the_command_writes_the_rejects_with_spark(spark, tmp_path, monkeypatch)
     on_spark = _rows(sorted(location.glob("part-*.csv")))
     assert sorted(on_spark, key=repr) == sorted(local, key=repr)
     account = json.loads((tmp_path / "report.json").read_text())["sources"]["tickets"]
-    # 4011 rows read = 4000 accepted + 10 rejected + 1 duplicate; the file: 10 + 1 rows
+    # 4012 rows read = 4000 accepted + 11 rejected + 1 duplicate; the files: 11 + 1 rows
     assert (account["read"], account["accepted"], account["rejected"],
-            account["duplicates"]) == (4011, 4000, 10, 1)
+            account["duplicates"]) == (4012, 4000, 11, 1)
     assert len(on_spark) == account["rejected"] + account["duplicates"]
     again = CliRunner().invoke(main, ["evaluate", str(contract), "--engine", "spark",
                                       "--rejects", str(location)])
     assert again.exit_code == 2 and "exists" in again.output
     assert sorted(_rows(sorted(location.glob("part-*.csv"))), key=repr) == sorted(local,
                                                                                   key=repr)
+
+
+SURVEYS = """survey_id,responded_at,ticket_id,csat
+S1,2026-01-02T10:00:00Z,NW-000002,5
+S2,2026-01-03T10:00:00Z,NW-000003,2
+S3,2026-01-04T10:00:00Z,NW-000001,4
+S4,2026-01-05T10:00:00Z,NW-999999,3
+S5,2026-03-01T10:00:00Z,NW-003500,5
+S6,2026-05-01T10:00:00Z,NW-000004,1
+"""
+
+
+@pytest.mark.spark
+def test_a_source_read_whole_takes_its_linked_sources_fields_on_spark(spark, tmp_path):
+    document = tomllib.loads(CSV_CONTRACT.read_text())
+    document.pop("penalties", None)
+    document["sources"]["tickets"]["path"] = str(TICKETS_CSV)
+    (tmp_path / "surveys.csv").write_text(SURVEYS)
+    document["sources"]["surveys"] = {"adapter": "csv", "kind": "surveys", "link": "tickets",
+                                      "path": str(tmp_path / "surveys.csv")}
+    document["service_levels"] = [{"id": "csat-by-priority", "source": "surveys",
+                                   "metric": "csat", "by": ["priority"],
+                                   "target": "mean >= 4"}]
+    contract = tmp_path / "linked.toml"
+    contract.write_text(tomli_w.dumps(document))
+    report = _identical(contract, spark)
+    values = {(v["period"], v["segment"]["priority"]): v["value"] for v in report["verdicts"]
+              if v["value"] is not None}  # a segment seen in another period: no value here
+    # tickets 2 and 3 are high (5 and 2: mean 3.5), ticket 1 normal, NW-999999 none; in
+    # March NW-003500 is normal; in May NW-000004 is low
+    assert values == {("2026-01", "high"): 3.5, ("2026-01", "normal"): 4.0,
+                      ("2026-01", None): 3.0, ("2026-03", "normal"): 5.0,
+                      ("2026-05", "low"): 1.0}
+    notes = report["sources"]["surveys"]["notes"]
+    assert notes == {"records without a matching tickets record": 1}
+    report = _identical(contract, spark, as_of="2026-03-18")
+    surveys = report["sources"]["surveys"]
+    # S6 (May) is after the day; NW-003500 was created in June: no ticket yet for S5
+    assert surveys["after_as_of"] == 1
+    assert surveys["notes"] == {"records without a matching tickets record": 2}
+
+
+def test_a_link_from_a_source_spark_splits_stays_refused(tmp_path):
+    from slaengine.spark.support import unsupported
+
+    table = pacsv.read_csv(pa.BufferReader(SURVEYS.encode()))
+    pq.write_table(table, tmp_path / "surveys.parquet")
+    (tmp_path / "surveys.csv").write_text(SURVEYS)
+    document = tomllib.loads(CSV_CONTRACT.read_text())
+    document.pop("penalties", None)
+    document["sources"]["tickets"]["path"] = str(TICKETS_CSV)
+    document["service_levels"] = [{"id": "csat-by-priority", "source": "surveys",
+                                   "metric": "csat", "by": ["priority"],
+                                   "target": "mean >= 4"}]
+    registry = build_registry()
+    found = {}
+    for adapter, name in (("arrow", "surveys.parquet"), ("csv", "surveys.csv")):
+        document["sources"]["surveys"] = {"adapter": adapter, "kind": "surveys",
+                                          "link": "tickets", "path": str(tmp_path / name)}
+        (tmp_path / "c.toml").write_text(tomli_w.dumps(document))
+        found[adapter] = unsupported(load_contract(tmp_path / "c.toml", registry), registry)
+    assert found["csv"] == []  # read whole by its adapter: joined in its Spark task
+    assert len(found["arrow"]) == 1 and "a link to source tickets" in found["arrow"][0]

@@ -14,7 +14,8 @@ the report is the local engine's, bit for bit.
 A source Spark cannot split (CSV, Zendesk, Arrow IPC, a third-party adapter) is read by its
 own adapter in one Spark task (:mod:`slaengine.spark.whole`); ``--rejects`` is written by
 Spark (:mod:`slaengine.spark.rejects`). What Spark does not evaluate yet (event clocks,
-period-level metrics that need their records whole, linked sources, evidence) is refused by
+period-level metrics that need their records whole, a link from a source Spark splits,
+evidence) is refused by
 :func:`slaengine.spark.support.check` before any work, naming the feature: ``--engine local``
 evaluates it.
 

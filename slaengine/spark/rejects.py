@@ -110,9 +110,11 @@ def write_rejects(spark: SparkSession, contract: Contract, registry: Registry,
 
 
 def _csv(handle: Any) -> Any:
-    """CSV as the local file: a header, quotes doubled inside a quoted value."""
+    """CSV as the local file: a header, quotes doubled inside a quoted value, spaces kept
+    (Spark trims them when writing, unless told not to)."""
     return (handle.option("header", True).option("quote", '"').option("escape", '"')
-            .option("multiLine", True))
+            .option("multiLine", True).option("ignoreLeadingWhiteSpace", False)
+            .option("ignoreTrailingWhiteSpace", False))
 
 
 def _written(spark: SparkSession, location: str) -> int:

@@ -107,7 +107,8 @@ def collect(spark: SparkSession, contract: Contract, registry: Registry, name: s
     if whole.is_whole(contract, name, files):
         frame = whole.whole_frame(spark)
         job = whole.WholeJob(contract=contract, source=name, columns=columns, files={},
-                             batch_rows=0, as_of=as_of, fields=list(fields))
+                             batch_rows=0, as_of=as_of, fields=list(fields),
+                             link=whole.link_of(contract, registry, name))
     else:
         batch_rows = int(registry.sources[spec.adapter].batch_rows)
         if catalog.is_catalog(contract, name):

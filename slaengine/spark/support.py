@@ -19,12 +19,15 @@ def unsupported(contract: Contract, registry: Registry, *, evidence: bool = Fals
     found: list[str] = []
     if evidence:
         found.append("--evidence (the records behind failed verdicts)")
-    from slaengine.spark.catalog import remote_path
-    from slaengine.spark.whole import IPC_SUFFIXES
+    from slaengine.spark.catalog import is_catalog, remote_path
+    from slaengine.spark.whole import IPC_SUFFIXES, reads_whole
 
     for name, spec in sorted(contract.sources.items()):
-        if spec.link:
-            found.append(f"source {name}: a link to source {spec.link}")
+        if spec.link and not (reads_whole(contract, registry, name)
+                              and not is_catalog(contract, spec.link)):
+            found.append(f"source {name}: a link to source {spec.link} (Spark joins a link "
+                         "for a source read whole by its adapter, such as CSV or Zendesk, to "
+                         "a source of files)")
         remote = remote_path(contract, name)
         if remote is not None and (spec.options.get("format") == "ipc" or remote.lower()
                                    .rstrip("/").endswith(IPC_SUFFIXES)):
