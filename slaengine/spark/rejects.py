@@ -9,7 +9,7 @@ source Spark splits is typed again by :func:`slaengine.coerce.coerce`, each reje
 numbered as the ``arrow`` adapter numbers it (its 1-based place in the rows read, in file
 order): each row group's rows read are counted first (one number per row group reaches the
 driver), and a row's place is the rows of the row groups before its own plus its place in
-its row group.
+its row group (:data:`Run`).
 
 The location is a folder of part files, CSV with a header (formulas neutralised, as the
 local file) or Parquet when its name ends in ``.parquet``; a location that exists is refused,
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +35,7 @@ from slaengine.outputs import neutralise_table
 from slaengine.plugin import reject_schema
 from slaengine.pluginmanager import Registry
 from slaengine.spark import catalog
-from slaengine.spark.partition import FileBatches, PartitionJob
+from slaengine.spark.partition import PartitionJob
 from slaengine.spark.read import file_batches, schema_of, spark_frame
 from slaengine.spark.whole import adapter_batches, is_whole, whole_frame
 from slaengine.verdicts import Evaluation
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_COUNTS = pa.schema([("rank", pa.int64()), ("grp", pa.int64()), ("n", pa.int64())])
 
 
 def is_uri(location: str) -> bool:
@@ -157,53 +156,74 @@ def _rejects_of(spark: SparkSession, contract: Contract, registry: Registry, nam
                  if f.name in columns.values() and pa.types.is_timestamp(f.type)}
     places = PartitionJob(contract=contract, source=name, columns=columns, files=layouts,
                           batch_rows=batch_rows)
-    counted = (frame.mapInArrow(GroupCounts(places), "rank long, grp long, n long")
-               .groupBy("rank", "grp").sum("n"))
-    before = _row_groups_before(counted.collect())
+    counted = (frame.mapInArrow(RunCounts(places), "rank long, grp long, first long, n long")
+               .groupBy("rank", "grp", "first").sum("n"))
+    before = _runs_before(counted.collect())
     return frame.mapInArrow(SplitRejects(places, before, types, csv), schema)
 
 
-def _row_groups_before(counts: list[Any]) -> dict[tuple[int, int], int]:
-    """Per (file rank, row group): the rows read in the row groups before it (one number per
-    row group, whatever the rows)."""
+Run = tuple[int, int, int]
+"""A run of rows one Spark task reads: (file rank, row group, the first row the task reads of
+it). A Parquet row group is never split between tasks: a run is a row group; a file read
+without its row groups (or a view's rows) is split at Spark's boundaries, one run a task."""
+
+
+def _runs_before(counts: list[Any]) -> dict[Run, int]:
+    """Per run: the rows read in the runs before it (one number per run, whatever the
+    rows)."""
     found, total = {}, 0
-    for rank, group, n in sorted((int(r[0]), int(r[1]), int(r[2])) for r in counts):
-        found[(rank, group)] = total
+    for rank, group, first, n in sorted(tuple(int(v) for v in r) for r in counts):
+        found[(rank, group, first)] = total
         total += n
     return found
 
 
-def _row_groups(job: PartitionJob, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's order key and ``rank << 32 | row group``."""
-    from slaengine.spark.partition import RANK_BITS
+@dataclass
+class _Runs:
+    """The runs one task meets, batch by batch: each row's run and place in it (1-based)."""
 
-    order, _ = job._keys(batch)
-    rank = order >> RANK_BITS
-    rows = order & ((np.int64(1) << RANK_BITS) - 1)
-    groups = np.empty(len(order), dtype=np.int64)
-    layouts: dict[int, FileBatches] = {layout.rank: layout for layout in job.files.values()}
-    for value in np.unique(rank).tolist():  # once per file of the batch
-        mine = rank == value
-        groups[mine] = np.searchsorted(layouts[value].starts, rows[mine], side="right") - 1
-    return order, (rank << 32) | groups
+    job: PartitionJob
+    firsts: dict[int, int] = field(default_factory=dict)  # per row group: its first row
+    seen: dict[int, int] = field(default_factory=dict)  # per row group: its rows met so far
+
+    def of(self, batch: pa.RecordBatch) -> Iterator[tuple[Run, np.ndarray, np.ndarray]]:
+        """Per run of ``batch``: the run, its rows in the batch, their places in the run."""
+        from slaengine.spark.partition import RANK_BITS
+
+        order, _ = self.job._keys(batch)
+        rank = order >> RANK_BITS
+        rows = order & ((np.int64(1) << RANK_BITS) - 1)
+        groups = np.empty(len(order), dtype=np.int64)
+        layouts = {layout.rank: layout for layout in self.job.files.values()}
+        for value in np.unique(rank).tolist():  # once per file of the batch
+            mine = rank == value
+            groups[mine] = np.searchsorted(layouts[value].starts, rows[mine], side="right") - 1
+        keys = (rank << 32) | groups
+        for value in np.unique(keys).tolist():  # once per row group of the batch
+            mine = np.flatnonzero(keys == value)
+            first = self.firsts.setdefault(value, int(rows[mine[0]]))
+            start = self.seen.get(value, 0)
+            self.seen[value] = start + len(mine)
+            yield ((value >> 32, value & 0xFFFFFFFF, first), mine,
+                   start + np.arange(1, len(mine) + 1, dtype=np.int64))
 
 
 @dataclass
-class GroupCounts:
-    """Each (file, row group)'s rows in a partition (a row group is never split between
-    Spark partitions)."""
+class RunCounts:
+    """The rows of each run a task reads (see :data:`Run`)."""
 
     job: PartitionJob
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        runs = _Runs(self.job)
         for batch in batches:
             if not batch.num_rows:
                 continue
-            _, groups = _row_groups(self.job, batch)
-            values, counts = np.unique(groups, return_counts=True)
+            found = [(run, len(rows)) for run, rows, _ in runs.of(batch)]
             yield pa.RecordBatch.from_arrays(
-                [pa.array(values >> 32), pa.array(values & 0xFFFFFFFF),
-                 pa.array(counts.astype(np.int64))], schema=_COUNTS)
+                [pa.array([run[i] for run, _ in found], pa.int64()) for i in range(3)]
+                + [pa.array([n for _, n in found], pa.int64())],
+                names=["rank", "grp", "first", "n"])
 
 
 @dataclass
@@ -212,7 +232,7 @@ class SplitRejects:
     with its place in the rows read (1-based, as the ``arrow`` adapter numbers them)."""
 
     job: PartitionJob
-    before: dict[tuple[int, int], int]
+    before: dict[Run, int]
     types: dict[str, pa.DataType]  # the file's types of its timestamp columns
     csv: bool
 
@@ -223,18 +243,13 @@ class SplitRejects:
         job = self.job
         contract = job.contract
         kind = contract.sources[job.source].record_kind
-        seen: dict[int, int] = {}  # per row group: its rows already met in this partition
+        runs = _Runs(job)
         for batch in batches:
             if not batch.num_rows:
                 continue
-            _, groups = _row_groups(job, batch)
-            places = np.empty(len(groups), dtype=np.int64)
-            for value in np.unique(groups).tolist():  # once per row group of the batch
-                mine = np.flatnonzero(groups == value)
-                start = seen.get(value, 0)
-                first = self.before[(value >> 32, value & 0xFFFFFFFF)]
-                places[mine] = first + start + np.arange(1, len(mine) + 1)
-                seen[value] = start + len(mine)
+            places = np.empty(batch.num_rows, dtype=np.int64)
+            for run, rows, within in runs.of(batch):
+                places[rows] = self.before[run] + within
             raw = pa.Table.from_batches([batch]).drop_columns([FILE_COLUMN, ROW_COLUMN])
             for name, type_ in self.types.items():
                 at = raw.schema.get_field_index(name)
