@@ -90,6 +90,19 @@ def test_a_zendesk_source_is_identical_on_spark(spark, tmp_path):
 
 
 @pytest.mark.spark
+def test_a_zendesk_sources_rejects_and_duplicates_are_written_by_spark(spark, tmp_path):
+    contract = _zendesk_contract(tmp_path)
+    local = _local_rejects(contract, tmp_path / "local.csv")
+    written = _spark_rejects(spark, contract, tmp_path / "spark.csv")
+    on_spark = _rows(sorted((tmp_path / "spark.csv").glob("part-*.csv")))
+    # the example export: 3 rejected tickets (2 deleted, 1 without a metric set) and 8
+    # superseded versions; the surveys file has none
+    assert written == len(local) == 11
+    assert sum(row[4].startswith("duplicate") for row in on_spark) == 8
+    assert sorted(on_spark, key=repr) == sorted(local, key=repr)
+
+
+@pytest.mark.spark
 def test_an_arrow_ipc_source_is_identical_on_spark(spark, tmp_path):
     table = pq.read_table(TICKETS_PARQUET)
     ipc = tmp_path / "tickets.arrow"
@@ -240,6 +253,10 @@ def test_rejects_onto_an_existing_location_are_refused(tmp_path):
     result = CliRunner().invoke(main, ["evaluate", str(CSV_CONTRACT), "--engine", "spark",
                                        "--rejects", str(tmp_path / "no" / "r.csv")])
     assert result.exit_code == 2 and "no such folder" in result.output
+    result = CliRunner().invoke(main, ["evaluate", str(CSV_CONTRACT), "--engine", "spark",
+                                       "--rejects", f"file://{existing}"])
+    assert result.exit_code == 2 and "exists" in result.output
+    assert existing.read_text() == "kept\n"
 
 
 @pytest.mark.spark
