@@ -395,3 +395,20 @@ def test_rejects_of_a_view_without_files_are_numbered_in_its_rows_order(spark, t
     assert written == len(local) == 5
     assert sorted((r["source"], str(r["row"]), r["field"], r["reason"]) for r in on_spark) == (
         sorted((r[0], r[1], r[2], r[4]) for r in local))
+
+
+@pytest.mark.spark
+def test_rejects_that_no_longer_match_the_report_fail(spark, tmp_path):
+    from slaengine.spark.rejects import write_rejects
+
+    data = tmp_path / "tickets.csv"
+    data.write_text(TICKETS_CSV.read_text())
+    contract = _with_source(tmp_path, CSV_CONTRACT, data)
+    registry = build_registry()
+    evaluation = slaengine.evaluate(contract, engine="spark", spark=spark)
+    assert evaluation.sources["tickets"].rejected == 6
+    data.write_text(TICKETS_CSV.read_text() + BAD_ROWS)  # the input changes in between
+    with pytest.raises(slaengine.errors.DataError, match="12 rows written, but the report "
+                                                          "counts 6"):
+        write_rejects(spark, load_contract(contract, registry), registry, evaluation,
+                      str(tmp_path / "spark.csv"))

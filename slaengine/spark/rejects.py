@@ -14,7 +14,7 @@ its row group (:data:`Run`).
 The location is a folder of part files, CSV with a header (formulas neutralised, as the
 local file) or Parquet when its name ends in ``.parquet``; a location that exists is refused,
 never replaced. What was written is counted back and must equal the report's rejected and
-duplicate rows.
+duplicate rows (the input read twice must not have changed in between).
 """
 
 from __future__ import annotations
@@ -104,7 +104,9 @@ def write_rejects(spark: SparkSession, contract: Contract, registry: Registry,
     expected = sum(a.rejected + a.duplicates for a in evaluation.sources.values())
     if written != expected:
         raise DataError(f"--rejects {location}: {written} rows written, but the report counts "
-                        f"{expected} rejected and duplicate rows")
+                        f"{expected} rejected and duplicate rows (did the input change while "
+                        "it was read?): what was written there does not match the report; "
+                        "remove it and evaluate again")
     return written
 
 
