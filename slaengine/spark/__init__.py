@@ -11,8 +11,11 @@ The driver adds the states up in the order the local engine reads the data
 (:mod:`slaengine.spark.run`) and finishes every level exactly as the local engine does, so
 the report is the local engine's, bit for bit.
 
-What Spark does not evaluate yet (CSV and Zendesk sources, event clocks, period-level metrics
-that need their records whole, linked sources, evidence, rejects written out) is refused by
+A source Spark cannot split (CSV, Zendesk, Arrow IPC, a third-party adapter) is read by its
+own adapter in one Spark task (:mod:`slaengine.spark.whole`); ``--rejects`` is written by
+Spark (:mod:`slaengine.spark.rejects`). What Spark does not evaluate yet (event clocks,
+period-level metrics that need their records whole, a link from a source Spark splits,
+evidence) is refused by
 :func:`slaengine.spark.support.check` before any work, naming the feature: ``--engine local``
 evaluates it.
 

@@ -85,7 +85,9 @@ class PartitionState:
     accepted: int = 0
     rejected: int = 0
     after_as_of: int = 0
+    duplicates: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)
     groupings: dict[tuple, list[tuple[int, tuple]]] = field(default_factory=dict)
     tallies: dict[str, Any] = field(default_factory=dict)
     sums: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = field(default_factory=dict)
@@ -290,6 +292,14 @@ class PartitionJob:
             state.reasons[reason] = state.reasons.get(reason, 0) + count
         if rejected.num_rows:
             order = order[~np.isin(order, rejected["row"].to_numpy())]
+        self.take(records, order, key, levels, tallies, indexes, state)
+
+    def take(self, records: pa.Table, order: np.ndarray, key: int, levels: list,
+             tallies: dict[str, Any], indexes: dict, state: PartitionState) -> None:
+        """One batch's accepted ``records`` (each row's order key in ``order``): the
+        ``as_of`` cut, the period keys, every level's ``add``."""
+        contract = self.contract
+        kind = contract.sources[self.source].record_kind
         if self.as_of is not None and records.num_rows:
             time = records[kind.time_field]
             early = pc.fill_null(pc.less_equal(time, pa.scalar(self.as_of, time.type)), True)

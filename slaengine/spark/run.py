@@ -24,7 +24,7 @@ from slaengine.manifest import Digests
 from slaengine.plugin import combine_summaries, reject_schema
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.progress import Progress, reporter
-from slaengine.spark import catalog, orders, support
+from slaengine.spark import catalog, orders, support, whole
 from slaengine.spark.partition import PartitionJob, PartitionState, first_per_group
 from slaengine.spark.read import file_batches, spark_frame
 from slaengine.statistics import Tally
@@ -103,15 +103,23 @@ def collect(spark: SparkSession, contract: Contract, registry: Registry, name: s
     config = source_config(contract, spec)
     columns = {f: config.fields.get(f, f) for f in fields}
     time_range = (None, as_of)
-    batch_rows = int(registry.sources[spec.adapter].batch_rows)
-    if catalog.is_catalog(contract, name):
-        frame, layouts = catalog.catalog_frame(spark, contract, name, columns, time_range,
-                                               batch_rows)
+    job: PartitionJob
+    if whole.is_whole(contract, name, files):
+        frame = whole.whole_frame(spark)
+        job = whole.WholeJob(contract=contract, source=name, columns=columns, files={},
+                             batch_rows=0, as_of=as_of, fields=list(fields),
+                             link=whole.link_of(contract, registry, name))
     else:
-        frame = spark_frame(spark, contract, spec, files, columns, time_range)
-        layouts = file_batches(files, spec, columns, time_range, contract.timezone, batch_rows)
-    job = PartitionJob(contract=contract, source=name, columns=columns, files=layouts,
-                       batch_rows=batch_rows, as_of=as_of)
+        batch_rows = int(registry.sources[spec.adapter].batch_rows)
+        if catalog.is_catalog(contract, name):
+            frame, layouts = catalog.catalog_frame(spark, contract, name, columns, time_range,
+                                                   batch_rows)
+        else:
+            frame = spark_frame(spark, contract, spec, files, columns, time_range)
+            layouts = file_batches(files, spec, columns, time_range, contract.timezone,
+                                   batch_rows)
+        job = PartitionJob(contract=contract, source=name, columns=columns, files=layouts,
+                           batch_rows=batch_rows, as_of=as_of)
     wanted = {number: sorted(tally.orders) for number, (tally, _) in enumerate(ordered)}
     rows = orders.ranked(frame.mapInArrow(job, orders.OUTPUT), wanted).collect()
     states, picks, sizes = [], [], []
@@ -162,6 +170,9 @@ def _account(contract: Contract, name: str, states: list[PartitionState]) -> Sou
         account.accepted += state.accepted
         account.rejected += state.rejected
         account.after_as_of += state.after_as_of
+        account.duplicates += state.duplicates
+        for note, count in state.notes.items():
+            account.notes[note] = account.notes.get(note, 0) + count
         for reason, count in state.reasons.items():
             reasons[reason] = reasons.get(reason, 0) + count
     account.rejected_by_reason = dict(sorted(reasons.items(), key=lambda p: (-p[1], p[0])))
