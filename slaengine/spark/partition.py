@@ -33,7 +33,8 @@ from slaengine.errors import SlaError
 from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
 from slaengine.pluginmanager import build_registry
-from slaengine.spark.orders import ordered_tallies, output_schema, value_rows
+from slaengine.spark.orders import ordered_tallies, output_batch, value_rows
+from slaengine.spark.records import Keeping, records_rows
 
 FILE_COLUMN = "_slaengine_file"
 ROW_COLUMN = "_slaengine_row"
@@ -92,6 +93,7 @@ class PartitionState:
     levels: dict[str, LevelState] = field(default_factory=dict)
     error: tuple[str, str, str | None, str | None] | None = None
     seconds: float = 0.0  # the partition's time in the local engine's functions
+    latest: datetime | None = None  # the latest record kept whole (when records are)
 
 
 class OrderedRecordLevel(RecordLevel):
@@ -165,6 +167,7 @@ class PartitionJob:
     files: dict[str, FileBatches]
     batch_rows: int
     as_of: datetime | None = None
+    keeping: Keeping | None = None  # how records needed whole leave the partition
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable for the executors: a calendar's lock (it guards the calendar's cached
@@ -190,10 +193,7 @@ class PartitionJob:
         except SlaError as exc:
             state = PartitionState(error=(type(exc).__name__, exc.message, exc.file, exc.where))
         state.seconds = time.perf_counter() - started
-        size = 1
-        yield pa.RecordBatch.from_arrays(
-            [pa.array([pickle.dumps(state, protocol=5)], pa.binary()), pa.nulls(size, pa.int32()),
-             pa.nulls(size, pa.string()), pa.nulls(size, pa.float64())], schema=output_schema())
+        yield output_batch(1, state=pa.array([pickle.dumps(state, protocol=5)], pa.binary()))
 
     def run(self, batches: Iterator[pa.RecordBatch], state: PartitionState,
             ) -> Iterator[pa.RecordBatch]:
@@ -213,7 +213,9 @@ class PartitionJob:
         ordered = ordered_tallies(records_levels)
         indexes = records_levels[0].indexes if records_levels else {}
         for raw, order, key in self.batches(batches):
-            self.feed(raw, order, key, levels, tallies, indexes, state)
+            kept = self.feed(raw, order, key, levels, tallies, indexes, state)
+            if kept is not None:
+                yield kept
             rows = value_rows(ordered, indexes)
             if rows is not None:
                 yield rows
@@ -273,9 +275,11 @@ class PartitionJob:
         return table, np.concatenate([o for _, o in parts]), key
 
     def feed(self, raw: pa.Table, order: np.ndarray, key: int, levels: list,
-             tallies: dict[str, Any], indexes: dict, state: PartitionState) -> None:
+             tallies: dict[str, Any], indexes: dict, state: PartitionState,
+             ) -> pa.RecordBatch | None:
         """One batch, as :func:`slaengine.engine.read.read_source` and the feeding of the
-        local engine take it."""
+        local engine take it; the records it keeps whole (:mod:`slaengine.spark.records`),
+        if any."""
         from slaengine.coerce import coerce
 
         contract = self.contract
@@ -297,7 +301,13 @@ class PartitionJob:
             state.after_as_of += int(len(kept) - kept.sum())
             records, order = records.filter(pa.array(kept)), order[kept]
         if not records.num_rows:
-            return
+            return None
+        kept = None
+        if self.keeping is not None:
+            kept = records_rows(records, order, self.keeping)
+            newest = pc.max(records[kind.time_field]).as_py()
+            if newest is not None and (state.latest is None or newest > state.latest):
+                state.latest = newest
         keys = period_keys(records[kind.time_field], contract.period, contract.timezone)
         batch = Batch(records, keys, contract, kind.time_field, indexes)
         batch.order, batch.key = order, key  # type: ignore[attr-defined]
@@ -315,6 +325,7 @@ class PartitionJob:
                                                     LevelState(level.period_level.counted))
                     found.summaries.setdefault(level.name, []).extend((key, p) for p in parts)
                     level.period_level.parts[level.name] = []
+        return kept
 
 
 _LOCK = type(threading.Lock())

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from slaengine.contract import Contract
 from slaengine.errors import UsageError
-from slaengine.plugin import DerivedMetric, PeriodMetric
 from slaengine.pluginmanager import Registry
+from slaengine.spark.records import refusals
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -28,8 +28,6 @@ def unsupported(contract: Contract, registry: Registry, *, evidence: bool = Fals
     from slaengine.spark.catalog import remote_path
 
     for name, spec in sorted(contract.sources.items()):
-        if spec.link:
-            found.append(f"source {name}: a link to source {spec.link}")
         if spec.adapter == "spark-table":
             continue
         if spec.adapter != "arrow":
@@ -44,14 +42,7 @@ def unsupported(contract: Contract, registry: Registry, *, evidence: bool = Fals
         if fmt == "ipc" or (fmt is None and Path(spec.path).suffix.lower() not in
                             (*PARQUET_SUFFIXES, "") and not Path(spec.path).is_dir()):
             found.append(f"source {name}: Arrow IPC files (Spark reads Parquet)")
-    for level in contract.service_levels:
-        metric = registry.metrics[level.metric]
-        if isinstance(metric, DerivedMetric):
-            found.append(f'service level {level.id}: metric "{level.metric}" measures event '
-                         "clocks (records derived from whole ticket histories)")
-        elif isinstance(metric, PeriodMetric) and not metric.summary_keys:
-            found.append(f'service level {level.id}: metric "{level.metric}" needs its '
-                         "records whole (a period-level metric without summaries)")
+    found += refusals(contract, registry)
     return found
 
 
