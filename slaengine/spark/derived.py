@@ -19,6 +19,7 @@ engine does.
 from __future__ import annotations
 
 import pickle
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from slaengine.clocks.audit import FLAGS
 from slaengine.clocks.zendesk import Reconciliation
 from slaengine.contract import Contract
 from slaengine.engine.batch import GroupIndex, segment_groups
-from slaengine.engine.derived import DerivedLevel
+from slaengine.engine.derived import DerivedLevel, audit_flags
 from slaengine.engine.levels import LevelResult
 from slaengine.engine.narrow import Counted
 from slaengine.engine.verdict import period_labels
@@ -49,7 +50,7 @@ from slaengine.spark.records import (
     source_data,
 )
 from slaengine.statistics import Tally
-from slaengine.verdicts import MISSED_LIMIT, SourceAccount
+from slaengine.verdicts import MISSED_LIMIT, AuditFlag, SourceAccount
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -81,6 +82,8 @@ class ClockState:
     levels: dict[str, ClockPart] = field(default_factory=dict)
     notes: dict[str, int] = field(default_factory=dict)
     error: tuple[str, str, str | None, str | None] | None = None
+    rows: int = 0  # the part's records of the source
+    seconds: float = 0.0  # the part's time in the local engine's functions
 
 
 @dataclass
@@ -97,11 +100,13 @@ class ClockJob(Shipped):
         source, part = str(key[0].as_py()), int(key[1].as_py())
         state = ClockState(source, part)
         rows: list[pa.RecordBatch] = []
+        started = time.perf_counter()
         try:
             rows = self.run(table, state)
         except SlaError as exc:
             state = ClockState(source, part, error=error_of(exc))
             rows = []
+        state.seconds = time.perf_counter() - started
         head = orders.output_batch(1, state=pa.array([pickle.dumps(state, protocol=5)],
                                                      pa.binary()))
         return pa.Table.from_batches([head, *rows])
@@ -116,6 +121,7 @@ class ClockJob(Shipped):
                                   self.latest.get(name), self.keeping[name])
                 for name in {state.source, *([spec.link] if spec.link else [])}}
         part = data[state.source].records
+        state.rows = part.num_rows
         levels = [DerivedLevel(contract, level, registry, data, False, self.as_of)
                   for level in clock_levels(contract, registry) if level.source == state.source]
         shared: dict[str, object] = {}
@@ -189,9 +195,12 @@ def _earliest_flags(contract: Contract, flags: pa.Table | None, by: tuple[str, .
 def evaluate_clocks(spark: Any, contract: Contract, registry: Registry,
                     frames: dict[str, DataFrame], keeping: dict[str, Keeping],
                     latest: dict[str, datetime | None], accounts: dict[str, SourceAccount],
-                    as_of: datetime | None) -> dict[str, LevelResult]:
+                    as_of: datetime | None,
+                    costs: list[tuple[str, int, float, int]] | None = None,
+                    ) -> dict[str, LevelResult]:
     """Every clock level's result, from its source's parts evaluated in Spark's tasks; the
-    notes counted on a source go to its account in ``accounts``."""
+    notes counted on a source go to its account in ``accounts``. ``costs`` receives each
+    part's ``(source, records, seconds, bytes of its state)``."""
     levels = clock_levels(contract, registry)
     if not levels:
         return {}
@@ -220,7 +229,9 @@ def evaluate_clocks(spark: Any, contract: Contract, registry: Registry,
     picks: dict[int, list[orders.Pick]] = {}
     for row in rows:
         if row["state"] is not None:
-            states.append(pickle.loads(row["state"]))  # written by ClockJob above
+            states.append(state := pickle.loads(row["state"]))  # written by ClockJob above
+            if costs is not None:
+                costs.append((state.source, state.rows, state.seconds, len(row["state"])))
         else:
             picks.setdefault(row["tally"], []).append(
                 orders.Pick(0, row["grp"], row["rank"], row["n"], row["value"]))
@@ -268,16 +279,28 @@ def _finished(contract: Contract, level: DerivedLevel, parts: list[ClockPart],
     level.flags = [pa.concat_tables(kept, promote_options="permissive")] if kept else []
     level.reconciled = [p.reconciled for p in parts if p.reconciled is not None]
     result = level.finish()
-    if result.account.audit:
-        counts: dict[tuple[str, int, tuple], int] = {}
-        for part in parts:
-            for group, count in part.flag_counts.items():
-                counts[group] = counts.get(group, 0) + count
-        keys = sorted({k for _, k, _ in counts})
-        labels = dict(zip(period_labels(contract, np.array(keys, dtype=np.int64)), keys,
-                          strict=True))
-        result.account.audit = tuple(
-            replace(flag, count=counts[(flag.flag, labels[flag.period],
-                                        tuple(sorted(flag.segment.items())))])
-            for flag in result.account.audit)
+    result.account.audit = merged_audit(contract, [(p.flags, p.flag_counts) for p in parts],
+                                        level.level.by)
     return result
+
+
+def merged_audit(contract: Contract, parts: list[tuple[pa.Table | None, dict]],
+                 by: tuple[str, ...] = ()) -> tuple[AuditFlag, ...]:
+    """The audit flags of every part, as :func:`~slaengine.engine.derived.audit_flags` counts
+    them on all the flags at once, from each part's earliest flags and counts
+    (:func:`_earliest_flags`): the earliest of the earliest are the earliest."""
+    kept = [flags for flags, _ in parts if flags is not None and flags.num_rows]
+    found = audit_flags(contract, pa.concat_tables(kept, promote_options="permissive")
+                        if kept else None, by)
+    if not found:
+        return found
+    counts: dict[tuple[str, int, tuple], int] = {}
+    for _, part in parts:
+        for group, count in part.items():
+            counts[group] = counts.get(group, 0) + count
+    keys = sorted({k for _, k, _ in counts})
+    labels = dict(zip(period_labels(contract, np.array(keys, dtype=np.int64)), keys,
+                      strict=True))
+    return tuple(replace(flag, count=counts[(flag.flag, labels[flag.period],
+                                              tuple(sorted(flag.segment.items())))])
+                 for flag in found)

@@ -12,6 +12,7 @@ record is finished on the driver on empty record sets, as locally.
 from __future__ import annotations
 
 import pickle
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,7 @@ from slaengine.spark.records import (
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-OUTPUT = "level string, result binary, error binary"
+OUTPUT = "level string, result binary, error binary, rows long, seconds double"
 
 
 @dataclass
@@ -50,13 +51,19 @@ class HeldJob(Shipped):
     def __call__(self, key: tuple, table: pa.Table) -> pa.Table:
         level_id = str(key[0].as_py())
         result = error = None
+        started = time.perf_counter()
+        blobs = blobs_by_source(table)
         try:
-            result = pickle.dumps(self.finish(level_id, blobs_by_source(table)), protocol=5)
+            result = pickle.dumps(self.finish(level_id, blobs), protocol=5)
         except SlaError as exc:
             error = pickle.dumps(error_of(exc), protocol=5)
+        rows = sum(pa.ipc.open_stream(pa.py_buffer(b)).read_all().num_rows
+                   for found in blobs.values() for b in found)
         return pa.table({"level": pa.array([level_id]),
                          "result": pa.array([result], pa.binary()),
-                         "error": pa.array([error], pa.binary())})
+                         "error": pa.array([error], pa.binary()),
+                         "rows": pa.array([rows], pa.int64()),
+                         "seconds": pa.array([time.perf_counter() - started])})
 
     def finish(self, level_id: str, blobs: dict[str, list[bytes]]) -> LevelResult:
         return finish_held(self.contract, self.registry(), level_id, blobs, self.keeping,
@@ -76,8 +83,11 @@ def finish_held(contract: Contract, registry: Registry, level_id: str,
 
 def evaluate_held(spark: Any, contract: Contract, registry: Registry,
                   frames: dict[str, DataFrame], keeping: dict[str, Keeping],
-                  latest: dict[str, datetime | None]) -> dict[str, LevelResult]:
-    """Every period-level result of a metric without summaries, each from one task."""
+                  latest: dict[str, datetime | None],
+                  costs: list[tuple[str, int, float, int]] | None = None,
+                  ) -> dict[str, LevelResult]:
+    """Every period-level result of a metric without summaries, each from one task.
+    ``costs`` receives each level's ``(level, records, seconds, bytes of its result)``."""
     levels = held_levels(contract, registry)
     if not levels:
         return {}
@@ -94,6 +104,8 @@ def evaluate_held(spark: Any, contract: Contract, registry: Registry,
         if row["error"] is not None:
             raise_error(pickle.loads(row["error"]))  # written by HeldJob above
         results[row["level"]] = pickle.loads(row["result"])
+        if costs is not None:
+            costs.append((row["level"], row["rows"], row["seconds"], len(row["result"])))
     for level in levels:  # no record kept in any of its sources
         if level.id not in results:
             results[level.id] = finish_held(contract, registry, level.id, {}, keeping, latest)

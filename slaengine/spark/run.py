@@ -76,10 +76,15 @@ def evaluate(
             records = [lv for lv in levels if isinstance(lv, RecordLevel)]
             orders.apply(picks, ordered, records[0].indexes if records else {})
         step("evaluating event clocks with Spark")
+        spent: dict[str, list[tuple[str, int, float, int]]] = {"clocks": [], "held": []}
         finished = evaluate_clocks(spark, contract, registry, frames, keeping, latest,
-                                   accounts, as_of)
+                                   accounts, as_of, spent["clocks"])
         step("evaluating period-level metrics on whole records with Spark")
-        finished |= evaluate_held(spark, contract, registry, frames, keeping, latest)
+        finished |= evaluate_held(spark, contract, registry, frames, keeping, latest,
+                                  spent["held"])
+        if costs is not None:
+            costs.extend(PartitionCost(*cost, stage=stage)
+                         for stage, found in spent.items() for cost in found)
         engine = {"name": ENGINE, "pyspark": _pyspark_version(),
                   "master": spark.sparkContext.master}
         return _finish(contract, registry, streamed, accounts, digests, options, as_of, step,
@@ -93,12 +98,15 @@ def evaluate(
 @dataclass(frozen=True)
 class PartitionCost:
     """One partition of a source: its rows, its time in the local engine's functions inside
-    ``mapInArrow``, and the bytes of the state it sent the driver."""
+    ``mapInArrow``, and the bytes of the state it sent the driver. ``stage``: ``"read"``;
+    ``"clocks"`` for one part of a clock source (its records, evaluated by ``applyInArrow``),
+    ``"held"`` for one period-level metric evaluated on its records whole."""
 
     source: str
     rows: int
     seconds: float
     state_bytes: int
+    stage: str = "read"
 
 
 @dataclass(frozen=True)
