@@ -21,12 +21,14 @@ import pytest
 import tomli_w
 from test_spark import _identical
 
+import slaengine
 from slaengine.clocks.audit import FLAGS
 from slaengine.contract import load_contract
+from slaengine.engine import spill
 from slaengine.engine.derived import audit_flags
 from slaengine.engine.plan import needed_fields
 from slaengine.engine.read import source_config
-from slaengine.errors import UsageError
+from slaengine.errors import DataError, UsageError
 from slaengine.pluginmanager import build_registry
 from slaengine.spark import run, support
 from slaengine.spark.derived import _earliest_flags, merged_audit
@@ -80,6 +82,47 @@ def test_clocks_measured_to_an_instant_are_identical(spark, tmp_path):
     account = report["sources"]["events"]
     assert 0 < account["read"] < 2973  # later events are not read at all
     assert any(v.get("outlook") for v in report["verdicts"])
+
+
+@pytest.mark.spark
+def test_sums_of_fractional_seconds_add_up_part_by_part_as_locally(spark, tmp_path,
+                                                                  monkeypatch):
+    """With event times to the microsecond a clock's seconds are fractional and their sums
+    depend on the order they are added in: Spark adds each part's sums in part order, as the
+    local engine adds its parts (its events held in 64 parts on disk), bit for bit."""
+    contract = _parquet_copy("helpdesk-events", tmp_path)
+    events = pq.read_table(tmp_path / "events.parquet")
+    micros = np.random.default_rng(1).integers(0, 1_000_000, events.num_rows)
+    at = pa.compute.cast(events["at"], pa.int64()).to_numpy() + micros
+    events = events.set_column(1, "at", pa.array(at, pa.timestamp("us", "UTC")))
+    pq.write_table(events, tmp_path / "events.parquet", row_group_size=700)
+    monkeypatch.setattr(spill, "DEFAULT_BUDGET", 0)  # the local engine: in 64 parts
+    report = _identical(contract, spark)
+    means = [v["value"] for v in report["verdicts"] if v["service_level"] == "agent-work"]
+    assert any(value != round(value) for value in means)  # the case: fractional seconds
+
+
+@pytest.mark.spark
+def test_an_error_met_in_a_part_is_the_local_engines(spark, tmp_path):
+    """A ticket history the clocks cannot read (a status event naming no status: accepted by
+    the events kind, refused by the clocks) fails in Spark's task as locally: the same error
+    and message, for the file of the source (the row named is the part's)."""
+    contract = _parquet_copy("helpdesk-events", tmp_path)
+    events = pq.read_table(tmp_path / "events.parquet")
+    status = events["status"].to_pylist()
+    row = [i for i, e in enumerate(events["event"].to_pylist()) if e == "status"][300]
+    status[row] = None
+    events = events.set_column(3, "status", pa.array(status).dictionary_encode())
+    pq.write_table(events, tmp_path / "events.parquet", row_group_size=700)
+    with pytest.raises(DataError) as local:
+        slaengine.evaluate(contract)
+    with pytest.raises(DataError) as on_spark:
+        slaengine.evaluate(contract, engine="spark", spark=spark)
+    assert on_spark.value.message == local.value.message
+    assert "a status event names the status after it" in on_spark.value.message
+    assert on_spark.value.file == local.value.file == str(tmp_path / "events.parquet")
+    assert on_spark.value.accepted == local.value.accepted
+    assert on_spark.value.where.startswith("events row ")
 
 
 @pytest.mark.spark

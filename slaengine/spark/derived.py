@@ -81,7 +81,7 @@ class ClockState:
     part: int
     levels: dict[str, ClockPart] = field(default_factory=dict)
     notes: dict[str, int] = field(default_factory=dict)
-    error: tuple[str, str, str | None, str | None] | None = None
+    error: tuple | None = None  # the error raised (records.error_of)
     rows: int = 0  # the part's records of the source
     seconds: float = 0.0  # the part's time in the local engine's functions
 

@@ -204,16 +204,24 @@ def labelled(frames: dict[str, DataFrame], pairs: list[tuple[str, str]], column:
     return found
 
 
-def error_of(exc: SlaError) -> tuple[str, str, str | None, str | None]:
+def error_of(exc: SlaError) -> tuple:
     """An error raised in a task, as the driver raises it again (:func:`raise_error`)."""
-    return (type(exc).__name__, exc.message, None if exc.file is None else str(exc.file),
-            None if exc.where is None else str(exc.where))
+    return (type(exc).__name__, exc.message, exc.file, exc.where, exc.suggestion, exc.accepted,
+            getattr(exc, "key_path", ()), getattr(exc, "line", None))
 
 
-def raise_error(error: tuple[str, str, str | None, str | None]) -> None:
-    kind, message, file, where = error
-    raise {"DataError": DataError, "ContractError": ContractError,
-           "UsageError": UsageError}.get(kind, DataError)(message, file=file, where=where)
+def raise_error(error: tuple) -> None:
+    """Raise the error a task met (:func:`error_of`) as it was raised there: its class, its
+    message, file, place and hints."""
+    kind, message, file, where, suggestion, accepted, key_path, line = error
+    cls = {"DataError": DataError, "ContractError": ContractError,
+           "UsageError": UsageError}.get(kind, DataError)
+    found = cls.__new__(cls)
+    if isinstance(found, ContractError):
+        found.key_path, found.line = tuple(key_path), line
+    SlaError.__init__(found, message, file=file, where=where, suggestion=suggestion,
+                      accepted=accepted)
+    raise found
 
 
 class Shipped:
