@@ -154,7 +154,8 @@ def test_period_metrics_needing_whole_records_are_identical(spark, tmp_path):
 def _events(tickets: int) -> tuple[pa.Table, pa.Table]:
     """``tickets`` tickets over the same three months, each answered 30 minutes after it was
     opened and solved 30 minutes later: no clock misses its target, no audit flag is raised
-    (nothing a report names grows with the tickets), only the counts do."""
+    (nothing a report names grows with the tickets), only the counts do. The ticket list's
+    ids are integers, the events' text."""
     start = datetime(2026, 1, 1, tzinfo=UTC)
     step = timedelta(days=89) / tickets
     ids, times, events, statuses, authors, publics, priorities = ([] for _ in range(7))
@@ -174,8 +175,8 @@ def _events(tickets: int) -> tuple[pa.Table, pa.Table]:
     events_table = pa.table({"ticket_id": ids, "at": pa.array(times, pa.timestamp("us", "UTC")),
                              "event": events, "status": statuses, "author": authors,
                              "public": pa.array(publics, pa.bool_()), "priority": priorities})
-    tickets_table = pa.table({
-        "ticket_id": [str(i + 1) for i in range(tickets)],
+    tickets_table = pa.table({  # integer ids: found by their text, as events name them
+        "ticket_id": pa.array(np.arange(1, tickets + 1), pa.int64()),
         "created_at": pa.array([start + i * step for i in range(tickets)],
                                pa.timestamp("us", "UTC")),
         "organization": [("acme", "globex")[i % 2] for i in range(tickets)]})
@@ -242,6 +243,9 @@ def test_a_parts_state_does_not_grow_with_its_records(spark, tmp_path):
         first = [v for v in report["verdicts"] if v["service_level"] == "first-reply"]
         assert sum(v["sample_size"] for v in first) == 150 * times
         assert not any(v["missed"] for v in report["verdicts"])
+        organizations = {v["segment"]["organization"] for v in report["verdicts"]
+                         if v["service_level"] == "wait-by-organization"}
+        assert organizations == {"acme", "globex"}  # every event found its ticket
         costs: list[run.PartitionCost] = []
         run.evaluate(load_contract(contract), spark, costs=costs)
         parts = [c for c in costs if c.stage == "clocks"]

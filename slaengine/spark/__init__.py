@@ -11,8 +11,13 @@ The driver adds the states up in the order the local engine reads the data
 (:mod:`slaengine.spark.run`) and finishes every level exactly as the local engine does, so
 the report is the local engine's, bit for bit.
 
-What Spark does not evaluate yet (CSV and Zendesk sources, event clocks, period-level metrics
-that need their records whole, linked sources, evidence, rejects written out) is refused by
+Service levels whose records must be whole stay in Spark too: a source's kept records leave
+its partitions as Arrow IPC rows by part, for ``applyInArrow`` tasks that derive event clocks
+part by part (a ticket's history whole in one part, :mod:`slaengine.spark.derived`) or
+evaluate a period-level metric without summaries on its records (:mod:`slaengine.spark.held`).
+
+What Spark does not evaluate yet (CSV and Zendesk sources, links joined to records as they
+are read, evidence, rejects written out) is refused by
 :func:`slaengine.spark.support.check` before any work, naming the feature: ``--engine local``
 evaluates it.
 
