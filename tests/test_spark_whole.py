@@ -85,6 +85,19 @@ def test_clocks_measured_to_an_instant_are_identical(spark, tmp_path):
 
 
 @pytest.mark.spark
+def test_sources_with_no_record_kept_are_identical(spark, tmp_path):
+    """Measured to an instant before every event and call: no record reaches a part or a
+    level's task, and each level is finished on empty record sets, as locally."""
+    report = _identical(_parquet_copy("helpdesk-events", tmp_path), spark,
+                        as_of="2025-06-01")
+    assert report["sources"]["events"]["accepted"] == 0
+    bpo = tmp_path / "bpo"
+    bpo.mkdir()
+    report = _identical(_parquet_copy("bpo-contact-centre", bpo), spark, as_of="2025-06-01")
+    assert report["sources"]["calls"]["accepted"] == 0
+
+
+@pytest.mark.spark
 def test_sums_of_fractional_seconds_add_up_part_by_part_as_locally(spark, tmp_path,
                                                                   monkeypatch):
     """With event times to the microsecond a clock's seconds are fractional and their sums
