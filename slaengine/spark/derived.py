@@ -22,7 +22,7 @@ import pickle
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slaengine.clocks.audit import FLAGS
 from slaengine.clocks.zendesk import Reconciliation
@@ -192,7 +192,7 @@ def _earliest_flags(contract: Contract, flags: pa.Table | None, by: tuple[str, .
     return kept, {group: int(count) for group, count in zip(groups, counts, strict=True)}
 
 
-def evaluate_clocks(spark: Any, contract: Contract, registry: Registry,
+def evaluate_clocks(contract: Contract, registry: Registry,
                     frames: dict[str, DataFrame], keeping: dict[str, Keeping],
                     latest: dict[str, datetime | None], accounts: dict[str, SourceAccount],
                     as_of: datetime | None,

@@ -15,7 +15,7 @@ import pickle
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slaengine.contract import Contract
 from slaengine.engine.levels import HeldLevel, LevelResult
@@ -81,7 +81,7 @@ def finish_held(contract: Contract, registry: Registry, level_id: str,
     return HeldLevel(contract, level, registry, data).finish()
 
 
-def evaluate_held(spark: Any, contract: Contract, registry: Registry,
+def evaluate_held(contract: Contract, registry: Registry,
                   frames: dict[str, DataFrame], keeping: dict[str, Keeping],
                   latest: dict[str, datetime | None],
                   costs: list[tuple[str, int, float, int]] | None = None,

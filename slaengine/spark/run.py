@@ -49,7 +49,8 @@ def evaluate(
     """Evaluate ``contract`` on Spark (``spark``: the session): the local engine's
     :func:`slaengine.engine.evaluate`, with the same result. Features Spark does not
     evaluate yet are refused first (:mod:`slaengine.spark.support`). ``costs``, a list,
-    receives what each partition cost and sent the driver."""
+    receives what each partition cost and sent the driver (and each part of a clock source,
+    each level evaluated on its records whole: :class:`PartitionCost`)."""
     registry = (registry or build_registry()).with_clocks(contract.clocks)
     support.check(contract, registry)
     step = reporter(progress)
@@ -77,10 +78,10 @@ def evaluate(
             orders.apply(picks, ordered, records[0].indexes if records else {})
         step("evaluating event clocks with Spark")
         spent: dict[str, list[tuple[str, int, float, int]]] = {"clocks": [], "held": []}
-        finished = evaluate_clocks(spark, contract, registry, frames, keeping, latest,
+        finished = evaluate_clocks(contract, registry, frames, keeping, latest,
                                    accounts, as_of, spent["clocks"])
         step("evaluating period-level metrics on whole records with Spark")
-        finished |= evaluate_held(spark, contract, registry, frames, keeping, latest,
+        finished |= evaluate_held(contract, registry, frames, keeping, latest,
                                   spent["held"])
         if costs is not None:
             costs.extend(PartitionCost(*cost, stage=stage)
