@@ -34,7 +34,7 @@ from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
 from slaengine.pluginmanager import build_registry
 from slaengine.spark.orders import ordered_tallies, output_batch, value_rows
-from slaengine.spark.records import Keeping, records_rows
+from slaengine.spark.records import Keeping, error_of, records_rows
 
 FILE_COLUMN = "_slaengine_file"
 ROW_COLUMN = "_slaengine_row"
@@ -91,7 +91,7 @@ class PartitionState:
     tallies: dict[str, Any] = field(default_factory=dict)
     sums: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = field(default_factory=dict)
     levels: dict[str, LevelState] = field(default_factory=dict)
-    error: tuple[str, str, str | None, str | None] | None = None
+    error: tuple | None = None  # the error raised (records.error_of)
     seconds: float = 0.0  # the partition's time in the local engine's functions
     latest: datetime | None = None  # the latest record kept whole (when records are)
 
@@ -191,7 +191,7 @@ class PartitionJob:
         try:
             yield from self.run(batches, state)
         except SlaError as exc:
-            state = PartitionState(error=(type(exc).__name__, exc.message, exc.file, exc.where))
+            state = PartitionState(error=error_of(exc))
         state.seconds = time.perf_counter() - started
         yield output_batch(1, state=pa.array([pickle.dumps(state, protocol=5)], pa.binary()))
 

@@ -18,7 +18,6 @@ from slaengine.engine.manifest import manifest
 from slaengine.engine.plan import needed_fields, plan
 from slaengine.engine.read import contract_folder, source_config, source_files
 from slaengine.engine.record import RecordLevel
-from slaengine.errors import ContractError, DataError, UsageError
 from slaengine.lazy import np
 from slaengine.manifest import Digests
 from slaengine.plugin import combine_summaries, reject_schema
@@ -29,7 +28,7 @@ from slaengine.spark.derived import evaluate_clocks
 from slaengine.spark.held import evaluate_held
 from slaengine.spark.partition import PartitionJob, PartitionState, first_per_group
 from slaengine.spark.read import file_batches, spark_frame
-from slaengine.spark.records import Keeping, keeping_of
+from slaengine.spark.records import Keeping, keeping_of, raise_error
 from slaengine.statistics import Tally
 from slaengine.verdicts import Evaluation, SourceAccount
 
@@ -172,10 +171,7 @@ def _read(spark: SparkSession, contract: Contract, registry: Registry, name: str
         frames[name] = found.records
     for state in found.states:
         if state.error is not None:
-            kind, message, file, where = state.error
-            error = {"DataError": DataError, "ContractError": ContractError,
-                     "UsageError": UsageError}.get(kind, DataError)
-            raise error(message, file=file, where=where)
+            raise_error(state.error)
     if costs is not None:
         costs.extend(PartitionCost(name, state.read, state.seconds, size)
                      for state, size in zip(found.states, found.sizes, strict=True))
