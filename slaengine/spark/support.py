@@ -8,9 +8,10 @@ engine's.
 from __future__ import annotations
 
 from slaengine.contract import Contract
+from slaengine.engine.plan import join_plan
 from slaengine.errors import UsageError
-from slaengine.plugin import DerivedMetric, PeriodMetric
 from slaengine.pluginmanager import Registry
+from slaengine.spark.records import refusals
 
 
 def unsupported(contract: Contract, registry: Registry, *, evidence: bool = False,
@@ -22,25 +23,20 @@ def unsupported(contract: Contract, registry: Registry, *, evidence: bool = Fals
     from slaengine.spark.catalog import is_catalog, remote_path
     from slaengine.spark.whole import IPC_SUFFIXES, reads_whole
 
+    joined = join_plan(contract, registry)
     for name, spec in sorted(contract.sources.items()):
-        if spec.link and not (reads_whole(contract, registry, name)
-                              and not is_catalog(contract, spec.link)):
-            found.append(f"source {name}: a link to source {spec.link} (Spark joins a link "
-                         "for a source read whole by its adapter, such as CSV or Zendesk, to "
-                         "a source of files)")
+        if name in joined and not (reads_whole(contract, registry, name)
+                                   and not is_catalog(contract, str(spec.link))):
+            found.append(f"source {name}: a link to source {spec.link} joined to its records "
+                         "as they are read, for service levels other than event clocks (Spark "
+                         "joins it for a source read whole by its adapter, such as CSV or "
+                         "Zendesk, linked to a source of files)")
         remote = remote_path(contract, name)
         if remote is not None and (spec.options.get("format") == "ipc" or remote.lower()
                                    .rstrip("/").endswith(IPC_SUFFIXES)):
             found.append(f"source {name}: Arrow IPC files at a URI (Spark reads Parquet "
                          "there; Arrow IPC files are read from a local or shared path)")
-    for level in contract.service_levels:
-        metric = registry.metrics[level.metric]
-        if isinstance(metric, DerivedMetric):
-            found.append(f'service level {level.id}: metric "{level.metric}" measures event '
-                         "clocks (records derived from whole ticket histories)")
-        elif isinstance(metric, PeriodMetric) and not metric.summary_keys:
-            found.append(f'service level {level.id}: metric "{level.metric}" needs its '
-                         "records whole (a period-level metric without summaries)")
+    found += refusals(contract, registry)
     return found
 
 

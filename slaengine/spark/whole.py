@@ -59,14 +59,19 @@ def is_whole(contract: Contract, name: str, files: list[Path]) -> bool:
 
 
 def reads_whole(contract: Contract, registry: Registry, name: str) -> bool:
-    """:func:`is_whole` for source ``name`` with its local files listed here."""
+    """:func:`is_whole` for source ``name`` with its local files listed here (files that
+    cannot be listed, judged by the path's name: reading them names what is wrong)."""
     from slaengine.spark.catalog import is_catalog
 
     spec = contract.sources[name]
     if spec.adapter != "arrow" or is_catalog(contract, name):
         return is_whole(contract, name, [])
     one = replace(contract, sources={name: spec})
-    return is_whole(contract, name, source_files(one, registry)[name])
+    try:
+        files = source_files(one, registry)[name]
+    except DataError:
+        files = [Path(spec.path)]
+    return is_whole(contract, name, files)
 
 
 @dataclass(frozen=True)
@@ -151,9 +156,13 @@ class WholeJob(PartitionJob):
                             file=spec.path)
 
     def feed(self, raw: Any, order: np.ndarray, key: int, levels: list,
-             tallies: dict[str, Any], indexes: dict, state: PartitionState) -> None:
+             tallies: dict[str, Any], indexes: dict, state: PartitionState,
+             ) -> pa.RecordBatch | None:
         """One batch of the adapter (``raw``: a :class:`SourceBatch`, its records typed),
-        counted as :func:`slaengine.engine.read.read_source` counts it."""
+        counted as :func:`slaengine.engine.read.read_source` counts it; the records it keeps
+        whole for clocks and whole-record levels, as a partition's
+        (:mod:`slaengine.spark.records`: a linked source's by the part of its id, for the
+        clock parts of the source linking to it)."""
         batch: SourceBatch = raw
         state.read += batch.read
         state.accepted += batch.records.num_rows
@@ -174,7 +183,7 @@ class WholeJob(PartitionJob):
             linked = self.contract.sources[self.link.source].record_kind
             records, missing = join(records, self.linked, linked.id_field, self.link.fields)
             state.notes[self.link.note] += missing
-        self.take(records, order, key, levels, tallies, indexes, state)
+        return self.take(records, order, key, levels, tallies, indexes, state)
 
     def _until(self, records: pa.Table, order: np.ndarray, state: PartitionState,
                ) -> tuple[pa.Table, np.ndarray]:
