@@ -122,25 +122,30 @@ def test_a_partitioned_dataset_equals_one_file(spark, tmp_path):
         assert not _differences(left, right), key
 
 
-def test_unsupported_features_are_refused_naming_them(monkeypatch):
+def test_unsupported_features_are_refused_naming_them(monkeypatch, tmp_path):
     from slaengine import spark as on_spark
 
     monkeypatch.setattr(on_spark, "require_java", lambda: None)
     monkeypatch.setattr(on_spark, "require_pyspark", lambda: None)
-    cases = {
-        "isp-helpdesk.toml": 'the "csv" adapter',
-        "helpdesk-events.toml": "",
-        "zendesk-metric-events.toml": 'the "zendesk" adapter',
-    }
-    for name, expected in cases.items():
-        result = CliRunner().invoke(main, ["evaluate", str(ROOT / "contracts" / name),
-                                           "--engine", "spark"])
-        assert result.exit_code == 2, (name, result.output)
-        assert "--engine local evaluates" in result.output, name
-        assert expected in result.output, name
+    # a link joined to the records of a source Spark splits (Parquet surveys to tickets)
+    text = ('[contract]\nid = "c"\nclient = "C"\nvendor = "V"\ncurrency = "USD"\n'
+            'monthly_fee = "1.00"\nperiod = "month"\ntimezone = "UTC"\n\n'
+            '[sources.tickets]\nadapter = "arrow"\nkind = "tickets"\npath = "t.parquet"\n\n'
+            '[sources.surveys]\nadapter = "arrow"\nkind = "surveys"\npath = "s.parquet"\n'
+            'link = "tickets"\n\n'
+            '[[service_levels]]\nid = "csat-by-priority"\nsource = "surveys"\n'
+            'metric = "csat"\nby = ["priority"]\ntarget = "mean >= 4"\n')
+    (tmp_path / "c.toml").write_text(text, encoding="utf-8")
+    for name in ("t.parquet", "s.parquet"):  # refused before a row is read
+        (tmp_path / name).write_bytes(TICKETS.read_bytes())
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "c.toml"),
+                                       "--engine", "spark"])
+    assert result.exit_code == 2, result.output
+    assert "--engine local evaluates" in result.output
+    assert "surveys: a link to source tickets" in result.output
     result = CliRunner().invoke(main, ["evaluate", str(PARQUET), "--engine", "spark",
-                                       "--rejects", "r.csv"])
-    assert result.exit_code == 2 and "--rejects" in result.output
+                                       "--evidence", "ev"])
+    assert result.exit_code == 2 and "--evidence" in result.output
 
 
 def test_without_pyspark_the_install_command_is_given(monkeypatch):

@@ -200,7 +200,9 @@ def test_spark_picks_the_nearest_rank_of_every_size(spark):
     x, gid = np.concatenate(values), np.concatenate(groups)
     table = pa.table({"state": pa.nulls(len(x), pa.binary()),
                       "tally": pa.array(np.zeros(len(x), dtype=np.int32)),
-                      "grp": pa.array([f"g{g}" for g in gid]), "value": pa.array(x)})
+                      "grp": pa.array([f"g{g}" for g in gid]), "value": pa.array(x),
+                      "part": pa.nulls(len(x), pa.int32()),
+                      "records": pa.nulls(len(x), pa.binary())})
     frame = spark.createDataFrame(table.to_pandas(), schema=orders.OUTPUT)
     picks = orders.ranked(frame, {0: STATISTICS}).collect()
     by_group: dict[int, dict[int, float]] = {}

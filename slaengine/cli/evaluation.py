@@ -32,9 +32,12 @@ FAIL_ON = {"breached": ("breached", "critical"), "critical": ("critical",)}
                    "- is standard output).")
 @click.option("--fail-on", type=click.Choice(sorted(FAIL_ON)), default=None,
               help="Exit with code 1 when a verdict is breached (or critical) / critical.")
-@click.option("--rejects", type=click.Path(path_type=Path), default=None,
+@click.option("--rejects", default=None, metavar="PATH",
               help="Write every rejected or duplicate input row (source, row, field, value, "
-                   "reason) to this CSV file.")
+                   "reason) to this CSV file. With --engine spark, Spark writes them as a new "
+                   "folder of CSV part files with a header (Parquet when PATH ends in "
+                   ".parquet): a local path or any URI Spark writes; one that exists is "
+                   "refused.")
 @click.option("--evidence", type=click.Path(path_type=Path), default=None,
               help="Write the records behind every breached or critical verdict to this folder "
                    "(one CSV per service level and period, and index.csv).")
@@ -59,7 +62,7 @@ FAIL_ON = {"breached": ("breached", "critical"), "critical": ("critical",)}
               help="With --engine spark: the Spark master (default: $SPARK_MASTER, else "
                    "local[*]).")
 def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...],
-             fail_on: str | None, rejects: Path | None, evidence: Path | None,
+             fail_on: str | None, rejects: str | None, evidence: Path | None,
              as_of: str | None, ledger: Path | None, period: str | None,
              reason: str | None, engine: str, spark_master: str | None) -> None:
     """Evaluate every service level of CONTRACT on its data and report the verdicts."""
@@ -81,7 +84,14 @@ def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...]
             from slaengine.ledger.history import narrowed_to
 
             loaded = narrowed_to(loaded, period)
-        _check_places(loaded, registry, plan, rejects, evidence, ledger)
+        local_rejects = Path(rejects) if rejects is not None else None
+        if engine == "spark" and rejects is not None:  # Spark writes a new folder there
+            from slaengine.spark.rejects import check_location, is_uri
+
+            check_location(rejects)
+            if is_uri(rejects):  # no local place to check
+                local_rejects = None
+        _check_places(loaded, registry, plan, local_rejects, evidence, ledger)
         if ledger is not None:  # a file that is no ledger is refused before the work
             from slaengine.ledger.schema import connect
 
@@ -92,7 +102,7 @@ def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...]
             options["period"] = period
         if engine == "spark":
             evaluation = _on_spark(loaded, registry, options, spark_master, moment,
-                                   evidence=evidence is not None, rejects=rejects is not None)
+                                   evidence=evidence is not None, rejects=rejects)
         else:
             with tuned(), _progress() as step:
                 evaluation = run(loaded, registry, options=options,
@@ -119,10 +129,11 @@ def evaluate(contract: Path, formats: tuple[str, ...], outputs: tuple[Path, ...]
             for name, output in plan:
                 write = guarded(registry, "reporter", name, "write")
                 _write(finish, output, lambda stream, write=write: write(evaluation, stream))
-            if rejects is not None:
+            if rejects is not None and engine == "local":
                 from slaengine.outputs import atomic_file, write_csv_table
 
-                stream = finish.enter_context(atomic_file(rejects, "--rejects", binary=True))
+                stream = finish.enter_context(atomic_file(Path(rejects), "--rejects",
+                                                          binary=True))
                 write_csv_table(evaluation.rejected, stream)
             if evidence is not None:
                 from slaengine.evidence import write_evidence_files
@@ -164,21 +175,27 @@ def verify(result: Path) -> None:
     run_body(body)
 
 def _on_spark(contract: Any, registry: Any, options: dict[str, Any], master: str | None,
-              as_of: Any, *, evidence: bool, rejects: bool) -> Any:
-    """The evaluation on a Spark session of its own (``--engine spark``), stopped after."""
+              as_of: Any, *, evidence: bool, rejects: str | None) -> Any:
+    """The evaluation on a Spark session of its own (``--engine spark``), stopped after;
+    the rejected rows written by Spark to ``rejects`` when given."""
     from slaengine import spark
 
     spark.require_pyspark()
     spark.require_java()
     from slaengine.spark import run, support
 
-    support.check(contract, registry.with_clocks(contract.clocks), evidence=evidence,
-                  rejects=rejects)
+    support.check(contract, registry.with_clocks(contract.clocks), evidence=evidence)
     session = spark.start_session(master)
     try:
         with _progress() as step:
-            return run.evaluate(contract, session, registry, options=options, as_of=as_of,
-                                progress=step)
+            evaluation = run.evaluate(contract, session, registry, options=options,
+                                      as_of=as_of, progress=step)
+            if rejects is not None:
+                from slaengine.spark.rejects import write_rejects
+
+                step("writing the rejected rows with Spark")
+                write_rejects(session, contract, registry, evaluation, rejects, as_of=as_of)
+            return evaluation
     finally:
         session.stop()
 

@@ -11,8 +11,18 @@ The driver adds the states up in the order the local engine reads the data
 (:mod:`slaengine.spark.run`) and finishes every level exactly as the local engine does, so
 the report is the local engine's, bit for bit.
 
-What Spark does not evaluate yet (CSV and Zendesk sources, event clocks, period-level metrics
-that need their records whole, linked sources, evidence, rejects written out) is refused by
+A source Spark cannot split (CSV, Zendesk, Arrow IPC, a third-party adapter) is read by its
+own adapter in one Spark task (:mod:`slaengine.spark.whole`); ``--rejects`` is written by
+Spark (:mod:`slaengine.spark.rejects`).
+
+Service levels whose records must be whole stay in Spark too: a source's kept records leave
+its partitions (or the one task reading it whole) as Arrow IPC rows by part, for
+``applyInArrow`` tasks that derive event clocks part by part (a ticket's history whole in one
+part, :mod:`slaengine.spark.derived`) or evaluate a period-level metric without summaries on
+its records (:mod:`slaengine.spark.held`).
+
+What Spark does not evaluate yet (evidence, a link joined to the records of a source Spark
+splits, clocks derived from a whole source at once) is refused by
 :func:`slaengine.spark.support.check` before any work, naming the feature: ``--engine local``
 evaluates it.
 

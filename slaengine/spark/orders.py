@@ -24,17 +24,26 @@ from slaengine.targets import percentile_of
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-OUTPUT = "state binary, tally int, grp string, value double"
-"""What every partition emits: its one state row (``state``; the other columns null), and
-the measured values of its order statistics (``state`` null)."""
+OUTPUT = "state binary, tally int, grp string, value double, part int, records binary"
+"""What every partition emits: its one state row (``state``; the other columns null), the
+measured values of its order statistics (``tally``, ``grp``, ``value``), and the records some
+levels need whole (``part``, ``records``: :mod:`slaengine.spark.records`)."""
 
 _SCHEMA_FIELDS = (("state", "binary"), ("tally", "int32"), ("grp", "string"),
-                  ("value", "float64"))
+                  ("value", "float64"), ("part", "int32"), ("records", "binary"))
 
 
 def output_schema() -> pa.Schema:
     """The Arrow schema of :data:`OUTPUT`."""
     return pa.schema([(name, getattr(pa, kind)()) for name, kind in _SCHEMA_FIELDS])
+
+
+def output_batch(size: int, **columns: pa.Array) -> pa.RecordBatch:
+    """``size`` rows of :data:`OUTPUT` with the ``columns`` given, the others null."""
+    schema = output_schema()
+    return pa.RecordBatch.from_arrays(
+        [columns[f.name] if f.name in columns else pa.nulls(size, f.type) for f in schema],
+        schema=schema)
 
 
 def ordered_tallies(levels: Iterable[Any]) -> list[tuple[Tally, tuple]]:
@@ -84,10 +93,9 @@ def value_rows(tallies: list[tuple[Tally, tuple]], indexes: dict) -> pa.RecordBa
     if not values:
         return None
     size = sum(len(v) for v in values)
-    return pa.RecordBatch.from_arrays(
-        [pa.nulls(size, pa.binary()), pa.array(np.concatenate(owners)),
-         pc.take(pa.array(keys, pa.string()), pa.array(np.concatenate(codes))),
-         pa.array(np.concatenate(values))], schema=output_schema())
+    return output_batch(size, tally=pa.array(np.concatenate(owners)),
+                        grp=pc.take(pa.array(keys, pa.string()), pa.array(np.concatenate(codes))),
+                        value=pa.array(np.concatenate(values)))
 
 
 def rank_of(statistic: str, n: int) -> int:

@@ -33,7 +33,8 @@ from slaengine.errors import SlaError
 from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
 from slaengine.pluginmanager import build_registry
-from slaengine.spark.orders import ordered_tallies, output_schema, value_rows
+from slaengine.spark.orders import ordered_tallies, output_batch, value_rows
+from slaengine.spark.records import Keeping, error_of, records_rows
 
 FILE_COLUMN = "_slaengine_file"
 ROW_COLUMN = "_slaengine_row"
@@ -85,13 +86,16 @@ class PartitionState:
     accepted: int = 0
     rejected: int = 0
     after_as_of: int = 0
+    duplicates: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)
     groupings: dict[tuple, list[tuple[int, tuple]]] = field(default_factory=dict)
     tallies: dict[str, Any] = field(default_factory=dict)
     sums: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = field(default_factory=dict)
     levels: dict[str, LevelState] = field(default_factory=dict)
-    error: tuple[str, str, str | None, str | None] | None = None
+    error: tuple | None = None  # the error raised (records.error_of)
     seconds: float = 0.0  # the partition's time in the local engine's functions
+    latest: datetime | None = None  # the latest record kept whole (when records are)
 
 
 class OrderedRecordLevel(RecordLevel):
@@ -165,6 +169,7 @@ class PartitionJob:
     files: dict[str, FileBatches]
     batch_rows: int
     as_of: datetime | None = None
+    keeping: Keeping | None = None  # how records needed whole leave the partition
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable for the executors: a calendar's lock (it guards the calendar's cached
@@ -188,12 +193,9 @@ class PartitionJob:
         try:
             yield from self.run(batches, state)
         except SlaError as exc:
-            state = PartitionState(error=(type(exc).__name__, exc.message, exc.file, exc.where))
+            state = PartitionState(error=error_of(exc))
         state.seconds = time.perf_counter() - started
-        size = 1
-        yield pa.RecordBatch.from_arrays(
-            [pa.array([pickle.dumps(state, protocol=5)], pa.binary()), pa.nulls(size, pa.int32()),
-             pa.nulls(size, pa.string()), pa.nulls(size, pa.float64())], schema=output_schema())
+        yield output_batch(1, state=pa.array([pickle.dumps(state, protocol=5)], pa.binary()))
 
     def run(self, batches: Iterator[pa.RecordBatch], state: PartitionState,
             ) -> Iterator[pa.RecordBatch]:
@@ -213,7 +215,9 @@ class PartitionJob:
         ordered = ordered_tallies(records_levels)
         indexes = records_levels[0].indexes if records_levels else {}
         for raw, order, key in self.batches(batches):
-            self.feed(raw, order, key, levels, tallies, indexes, state)
+            kept = self.feed(raw, order, key, levels, tallies, indexes, state)
+            if kept is not None:
+                yield kept
             rows = value_rows(ordered, indexes)
             if rows is not None:
                 yield rows
@@ -273,9 +277,11 @@ class PartitionJob:
         return table, np.concatenate([o for _, o in parts]), key
 
     def feed(self, raw: pa.Table, order: np.ndarray, key: int, levels: list,
-             tallies: dict[str, Any], indexes: dict, state: PartitionState) -> None:
+             tallies: dict[str, Any], indexes: dict, state: PartitionState,
+             ) -> pa.RecordBatch | None:
         """One batch, as :func:`slaengine.engine.read.read_source` and the feeding of the
-        local engine take it."""
+        local engine take it; the records it keeps whole (:mod:`slaengine.spark.records`),
+        if any."""
         from slaengine.coerce import coerce
 
         contract = self.contract
@@ -290,6 +296,16 @@ class PartitionJob:
             state.reasons[reason] = state.reasons.get(reason, 0) + count
         if rejected.num_rows:
             order = order[~np.isin(order, rejected["row"].to_numpy())]
+        return self.take(records, order, key, levels, tallies, indexes, state)
+
+    def take(self, records: pa.Table, order: np.ndarray, key: int, levels: list,
+             tallies: dict[str, Any], indexes: dict, state: PartitionState,
+             ) -> pa.RecordBatch | None:
+        """One batch's accepted ``records`` (each row's order key in ``order``): the
+        ``as_of`` cut, the period keys, every level's ``add``; the records kept whole
+        (:mod:`slaengine.spark.records`), if any."""
+        contract = self.contract
+        kind = contract.sources[self.source].record_kind
         if self.as_of is not None and records.num_rows:
             time = records[kind.time_field]
             early = pc.fill_null(pc.less_equal(time, pa.scalar(self.as_of, time.type)), True)
@@ -297,7 +313,13 @@ class PartitionJob:
             state.after_as_of += int(len(kept) - kept.sum())
             records, order = records.filter(pa.array(kept)), order[kept]
         if not records.num_rows:
-            return
+            return None
+        kept = None
+        if self.keeping is not None:
+            kept = records_rows(records, order, self.keeping)
+            newest = pc.max(records[kind.time_field]).as_py()
+            if newest is not None and (state.latest is None or newest > state.latest):
+                state.latest = newest
         keys = period_keys(records[kind.time_field], contract.period, contract.timezone)
         batch = Batch(records, keys, contract, kind.time_field, indexes)
         batch.order, batch.key = order, key  # type: ignore[attr-defined]
@@ -315,6 +337,7 @@ class PartitionJob:
                                                     LevelState(level.period_level.counted))
                     found.summaries.setdefault(level.name, []).extend((key, p) for p in parts)
                     level.period_level.parts[level.name] = []
+        return kept
 
 
 _LOCK = type(threading.Lock())

@@ -7,58 +7,42 @@ engine's.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from slaengine.contract import Contract
+from slaengine.engine.plan import join_plan
 from slaengine.errors import UsageError
-from slaengine.plugin import DerivedMetric, PeriodMetric
 from slaengine.pluginmanager import Registry
-
-PARQUET_SUFFIXES = (".parquet", ".pq")
+from slaengine.spark.records import refusals
 
 
 def unsupported(contract: Contract, registry: Registry, *, evidence: bool = False,
-                rejects: bool = False) -> list[str]:
+                ) -> list[str]:
     """The features of ``contract`` (and of the options asked) Spark does not evaluate yet."""
     found: list[str] = []
     if evidence:
         found.append("--evidence (the records behind failed verdicts)")
-    if rejects:
-        found.append("--rejects (the rejected rows written out; they are counted either way)")
-    from slaengine.spark.catalog import remote_path
+    from slaengine.spark.catalog import is_catalog, remote_path
+    from slaengine.spark.whole import IPC_SUFFIXES, reads_whole
 
+    joined = join_plan(contract, registry)
     for name, spec in sorted(contract.sources.items()):
-        if spec.link:
-            found.append(f"source {name}: a link to source {spec.link}")
-        if spec.adapter == "spark-table":
-            continue
-        if spec.adapter != "arrow":
-            found.append(f'source {name}: the "{spec.adapter}" adapter (Spark reads "arrow" '
-                         'sources of Parquet files and "spark-table" tables)')
-            continue
-        fmt = spec.options.get("format")
-        if remote_path(contract, name) is not None:
-            if fmt == "ipc":
-                found.append(f"source {name}: Arrow IPC files (Spark reads Parquet)")
-            continue
-        if fmt == "ipc" or (fmt is None and Path(spec.path).suffix.lower() not in
-                            (*PARQUET_SUFFIXES, "") and not Path(spec.path).is_dir()):
-            found.append(f"source {name}: Arrow IPC files (Spark reads Parquet)")
-    for level in contract.service_levels:
-        metric = registry.metrics[level.metric]
-        if isinstance(metric, DerivedMetric):
-            found.append(f'service level {level.id}: metric "{level.metric}" measures event '
-                         "clocks (records derived from whole ticket histories)")
-        elif isinstance(metric, PeriodMetric) and not metric.summary_keys:
-            found.append(f'service level {level.id}: metric "{level.metric}" needs its '
-                         "records whole (a period-level metric without summaries)")
+        if name in joined and not (reads_whole(contract, registry, name)
+                                   and not is_catalog(contract, str(spec.link))):
+            found.append(f"source {name}: a link to source {spec.link} joined to its records "
+                         "as they are read, for service levels other than event clocks (Spark "
+                         "joins it for a source read whole by its adapter, such as CSV or "
+                         "Zendesk, linked to a source of files)")
+        remote = remote_path(contract, name)
+        if remote is not None and (spec.options.get("format") == "ipc" or remote.lower()
+                                   .rstrip("/").endswith(IPC_SUFFIXES)):
+            found.append(f"source {name}: Arrow IPC files at a URI (Spark reads Parquet "
+                         "there; Arrow IPC files are read from a local or shared path)")
+    found += refusals(contract, registry)
     return found
 
 
-def check(contract: Contract, registry: Registry, *, evidence: bool = False,
-          rejects: bool = False) -> None:
+def check(contract: Contract, registry: Registry, *, evidence: bool = False) -> None:
     """Raise a UsageError naming every feature Spark does not evaluate yet."""
-    found = unsupported(contract, registry, evidence=evidence, rejects=rejects)
+    found = unsupported(contract, registry, evidence=evidence)
     if found:
         where = f" ({contract.path})" if contract.path is not None else ""
         raise UsageError(
