@@ -15,7 +15,6 @@ from slaengine.inputs import source_files
 from slaengine.lazy import ds, np, pa, pq
 from slaengine.plugin import Source, SourceBatch, SourceConfig, reject_schema
 from slaengine.plugins.sources._columns import check_columns, requested_columns
-from slaengine.readahead import read_ahead
 
 _BUFFER_BYTES = 1 << 20  # columns are read through 1 MiB buffers, not whole column chunks
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".arrow": "ipc", ".feather": "ipc",
@@ -208,10 +207,8 @@ def _parquet_batches(
                         for group in part.row_groups)
     if not groups:
         return
-    # Decoded one batch ahead on a thread of its own, while the batch before is typed.
-    decoded = data.parquet.iter_batches(batch_size=batch_rows, columns=names,
-                                        row_groups=groups, use_threads=True)
-    for batch in read_ahead(decoded, depth=1):
+    for batch in data.parquet.iter_batches(batch_size=batch_rows, columns=names,
+                                           row_groups=groups, use_threads=True):
         if where is None:
             yield batch
         else:
