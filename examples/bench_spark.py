@@ -39,29 +39,7 @@ sys.path.insert(0, str(HERE))
 
 import benchmark  # noqa: E402  (examples/benchmark.py: its data and its contract)
 
-
-def differences(left: Any, right: Any, path: str = "") -> list[str]:
-    """Every place two JSON documents differ (floats compared exactly)."""
-    if type(left) is not type(right):
-        return [f"{path}: {left!r} != {right!r}"]
-    if isinstance(left, dict):
-        out = [f"{path}/{k}: only on one side" for k in set(left) ^ set(right)]
-        for k in sorted(set(left) & set(right)):
-            out += differences(left[k], right[k], f"{path}/{k}")
-        return out
-    if isinstance(left, list):
-        out = [f"{path}: {len(left)} != {len(right)} items"] if len(left) != len(right) else []
-        for i, (a, b) in enumerate(zip(left, right, strict=False)):
-            out += differences(a, b, f"{path}[{i}]")
-        return out
-    return [] if left == right else [f"{path}: {left!r} != {right!r}"]
-
-
-def without_run_facts(document: dict) -> dict:
-    document = json.loads(json.dumps(document))
-    document["manifest"].pop("engine", None)
-    document["manifest"].pop("evaluated_at", None)
-    return document
+from slaengine.testing import report_differences, without_run_facts  # noqa: E402
 
 
 def run_local(contract: Path) -> tuple[dict, float]:
@@ -152,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         for master in masters:
             report, seconds, costs, picks = run_spark(contract, master)
-            found = differences(without_run_facts(local), without_run_facts(report))
+            found = report_differences(without_run_facts(local), without_run_facts(report))
             busy = [c.seconds for c in costs]
             row = {
                 "engine": f"spark {master}", "seconds": round(seconds, 2),

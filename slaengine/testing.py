@@ -46,6 +46,7 @@ canonical column names, so the ``csv`` source reads them exactly as it reads rea
 from __future__ import annotations
 
 import csv
+import json
 import math
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
@@ -247,3 +248,30 @@ def assert_case(case: Mapping[str, Any], evaluation: Evaluation) -> None:
     if problems:
         name = case.get("name", case.get("description", "case"))
         raise AssertionError(f"{name}:\n  " + "\n  ".join(problems))
+
+
+def without_run_facts(report: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON report (``Evaluation.to_dict()``) without what differs between two runs of the
+    same evaluation: the engine that ran it and the time it ran."""
+    found = json.loads(json.dumps(report))
+    found["manifest"].pop("engine", None)
+    found["manifest"].pop("evaluated_at", None)
+    return found
+
+
+def report_differences(left: Any, right: Any, path: str = "") -> list[str]:
+    """Every place two JSON documents differ, by key path (values compared exactly: floats
+    bit for bit)."""
+    if type(left) is not type(right):
+        return [f"{path}: {left!r} != {right!r}"]
+    if isinstance(left, dict):
+        out = [f"{path}/{k}: only on one side" for k in sorted(set(left) ^ set(right))]
+        for key in sorted(set(left) & set(right)):
+            out += report_differences(left[key], right[key], f"{path}/{key}")
+        return out
+    if isinstance(left, list):
+        out = [f"{path}: {len(left)} != {len(right)} items"] if len(left) != len(right) else []
+        for i, (a, b) in enumerate(zip(left, right, strict=False)):
+            out += report_differences(a, b, f"{path}[{i}]")
+        return out
+    return [] if left == right else [f"{path}: {left!r} != {right!r}"]

@@ -15,35 +15,12 @@ from click.testing import CliRunner
 
 import slaengine
 from slaengine.cli import main
+from slaengine.testing import report_differences as _differences
+from slaengine.testing import without_run_facts as _without_run_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 PARQUET = ROOT / "contracts" / "isp-helpdesk-parquet.toml"
 TICKETS = ROOT / "examples" / "data" / "tickets.parquet"
-
-
-def _without_run_facts(document: dict) -> dict:
-    """The report without what differs between two runs: the engine and the time of the run."""
-    document = json.loads(json.dumps(document))
-    document["manifest"].pop("engine", None)
-    document["manifest"].pop("evaluated_at", None)
-    return document
-
-
-def _differences(left, right, path: str = "") -> list[str]:
-    """Every place two JSON documents differ (values compared exactly, floats bit for bit)."""
-    if type(left) is not type(right):
-        return [f"{path}: {left!r} != {right!r}"]
-    if isinstance(left, dict):
-        out = [f"{path}/{k}: only on one side" for k in set(left) ^ set(right)]
-        for key in set(left) & set(right):
-            out += _differences(left[key], right[key], f"{path}/{key}")
-        return out
-    if isinstance(left, list):
-        out = [f"{path}: {len(left)} != {len(right)} items"] if len(left) != len(right) else []
-        for i, (a, b) in enumerate(zip(left, right, strict=False)):
-            out += _differences(a, b, f"{path}[{i}]")
-        return out
-    return [] if left == right else [f"{path}: {left!r} != {right!r}"]
 
 
 def _identical(contract, spark, **kwargs) -> dict:

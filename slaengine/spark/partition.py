@@ -12,9 +12,7 @@ batch as rows for Spark to rank (:mod:`slaengine.spark.orders`), not for the dri
 
 from __future__ import annotations
 
-import io
 import pickle
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,9 +30,8 @@ from slaengine.engine.record import RecordLevel
 from slaengine.errors import SlaError
 from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
-from slaengine.pluginmanager import build_registry
 from slaengine.spark.orders import ordered_tallies, output_batch, value_rows
-from slaengine.spark.records import Keeping, error_of, records_rows
+from slaengine.spark.records import Keeping, Shipped, error_of, records_rows
 
 FILE_COLUMN = "_slaengine_file"
 ROW_COLUMN = "_slaengine_row"
@@ -160,8 +157,9 @@ def _never(_: Batch) -> Any:
 
 
 @dataclass
-class PartitionJob:
-    """What every partition of one source runs (pickled to the executors)."""
+class PartitionJob(Shipped):
+    """What every partition of one source runs (pickled to the executors with its contract,
+    :class:`~slaengine.spark.records.Shipped`)."""
 
     contract: Contract
     source: str
@@ -170,20 +168,6 @@ class PartitionJob:
     batch_rows: int
     as_of: datetime | None = None
     keeping: Keeping | None = None  # how records needed whole leave the partition
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Picklable for the executors: a calendar's lock (it guards the calendar's cached
-        tables) is sent as a new lock."""
-        found = dict(vars(self))
-        buffer = io.BytesIO()
-        _LockPickler(buffer, protocol=5).dump(self.contract)
-        found["contract"] = buffer.getvalue()
-        return found
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        state = dict(state)
-        state["contract"] = pickle.loads(state["contract"])  # pickled by __getstate__
-        vars(self).update(state)
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         """The partition's measured values for Spark to rank, batch by batch, then its state
@@ -202,7 +186,7 @@ class PartitionJob:
         """Feed the partition's batches to the levels into ``state``; after each batch, the
         values its order statistics kept."""
         contract = self.contract
-        registry = build_registry().with_clocks(contract.clocks)
+        registry = self.registry()
         streamed, _ = plan(contract, registry, False)
         levels = streamed.get(self.source, [])
         records_levels = [OrderedRecordLevel.adopt(lv) for lv in levels
@@ -338,16 +322,6 @@ class PartitionJob:
                     found.summaries.setdefault(level.name, []).extend((key, p) for p in parts)
                     level.period_level.parts[level.name] = []
         return kept
-
-
-_LOCK = type(threading.Lock())
-
-
-class _LockPickler(pickle.Pickler):
-    def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, _LOCK):
-            return threading.Lock, ()
-        return NotImplemented
 
 
 def local_path(uri: str) -> str:
