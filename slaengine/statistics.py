@@ -12,11 +12,11 @@ when at least NN% of the measured records are ``<= X``, which is how SLA targets
 
 from __future__ import annotations
 
-import math
 import operator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from slaengine.bits import float_values, zero_where
 from slaengine.lazy import np, pa, pc
 from slaengine.targets import is_statistic, percentile_of
 from slaengine.workers import Worker
@@ -119,33 +119,13 @@ def nearest_rank(percentile: Fraction, n: np.ndarray) -> np.ndarray:
 
 
 def as_float(values: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
-    """Measures as float64 with NaN for nulls (booleans become 0/1); numpy input as it is."""
+    """Measures as float64 with NaN for nulls (booleans become 0/1); numpy input as it is.
+    Read-only when an Arrow float64 array without nulls is read in place."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.Array):
-        if pa.types.is_boolean(values.type):
-            return _bits_as_float(values)  # Arrow's cast of booleans is slow
-        if values.type != pa.float64():
-            values = pc.cast(values, pa.float64())
-        if values.null_count:
-            values = pc.fill_null(values, math.nan)
-        return values.to_numpy(zero_copy_only=False)  # no copy: read-only, never written to
+        return float_values(values)
     return np.asarray(values, dtype=np.float64)
-
-
-def _bits_as_float(values: pa.Array) -> np.ndarray:
-    """A boolean array's 1.0 and 0.0, NaN for nulls, unpacked from its bitmaps."""
-    def unpack(buffer: pa.Buffer) -> np.ndarray:
-        bits = np.unpackbits(np.frombuffer(buffer, dtype=np.uint8), bitorder="little",
-                             count=values.offset + len(values))
-        return bits[values.offset:]
-
-    validity, data = values.buffers()[:2]
-    out = unpack(data).astype(np.float64)
-    if values.null_count:
-        assert validity is not None
-        out[unpack(validity) == 0] = np.nan
-    return out
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -296,7 +276,7 @@ class Tally:
             # NaN compares false: an unmeasured record never passes a threshold
             hits[present] += count(_COMPARE[op](xs, threshold))
         if self.sums is not None:
-            filled = np.where(measured, xs, 0.0)
+            filled = zero_where(xs, measured)
             if few:
                 sums = np.array([filled[a:b].sum() for a, b in bounds], dtype=np.float64)
             else:

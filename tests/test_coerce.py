@@ -391,3 +391,47 @@ def test_typed_and_text_values_past_their_range_get_one_reason() -> None:
         assert records["contacts"].to_pylist() == [1]
         assert rejected["reason"].to_pylist() == [
             "contacts: '18446744073709551615' is out of range"]
+
+
+def _with_garbage_in_null_slots(values: list[int], valid: list[bool], type_: pa.DataType,
+                                width: str) -> pa.Array:
+    """An array whose null slots hold ``values`` too, as a writer may leave them."""
+    import numpy as np
+
+    bits = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes())
+    data = pa.py_buffer(np.array(values, dtype=width).tobytes())
+    return pa.Array.from_buffers(type_, len(values), [bits, data],
+                                 null_count=valid.count(False))
+
+
+def test_typed_bounds_and_times_never_read_a_null_slot() -> None:
+    # csat (1-5) as int8: row 1's null slot holds 0 and row 3's 99, both out of bounds if read;
+    # row 2's 7 is a real value outside. created_at in ms since the epoch, UTC; row 1's null
+    # slot holds a value past the year 9999 (it would overflow microseconds if read).
+    csat = _with_garbage_in_null_slots([5, 0, 7, 99], [True, False, True, False], pa.int8(),
+                                       "int8")
+    day = 1_772_323_200_000  # 2026-03-01T00:00:00Z in ms
+    created = _with_garbage_in_null_slots([day, 2**62, day + 1, day + 2_000],
+                                          [True, False, True, True],
+                                          pa.timestamp("ms", tz="UTC"), "int64")
+    raw = pa.table({"ticket_id": ["a", "b", "c", "d"], "created_at": created, "csat": csat})
+    records, rejected = coerce(raw, kind=TICKETS, columns={n: n for n in raw.column_names},
+                               timezone="UTC", rows=pa.array([1, 2, 3, 4]), source="arrow")
+    assert records["ticket_id"].to_pylist() == ["a", "d"]
+    assert records["csat"].to_pylist() == [5.0, None]
+    assert records["created_at"].to_pylist() == [utc(2026, 3, 1), utc(2026, 3, 1, 0, 0, 2)]
+    assert reject_rows(rejected) == [
+        (2, "created_at", None, "created_at: missing"),
+        (3, "csat", "7", "csat: 7 is outside 1-5"),
+    ]
+
+
+def test_typed_times_in_seconds_and_past_the_range() -> None:
+    # 1_772_323_200 s is 2026-03-01T00:00:00Z; 2**50 s is far past the year 9999
+    created = pa.array([1_772_323_200, 2**50, None], pa.timestamp("s", tz="UTC"))
+    raw = pa.table({"ticket_id": ["a", "b", "c"], "created_at": created})
+    records, rejected = coerce(raw, kind=TICKETS, columns={n: n for n in raw.column_names},
+                               timezone="UTC", rows=pa.array([1, 2, 3]), source="arrow")
+    assert records["created_at"].to_pylist() == [utc(2026, 3, 1)]
+    assert [r["field"] for r in rejected.to_pylist()] == ["created_at", "created_at"]
+    assert "out of range" in rejected["reason"][0].as_py()

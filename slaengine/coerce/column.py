@@ -122,7 +122,12 @@ def needs_trim(arr: pa.Array) -> bool:
     text = np.frombuffer(data, dtype=np.uint8)
     if not valid.all():
         starts, ends = starts[valid], ends[valid]
-    return bool(_EDGE_NEEDS_TRIM[text[starts]].any() or _EDGE_NEEDS_TRIM[text[ends - 1]].any())
+    if not len(starts):
+        return False
+    edges = (np.take(text, starts), np.take(text, ends - 1))
+    if all(e.min() > 32 and e.max() < 0x80 for e in edges):  # printable ASCII: the usual case
+        return False
+    return bool(_EDGE_NEEDS_TRIM[edges[0]].any() or _EDGE_NEEDS_TRIM[edges[1]].any())
 
 
 def trimmed_text(arr: pa.Array) -> pa.Array:
