@@ -9,7 +9,7 @@ them looks at a value in a null slot (its bytes are whatever the writer left the
 
 from __future__ import annotations
 
-from slaengine.lazy import np, pa
+from slaengine.lazy import np, pa, pc
 
 
 def _chunks(arr: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
@@ -27,6 +27,15 @@ def _one(arrays: list[np.ndarray], length: int) -> np.ndarray:
     if len(arrays) == 1:
         return arrays[0]
     return np.concatenate(arrays) if arrays else np.zeros(length, dtype=bool)
+
+
+def one_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous array (a single chunk as it is, several joined)."""
+    if isinstance(values, pa.ChunkedArray):
+        if values.num_chunks == 1:
+            return values.chunk(0)
+        return values.combine_chunks() if values.num_chunks else pa.array([], values.type)
+    return values
 
 
 def valid_mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
@@ -70,10 +79,16 @@ def nan_where(values: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
 
     Branch-free (``values * (v / v)``, where ``v / v`` is 1.0 for a present value and NaN for a
     missing one): a masked assignment or ``np.where`` costs several times more on a mask with
-    no pattern. A present value is kept exactly (``x * 1.0 == x``, infinities and NaN included).
+    no pattern; only a few missing values are put in one by one. A present value is kept
+    exactly (``x * 1.0 == x``, infinities and NaN included).
     """
     if valid is None:
         return np.array(values, dtype=np.float64)
+    missing = len(valid) - int(np.count_nonzero(valid))
+    if missing * 32 < len(valid):  # a few missing: put them in one by one
+        out = np.array(values, dtype=np.float64)
+        out[np.flatnonzero(~valid)] = np.nan
+        return out
     factor = valid.astype(np.float64)
     with np.errstate(invalid="ignore"):
         np.divide(factor, factor, out=factor)
@@ -109,3 +124,36 @@ def float_values(arr: pa.Array) -> np.ndarray:
         if arr.null_count == 0 and dtype == np.float64:
             return data
     return nan_where(data, valid_mask(arr))
+
+
+def float_array(values: np.ndarray, like: pa.Array) -> pa.Array:
+    """float64 ``values`` (one per value of ``like``) as an Arrow array missing exactly where
+    ``like`` is: ``like``'s validity bitmap is shared, not rebuilt."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if len(values) != len(like):
+        raise ValueError(f"{len(values)} values for an array of {len(like)}")
+    if like.null_count == 0:
+        return pa.array(values, pa.float64())
+    data = values
+    if like.offset:  # the bitmap starts ``offset`` bits in: so must the values
+        data = np.empty(like.offset + len(values))
+        data[like.offset:] = values
+    return pa.Array.from_buffers(pa.float64(), len(like), [like.buffers()[0], pa.py_buffer(data)],
+                                 null_count=like.null_count, offset=like.offset)
+
+
+def present_where(values: pa.Array, keep: pa.Array) -> pa.Array:
+    """``values`` missing also where ``keep`` (booleans, no nulls) is false: the validity
+    bitmaps are ANDed and the values' buffers shared (what ``if_else(keep, values, null)``
+    gives, without copying the values)."""
+    if len(values) != len(keep) or keep.null_count:
+        raise ValueError("keep must be one boolean, never null, per value")
+    if keep.offset or values.offset or pa.types.is_nested(values.type) or (
+            len(values.buffers()) != 2):
+        return pc.if_else(keep, values, pa.scalar(None, values.type))
+    if values.null_count:
+        keep = pc.and_(keep, pc.is_valid(values))
+    bitmap = keep.buffers()[1]
+    missing = len(keep) - int(np.count_nonzero(true_mask(keep)))
+    return pa.Array.from_buffers(values.type, len(values), [bitmap, values.buffers()[1]],
+                                 null_count=missing)

@@ -268,8 +268,11 @@ class Tally:
         if self.sample is not None and self.wins is not None:
             if success is None:
                 raise ValueError("share needs success=: one outcome per record")
-            ok = layout.arrange(np.asarray(success, dtype=np.float64))
-            known = measured & ~np.isnan(ok)
+            if success is x:  # a yes/no measure is its own outcome: arranged already
+                ok, known = xs, measured
+            else:
+                ok = layout.arrange(np.asarray(success, dtype=np.float64))
+                known = measured & ~np.isnan(ok)
             self.sample[present] += count(known)
             self.wins[present] += count(known & (ok != 0))
         for (op, threshold), hits in self.thresholds.items():

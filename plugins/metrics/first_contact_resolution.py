@@ -6,6 +6,7 @@ from collections.abc import Collection
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
+from slaengine.bits import one_array, present_where
 from slaengine.lazy import pa, pc
 from slaengine.plugin import MeasureContext, Metric
 
@@ -55,8 +56,8 @@ class FirstContactResolution(Metric):
         if "reopens" in table.column_names:
             first = pc.and_kleene(first, pc.equal(table["reopens"], 0))
         resolved = pc.is_valid(table["resolved_at"])
-        if context.options.get("of", "all") == "resolved":
-            return pc.if_else(resolved, first, pa.scalar(None, pa.bool_()))
+        if context.options.get("of", "all") == "resolved":  # unresolved: no measure
+            return present_where(one_array(first), one_array(resolved))
         return pc.and_kleene(resolved, first)  # unresolved: no, whatever else is unknown
 
 

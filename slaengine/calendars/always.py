@@ -4,6 +4,7 @@ without a copy, its smallest and largest instant)."""
 
 from __future__ import annotations
 
+from slaengine.bits import validity
 from slaengine.lazy import np, pa, pc
 
 
@@ -56,7 +57,7 @@ def micros(arr: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
     values = np.frombuffer(data, dtype=np.int64, count=len(arr), offset=arr.offset * 8)
     if arr.null_count == 0:
         return values, None
-    return values, np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    return values, validity(arr)
 
 
 def min_max(arr: pa.Array) -> tuple[int, int] | None:

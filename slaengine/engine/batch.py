@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from slaengine.bits import valid_mask
 from slaengine.contract import Contract
 from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_keys
@@ -82,9 +83,8 @@ class Batch:
     def periods(self, field_name: str) -> BatchPeriods:
         if field_name not in self._periods:
             column = self.table[field_name]
-            valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), dtype=bool)
             keys = period_keys(column, self.contract.period, self.contract.timezone)
-            self._periods[field_name] = batch_periods(keys, None if valid.all() else valid)
+            self._periods[field_name] = batch_periods(keys, valid_mask(column))
         return self._periods[field_name]
 
     def shared(self, key: tuple, compute: Callable[[Batch], Any]) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from slaengine.bits import validity
 from slaengine.calendars import ALWAYS
 from slaengine.contract import Contract, ServiceLevel
 from slaengine.engine.batch import Batch, shown_ids
@@ -117,9 +118,7 @@ class HeldLevel:
         source = self.data[level.source]
         table = source.records
         time_field = contract.sources[level.source].record_kind.time_field
-        spans = [period_keys(table[f], contract.period, contract.timezone)[
-                     np.asarray(pc.is_valid(table[f]).to_numpy(zero_copy_only=False),
-                                dtype=bool)]
+        spans = [period_keys(table[f], contract.period, contract.timezone)[validity(table[f])]
                  for f in metric.spans]
         narrowing = narrow(contract, level, table, source.placed(time_field, contract),
                            time_field, spans=spans)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from slaengine.bits import true_mask
 from slaengine.contract import Contract, ServiceLevel
 from slaengine.engine.batch import BatchPeriods
 from slaengine.lazy import np, pa, pc
@@ -172,7 +173,7 @@ def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
             if span[1] < start.value or span[0] >= end.value:
                 continue
         during = pc.and_(pc.greater_equal(time, start), pc.less(time, end))
-        hit = np.asarray(pc.fill_null(during, False).to_numpy(zero_copy_only=False), dtype=bool)
+        hit = true_mask(during)
         hit &= where_mask(table, exclusion.where)
         if among is not None:
             hit &= among
@@ -223,4 +224,4 @@ def _one_of(values: pa.Array, wanted: pa.Array) -> np.ndarray:
             indices = pc.fill_null(indices, len(values.dictionary))
         return known[indices.to_numpy(zero_copy_only=False)]
     hit = pc.is_in(pc.cast(values, pa.string()), value_set=wanted)
-    return np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
+    return true_mask(hit)

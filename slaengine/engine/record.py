@@ -7,6 +7,7 @@ import math
 import sys
 from dataclasses import dataclass, replace
 
+from slaengine.bits import true_mask
 from slaengine.calendars import ALWAYS
 from slaengine.contract import Contract, MeasureSpec, ServiceLevel, measure_spec
 from slaengine.engine.batch import Batch, GroupIndex
@@ -59,7 +60,10 @@ class Measured:
     def outcomes(self, metric: Metric) -> np.ndarray:
         if self._outcomes is None:
             assert self.values is not None
-            self._outcomes = as_float(metric.success(self.values))
+            if pa.types.is_boolean(self.values.type) and type(metric).success is Metric.success:
+                self._outcomes = self.numbers  # a yes/no measure is its own outcome: 1, 0, NaN
+            else:
+                self._outcomes = as_float(metric.success(self.values))
         return self._outcomes
 
 
@@ -193,8 +197,7 @@ class RecordLevel:
                                  pause=self.level.pause, period=self.contract.period)
         selected = self.selects(table, context)
         if selected is not None:
-            selected = np.asarray(pc.fill_null(selected, False).to_numpy(zero_copy_only=False),
-                                  dtype=bool)
+            selected = true_mask(selected)
         narrowing = narrow(self.contract, self.level, table, batch.periods(self.period_field),
                            self.kind.time_field, selected=selected)
         narrowed = Measured(narrowing)
