@@ -100,7 +100,10 @@ def _check_rules(cols: dict[str, Column], kind: RecordKind) -> None:
         col = cols.get(name)
         if col is None or (low is None and high is None):
             continue
-        if _within(col.typed, low, high):  # one pass for the common case: all values fit
+        # The common case, all values inside, in one pass; on the source's own numbers when
+        # they are (narrower and, widened exactly, the same values), else on the typed ones.
+        numeric = (pa.types.is_integer(col.raw.type) or pa.types.is_floating(col.raw.type))
+        if _within(col.raw if numeric else col.typed, low, high):
             continue
         too_low = pc.less(col.typed, low) if low is not None else None
         too_high = pc.greater(col.typed, high) if high is not None else None
