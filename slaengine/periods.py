@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from slaengine.bits import one_array, valid_mask
 from slaengine.errors import DataError
 from slaengine.lazy import np, pa, pc
 
@@ -43,32 +44,102 @@ def period_keys(timestamps: pa.Array | pa.ChunkedArray, period: str, timezone: s
     """One sortable int64 key per timestamp: equal keys share a period, order is chronological.
 
     The periods spanned by the data are enumerated (a handful), their UTC bounds computed in
-    ``timezone``, and every instant is placed with one binary search — far cheaper than
-    converting each instant to local calendar fields. Null instants get key 0.
+    ``timezone``, and every instant is placed by comparing it with each period's start (a
+    binary search when they are many) — far cheaper than converting each instant to local
+    calendar fields. Null instants get key 0.
     """
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}; accepted: {', '.join(PERIODS)}")
-    micros = pc.cast(timestamps, pa.int64())
-    if len(micros) == 0 or micros.null_count == len(micros):
-        return np.zeros(len(micros), dtype=np.int64)
-    bounds = pc.min_max(micros)
-    check_instants(bounds["min"].as_py(), bounds["max"].as_py())
+    arr, values, valid = _instants(timestamps)
+    if len(values) == 0 or (valid is not None and not valid.any()):
+        return np.zeros(len(values), dtype=np.int64)
+    if valid is None:
+        low, high = int(values.min()), int(values.max())
+    else:
+        bounds = pc.min_max(arr)
+        low, high = bounds["min"].value, bounds["max"].value
+    check_instants(low, high)
     zone = ZoneInfo(timezone)
-    first = _key_of(_instant(bounds["min"].as_py(), zone), period)
-    last = _key_of(_instant(bounds["max"].as_py(), zone), period)
-    if first == last and not micros.null_count:  # one period: no search
-        return np.full(len(micros), first, dtype=np.int64)
+    first = _key_of(_instant(low, zone), period)
+    last = _key_of(_instant(high, zone), period)
+    if first == last and valid is None:  # one period: no search
+        return np.full(len(values), first, dtype=np.int64)
     keys = [first]
     while keys[-1] != last:
         keys.append(_next_key(keys[-1], period))
     grid = np.array(keys, dtype=np.int64)
     starts, _ = period_bounds(grid, period, timezone)
-    values = np.asarray(pc.fill_null(micros, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
-    position = np.clip(np.searchsorted(starts, values, side="right") - 1, 0, None)
+    if len(grid) <= _FEW_PERIODS:  # a comparison per period start: no branch per instant
+        position = np.zeros(len(values), dtype=np.intp)
+        for start in starts[1:].tolist():
+            position += values >= start
+    else:
+        position = np.clip(np.searchsorted(starts, values, side="right") - 1, 0, None)
     out = grid[position]
-    if micros.null_count:
-        out[np.asarray(pc.is_null(micros).to_numpy(zero_copy_only=False), dtype=bool)] = 0
+    if valid is not None:
+        out *= valid  # a missing instant: key 0 (whatever its slot held)
     return out
+
+
+_FEW_PERIODS = 8
+
+
+class KeysMemo:
+    """The period keys of arrays already placed (:func:`period_keys`), found again by the
+    array: one memo per batch, shared by every service level that reads it, so a time
+    column several metrics place (a backlog, an aged backlog and a resolution rate all place
+    ``created_at`` and ``resolved_at``) is placed once.
+
+    An array is recognised by its values' buffer (address, offset, length, type); the memo
+    holds the arrays it has seen, so while it lives no other array can have that buffer.
+    The keys it gives are shared: copy them before changing them.
+    """
+
+    def __init__(self, period: str, timezone: str) -> None:
+        self.period = period
+        self.timezone = timezone
+        self._found: dict[tuple, tuple[pa.Array, np.ndarray]] = {}
+
+    def keys(self, timestamps: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """:func:`period_keys` of ``timestamps`` (not to be changed)."""
+        arr = one_array(timestamps)
+        mark = _mark(arr)
+        found = self._found.get(mark) if mark is not None else None
+        if found is not None:
+            return found[1]
+        keys = period_keys(arr, self.period, self.timezone)
+        if mark is not None:
+            self._found[mark] = (arr, keys)
+        return keys
+
+    def know(self, timestamps: pa.Array | pa.ChunkedArray, keys: np.ndarray) -> None:
+        """Remember ``keys`` (computed elsewhere) as the period keys of ``timestamps``."""
+        arr = one_array(timestamps)
+        mark = _mark(arr)
+        if mark is not None and len(keys) == len(arr):
+            self._found[mark] = (arr, keys)
+
+
+def _mark(arr: pa.Array) -> tuple | None:
+    buffers = arr.buffers()
+    if len(buffers) < 2 or buffers[1] is None:
+        return None
+    return (buffers[1].address, arr.offset, len(arr), str(arr.type))
+
+
+def _instants(timestamps: pa.Array | pa.ChunkedArray,
+              ) -> tuple[pa.Array, np.ndarray, np.ndarray | None]:
+    """The instants as one microsecond array, the microseconds since the epoch of each (read
+    from the buffer: a missing one's slot holds anything) and which are present (None: all
+    are)."""
+    arr = one_array(timestamps)
+    if not (pa.types.is_timestamp(arr.type) and arr.type.unit == "us"):
+        arr = pc.cast(arr, pa.timestamp("us", tz=getattr(arr.type, "tz", None)))
+    if arr.null_count == len(arr):
+        return arr, np.zeros(len(arr), dtype=np.int64), np.zeros(len(arr), dtype=bool)
+    values = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr),
+                           offset=arr.offset * 8)
+    return arr, values, valid_mask(arr)
 
 
 _LOWEST = int(datetime.combine(FIRST_DAY - timedelta(days=2), time(), UTC).timestamp()) * 1_000_000

@@ -15,10 +15,11 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TextIO, TypeVar, cast
 
+from slaengine.bits import validity
 from slaengine.fields import TICKETS, RecordKind
 from slaengine.inputs import source_files
 from slaengine.lazy import np, pa, pc
-from slaengine.periods import period_keys
+from slaengine.periods import KeysMemo, period_keys
 
 if TYPE_CHECKING:
     from slaengine.calendars import Calendar
@@ -181,6 +182,8 @@ class MeasureContext:
     levels deriving from the same records can share: one dict per record set (or part of one),
     dropped after it; a metric keeps there, under a key of its own, what it would otherwise
     compute again (the event clocks: the ticket history, read once for every clock).
+    ``memo``: the period keys of the batch being read, set by the engine for the levels that
+    summarise it, so :meth:`period_keys` places each time column of a batch once.
     """
 
     calendar: Calendar
@@ -194,6 +197,7 @@ class MeasureContext:
     shared: dict[str, Any] = field(default_factory=dict)
     fields_at: str = "start"
     limit: float | None = None
+    memo: KeysMemo | None = None
 
     def period_keys(self, timestamps: pa.Array | pa.ChunkedArray,
                     missing: int = NO_PERIOD) -> np.ndarray:
@@ -201,13 +205,14 @@ class MeasureContext:
         :class:`PeriodGrid` lists in ``keys`` (``202603`` for March 2026 when periods are
         months); ``missing`` where the instant is null. Keys compare in time order, so "created
         before the end of period p" is ``key <= p``."""
-        keys = period_keys(timestamps, self.period, self.timezone)
-        nulls = timestamps.null_count
-        if nulls:
-            valid = pc.is_valid(timestamps)
-            if isinstance(valid, pa.ChunkedArray):
-                valid = valid.combine_chunks()
-            keys[~np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)] = missing
+        memo = self.memo
+        if memo is not None and (memo.period, memo.timezone) == (self.period, self.timezone):
+            keys = memo.keys(timestamps)
+            keys = keys.copy() if timestamps.null_count else keys
+        else:
+            keys = period_keys(timestamps, self.period, self.timezone)
+        if timestamps.null_count:
+            np.copyto(keys, missing, where=~validity(timestamps))
         return keys
 
     def duration(self, table: pa.Table, start: str, end: str) -> pa.Array:

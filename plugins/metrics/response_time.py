@@ -48,12 +48,13 @@ class ResponseTime(PeriodMetric):
 
     def summarise(self, role: str, records: pa.Table, context: MeasureContext) -> pa.Table:
         both = pc.and_(pc.is_valid(records["response_seconds"]), pc.is_valid(records["replies"]))
-        answered = records.filter(both)
-        summary = pa.table({
-            "created": context.period_keys(answered["created_at"]),
-            "waited": pc.cast(answered["response_seconds"], pa.float64()),
-            "replies": pc.cast(answered["replies"], pa.int64()),
+        summary = pa.table({  # the periods of all the records: the batch's, placed already
+            "created": context.period_keys(records["created_at"]),
+            "waited": pc.cast(records["response_seconds"], pa.float64()),
+            "replies": pc.cast(records["replies"], pa.int64()),
         })
+        if records.num_rows and not pc.all(both).as_py():
+            summary = summary.filter(both)  # only tickets with both figures
         return combine_summaries([summary], ("created",))
 
     def figures(self, summaries: Mapping[str, pa.Table], grid: PeriodGrid,

@@ -5,14 +5,14 @@ records' periods, segments and (period, segment) groups, computed once per batch
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from slaengine.bits import valid_mask
 from slaengine.contract import Contract
 from slaengine.lazy import np, pa, pc
-from slaengine.periods import period_keys
+from slaengine.periods import KeysMemo
 
 
 @dataclass
@@ -76,6 +76,9 @@ class Batch:
         self.table = table
         self.contract = contract
         self.indexes = {} if indexes is None else indexes
+        self.memo = KeysMemo(contract.period, contract.timezone)
+        if table.num_rows:
+            self.memo.know(table[time_field], keys)
         self._periods: dict[str, BatchPeriods] = {time_field: batch_periods(keys)}
         self._groups: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._shared: dict[tuple, Any] = {}
@@ -83,9 +86,16 @@ class Batch:
     def periods(self, field_name: str) -> BatchPeriods:
         if field_name not in self._periods:
             column = self.table[field_name]
-            keys = period_keys(column, self.contract.period, self.contract.timezone)
-            self._periods[field_name] = batch_periods(keys, valid_mask(column))
+            self._periods[field_name] = batch_periods(self.memo.keys(column), valid_mask(column))
         return self._periods[field_name]
+
+    def where(self, where: Mapping[str, tuple[str, ...]]) -> np.ndarray:
+        """The records ``where`` keeps (see :func:`~slaengine.engine.narrow.where_mask`), once
+        per batch for all the levels that name the same values; not to be changed."""
+        from slaengine.engine.narrow import where_mask
+
+        key = ("where", tuple(sorted((name, tuple(values)) for name, values in where.items())))
+        return self.shared(key, lambda batch: where_mask(batch.table, dict(where)))
 
     def shared(self, key: tuple, compute: Callable[[Batch], Any]) -> Any:
         """What ``compute`` gives for this batch, computed once per ``key``."""

@@ -8,7 +8,7 @@ Every level ends in a :class:`LevelResult`; a level fed as its sources are read
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from slaengine.bits import validity
@@ -226,11 +226,12 @@ class PeriodLevel:
         if role == self.main_role:  # the periods present and the accounting come from it
             narrowing = narrow(self.contract, self.level, table,
                                batch.periods(self.kind.time_field), self.kind.time_field,
-                               spans=[batch.periods(f).present for f in self.metric.spans])
+                               spans=[batch.periods(f).present for f in self.metric.spans],
+                               where=batch.where(self.level.where))
             self.counted.add(narrowing)
             chosen = narrowing.chosen
         else:
-            chosen = where_mask(table, self.level.where)
+            chosen = batch.where(self.level.where)
         # Only the columns the metric reads (a batch holds many more): what the metric filters
         # or sorts is then only those.
         records = table.select([f for f in self.fields[role] if f in table.column_names])
@@ -238,7 +239,8 @@ class PeriodLevel:
             records = records.filter(pa.array(chosen))
         if records.num_rows:
             parts = self.parts[role]
-            parts.append(self.summarise(role, records, self.context))
+            # the batch's period keys: a time column is placed once for every level
+            parts.append(self.summarise(role, records, replace(self.context, memo=batch.memo)))
             if len(parts) >= _SUMMARY_PARTS:  # keep the summaries few and small
                 self.parts[role] = [combine_summaries(parts, self.metric.summary_keys)]
 

@@ -4,12 +4,14 @@ the exclusions agreed in the contract.
 
 from __future__ import annotations
 
+import functools
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from slaengine.bits import true_mask
+from slaengine.bits import one_array, true_mask
 from slaengine.contract import Contract, ServiceLevel
 from slaengine.engine.batch import BatchPeriods
 from slaengine.lazy import np, pa, pc
@@ -43,12 +45,13 @@ class Narrowing:
 
 def narrow(contract: Contract, level: ServiceLevel, table: pa.Table, periods: BatchPeriods,
            time_field: str, *, selected: np.ndarray | None = None,
-           spans: Sequence[np.ndarray] = ()) -> Narrowing:
+           spans: Sequence[np.ndarray] = (), where: np.ndarray | None = None) -> Narrowing:
     """Window, then ``where`` (and ``selected``, the metric's own choice), then the exclusions
     agreed for ``level``, then the accounting: the one narrowing every evaluation path uses.
 
     ``periods`` places each record by the level's period field; ``time_field`` is the time the
-    agreed exclusions speak of; ``spans``: further periods a period-level metric covers.
+    agreed exclusions speak of; ``spans``: further periods a period-level metric covers;
+    ``where``: the records ``level.where`` keeps, when already known (it is not changed).
     """
     keys, present, inside = periods.keys, periods.present, periods.valid
     without = 0 if inside is None else int(np.count_nonzero(~inside))
@@ -58,7 +61,7 @@ def narrow(contract: Contract, level: ServiceLevel, table: pa.Table, periods: Ba
         present = window_periods(contract, present)
         within = np.isin(keys, present)
         inside = within if inside is None else inside & within
-    chosen = where_mask(table, level.where)
+    chosen = where_mask(table, level.where) if where is None else where.copy()
     if selected is not None:
         chosen &= selected
     agreed: dict[str, int] = {}
@@ -166,12 +169,13 @@ def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
         if not exclusion.applies_to(level.id) or table.num_rows == 0:
             continue
         time = table[time_field]
-        start, end = (pa.scalar(t, time.type) for t in (exclusion.start, exclusion.end))
         if pa.types.is_timestamp(time.type):
             # an exclusion lasts hours or days: most batches hold no record in it
-            span = span or _time_span(time)
-            if span[1] < start.value or span[0] >= end.value:
+            span = span or _time_span(table, time_field)
+            if (span[1] < _in_unit(exclusion.start, time.type)
+                    or span[0] >= _in_unit(exclusion.end, time.type)):
                 continue
+        start, end = (pa.scalar(t, time.type) for t in (exclusion.start, exclusion.end))
         during = pc.and_(pc.greater_equal(time, start), pc.less(time, end))
         hit = true_mask(during)
         hit &= where_mask(table, exclusion.where)
@@ -186,9 +190,35 @@ def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
     return excluded, counts
 
 
-def _time_span(time: pa.Array | pa.ChunkedArray) -> tuple[int, int]:
-    """The first and last time of a timestamp column, in its unit (an empty span, first after
-    last, when every value is missing)."""
+@functools.lru_cache(maxsize=256)
+def _in_unit(moment: datetime, type_: pa.DataType) -> int:
+    """``moment`` as a number of ``type_``'s (a timestamp type's) units since the epoch."""
+    return pa.scalar(moment, type_).value
+
+
+def _time_span(table: pa.Table, time_field: str) -> tuple[int, int]:
+    """The first and last time of a table's timestamp column, in its unit (an empty span,
+    first after last, when every value is missing). Every level narrows the same batch: the
+    span of the last table asked for is kept, with a weak reference to that table (while it
+    lives, no other table is it; once it is gone, the span is never used again)."""
+    global _last_span
+    known = _last_span
+    if known is not None and known[0]() is table and known[1] == time_field:
+        return known[2]
+    span = _span_of(table[time_field])
+    _last_span = (weakref.ref(table), time_field, span)
+    return span
+
+
+_last_span: tuple[weakref.ref, str, tuple[int, int]] | None = None
+
+
+def _span_of(time: pa.ChunkedArray | pa.Array) -> tuple[int, int]:
+    if time.null_count == 0 and len(time):  # read from the buffer: a pass each, no kernel
+        arr = one_array(time)
+        values = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr),
+                               offset=arr.offset * 8)
+        return (int(values.min()), int(values.max()))
     extremes = pc.min_max(time)
     low, high = extremes["min"], extremes["max"]
     if not low.is_valid:

@@ -199,7 +199,8 @@ class RecordLevel:
         if selected is not None:
             selected = true_mask(selected)
         narrowing = narrow(self.contract, self.level, table, batch.periods(self.period_field),
-                           self.kind.time_field, selected=selected)
+                           self.kind.time_field, selected=selected,
+                           where=batch.where(self.level.where))
         narrowed = Measured(narrowing)
         included, mask = narrowing.included, narrowing.mask
         if not included:
