@@ -102,3 +102,20 @@ def test_exclusions_on_a_batch_without_any_time():
     whole = Exclusion("all", datetime(1900, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
     out, counts = _agreed([whole], table)
     assert not out.any() and counts == {}
+
+
+@pytest.mark.parametrize("spread", [1, 3, 12])  # one period, a few, more than the few counted
+def test_records_left_out_are_counted_per_period_as_their_keys_say(spread: int) -> None:
+    import numpy as np
+
+    from slaengine.engine.batch import batch_periods
+    from slaengine.engine.narrow import _left_out, per_period
+
+    rng = np.random.default_rng(spread)
+    keys = 202601 + rng.integers(0, spread, 5_000)  # months 2026-01 .. as keys
+    valid = rng.random(5_000) > 0.1
+    periods = batch_periods(keys, valid)
+    left_out = valid & (rng.random(5_000) > 0.7)  # only records with a period are left out
+    found = _left_out(periods, left_out)
+    assert found == per_period(keys[left_out])
+    assert sum(found.values()) == int(left_out.sum())

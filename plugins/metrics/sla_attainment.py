@@ -65,12 +65,25 @@ class SlaAttainment(Metric):
         end = CLOCKS[context.options.get("clock", "first_response")]
         names = list(within)
         limits = pa.array([float(parse_duration(within[n])) for n in names], pa.float64())
-        priority = pc.cast(table["priority"], pa.string())
-        position = pc.index_in(priority, value_set=pa.array(names, pa.string()))
-        limit = pc.take(limits, position)  # null where the priority is not in the table
+        limit = pc.take(limits, _positions(table["priority"], names))  # null: not in the table
         elapsed = context.duration(table, "created_at", end)
         inside = pc.fill_null(pc.less_equal(elapsed, limit), False)
         return pc.if_else(pc.is_valid(limit), inside, pa.scalar(None, pa.bool_()))
+
+
+def _positions(values: pa.Array | pa.ChunkedArray, names: list[str]) -> pa.Array:
+    """Each value's place among ``names`` (null when absent). A category column is looked up
+    entry by entry in its (short) dictionary, then per record by its index: no text per
+    record."""
+    wanted = pa.array(names, pa.string())
+    if isinstance(values, pa.ChunkedArray):
+        values = values.unify_dictionaries() if pa.types.is_dictionary(values.type) else values
+        chunks = [_positions(chunk, names) for chunk in values.chunks]
+        return pa.concat_arrays(chunks) if chunks else pa.array([], pa.int32())
+    if pa.types.is_dictionary(values.type):
+        entries = pc.index_in(pc.cast(values.dictionary, pa.string()), value_set=wanted)
+        return pc.take(entries, values.indices)
+    return pc.index_in(pc.cast(values, pa.string()), value_set=wanted)
 
 
 @hookimpl

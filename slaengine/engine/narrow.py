@@ -76,8 +76,25 @@ def narrow(contract: Contract, level: ServiceLevel, table: pa.Table, periods: Ba
     mask = chosen if inside is None else chosen & inside
     outside = 0 if inside is None else int(np.count_nonzero(~inside)) - without
     return Narrowing(accepted=table.num_rows, present=present, chosen=chosen, mask=mask,
-                     included=int(np.count_nonzero(mask)), excluded=per_period(keys[left_out]),
+                     included=int(np.count_nonzero(mask)), excluded=_left_out(periods, left_out),
                      agreed=agreed, outside=outside, without=without)
+
+
+def _left_out(periods: BatchPeriods, left_out: np.ndarray) -> dict[int, int]:
+    """How many of the records ``left_out`` (all with a period) fall in each period: by their
+    position among the batch's few periods (a count per period, no copy of the keys)."""
+    known = periods.present
+    if len(known) == 1:
+        count = int(np.count_nonzero(left_out))
+        return {int(known[0]): count} if count else {}
+    if len(known) <= 8:
+        found = {}
+        for place, key in enumerate(known.tolist()):
+            count = int(np.count_nonzero(left_out & (periods.position == place)))
+            if count:
+                found[key] = count
+        return found
+    return per_period(periods.keys[left_out])
 
 
 def per_period(keys: np.ndarray) -> dict[int, int]:

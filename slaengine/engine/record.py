@@ -51,11 +51,22 @@ class Measured:
     narrowing: Narrowing
     mask: np.ndarray | None = None
     kept: pa.Table | None = None
+    source: pa.Table | None = None
     values: pa.Array | None = None
     numbers: np.ndarray | None = None
     paused: np.ndarray | None = None
     layout: Layout | None = None
     _outcomes: np.ndarray | None = None
+
+    def ids(self, id_field: str, picked: np.ndarray) -> pa.Array:
+        """The ids of the kept records at ``picked`` (their places among the kept). Records
+        left out are not copied for their ids: a kept table may lack them, and they are then
+        taken from the batch, only for the records named."""
+        assert self.kept is not None
+        if id_field in self.kept.column_names:
+            return self.kept[id_field].take(pa.array(picked))
+        assert self.source is not None and self.mask is not None
+        return self.source[id_field].take(pa.array(np.flatnonzero(self.mask)[picked]))
 
     def outcomes(self, metric: Metric) -> np.ndarray:
         if self._outcomes is None:
@@ -137,6 +148,10 @@ class RecordLevel:
             self.behind = (FAILS[target.op], float(target.threshold))
         elif evidence and level.statistic == "count":
             self.behind = ("every", None)
+        # Whether the records kept from a batch may go without their ids: not with evidence
+        # (every missed record is written out), nor for a metric that reads them.
+        self.lean = (not evidence and derived is None
+                     and self.kind.id_field not in self.metric.requires)
         self.concentrates = evidence and (level.statistic in ("mean", "min", "max")
                                           or percentile_of(level.statistic) is not None)
         self.measured: list[tuple[np.ndarray, np.ndarray]] = []
@@ -205,10 +220,14 @@ class RecordLevel:
         included, mask = narrowing.included, narrowing.mask
         if not included:
             return narrowed
-        kept = table.select(self.fields)
+        fields = self.fields
         if included < len(mask):
-            kept = kept.filter(pa.array(mask))
-            narrowed.mask = mask
+            if self.lean:  # ids are text: copied for the records named only (Measured.ids)
+                fields = [f for f in fields if f != self.kind.id_field]
+            kept = table.select(fields).filter(pa.array(mask))
+            narrowed.mask, narrowed.source = mask, table
+        else:
+            kept = table.select(fields)
         values = self.measure(kept, context)
         if isinstance(values, pa.ChunkedArray):
             values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
@@ -254,7 +273,7 @@ class RecordLevel:
         if len(picked):
             taken = pa.array(picked)
             times = kept[self.kind.time_field].take(taken) if self.earliest_missed else None
-            self.missed.append((groups[picked], kept[self.kind.id_field].take(taken), times))
+            self.missed.append((groups[picked], shared.ids(self.kind.id_field, picked), times))
             self.missed_held += len(picked)
             if self.earliest_missed and self.missed_held > 8 * type(self).missed_limit:
                 self._compact_missed()

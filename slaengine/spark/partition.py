@@ -129,7 +129,7 @@ class OrderedRecordLevel(RecordLevel):
         if not len(rows):
             return
         order = self.batch.order if shared.mask is None else self.batch.order[shared.mask]
-        ids = shared.kept[self.kind.id_field].take(pa.array(rows))
+        ids = shared.ids(self.kind.id_field, rows)
         self.candidates = first_per_group([*self.candidates, (order[rows], groups[rows], ids)],
                                           self.missed_limit)
 
