@@ -2,8 +2,9 @@
 
 Read bottom to top, each floor uses only what lies under it:
 
-1. vocabulary: errors, fields, money, periods, time zones, targets, statistics, calendars, the
-   files behind a path and how outputs are written — facts with no notion of a contract;
+1. vocabulary: errors, Arrow bitmaps, fields, money, periods, time zones, targets, statistics,
+   calendars, the files behind a path and how outputs are written — facts with no notion of
+   a contract;
 2. plugin protocol: the plugin types (``slaengine.plugin``), the hooks, the plugin manager and
    the coercion every source shares;
 3. contract language: the contract's schema and loading, the service-credit terms (a contract
@@ -32,7 +33,7 @@ CORE = ROOT / "slaengine"
 PLUGINS = ROOT / "plugins"
 
 FLOORS: list[tuple[str, list[str]]] = [
-    ("vocabulary", ["errors", "text", "lazy", "fields", "money", "periods", "years",
+    ("vocabulary", ["errors", "text", "lazy", "bits", "fields", "money", "periods", "years",
                     "walltime", "targets", "statistics", "inputs", "calendars", "outputs",
                     "manifest", "readahead", "workers", "allocator", "runtime", "progress",
                     "readable", "clocks"]),

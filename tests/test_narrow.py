@@ -119,3 +119,19 @@ def test_records_left_out_are_counted_per_period_as_their_keys_say(spread: int) 
     found = _left_out(periods, left_out)
     assert found == per_period(keys[left_out])
     assert sum(found.values()) == int(left_out.sum())
+
+
+def test_where_on_a_category_never_reads_a_null_slot() -> None:
+    import numpy as np
+
+    # indices 1, <null holding 7, past the dictionary>, 0 and an all-null empty dictionary
+    indices = pa.Array.from_buffers(
+        pa.int8(), 3, [pa.py_buffer(np.packbits([1, 0, 1], bitorder="little").tobytes()),
+                       pa.py_buffer(np.array([1, 7, 0], dtype=np.int8).tobytes())],
+        null_count=1)
+    column = pa.DictionaryArray.from_arrays(indices, pa.array(["low", "urgent"]))
+    table = pa.table({"priority": column})
+    assert where_mask(table, {"priority": ("urgent",)}).tolist() == [True, False, False]
+    empty = pa.DictionaryArray.from_arrays(pa.nulls(2, pa.int8()), pa.array([], pa.string()))
+    assert where_mask(pa.table({"priority": empty}), {"priority": ("urgent",)}).tolist() == [
+        False, False]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from slaengine.bits import one_array, true_mask
+from slaengine.bits import one_array, true_mask, valid_mask
 from slaengine.contract import Contract, ServiceLevel
 from slaengine.engine.batch import BatchPeriods
 from slaengine.lazy import np, pa, pc
@@ -71,7 +71,8 @@ def narrow(contract: Contract, level: ServiceLevel, table: pa.Table, periods: Ba
         counting = None if inside is None else chosen & inside
         out, agreed = agreed_exclusions(contract, level, table, time_field, among=chosen,
                                         counted=counting)
-        chosen &= ~out
+        if agreed or out.any():
+            chosen &= ~out
     left_out = ~chosen if inside is None else inside & ~chosen
     mask = chosen if inside is None else chosen & inside
     outside = 0 if inside is None else int(np.count_nonzero(~inside)) - without
@@ -179,7 +180,7 @@ def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
     """Records the contract excludes by agreement for ``level`` (only ``among`` those, when
     given), and how many per reason (a record in two exclusions counts once, for the first;
     only the ``counted`` ones, when given)."""
-    excluded = np.zeros(table.num_rows, dtype=bool)
+    excluded = _none_excluded(table.num_rows)
     counts: dict[str, int] = {}
     span: tuple[int, int] | None = None  # the records' first and last time, once asked
     for exclusion in contract.exclusions:
@@ -203,8 +204,23 @@ def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
             new &= counted
         if new.any():
             counts[exclusion.reason] = counts.get(exclusion.reason, 0) + int(new.sum())
-        excluded |= hit
+        excluded = excluded | hit  # a new array: the shared one without exclusions stays false
     return excluded, counts
+
+
+def _none_excluded(size: int) -> np.ndarray:
+    """No record excluded: what a batch no exclusion touches (most) gets, read-only and
+    shared (batches are seldom longer than the one kept)."""
+    if size > len(_none_excluded_kept()):
+        return np.zeros(size, dtype=bool)
+    return _none_excluded_kept()[:size]
+
+
+@functools.cache
+def _none_excluded_kept() -> np.ndarray:
+    none = np.zeros(1 << 18, dtype=bool)
+    none.flags.writeable = False
+    return none
 
 
 @functools.lru_cache(maxsize=256)
@@ -264,11 +280,17 @@ def _one_of(values: pa.Array, wanted: pa.Array) -> np.ndarray:
     per record."""
     if pa.types.is_dictionary(values.type):
         entries = pc.is_in(pc.cast(values.dictionary, pa.string()), value_set=wanted)
-        known = np.append(np.asarray(pc.fill_null(entries, False).to_numpy(
-            zero_copy_only=False), dtype=bool), False)  # the last: a null record
+        known = true_mask(entries)
         indices = values.indices
-        if indices.null_count:
-            indices = pc.fill_null(indices, len(values.dictionary))
-        return known[indices.to_numpy(zero_copy_only=False)]
+        if not len(known):  # no entry: every record is missing
+            return np.zeros(len(values), dtype=bool)
+        width = np.dtype(indices.type.to_pandas_dtype())
+        at = np.frombuffer(indices.buffers()[1], dtype=width, count=len(indices),
+                           offset=indices.offset * width.itemsize)
+        hit = np.take(known, at, mode="clip")  # a null's slot holds anything: clipped, dropped
+        valid = valid_mask(indices)
+        if valid is not None:
+            hit &= valid
+        return hit
     hit = pc.is_in(pc.cast(values, pa.string()), value_set=wanted)
     return true_mask(hit)
