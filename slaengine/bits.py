@@ -96,6 +96,19 @@ def nan_where(values: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
     return factor
 
 
+def filled(values: np.ndarray, valid: np.ndarray | None, fill: int | float) -> np.ndarray:
+    """``values`` with ``fill`` where ``valid`` is false (a new array; ``values`` itself when
+    every value is valid): a few missing values are put in one by one, many in one pass."""
+    if valid is None:
+        return values
+    missing = len(valid) - int(np.count_nonzero(valid))
+    if missing * 32 < len(valid):
+        out = np.array(values)
+        out[np.flatnonzero(~valid)] = fill
+        return out
+    return np.where(valid, values, fill)
+
+
 def zero_where(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """float64 ``values`` with +0.0 where ``keep`` is false (NaN there included), as a new
     array: the bits of each value masked, without a branch per value."""

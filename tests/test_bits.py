@@ -145,3 +145,14 @@ def test_nan_where_with_few_and_many_missing() -> None:
         found = nan_where(values, valid)
         assert np.array_equal(np.isnan(found), ~valid)
         assert np.array_equal(found[valid], values[valid])
+
+
+def test_filled_puts_the_fill_where_missing() -> None:
+    from slaengine.bits import filled
+
+    values = np.arange(100, dtype=np.int64)
+    assert filled(values, None, -1) is values
+    for valid in (np.arange(100) != 7, np.arange(100) % 3 == 0):  # one missing; two thirds
+        out = filled(values, valid, -1)
+        assert np.array_equal(out, np.where(valid, values, -1))
+        assert values[7] == 7  # the input is left as it was

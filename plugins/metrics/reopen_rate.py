@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from slaengine import hookimpl
+from slaengine.bits import one_array, present_where
 from slaengine.lazy import pa, pc
 from slaengine.plugin import MeasureContext, Metric
 
@@ -33,7 +34,7 @@ class ReopenRate(Metric):
     def measure(self, table: pa.Table, context: MeasureContext) -> pa.Array:
         reopened = pc.greater(table["reopens"], 0)
         resolved = pc.is_valid(table["resolved_at"])
-        return pc.if_else(resolved, reopened, pa.scalar(None, pa.bool_()))
+        return present_where(one_array(reopened), one_array(resolved))  # unresolved: no value
 
 
 @hookimpl

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
+from slaengine.bits import one_array, present_where
 from slaengine.lazy import pa, pc
 from slaengine.plugin import MeasureContext, Metric
 from slaengine.targets import TargetError, parse_duration
@@ -68,7 +69,7 @@ class SlaAttainment(Metric):
         limit = pc.take(limits, _positions(table["priority"], names))  # null: not in the table
         elapsed = context.duration(table, "created_at", end)
         inside = pc.fill_null(pc.less_equal(elapsed, limit), False)
-        return pc.if_else(pc.is_valid(limit), inside, pa.scalar(None, pa.bool_()))
+        return present_where(one_array(inside), one_array(pc.is_valid(limit)))  # no limit: none
 
 
 def _positions(values: pa.Array | pa.ChunkedArray, names: list[str]) -> pa.Array:

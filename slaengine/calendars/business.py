@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
+from slaengine.bits import filled
 from slaengine.calendars.always import Calendar, as_array, micros, min_max
 from slaengine.calendars.countries import CountryHolidays
 from slaengine.calendars.hours import Interval
@@ -216,10 +217,7 @@ class BusinessCalendar(Calendar):
         check_instants(lo, hi)
         if self.countries:
             self._check_country_years(lo, hi)
-        if s_valid is not None:
-            s = np.where(s_valid, s, lo)
-        if e_valid is not None:
-            e = np.where(e_valid, e, lo)
+        s, e = filled(s, s_valid, lo), filled(e, e_valid, lo)  # a missing instant: any inside
         span = self._span_for(lo, hi)
         out = np.empty(len(s), dtype=np.float64)
         for i in range(0, len(s), _CHUNK):  # blocks of records, not a loop per record
