@@ -7,7 +7,6 @@ subclasses one of them and returns an instance from the matching hook in :mod:`s
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -462,112 +461,11 @@ def combine_summaries(parts: Sequence[pa.Table], keys: Sequence[str]) -> pa.Tabl
 
 def count_by(columns: Mapping[str, np.ndarray | pa.Array]) -> pa.Table:
     """How many records share each combination of the key ``columns``: a summary table with
-    the keys and ``n``.
-
-    Keys that take few values close together (period keys: a batch's records fall in a few
-    periods, and a ticket never resolved has one key after them all) are counted in numpy,
-    combination by combination; other keys by Arrow's group-by.
-    """
-    dense = _dense_counts(columns)
-    if dense is not None:
-        return dense
+    the keys and ``n``."""
     table = pa.table(dict(columns))
     counted = table.group_by(list(columns)).aggregate([([], "count_all")])
     return counted.rename_columns(["n" if c == "count_all" else c
                                    for c in counted.column_names]).select([*columns, "n"])
-
-
-def sum_by(keys: Mapping[str, np.ndarray], values: Mapping[str, np.ndarray | pa.Array],
-           ) -> pa.Table:
-    """The sums of the ``values`` columns (numbers, no nulls) of the records sharing each
-    combination of the ``keys`` columns: a summary table with the keys and the values'
-    names, as :func:`combine_summaries` makes it (float columns summed as float64, integer
-    ones as int64). Keys of few values close together (period keys) are summed in numpy,
-    others by Arrow's group-by."""
-    coded = _dense_codes(keys)
-    if coded is None:
-        return combine_summaries([pa.table({**keys, **values})], list(keys))
-    code, distinct, size = coded
-    counts = np.bincount(code, minlength=size)
-    present = np.flatnonzero(counts)
-    out = _key_columns(keys, distinct, present)
-    for name, column in values.items():
-        numbers = column.to_numpy(zero_copy_only=False) if isinstance(
-            column, pa.Array | pa.ChunkedArray) else np.asarray(column)
-        if numbers.dtype.kind in "iub":  # integers add up exactly, as integers
-            sums = np.zeros(size, dtype=np.int64)
-            np.add.at(sums, code, numbers.astype(np.int64))
-        else:
-            sums = np.bincount(code, weights=numbers.astype(np.float64), minlength=size)
-        out[name] = sums[present]
-    return pa.table(out)
-
-
-def _dense_codes(columns: Mapping[str, np.ndarray | pa.Array],
-                 ) -> tuple[np.ndarray, list[np.ndarray], int] | None:
-    """One code per record for the combination of its keys (int64 numpy keys of few values
-    each), the distinct values of each key and the number of codes; None for other keys."""
-    coded = []
-    for values in columns.values():
-        if not (isinstance(values, np.ndarray) and values.dtype == np.int64 and len(values)):
-            return None
-        found = _small_codes(values)
-        if found is None:
-            return None
-        coded.append(found)
-    size = math.prod(len(distinct) for _, distinct in coded)
-    if size > _DENSE_RANGE:
-        return None
-    code = coded[0][0]
-    for codes, distinct in coded[1:]:
-        code = code * len(distinct) + codes
-    return code, [distinct for _, distinct in coded], size
-
-
-def _key_columns(columns: Mapping[str, object], distinct: list[np.ndarray],
-                 present: np.ndarray) -> dict[str, np.ndarray]:
-    """The key values of each code in ``present`` (codes made by :func:`_dense_codes`)."""
-    keys: dict[str, np.ndarray] = {}
-    rest = present
-    for name, values in reversed(list(zip(columns, distinct, strict=True))):
-        rest, place = np.divmod(rest, len(values))
-        keys[name] = values[place]
-    return {name: keys[name] for name in columns}
-
-
-def _dense_counts(columns: Mapping[str, np.ndarray | pa.Array]) -> pa.Table | None:
-    """:func:`count_by` for int64 numpy keys of few values each (None for any other)."""
-    coded = _dense_codes(columns)
-    if coded is None:
-        return None
-    code, distinct, size = coded
-    counts = np.bincount(code, minlength=size)
-    present = np.flatnonzero(counts)
-    return pa.table({**_key_columns(columns, distinct, present), "n": counts[present]})
-
-
-_DENSE_RANGE = 4096
-
-
-def _small_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Each value's place among the distinct values (ascending) and those values, when all
-    of them but the largest lie within :data:`_DENSE_RANGE` of the smallest; else None."""
-    low, high = int(values.min()), int(values.max())
-    if low < 0 or high - low < 0:
-        return None
-    offsets = values - low
-    if high - low >= _DENSE_RANGE:  # the largest may stand apart (a period that never comes)
-        far = offsets >= _DENSE_RANGE
-        if np.count_nonzero(far) != np.count_nonzero(values == high):
-            return None
-        offsets = np.minimum(offsets, _DENSE_RANGE)
-    seen = np.bincount(offsets) > 0
-    slots = np.flatnonzero(seen)
-    distinct = slots + low
-    if len(seen) > _DENSE_RANGE:
-        distinct[-1] = high
-    rank = np.cumsum(seen) - 1
-    return rank[offsets], distinct
 
 
 # --------------------------------------------------------------------------- reporters

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from slaengine import hookimpl
-from slaengine.bits import float_values, one_array, validity
 from slaengine.lazy import np, pa, pc
 from slaengine.plugin import (
     Input,
@@ -16,7 +15,6 @@ from slaengine.plugin import (
     PeriodGrid,
     PeriodMetric,
     combine_summaries,
-    sum_by,
 )
 from slaengine.plugins.metrics._period import per_period
 
@@ -49,18 +47,15 @@ class ResponseTime(PeriodMetric):
     summary_keys = ("created",)  # the period each ticket was created in
 
     def summarise(self, role: str, records: pa.Table, context: MeasureContext) -> pa.Table:
-        both = validity(records["response_seconds"]) & validity(records["replies"])
-        created = context.period_keys(records["created_at"])  # the batch's, placed already
-        waited = float_values(one_array(records["response_seconds"]))
-        replies = float_values(one_array(records["replies"]))
-        if not both.all():  # only tickets with both figures
-            created, waited, replies = created[both], waited[both], replies[both]
-        if not len(created):
-            return combine_summaries([pa.table({
-                "created": pa.array([], pa.int64()), "waited": pa.array([], pa.float64()),
-                "replies": pa.array([], pa.int64())})], ("created",))
-        return sum_by({"created": created},
-                      {"waited": waited, "replies": replies.astype(np.int64)})
+        both = pc.and_(pc.is_valid(records["response_seconds"]), pc.is_valid(records["replies"]))
+        summary = pa.table({  # the periods of all the records: the batch's, placed already
+            "created": context.period_keys(records["created_at"]),
+            "waited": pc.cast(records["response_seconds"], pa.float64()),
+            "replies": pc.cast(records["replies"], pa.int64()),
+        })
+        if records.num_rows and not pc.all(both).as_py():
+            summary = summary.filter(both)  # only tickets with both figures
+        return combine_summaries([summary], ("created",))
 
     def figures(self, summaries: Mapping[str, pa.Table], grid: PeriodGrid,
                 context: MeasureContext) -> PeriodFigures:
