@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from slaengine import hookimpl
-from slaengine.lazy import np, pa, pc
+from slaengine.bits import validity
+from slaengine.lazy import np, pa
 from slaengine.plugin import (
     Input,
     MeasureContext,
@@ -64,8 +65,7 @@ class ResolutionRate(PeriodMetric):
         if context.options.get("basis", "received") == "throughput":
             resolved = context.period_keys(records["resolved_at"])
         else:
-            done = pc.is_valid(records["resolved_at"]).to_numpy(zero_copy_only=False)
-            resolved = np.asarray(done, dtype=np.int64) * RESOLVED
+            resolved = validity(records["resolved_at"]).astype(np.int64) * RESOLVED
         return count_by({"created": context.period_keys(records["created_at"]),
                          "resolved": resolved})
 
