@@ -5,6 +5,7 @@ records' periods, segments and (period, segment) groups, computed once per batch
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,9 @@ def batch_periods(keys: np.ndarray, valid: np.ndarray | None = None) -> BatchPer
     else:
         position[valid] = at
     return BatchPeriods(keys, valid, np.flatnonzero(seen) + low, position)
+
+
+_NONE = object()
 
 
 class GroupIndex:
@@ -82,8 +86,16 @@ class Batch:
         self._periods: dict[str, BatchPeriods] = {time_field: batch_periods(keys)}
         self._groups: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._shared: dict[tuple, Any] = {}
+        self._lock = threading.Lock()
+        self._locks: dict[tuple, threading.Lock] = {}
 
     def periods(self, field_name: str) -> BatchPeriods:
+        """The records' periods by ``field_name``, placed once per batch."""
+        if field_name not in self._periods:
+            return self.shared(("periods", field_name), lambda b: b._periods_of(field_name))
+        return self._periods[field_name]
+
+    def _periods_of(self, field_name: str) -> BatchPeriods:
         if field_name not in self._periods:
             column = self.table[field_name]
             self._periods[field_name] = batch_periods(self.memo.keys(column), valid_mask(column))
@@ -98,14 +110,28 @@ class Batch:
         return self.shared(key, lambda batch: where_mask(batch.table, dict(where)))
 
     def shared(self, key: tuple, compute: Callable[[Batch], Any]) -> Any:
-        """What ``compute`` gives for this batch, computed once per ``key``."""
-        if key not in self._shared:
-            self._shared[key] = compute(self)
+        """What ``compute`` gives for this batch, computed once per ``key``, also when two
+        lanes ask at once (:mod:`slaengine.engine.lanes`: one lock per key, so different
+        keys are computed side by side)."""
+        found = self._shared.get(key, _NONE)
+        if found is not _NONE:
+            return found
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._shared:
+                self._shared[key] = compute(self)
         return self._shared[key]
 
     def groups(self, by: tuple[str, ...], field_name: str) -> tuple[np.ndarray, np.ndarray]:
         """Each record's group (its (period, segment) pair's id in the grouping's
         :class:`GroupIndex`), and the ids present in the batch."""
+        key = (by, field_name)
+        if key in self._groups:
+            return self._groups[key]
+        return self.shared(("groups", *key), lambda b: b._groups_of(by, field_name))
+
+    def _groups_of(self, by: tuple[str, ...], field_name: str) -> tuple[np.ndarray, np.ndarray]:
         key = (by, field_name)
         if key not in self._groups:
             periods = self.periods(field_name)

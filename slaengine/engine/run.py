@@ -13,6 +13,7 @@ from slaengine.contract import Contract
 from slaengine.credits.schedule import assess_credits
 from slaengine.engine.batch import Batch
 from slaengine.engine.derived import DerivedLevel, derive_parts
+from slaengine.engine.lanes import Lanes
 from slaengine.engine.levels import HeldLevel, Level, LevelResult, StreamedLevel, period_evidence
 from slaengine.engine.manifest import manifest
 from slaengine.engine.plan import join_plan, needed_fields, plan, split_keys
@@ -123,7 +124,7 @@ def _read_sources(
     for name, fields in needed.items():
         total = sizes.get(name)
         step(f"reading {name}", *((0, total) if total is not None else ()))
-        feed, unmatched = _feeder(contract, name, streamed, joins, data)
+        feed, unmatched, lanes = _feeder(contract, name, streamed, joins, data)
         seen = _Counter()
 
         def counted(records: pa.Table, keys: np.ndarray, feed=feed, seen=seen) -> None:
@@ -135,9 +136,12 @@ def _read_sources(
             step(f"reading {name}: {seen.count:,} records",
                  *((min(position, total), total) if sized else ()))
 
-        data[name] = read_source(contract, contract.sources[name], fields, registry, as_of,
-                                 on_batch=counted, on_position=advanced,
-                                 keep=keep.get(name, []), split_by=splits.get(name))
+        try:
+            data[name] = read_source(contract, contract.sources[name], fields, registry, as_of,
+                                     on_batch=counted, on_position=advanced,
+                                     keep=keep.get(name, []), split_by=splits.get(name))
+        finally:
+            lanes.close()
         if name in joins:
             link = contract.sources[name].link
             data[name].account.notes[f"records without a matching {link} record"] = (
@@ -187,11 +191,12 @@ class _Counter:
 def _feeder(contract: Contract, name: str,
             streamed: dict[str, list[StreamedLevel]],
             joins: dict[str, list[str]], data: dict[str, SourceData],
-            ) -> tuple[Callable[[pa.Table, np.ndarray], None], _Counter]:
+            ) -> tuple[Callable[[pa.Table, np.ndarray], None], _Counter, Lanes]:
     """What happens to each batch of source ``name``: joined to its linked source (already
     read, in ``data``; the counter counts records without a match), then folded into each of
-    its per-record levels."""
+    its per-record levels, on two lanes when they are many (closed by the caller)."""
     levels = streamed.get(name, [])
+    lanes = Lanes(levels)
     spec = contract.sources[name]
     unmatched = _Counter()
     indexes = next((lv.indexes for lv in levels if isinstance(lv, RecordLevel)), None)
@@ -202,8 +207,6 @@ def _feeder(contract: Contract, name: str,
             records, missing = join(records, data[linked.name].records,
                                     linked.record_kind.id_field, joins[name])
             unmatched.count += missing
-        batch = Batch(records, keys, contract, spec.record_kind.time_field, indexes)
-        for level in levels:
-            level.add(batch)
+        lanes.add(Batch(records, keys, contract, spec.record_kind.time_field, indexes))
 
-    return feed, unmatched
+    return feed, unmatched, lanes
