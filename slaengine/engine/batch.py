@@ -54,16 +54,18 @@ class GroupIndex:
     def __init__(self) -> None:
         self.ids: dict[tuple[int, tuple], int] = {}
         self.pairs: list[tuple[int, tuple]] = []
+        self._lock = threading.Lock()  # two lanes may number new groups at once
 
     def ids_of(self, pairs: list[tuple[int, tuple]]) -> np.ndarray:
         """The id of each pair, numbering the new ones."""
         out = np.empty(len(pairs), dtype=np.intp)
-        for i, pair in enumerate(pairs):  # once per (period, segment) of a batch, not per record
-            found = self.ids.get(pair)
-            if found is None:
-                found = self.ids[pair] = len(self.pairs)
-                self.pairs.append(pair)
-            out[i] = found
+        with self._lock:
+            for i, pair in enumerate(pairs):  # once per (period, segment) of a batch
+                found = self.ids.get(pair)
+                if found is None:
+                    found = self.ids[pair] = len(self.pairs)
+                    self.pairs.append(pair)
+                out[i] = found
         return out
 
 

@@ -140,6 +140,7 @@ def _read_sources(
             data[name] = read_source(contract, contract.sources[name], fields, registry, as_of,
                                      on_batch=counted, on_position=advanced,
                                      keep=keep.get(name, []), split_by=splits.get(name))
+            lanes.finish()  # the second lane done with every batch (its error raised here)
         finally:
             lanes.close()
         if name in joins:
