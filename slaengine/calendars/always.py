@@ -23,7 +23,10 @@ class Calendar:
             span = pc.subtract(pc.cast(end, pa.int64()), pc.cast(start, pa.int64()))
             return pc.divide(pc.cast(span, pa.float64()), 1_000_000.0)
         # The common case in numpy, straight on the buffers: one subtraction, one division.
-        seconds = (micros(end)[0] - micros(start)[0]) / 1_000_000.0
+        # Instants of 1900-2199 are exact as float64, so subtracting them as floats rounds
+        # the true difference once, as the integer difference made float would.
+        seconds = np.subtract(_values(end), _values(start), dtype=np.float64)
+        seconds /= 1_000_000.0
         if not start.null_count and not end.null_count:
             return pa.array(seconds, pa.float64())
         both = pc.and_(pc.is_valid(start), pc.is_valid(end))  # its data bitmap is the validity
@@ -51,10 +54,14 @@ def as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return arr
 
 
+def _values(arr: pa.Array) -> np.ndarray:
+    """The int64 values of a timestamp array, without a copy (a missing one's slot: anything)."""
+    return np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr), offset=arr.offset * 8)
+
+
 def micros(arr: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
     """The int64 values of a timestamp array without copying, and its validity (None: no nulls)."""
-    data = arr.buffers()[1]
-    values = np.frombuffer(data, dtype=np.int64, count=len(arr), offset=arr.offset * 8)
+    values = _values(arr)
     if arr.null_count == 0:
         return values, None
     return values, validity(arr)
