@@ -38,6 +38,59 @@ def one_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values
 
 
+def numbers(arr: pa.Array) -> np.ndarray:
+    """The values of a fixed-width numeric or temporal array (integers, floats, timestamps:
+    int64), read in place (read-only); a missing value's slot holds whatever was left there."""
+    dtype = np.dtype(np.int64) if pa.types.is_temporal(arr.type) else np.dtype(
+        arr.type.to_pandas_dtype())
+    return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr),
+                         offset=arr.offset * dtype.itemsize)
+
+
+def extremes(arr: pa.Array | pa.ChunkedArray) -> tuple[int, int] | None:
+    """The smallest and largest present value of an integer or timestamp array (a timestamp
+    in its unit), or None when none is present: from the buffer when none is missing."""
+    if arr.null_count == len(arr):
+        return None
+    if arr.null_count == 0:
+        values = numbers(one_array(arr))
+        return int(values.min()), int(values.max())
+    found = pc.min_max(arr.cast(pa.int64()) if pa.types.is_timestamp(arr.type) else arr)
+    return found["min"].as_py(), found["max"].as_py()
+
+
+def all_within(arr: pa.Array, low: float | None, high: float | None) -> bool:
+    """Whether every present value of a numeric or timestamp array lies within
+    ``low``..``high`` (a NaN does not): every slot first, in one pass on the buffer (a
+    missing value's slot holds anything, so this settles only the common case), then only
+    the present ones."""
+    if arr.null_count == len(arr):
+        return True
+    type_ = arr.type
+    if not (pa.types.is_integer(type_) or pa.types.is_floating(type_)
+            or pa.types.is_timestamp(type_)):  # decimals: Arrow's own extremes
+        found = pc.min_max(arr)
+        least, most = found["min"].as_py(), found["max"].as_py()
+        return (low is None or least >= low) and (high is None or most <= high)
+    values = numbers(arr)
+    inside = np.ones(len(values), dtype=bool)
+    if low is not None:
+        inside &= values >= low
+    if high is not None:
+        inside &= values <= high
+    if inside.all():
+        return True
+    valid = valid_mask(arr)
+    return valid is not None and bool((inside | ~valid).all())
+
+
+def _few_missing(valid: np.ndarray) -> np.ndarray | None:
+    """Where the missing values are, when they are few enough to be put in one by one (fewer
+    than one in 32); else None."""
+    missing = len(valid) - int(np.count_nonzero(valid))
+    return np.flatnonzero(~valid) if missing * 32 < len(valid) else None
+
+
 def valid_mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     """Which values are present, as a numpy bool array; None when every value is."""
     if arr.null_count == 0:
@@ -84,10 +137,10 @@ def nan_where(values: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
     """
     if valid is None:
         return np.array(values, dtype=np.float64)
-    missing = len(valid) - int(np.count_nonzero(valid))
-    if missing * 32 < len(valid):  # a few missing: put them in one by one
+    few = _few_missing(valid)
+    if few is not None:
         out = np.array(values, dtype=np.float64)
-        out[np.flatnonzero(~valid)] = np.nan
+        out[few] = np.nan
         return out
     factor = valid.astype(np.float64)
     with np.errstate(invalid="ignore"):
@@ -101,10 +154,10 @@ def filled(values: np.ndarray, valid: np.ndarray | None, fill: int | float) -> n
     every value is valid): a few missing values are put in one by one, many in one pass."""
     if valid is None:
         return values
-    missing = len(valid) - int(np.count_nonzero(valid))
-    if missing * 32 < len(valid):
+    few = _few_missing(valid)
+    if few is not None:
         out = np.array(values)
-        out[np.flatnonzero(~valid)] = fill
+        out[few] = fill
         return out
     return np.where(valid, values, fill)
 
@@ -131,10 +184,8 @@ def float_values(arr: pa.Array) -> np.ndarray:
               or pa.types.is_float64(arr.type)):
         return float_values(arr.cast(pa.float64()))
     else:
-        dtype = np.dtype(arr.type.to_pandas_dtype())
-        data = np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr),
-                             offset=arr.offset * dtype.itemsize)
-        if arr.null_count == 0 and dtype == np.float64:
+        data = numbers(arr)
+        if arr.null_count == 0 and data.dtype == np.float64:
             return data
     return nan_where(data, valid_mask(arr))
 
@@ -166,7 +217,6 @@ def present_where(values: pa.Array, keep: pa.Array) -> pa.Array:
         return pc.if_else(keep, values, pa.scalar(None, values.type))
     if values.null_count:
         keep = pc.and_(keep, pc.is_valid(values))
-    bitmap = keep.buffers()[1]
-    missing = len(keep) - int(np.count_nonzero(true_mask(keep)))
-    return pa.Array.from_buffers(values.type, len(values), [bitmap, values.buffers()[1]],
-                                 null_count=missing)
+    return pa.Array.from_buffers(values.type, len(values), [keep.buffers()[1],
+                                                            values.buffers()[1]],
+                                 null_count=keep.false_count)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from slaengine.bits import one_array, valid_mask
+from slaengine.bits import extremes, numbers, one_array, valid_mask
 from slaengine.errors import DataError
 from slaengine.lazy import np, pa, pc
 
@@ -50,14 +50,14 @@ def period_keys(timestamps: pa.Array | pa.ChunkedArray, period: str, timezone: s
     """
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}; accepted: {', '.join(PERIODS)}")
-    arr, values, valid = _instants(timestamps)
-    if len(values) == 0 or (valid is not None and not valid.any()):
-        return np.zeros(len(values), dtype=np.int64)
-    if valid is None:
-        low, high = int(values.min()), int(values.max())
-    else:
-        bounds = pc.min_max(arr)
-        low, high = bounds["min"].value, bounds["max"].value
+    arr = one_array(timestamps)
+    if not (pa.types.is_timestamp(arr.type) and arr.type.unit == "us"):
+        arr = pc.cast(arr, pa.timestamp("us", tz=getattr(arr.type, "tz", None)))
+    span = extremes(arr)
+    if span is None:
+        return np.zeros(len(arr), dtype=np.int64)
+    values, valid = numbers(arr), valid_mask(arr)  # a missing instant's slot: anything
+    low, high = span
     check_instants(low, high)
     zone = ZoneInfo(timezone)
     first = _key_of(_instant(low, zone), period)
@@ -125,21 +125,6 @@ def _mark(arr: pa.Array) -> tuple | None:
     if len(buffers) < 2 or buffers[1] is None:
         return None
     return (buffers[1].address, arr.offset, len(arr), str(arr.type))
-
-
-def _instants(timestamps: pa.Array | pa.ChunkedArray,
-              ) -> tuple[pa.Array, np.ndarray, np.ndarray | None]:
-    """The instants as one microsecond array, the microseconds since the epoch of each (read
-    from the buffer: a missing one's slot holds anything) and which are present (None: all
-    are)."""
-    arr = one_array(timestamps)
-    if not (pa.types.is_timestamp(arr.type) and arr.type.unit == "us"):
-        arr = pc.cast(arr, pa.timestamp("us", tz=getattr(arr.type, "tz", None)))
-    if arr.null_count == len(arr):
-        return arr, np.zeros(len(arr), dtype=np.int64), np.zeros(len(arr), dtype=bool)
-    values = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr),
-                           offset=arr.offset * 8)
-    return arr, values, valid_mask(arr)
 
 
 _LOWEST = int(datetime.combine(FIRST_DAY - timedelta(days=2), time(), UTC).timestamp()) * 1_000_000

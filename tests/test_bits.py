@@ -156,3 +156,18 @@ def test_filled_puts_the_fill_where_missing() -> None:
         out = filled(values, valid, -1)
         assert np.array_equal(out, np.where(valid, values, -1))
         assert values[7] == 7  # the input is left as it was
+
+
+def test_extremes_and_all_within_never_read_a_null_slot() -> None:
+    from slaengine.bits import all_within, extremes, numbers
+
+    # int8 values 1, <null holding 99>, 3: out of 0..5 only in the null slot
+    data = pa.py_buffer(np.array([1, 99, 3], dtype=np.int8).tobytes())
+    bits = pa.py_buffer(np.packbits([1, 0, 1], bitorder="little").tobytes())
+    arr = pa.Array.from_buffers(pa.int8(), 3, [bits, data], null_count=1)
+    assert numbers(arr).tolist() == [1, 99, 3]  # the buffer as it is
+    assert extremes(arr) == (1, 3)
+    assert all_within(arr, 0, 5) and not all_within(arr, 2, 5)
+    assert all_within(pa.array([1.5, float("nan")]), 0, 5) is False  # NaN is not inside
+    assert extremes(pa.nulls(2, pa.int64())) is None and all_within(pa.nulls(2), 0, 1)
+    assert extremes(pa.chunked_array([[4], [None, 9]])) == (4, 9)

@@ -4,7 +4,7 @@ without a copy, its smallest and largest instant)."""
 
 from __future__ import annotations
 
-from slaengine.bits import validity
+from slaengine.bits import extremes, numbers, validity
 from slaengine.lazy import np, pa, pc
 
 
@@ -25,7 +25,7 @@ class Calendar:
         # The common case in numpy, straight on the buffers: one subtraction, one division.
         # Instants of 1900-2199 are exact as float64, so subtracting them as floats rounds
         # the true difference once, as the integer difference made float would.
-        seconds = np.subtract(_values(end), _values(start), dtype=np.float64)
+        seconds = np.subtract(numbers(end), numbers(start), dtype=np.float64)
         seconds /= 1_000_000.0
         if not start.null_count and not end.null_count:
             return pa.array(seconds, pa.float64())
@@ -54,14 +54,9 @@ def as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return arr
 
 
-def _values(arr: pa.Array) -> np.ndarray:
-    """The int64 values of a timestamp array, without a copy (a missing one's slot: anything)."""
-    return np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr), offset=arr.offset * 8)
-
-
 def micros(arr: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
     """The int64 values of a timestamp array without copying, and its validity (None: no nulls)."""
-    values = _values(arr)
+    values = numbers(arr)
     if arr.null_count == 0:
         return values, None
     return values, validity(arr)
@@ -69,11 +64,5 @@ def micros(arr: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
 
 def min_max(arr: pa.Array) -> tuple[int, int] | None:
     """Smallest and largest valid value in microseconds, or None when all are null."""
-    if len(arr) == arr.null_count:
-        return None
-    if arr.null_count == 0:  # straight from the buffer: two passes, no kernel
-        values = micros(arr)[0]
-        return int(values.min()), int(values.max())
-    found = pc.min_max(arr.cast(pa.int64()))
-    return found["min"].as_py(), found["max"].as_py()
+    return extremes(arr)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from slaengine.bits import valid_mask
+from slaengine.bits import all_within, one_array
 from slaengine.coerce.column import Column, reasons
 from slaengine.coerce.types import coerce_column
 from slaengine.errors import DataError, did_you_mean
@@ -65,7 +65,7 @@ def coerce(
                 suggestion=did_you_mean(column, raw.column_names),
                 accepted=raw.column_names,
             )
-        values = _single(raw.column(column))
+        values = one_array(raw.column(column))
         if native_id and name == kind.id_field and pa.types.is_integer(values.type):
             cols[name] = Column(name, values, values)  # no whitespace, never empty: no rule
             continue
@@ -103,7 +103,7 @@ def _check_rules(cols: dict[str, Column], kind: RecordKind) -> None:
         # The common case, all values inside, in one pass; on the source's own numbers when
         # they are (narrower and, widened exactly, the same values), else on the typed ones.
         numeric = (pa.types.is_integer(col.raw.type) or pa.types.is_floating(col.raw.type))
-        if _within(col.raw if numeric else col.typed, low, high):
+        if all_within(col.raw if numeric else col.typed, low, high):
             continue
         too_low = pc.less(col.typed, low) if low is not None else None
         too_high = pc.greater(col.typed, high) if high is not None else None
@@ -167,35 +167,6 @@ def _closed(col: Column, allowed: tuple[str, ...], aliases: Mapping[str, str]) -
     col.add_problem(unknown, lambda: reasons(col.name, col.text, what))
 
 
-def _within(values: pa.Array, low: float | None, high: float | None) -> bool:
-    """Whether every value lies within ``low``..``high`` (nulls aside).
-
-    Integers and floats are compared in numpy on their buffer: every slot first (a null
-    slot's bytes are whatever the writer left, so this settles only the common case of all
-    slots inside), then, if some slot is outside, only the present ones. A NaN is outside.
-    """
-    if values.null_count == len(values):
-        return True
-    type_ = values.type
-    if not (pa.types.is_integer(type_) or pa.types.is_floating(type_)):
-        extremes = pc.min_max(values)
-        least, most = extremes["min"].as_py(), extremes["max"].as_py()
-        return least is None or ((low is None or least >= low)
-                                 and (high is None or most <= high))
-    dtype = np.dtype(type_.to_pandas_dtype())
-    data = np.frombuffer(values.buffers()[1], dtype=dtype, count=len(values),
-                         offset=values.offset * dtype.itemsize)
-    inside = np.ones(len(data), dtype=bool)
-    if low is not None:
-        inside &= data >= low
-    if high is not None:
-        inside &= data <= high
-    if inside.all():
-        return True
-    valid = valid_mask(values)
-    return valid is not None and bool((inside | ~valid).all())
-
-
 def _rejects(problems: list[Column], bad: pa.Array, places: pa.Array, source: str) -> pa.Table:
     """One reject row per bad row: first failing field and its value, all reasons joined."""
     found = [(col, _problem(col).filter(bad)) for col in problems]
@@ -236,17 +207,10 @@ def _any_valid(arrays: list[pa.Array]) -> pa.Array:
     return out
 
 
-def _single(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """One contiguous array, so every column of a batch lines up element by element."""
-    if isinstance(column, pa.ChunkedArray):
-        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    return column
-
-
 def _as_int64(rows: pa.Array | pa.ChunkedArray | Sequence[int] | np.ndarray) -> pa.Array:
     """Row places as one int64 array."""
     if isinstance(rows, pa.ChunkedArray):
-        rows = _single(rows)
+        rows = one_array(rows)
     if not isinstance(rows, pa.Array):
         rows = pa.array(rows)
     return rows.cast(pa.int64())

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from slaengine.bits import valid_mask
+from slaengine.bits import all_within, numbers
 from slaengine.coerce.column import Column, reasons, strict_cast, trimmed_text, type_error
 from slaengine.fields import TIMESTAMP
 from slaengine.periods import FIRST_DAY, LAST_DAY
@@ -81,7 +81,7 @@ def _check_time_range(col: Column, *, typed_input: bool = False) -> None:
     whose raw value is present but whose instant is missing (it did not fit a microsecond
     timestamp). One min-max pass when every value fits."""
     lost_some = typed_input and col.typed.null_count > col.raw.null_count
-    if not lost_some and _all_inside(col.typed):
+    if not lost_some and all_within(col.typed, _EARLIEST_US, _LATEST_US):
         return
     as_int = col.typed.cast(pa.int64())
     outside = pc.or_(pc.less(as_int, _EARLIEST_US), pc.greater(as_int, _LATEST_US))
@@ -90,20 +90,6 @@ def _check_time_range(col: Column, *, typed_input: bool = False) -> None:
         bad = pc.or_(bad, pc.and_(pc.is_valid(col.raw), pc.is_null(col.typed)))
     what = f" is out of range ({_TIME_RANGE})"
     col.add_problem(bad, lambda: reasons(col.name, col.text, what))
-
-
-def _all_inside(typed: pa.Array) -> bool:
-    """Whether every present instant lies within :data:`_TIME_RANGE`: in numpy on the buffer,
-    every slot first (a null slot holds whatever was left there), then the present ones."""
-    if typed.null_count == len(typed):
-        return True
-    micros = np.frombuffer(typed.buffers()[1], dtype=np.int64, count=len(typed),
-                           offset=typed.offset * 8)
-    inside = (micros >= _EARLIEST_US) & (micros <= _LATEST_US)
-    if inside.all():
-        return True
-    valid = valid_mask(typed)
-    return valid is not None and bool((inside | ~valid).all())
 
 
 def _uniform(text: pa.Array, shaped: pa.Array, timezone: str) -> pa.Array | None:
@@ -160,7 +146,7 @@ def _to_us(arr: pa.Array, unit: str, tz: str | None) -> pa.Array:
         return arr.cast(target, safe=False)
     scale = _TO_US.get(unit)
     if scale is not None and arr.offset == 0 and arr.null_count < len(arr):
-        values = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr))
+        values = numbers(arr)
         # every slot (null slots too) where the product cannot overflow: one multiplication
         if values.min() >= _EARLIEST_US // scale and values.max() <= _LATEST_US // scale:
             return pa.Array.from_buffers(target, len(arr),

@@ -85,23 +85,24 @@ class Batch:
         self.memo = KeysMemo(contract.period, contract.timezone)
         if table.num_rows:
             self.memo.know(table[time_field], keys)
-        self._periods: dict[str, BatchPeriods] = {time_field: batch_periods(keys)}
-        self._groups: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-        self._shared: dict[tuple, Any] = {}
+        self._shared: dict[tuple, Any] = {("periods", time_field): batch_periods(keys)}
         self._lock = threading.Lock()
         self._locks: dict[tuple, threading.Lock] = {}
 
     def periods(self, field_name: str) -> BatchPeriods:
         """The records' periods by ``field_name``, placed once per batch."""
-        if field_name not in self._periods:
-            return self.shared(("periods", field_name), lambda b: b._periods_of(field_name))
-        return self._periods[field_name]
+        def place(batch: Batch) -> BatchPeriods:
+            column = batch.table[field_name]
+            return batch_periods(batch.memo.keys(column), valid_mask(column))
 
-    def _periods_of(self, field_name: str) -> BatchPeriods:
-        if field_name not in self._periods:
-            column = self.table[field_name]
-            self._periods[field_name] = batch_periods(self.memo.keys(column), valid_mask(column))
-        return self._periods[field_name]
+        return self.shared(("periods", field_name), place)
+
+    def span(self, field_name: str) -> tuple[int, int]:
+        """The first and last time of ``field_name`` (see :func:`~slaengine.engine.narrow.
+        time_span`), once per batch."""
+        from slaengine.engine.narrow import time_span
+
+        return self.shared(("span", field_name), lambda batch: time_span(batch.table[field_name]))
 
     def where(self, where: Mapping[str, tuple[str, ...]]) -> np.ndarray:
         """The records ``where`` keeps (see :func:`~slaengine.engine.narrow.where_mask`), once
@@ -128,38 +129,32 @@ class Batch:
     def groups(self, by: tuple[str, ...], field_name: str) -> tuple[np.ndarray, np.ndarray]:
         """Each record's group (its (period, segment) pair's id in the grouping's
         :class:`GroupIndex`), and the ids present in the batch."""
-        key = (by, field_name)
-        if key in self._groups:
-            return self._groups[key]
-        return self.shared(("groups", *key), lambda b: b._groups_of(by, field_name))
+        return self.shared(("groups", by, field_name), lambda b: b._grouped(by, field_name))
 
-    def _groups_of(self, by: tuple[str, ...], field_name: str) -> tuple[np.ndarray, np.ndarray]:
-        key = (by, field_name)
-        if key not in self._groups:
-            periods = self.periods(field_name)
-            segment_index, segments = segment_groups(self.table, by)
-            width = max(len(segments), 1)
-            if len(periods.present) == 1:  # one period: the segment is the code
-                codes = segment_index if segments else periods.position
-            else:
-                codes = periods.position * width + segment_index
-            pairs = [(int(periods.present[c // width]),
-                      tuple(segments[c % width].values()) if segments else ())
-                     for c in range(len(periods.present) * width)]
-            ids = self.indexes.setdefault(key, GroupIndex()).ids_of(pairs)
-            chosen = codes if periods.valid is None else codes[periods.valid]
-            if len(ids) == 1:
-                present = ids[: min(len(chosen), 1)]
-            else:
-                present = ids[np.flatnonzero(np.bincount(chosen, minlength=len(pairs)))]
-            if len(ids) == 1:
-                every = np.full(len(codes), ids[0], dtype=np.intp)
-            elif (ids == np.arange(len(ids))).all():
-                every = codes.astype(np.intp, copy=False)
-            else:
-                every = ids[codes]
-            self._groups[key] = (every, present)
-        return self._groups[key]
+    def _grouped(self, by: tuple[str, ...], field_name: str) -> tuple[np.ndarray, np.ndarray]:
+        periods = self.periods(field_name)
+        segment_index, segments = segment_groups(self.table, by)
+        width = max(len(segments), 1)
+        if len(periods.present) == 1:  # one period: the segment is the code
+            codes = segment_index if segments else periods.position
+        else:
+            codes = periods.position * width + segment_index
+        pairs = [(int(periods.present[c // width]),
+                  tuple(segments[c % width].values()) if segments else ())
+                 for c in range(len(periods.present) * width)]
+        ids = self.indexes.setdefault((by, field_name), GroupIndex()).ids_of(pairs)
+        chosen = codes if periods.valid is None else codes[periods.valid]
+        if len(ids) == 1:
+            present = ids[: min(len(chosen), 1)]
+        else:
+            present = ids[np.flatnonzero(np.bincount(chosen, minlength=len(pairs)))]
+        if len(ids) == 1:
+            every = np.full(len(codes), ids[0], dtype=np.intp)
+        elif (ids == np.arange(len(ids))).all():
+            every = codes.astype(np.intp, copy=False)
+        else:
+            every = ids[codes]
+        return every, present
 
 
 def segment_groups(table: pa.Table, by: Iterable[str]) -> tuple[np.ndarray, list[dict]]:

@@ -227,7 +227,7 @@ class PeriodLevel:
             narrowing = narrow(self.contract, self.level, table,
                                batch.periods(self.kind.time_field), self.kind.time_field,
                                spans=[batch.periods(f).present for f in self.metric.spans],
-                               where=batch.where(self.level.where))
+                               batch=batch)
             self.counted.add(narrowing)
             chosen = narrowing.chosen
         else:

@@ -5,15 +5,14 @@ the exclusions agreed in the contract.
 from __future__ import annotations
 
 import functools
-import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from slaengine.bits import one_array, true_mask, valid_mask
+from slaengine.bits import extremes, numbers, true_mask, valid_mask
 from slaengine.contract import Contract, ServiceLevel
-from slaengine.engine.batch import BatchPeriods
+from slaengine.engine.batch import Batch, BatchPeriods
 from slaengine.lazy import np, pa, pc
 from slaengine.periods import period_bounds, period_range
 from slaengine.verdicts import LevelAccount
@@ -45,13 +44,14 @@ class Narrowing:
 
 def narrow(contract: Contract, level: ServiceLevel, table: pa.Table, periods: BatchPeriods,
            time_field: str, *, selected: np.ndarray | None = None,
-           spans: Sequence[np.ndarray] = (), where: np.ndarray | None = None) -> Narrowing:
+           spans: Sequence[np.ndarray] = (), batch: Batch | None = None) -> Narrowing:
     """Window, then ``where`` (and ``selected``, the metric's own choice), then the exclusions
     agreed for ``level``, then the accounting: the one narrowing every evaluation path uses.
 
     ``periods`` places each record by the level's period field; ``time_field`` is the time the
     agreed exclusions speak of; ``spans``: further periods a period-level metric covers;
-    ``where``: the records ``level.where`` keeps, when already known (it is not changed).
+    ``batch``: the batch ``table`` is, when it is one: what every level of it asks alike (the
+    records a ``where`` keeps, the span of its times) is then computed once for them all.
     """
     keys, present, inside = periods.keys, periods.present, periods.valid
     without = 0 if inside is None else int(np.count_nonzero(~inside))
@@ -61,7 +61,7 @@ def narrow(contract: Contract, level: ServiceLevel, table: pa.Table, periods: Ba
         present = window_periods(contract, present)
         within = np.isin(keys, present)
         inside = within if inside is None else inside & within
-    chosen = where_mask(table, level.where) if where is None else where.copy()
+    chosen = where_mask(table, level.where) if batch is None else batch.where(level.where).copy()
     if selected is not None:
         chosen &= selected
     agreed: dict[str, int] = {}
@@ -69,10 +69,10 @@ def narrow(contract: Contract, level: ServiceLevel, table: pa.Table, periods: Ba
         # Excluded whatever their period (a period-level metric also sees earlier periods'
         # records), counted where they would otherwise count.
         counting = None if inside is None else chosen & inside
+        span = None if batch is None else (lambda: batch.span(time_field))
         out, agreed = agreed_exclusions(contract, level, table, time_field, among=chosen,
-                                        counted=counting)
-        if agreed or out.any():
-            chosen &= ~out
+                                        counted=counting, span=span)
+        chosen &= ~out
     left_out = ~chosen if inside is None else inside & ~chosen
     mask = chosen if inside is None else chosen & inside
     outside = 0 if inside is None else int(np.count_nonzero(~inside)) - without
@@ -176,22 +176,24 @@ def _local_midnight(day: date, timezone: str) -> int:
 def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
                       time_field: str, among: np.ndarray | None = None,
                       counted: np.ndarray | None = None,
+                      span: Callable[[], tuple[int, int]] | None = None,
                       ) -> tuple[np.ndarray, dict[str, int]]:
     """Records the contract excludes by agreement for ``level`` (only ``among`` those, when
     given), and how many per reason (a record in two exclusions counts once, for the first;
-    only the ``counted`` ones, when given)."""
-    excluded = _none_excluded(table.num_rows)
+    only the ``counted`` ones, when given). ``span`` gives the first and last of the records'
+    times (:func:`time_span`), when something keeps it."""
+    excluded = np.zeros(table.num_rows, dtype=bool)
     counts: dict[str, int] = {}
-    span: tuple[int, int] | None = None  # the records' first and last time, once asked
+    found: tuple[int, int] | None = None  # the records' first and last time, once asked
     for exclusion in contract.exclusions:
         if not exclusion.applies_to(level.id) or table.num_rows == 0:
             continue
         time = table[time_field]
         if pa.types.is_timestamp(time.type):
             # an exclusion lasts hours or days: most batches hold no record in it
-            span = span or _time_span(table, time_field)
-            if (span[1] < _in_unit(exclusion.start, time.type)
-                    or span[0] >= _in_unit(exclusion.end, time.type)):
+            found = found or (span() if span is not None else time_span(time))
+            if (found[1] < _in_unit(exclusion.start, time.type)
+                    or found[0] >= _in_unit(exclusion.end, time.type)):
                 continue
         start, end = (pa.scalar(t, time.type) for t in (exclusion.start, exclusion.end))
         during = pc.and_(pc.greater_equal(time, start), pc.less(time, end))
@@ -204,23 +206,8 @@ def agreed_exclusions(contract: Contract, level: ServiceLevel, table: pa.Table,
             new &= counted
         if new.any():
             counts[exclusion.reason] = counts.get(exclusion.reason, 0) + int(new.sum())
-        excluded = excluded | hit  # a new array: the shared one without exclusions stays false
+        excluded |= hit
     return excluded, counts
-
-
-def _none_excluded(size: int) -> np.ndarray:
-    """No record excluded: what a batch no exclusion touches (most) gets, read-only and
-    shared (batches are seldom longer than the one kept)."""
-    if size > len(_none_excluded_kept()):
-        return np.zeros(size, dtype=bool)
-    return _none_excluded_kept()[:size]
-
-
-@functools.cache
-def _none_excluded_kept() -> np.ndarray:
-    none = np.zeros(1 << 18, dtype=bool)
-    none.flags.writeable = False
-    return none
 
 
 @functools.lru_cache(maxsize=256)
@@ -229,34 +216,11 @@ def _in_unit(moment: datetime, type_: pa.DataType) -> int:
     return pa.scalar(moment, type_).value
 
 
-def _time_span(table: pa.Table, time_field: str) -> tuple[int, int]:
-    """The first and last time of a table's timestamp column, in its unit (an empty span,
-    first after last, when every value is missing). Every level narrows the same batch: the
-    span of the last table asked for is kept, with a weak reference to that table (while it
-    lives, no other table is it; once it is gone, the span is never used again)."""
-    global _last_span
-    known = _last_span
-    if known is not None and known[0]() is table and known[1] == time_field:
-        return known[2]
-    span = _span_of(table[time_field])
-    _last_span = (weakref.ref(table), time_field, span)
-    return span
-
-
-_last_span: tuple[weakref.ref, str, tuple[int, int]] | None = None
-
-
-def _span_of(time: pa.ChunkedArray | pa.Array) -> tuple[int, int]:
-    if time.null_count == 0 and len(time):  # read from the buffer: a pass each, no kernel
-        arr = one_array(time)
-        values = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr),
-                               offset=arr.offset * 8)
-        return (int(values.min()), int(values.max()))
-    extremes = pc.min_max(time)
-    low, high = extremes["min"], extremes["max"]
-    if not low.is_valid:
-        return (1, 0)
-    return (low.value, high.value)
+def time_span(time: pa.ChunkedArray | pa.Array) -> tuple[int, int]:
+    """The first and last time of a timestamp column, in its unit (an empty span, first after
+    last, when every value is missing)."""
+    found = extremes(time)
+    return (1, 0) if found is None else found
 
 
 def where_mask(table: pa.Table, where: dict[str, tuple[str, ...]]) -> np.ndarray:
@@ -284,10 +248,8 @@ def _one_of(values: pa.Array, wanted: pa.Array) -> np.ndarray:
         indices = values.indices
         if not len(known):  # no entry: every record is missing
             return np.zeros(len(values), dtype=bool)
-        width = np.dtype(indices.type.to_pandas_dtype())
-        at = np.frombuffer(indices.buffers()[1], dtype=width, count=len(indices),
-                           offset=indices.offset * width.itemsize)
-        hit = np.take(known, at, mode="clip")  # a null's slot holds anything: clipped, dropped
+        # a null's slot holds anything: clipped, then dropped
+        hit = np.take(known, numbers(indices), mode="clip")
         valid = valid_mask(indices)
         if valid is not None:
             hit &= valid

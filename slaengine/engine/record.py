@@ -7,7 +7,7 @@ import math
 import sys
 from dataclasses import dataclass, replace
 
-from slaengine.bits import true_mask
+from slaengine.bits import one_array, true_mask
 from slaengine.calendars import ALWAYS
 from slaengine.contract import Contract, MeasureSpec, ServiceLevel, measure_spec
 from slaengine.engine.batch import Batch, GroupIndex
@@ -215,7 +215,7 @@ class RecordLevel:
             selected = true_mask(selected)
         narrowing = narrow(self.contract, self.level, table, batch.periods(self.period_field),
                            self.kind.time_field, selected=selected,
-                           where=batch.where(self.level.where))
+                           batch=batch)
         narrowed = Measured(narrowing)
         included, mask = narrowing.included, narrowing.mask
         if not included:
@@ -229,8 +229,7 @@ class RecordLevel:
         else:
             kept = table.select(fields)
         values = self.measure(kept, context)
-        if isinstance(values, pa.ChunkedArray):
-            values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+        values = one_array(values)
         if len(values) != kept.num_rows:
             raise DataError(f'metric "{self.level.metric}" returned {len(values)} measures for '
                             f"{kept.num_rows} records")
