@@ -2,8 +2,9 @@
 
 A source's batches are decoded and typed (Arrow compute, which releases the interpreter lock)
 while the previous batch is measured and counted (numpy, on the calling thread). This is a
-two-stage pipeline, not a pool: Arrow's own thread pool still does the decoding, and one
-thread only keeps the next batch coming. Order is kept, at most ``depth`` batches wait, and an
+stage of a pipeline, not a pool: one thread keeps the next item coming (a source may use it
+again for a stage of its own: the ``arrow`` source decodes a Parquet file on one, the ``csv``
+source parses on one). Order is kept, at most ``depth`` batches wait, and an
 exception raised by the source is raised again, as it was, where the batches are consumed.
 """
 
@@ -21,11 +22,13 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def read_ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+def read_ahead(items: Iterable[T], depth: int = 2, name: str = "slaengine-read-ahead",
+               ) -> Iterator[T]:
     """Yield the items of ``items`` in order, producing up to ``depth`` ahead on a thread.
 
     When the consumer stops early (an error, or ``close()``), the producing thread is told to
-    stop at its next item and the source's iterator is closed on that thread.
+    stop at its next item and the source's iterator is closed on that thread. ``name`` is the
+    producing thread's.
     """
     slots: queue.Queue[object] = queue.Queue(maxsize=max(depth, 1))
 
@@ -51,7 +54,7 @@ def read_ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
             if close is not None:
                 close()
 
-    producer = Worker(produce, "slaengine-read-ahead")
+    producer = Worker(produce, name)
     try:
         while True:
             item = slots.get()
