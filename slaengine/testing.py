@@ -41,6 +41,16 @@ Every verdict must be listed unless the case says ``complete = false``. A file m
 cases sharing its ``contract`` and ``sources``: put each ``service_level`` and its ``expected``
 in a ``[[cases]]`` entry (see :func:`load_cases`). Records are written to CSV files with
 canonical column names, so the ``csv`` source reads them exactly as it reads real data.
+
+Ticket histories (the ``events`` kind, which event clocks measure) are written event by
+event with :func:`created`, :func:`said`, :func:`status` and :func:`prioritised`; the rows go
+to :func:`write_records` for a contract, or to :func:`events_table` for
+:func:`slaengine.clocks.measure` itself::
+
+    history = [created("T1", "2026-01-05T09:00:00Z", "urgent"),
+               said("T1", "2026-01-05T10:00:00Z", "agent"),
+               status("T1", "2026-01-05T11:00:00Z", "solved")]
+    write_records(history, tmp_path / "events.csv")
 """
 
 from __future__ import annotations
@@ -60,7 +70,8 @@ import tomli_w
 from slaengine import hookimpl
 from slaengine.contract import load_contract
 from slaengine.engine import evaluate
-from slaengine.fields import RECORD_KINDS
+from slaengine.fields import EVENTS, RECORD_KINDS
+from slaengine.lazy import pa
 from slaengine.plugin import Source, SourceBatch, SourceConfig
 from slaengine.pluginmanager import Registry, build_registry
 from slaengine.verdicts import Evaluation, Verdict
@@ -159,6 +170,50 @@ def write_records(records: Sequence[Mapping[str, Any]] | str, path: Path) -> Pat
         writer.writerow(columns)
         writer.writerows([_text(row.get(name)) for name in columns] for row in records)
     return path
+
+
+def event(ticket: str, at: str | datetime, kind: str, *, status: str | None = None,
+          author: str | None = None, public: bool | None = None,
+          priority: str | None = None) -> dict[str, Any]:
+    """One event of a ticket's history, with the ``events`` kind's canonical fields (``kind``
+    is its ``event``: ``created``, ``comment``, ``status``, ``priority``); ``at`` an ISO 8601
+    text with its offset, or an aware datetime."""
+    return {"ticket_id": ticket, "at": at, "event": kind, "status": status, "author": author,
+            "public": public, "priority": priority}
+
+
+def created(ticket: str, at: str | datetime, priority: str | None = None, *,
+            author: str | None = "requester") -> dict[str, Any]:
+    """The ticket is opened (by the requester, unless told)."""
+    return event(ticket, at, "created", author=author, priority=priority)
+
+
+def said(ticket: str, at: str | datetime, author: str, public: bool = True) -> dict[str, Any]:
+    """A comment by ``author`` (``requester``, ``agent``, ...); ``public=False``: internal."""
+    return event(ticket, at, "comment", author=author, public=public)
+
+
+def status(ticket: str, at: str | datetime, value: str) -> dict[str, Any]:
+    """The ticket's status becomes ``value`` (``open``, ``pending``, ``solved``, ...)."""
+    return event(ticket, at, "status", status=value)
+
+
+def prioritised(ticket: str, at: str | datetime, value: str) -> dict[str, Any]:
+    """The ticket's priority becomes ``value``."""
+    return event(ticket, at, "priority", priority=value)
+
+
+def events_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """History rows (:func:`event` and the helpers after it) as a table of the ``events``
+    kind's canonical types, as a source delivers it: what :func:`slaengine.clocks.measure`
+    reads."""
+    def instant(at: str | datetime) -> datetime:
+        return at if isinstance(at, datetime) else datetime.fromisoformat(at)
+
+    names = ["ticket_id", "at", "event", "status", "author", "public", "priority"]
+    columns = {name: [row.get(name) for row in rows] for name in names}
+    columns["at"] = [instant(at) for at in columns["at"]]
+    return pa.table(columns, schema=EVENTS.schema(names))
 
 
 def case_contract(case: Mapping[str, Any], folder: Path) -> Path:

@@ -5,40 +5,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pyarrow as pa
 import pytest
 
 from slaengine.clocks import measure
 from slaengine.clocks.audit import paused_near_target, ticket_flags
+from slaengine.testing import created, events_table, said, status
 
 
 def t(hour: int, minute: int = 0, day: int = 5) -> datetime:
     return datetime(2026, 1, day, hour, minute, tzinfo=UTC)
 
 
-def table(rows: list[tuple]) -> pa.Table:
-    names = ["ticket_id", "at", "event", "status", "author", "public"]
-    columns = list(zip(*rows, strict=True))
-    types = [pa.string(), pa.timestamp("us", tz="UTC"), pa.string(), pa.string(), pa.string(),
-             pa.bool_()]
-    return pa.table({n: pa.array(c, kind)
-                     for n, c, kind in zip(names, columns, types, strict=True)})
-
-
-def created(ticket, at, author="requester"):
-    return (ticket, at, "created", None, author, None)
-
-
-def said(ticket, at, author, public=True):
-    return (ticket, at, "comment", None, author, public)
-
-
-def status(ticket, at, value):
-    return (ticket, at, "status", value, None, None)
-
-
 def flags(rows, name):
-    return [(f["ticket_id"], f["at"]) for f in ticket_flags(table(rows)).to_pylist()
+    return [(f["ticket_id"], f["at"]) for f in ticket_flags(events_table(rows)).to_pylist()
             if f["flag"] == name]
 
 
@@ -56,7 +35,7 @@ def test_pending_while_the_requester_waits_for_an_answer_is_flagged():
         # C: opened by the requester without a comment, pending at once: flagged (creation is
         # the requester's message). D: opened by an agent, pending: nobody waits, not flagged.
         created("C", t(9)), status("C", t(9, 1), "pending"),
-        created("D", t(9), "agent"), status("D", t(9, 1), "pending"),
+        created("D", t(9), author="agent"), status("D", t(9, 1), "pending"),
     ]
     assert flags(rows, "paused_unanswered") == [("A", t(10)), ("B", t(12)), ("C", t(9, 1))]
 
@@ -96,12 +75,12 @@ RUN = [
     (2400.0, 900.0, ["I"]),            # [25, 40) min: I only
 ])
 def test_a_pause_that_began_within_grace_of_the_target_is_flagged(target, grace, expected):
-    found = measure(table(RUN), ["requester_wait_time"])["requester_wait_time"]
+    found = measure(events_table(RUN), ["requester_wait_time"])["requester_wait_time"]
     flagged = paused_near_target(found.records, found.intervals, target, grace)
     assert flagged["ticket_id"].to_pylist() == expected
     assert flagged["at"].to_pylist() == [t(9)] * len(expected)  # the record's start
 
 
 def test_no_events_no_flags():
-    empty = table([created("Z", t(9))]).slice(0, 0)
+    empty = events_table([created("Z", t(9))]).slice(0, 0)
     assert ticket_flags(empty).num_rows == 0

@@ -16,7 +16,7 @@ from slaengine.engine import evaluate
 from slaengine.engine.plan import plan
 from slaengine.errors import DataError
 from slaengine.pluginmanager import build_registry
-from slaengine.testing import write_records
+from slaengine.testing import created, prioritised, said, status, write_records
 
 HEAD = """[contract]
 id = "c"
@@ -34,28 +34,6 @@ path = "events.csv"
 timezone = "UTC"
 hours = {{ mon-fri = "09:00-17:00" }}
 """
-
-
-def row(ticket: str, at: str, event: str, **rest: object) -> dict:
-    return {"ticket_id": ticket, "at": at, "event": event, "status": rest.get("status"),
-            "author": rest.get("author"), "public": rest.get("public"),
-            "priority": rest.get("priority")}
-
-
-def created(ticket: str, at: str, priority: str | None = None) -> dict:
-    return row(ticket, at, "created", author="requester", priority=priority)
-
-
-def said(ticket: str, at: str, author: str, public: bool = True) -> dict:
-    return row(ticket, at, "comment", author=author, public=public)
-
-
-def status(ticket: str, at: str, value: str) -> dict:
-    return row(ticket, at, "status", status=value)
-
-
-def prioritised(ticket: str, at: str, value: str) -> dict:
-    return row(ticket, at, "priority", priority=value)
 
 
 # A1: normal, answered after 1h; raised to urgent at 10:30; the follow-up at 11:00 (urgent at
@@ -328,3 +306,20 @@ def test_audit_flags_reach_the_json_report_valid_by_its_schema_and_a_table_line(
         jsonschema.validate(bad, report_schema())
     shown = CliRunner().invoke(main, ["evaluate", str(path)]).output
     assert "audit x: 2 set pending while the requester waited for an answer (1 period)" in shown
+
+
+def test_a_history_built_for_a_test_is_what_the_csv_source_delivers(tmp_path):
+    """slaengine.testing's history rows, written to CSV and read by the csv source, are the
+    table events_table makes of them: the same values, the same canonical types."""
+    from slaengine.engine import read_source
+    from slaengine.testing import events_table
+
+    path = contract(tmp_path, level("reply_time", "mean <= 2h"))
+    registry = build_registry()
+    loaded = load_contract(path, registry)
+    names = ["ticket_id", "at", "event", "status", "author", "public", "priority"]
+    read = read_source(loaded, loaded.sources["events"], names, registry).records
+    assert read.num_rows == len(HISTORY)
+    expected = events_table(HISTORY)
+    assert read.schema == expected.schema
+    assert read.to_pylist() == expected.to_pylist()

@@ -33,7 +33,7 @@ from slaengine.engine import evaluate
 from slaengine.jsonschema import report_schema
 from slaengine.pluginmanager import build_registry
 from slaengine.present import evaluation_to_dict
-from slaengine.testing import write_records
+from slaengine.testing import created, prioritised, said, status, write_records
 
 H = 3600.0
 
@@ -55,28 +55,6 @@ kind = "tickets"
 path = "tickets.csv"
 
 """
-
-
-def row(ticket: str, at: str, event: str, **rest: object) -> dict:
-    return {"ticket_id": ticket, "at": at, "event": event, "status": rest.get("status"),
-            "author": rest.get("author"), "public": rest.get("public"),
-            "priority": rest.get("priority")}
-
-
-def created(ticket: str, at: str, priority: str | None = None) -> dict:
-    return row(ticket, at, "created", author="requester", priority=priority)
-
-
-def said(ticket: str, at: str, author: str) -> dict:
-    return row(ticket, at, "comment", author=author, public=True)
-
-
-def status(ticket: str, at: str, value: str) -> dict:
-    return row(ticket, at, "status", status=value)
-
-
-def prioritised(ticket: str, at: str, value: str) -> dict:
-    return row(ticket, at, "priority", priority=value)
 
 
 HISTORY = [
