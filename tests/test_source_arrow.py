@@ -164,6 +164,30 @@ def test_batches_number_rows_across_the_dataset(parquet: Path) -> None:
     assert rejected["row"].to_pylist() == [3, 4, 5, 6]
 
 
+def test_a_parquet_read_stopped_early_leaves_no_decoding_thread(parquet: Path) -> None:
+    # A Parquet file is decoded a batch ahead on a thread of its own: stopping the read
+    # after its first batch (as an error elsewhere does) ends that thread too.
+    import gc
+    import threading
+
+    def decoding() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "slaengine-decode"]
+
+    small = ArrowSource()
+    small.batch_rows = 2  # type: ignore[misc]
+    was_collecting = gc.isenabled()
+    gc.disable()  # as the command runs: nothing may depend on the cycle collector
+    try:
+        reading = small.read(config(parquet), FIELDS)
+        assert next(reading).read == 2
+        assert len(decoding()) == 1
+        reading.close()
+        assert decoding() == []
+    finally:
+        if was_collecting:
+            gc.enable()
+
+
 def test_feather_and_ipc_stream(tmp_path: Path) -> None:
     feather_path = tmp_path / "tickets.feather"
     feather.write_feather(tickets(), feather_path)

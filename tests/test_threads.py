@@ -4,7 +4,8 @@ An evaluation runs threads of its own: the input digests, the read-ahead of each
 order-statistic selection. One left running while the interpreter shuts down (after an error
 message, say) can be inside Arrow when Arrow's thread pools are torn down, and the process then
 dies with SIGABRT after a correct message. The error cases here fail part-way through a read:
-in the source (its third batch), in the evaluation of a batch (a metric failing on its third),
+in the source (its third batch), in the evaluation of a batch (a metric failing on its third;
+on a CSV file and on a Parquet file, decoded on a thread of its own),
 in a later page of a Zendesk export, in a second source's header while the first is still being
 hashed, and in the penalty model after every source was read.
 """
@@ -21,6 +22,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 
 from slaengine.contract import load_contract
@@ -35,6 +38,7 @@ from slaengine import hookimpl
 from slaengine.errors import DataError
 from slaengine.plugin import PenaltyModel
 from slaengine.plugins.metrics.first_response_time import FirstResponseTime
+from slaengine.plugins.sources.arrow import ArrowSource
 from slaengine.plugins.sources.csv import CsvSource
 
 
@@ -42,6 +46,13 @@ class BatchedSource(CsvSource):
     """The csv source in batches of 500 rows."""
 
     name = "batched-csv"
+    batch_rows = 500
+
+
+class BatchedArrow(ArrowSource):
+    """The arrow source in batches of 500 rows (a Parquet file: decoded on a thread too)."""
+
+    name = "batched-arrow"
     batch_rows = 500
 
 
@@ -79,7 +90,7 @@ class FailingModel(PenaltyModel):
 
 @hookimpl
 def register_sources():
-    return [BatchedSource(), FailingSource()]
+    return [BatchedSource(), FailingSource(), BatchedArrow()]
 
 
 @hookimpl
@@ -143,6 +154,9 @@ CASES = {
     "measure": (_source("t", "batched-csv", "tickets.csv")
                 + LEVEL.format(id="frt", metric="failing_first_response", source="t"),
                 "the third batch cannot be measured"),
+    "parquet": (_source("t", "batched-arrow", "tickets.parquet")
+                + LEVEL.format(id="frt", metric="failing_first_response", source="t"),
+                "the third batch cannot be measured"),
     "page": ('[sources.zd]\nadapter = "zendesk"\npath = "pages"\n'
              + LEVEL.format(id="frt", metric="first_response_time", source="zd"),
              "page-003.json"),
@@ -162,6 +176,9 @@ def _case(folder: Path, name: str) -> Path:
     """Write the contract of case ``name`` and the data it reads into ``folder``."""
     if name in ("source", "measure", "credits"):
         _tickets(folder / "tickets.csv", 3_000)
+    elif name == "parquet":
+        _tickets(folder / "tickets.csv", 3_000)
+        pq.write_table(pacsv.read_csv(folder / "tickets.csv"), folder / "tickets.parquet")
     elif name == "page":  # two good pages, then a broken one
         shutil.copytree(DATA / "zendesk" / "pages", folder / "pages")
         (folder / "pages" / "page-003.json").write_text('{"tickets": [{"id": 1,')
@@ -245,7 +262,7 @@ def test_errors_end_the_process_with_exit_code_2_never_an_abort(tmp_path):
     # says, at exit, whether any thread of ours still runs (the cause, seen even when the abort
     # does not happen). (Runs are not forked from one process: forking a process that already
     # runs Arrow's threads is itself unsafe.) The cases share out the CPUs there are.
-    runs = {"source": 6, "measure": 6, "page": 4, "column": 4, "credits": 4}
+    runs = {"source": 6, "measure": 6, "parquet": 4, "page": 4, "column": 4, "credits": 4}
     free: queue.Queue[int] = queue.Queue()
     for cpu in sorted(os.sched_getaffinity(0)):
         free.put(cpu)

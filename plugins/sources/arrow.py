@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -130,25 +131,26 @@ class ArrowSource(Source):
             # One file decoded a batch ahead on a thread of its own while the batch before is
             # typed here (see _parquet_batches).
             batches = read_ahead(batches, name="slaengine-decode")
-        for batch in batches:
-            table = pa.Table.from_batches([batch])
-            n = table.num_rows
-            rows = np.arange(offset + 1, offset + n + 1, dtype=np.int64)
-            offset += n
-            records, rejected = coerce(
-                table,
-                kind=config.kind,
-                columns=columns,
-                timezone=config.timezone,
-                rows=rows,
-                source=config.name,
-                native_id=config.kind.name in NATIVE_ID_KINDS,
-            )
-            # How far the reading has come, by the share of the files' rows read (rows a time
-            # window leaves out are not counted: the share then ends short of the whole).
-            position = (min(size, size * offset // rows_in_files)
-                        if size is not None and rows_in_files else None)
-            yield SourceBatch(records=records, rejected=rejected, read=n, position=position)
+        with closing(batches):  # the decoding thread ends with the read, however it ends
+            for batch in batches:
+                table = pa.Table.from_batches([batch])
+                n = table.num_rows
+                rows = np.arange(offset + 1, offset + n + 1, dtype=np.int64)
+                offset += n
+                records, rejected = coerce(
+                    table,
+                    kind=config.kind,
+                    columns=columns,
+                    timezone=config.timezone,
+                    rows=rows,
+                    source=config.name,
+                    native_id=config.kind.name in NATIVE_ID_KINDS,
+                )
+                # How far the reading has come, by the share of the files' rows read (rows a time
+                # window leaves out are not counted: the share then ends short of the whole).
+                position = (min(size, size * offset // rows_in_files)
+                            if size is not None and rows_in_files else None)
+                yield SourceBatch(records=records, rejected=rejected, read=n, position=position)
         if offset == 0:
             yield SourceBatch(
                 records=config.kind.schema(list(fields)).empty_table(),
