@@ -1,4 +1,8 @@
-"""Fixtures shared by the test files: one SparkSession for the whole session (``spark``)."""
+"""Fixtures shared by the test files: one SparkSession for the whole session (``spark``).
+
+Hypothesis runs without its deadline (200 ms an example by default): nothing in the suite
+asserts a time (timing belongs to the benchmarks), and on a slow or busy machine a first
+example that imports or compiles something would fail a test that is right."""
 
 from __future__ import annotations
 
@@ -7,6 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("slaengine", deadline=None)
+settings.load_profile("slaengine")
 
 
 @pytest.fixture(scope="session")
