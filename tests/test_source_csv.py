@@ -658,3 +658,33 @@ def _small(rows: int) -> CsvSource:
     source = CsvSource()
     source.batch_rows = rows  # type: ignore[misc]
     return source
+
+
+def test_a_row_handler_is_let_go_before_the_read_goes_on():
+    # Arrow's CSV reader can drop its last reference (and so the Python row handler) on one
+    # of its I/O threads a moment after it is closed; freed there while the interpreter shuts
+    # down, the process aborts. _released waits until the handler is freed: here by a thread
+    # that lets go of it a little later.
+    import threading
+    import time
+    import weakref
+
+    from slaengine.plugins.sources.csv import _released, _row_skipper
+
+    handler = _row_skipper()
+    alive = weakref.ref(handler)
+    released = _released(handler)
+    holding, started = [handler], threading.Event()
+    del handler
+
+    def let_go() -> None:
+        started.set()
+        time.sleep(0.2)
+        holding.clear()
+
+    other = threading.Thread(target=let_go)
+    other.start()
+    started.wait()
+    released()
+    assert alive() is None
+    other.join()

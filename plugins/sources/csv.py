@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator, Sequence
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from functools import cache
@@ -216,26 +218,69 @@ def _header(path: Path, options: _Options) -> tuple[list[str], int] | None:
     block = _BLOCK_BYTES
     while True:
         try:
-            reader = pacsv.open_csv(
-                pa.input_stream(str(path), compression="detect"),
-                read_options=pacsv.ReadOptions(encoding=options.encoding, block_size=block),
-                parse_options=_parse_options(options.delimiter, lambda _row: "skip"),
-            )
+            return _names(path, options, block), block
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" in str(exc) and _holds_less_than(path, block):
                 return _single_line(path, options)
             if not _block_too_small(exc):
                 raise _unreadable(path, options, exc, 1) from exc
             block = _bigger(path, block, 1)
-            continue
         except (LookupError, OSError, UnicodeError) as exc:
             raise _unreadable(path, options, exc, 1) from exc
+
+
+def _names(path: Path, options: _Options, block: int) -> list[str]:
+    """The header's names as Arrow's CSV reader reads them in blocks of ``block`` bytes (a
+    ragged row in the first block is skipped, not an error), once Arrow has let go of the
+    reader (see :func:`_released`)."""
+    skip: Callable[[Any], str] | None = _row_skipper()
+    released = _released(skip)
+    try:
+        reader = pacsv.open_csv(
+            pa.input_stream(str(path), compression="detect"),
+            read_options=pacsv.ReadOptions(encoding=options.encoding, block_size=block),
+            parse_options=_parse_options(options.delimiter, skip),
+        )
         try:
-            return reader.schema.names, block
-        except UnicodeError as exc:
-            raise _unreadable(path, options, exc, 1) from exc
+            return reader.schema.names
         finally:
             reader.close()
+            del reader
+    finally:
+        skip = None
+        released()
+
+
+def _row_skipper() -> Callable[[Any], str]:
+    """A handler that skips a ragged row: a new one for each reader (see :func:`_released`)."""
+    def skip(_row: Any) -> str:
+        return "skip"
+    return skip
+
+
+_LET_GO_SECONDS = 5.0
+
+
+def _released(handler: Callable[..., Any]) -> Callable[[], None]:
+    """Wait, when called, until Python objects handed to one Arrow CSV reader (its ragged-row
+    ``handler``) are freed, for at most a few seconds.
+
+    Arrow's CSV reader reads its first block on one of Arrow's I/O threads, and the callback
+    that does so holds the reader: closing the reader in Python does not wait for it. The
+    reader's last reference may then be dropped on that thread, a moment later, freeing the
+    handler there under the interpreter lock. If the interpreter is shutting down by then (a
+    source error is reported and the command exits at once), that thread cannot take the
+    lock, and the process aborts ("terminate called without an active exception") after a
+    correct error message. Waiting for the handler to be freed before going on leaves no
+    Python object in Arrow's hands. The caller must drop its own references to ``handler``
+    (and to the reader) before calling."""
+    gone = threading.Event()
+    weakref.finalize(handler, gone.set)
+
+    def wait() -> None:
+        gone.wait(_LET_GO_SECONDS)
+
+    return wait
 
 
 _QUOTE = 0x22
@@ -527,23 +572,35 @@ class _Reading:
             return "skip"
 
         self.stored, self.stream = _open_input(self.path)
-        reader = pacsv.open_csv(
-            self.stream,
-            read_options=pacsv.ReadOptions(encoding=self.options.encoding,
-                                          use_threads=not careful, block_size=self.block,
-                                          skip_rows_after_names=self.rows),
-            parse_options=_parse_options(self.options.delimiter,
-                                         on_invalid if careful else None),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=self.names,
-                column_types=types,
-                strings_can_be_null=not careful,
-                null_values=[""],  # "NA", "null", "nan" are values to judge, not gaps
-            ),
-        )
-        # Arrow's streaming reader parses a block only when asked: the fast read parses on
-        # a thread of its own, so typing the records overlaps with parsing the next blocks.
-        yield from (reader if careful else read_ahead(reader, depth=_BLOCKS_AHEAD))
+        handler: Callable[[Any], str] | None = on_invalid if careful else None
+        released = _released(on_invalid)
+        del on_invalid  # Arrow's reader alone holds it now (see _released)
+        try:
+            reader = pacsv.open_csv(
+                self.stream,
+                read_options=pacsv.ReadOptions(encoding=self.options.encoding,
+                                              use_threads=not careful, block_size=self.block,
+                                              skip_rows_after_names=self.rows),
+                parse_options=_parse_options(self.options.delimiter, handler),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=self.names,
+                    column_types=types,
+                    strings_can_be_null=not careful,
+                    null_values=[""],  # "NA", "null", "nan" are values to judge, not gaps
+                ),
+            )
+            handler = None
+            # Arrow's streaming reader parses a block only when asked: the fast read parses
+            # on a thread of its own, so typing the records overlaps with parsing the next
+            # blocks.
+            try:
+                yield from (reader if careful else read_ahead(reader, depth=_BLOCKS_AHEAD))
+            finally:
+                reader.close()
+                del reader
+        finally:
+            handler = None
+            released()
 
     def _deliver(self, table: pa.Table | None, last: bool = False) -> SourceBatch:
         """Type one batch; with it go the ragged rows met up to its last line."""
