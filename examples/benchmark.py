@@ -889,32 +889,27 @@ def print_goals(rows: list[dict]) -> None:
     at = {(r["engine"], r["variant"], r["format"]): r for r in rows if r["rows"] == size}
     lines = []
 
-    def ratio(name: str, fmt: str, other: str, goal: str) -> None:
-        sla, them = at.get(("slaengine", name, fmt)), at.get((other, name, fmt))
-        if sla and them:
+    def ratio(name: str, fmt: str, other: str, goal: str, engine: str = "slaengine") -> None:
+        ours, them = at.get((engine, name, fmt)), at.get((other, name, fmt))
+        if ours and them:
             lines.append(
-                f"{name} {fmt}: slaengine / {other} = {sla['wall_s'] / them['wall_s']:.2f} "
-                f"best, {sla['median_s'] / them['median_s']:.2f} median (goal {goal})"
+                f"{name} {fmt}: {engine} / {other} = {ours['wall_s'] / them['wall_s']:.2f} "
+                f"best, {ours['median_s'] / them['median_s']:.2f} median ({goal})"
             )
 
     for name in VARIANTS:
-        ratio(name, "parquet", "floor+id", "<= 1.5")
-        reading, floor = at.get(("reading", name, "parquet")), at.get(("floor+id", name, "parquet"))
-        if reading and floor:
-            lines.append(
-                f"{name} parquet: slaengine's reading alone / floor+id = "
-                f"{reading['wall_s'] / floor['wall_s']:.2f} best, "
-                f"{reading['median_s'] / floor['median_s']:.2f} median (what no level can remove)"
-            )
-        ratio(name, "parquet", "duckdb", "<= 0.7")
-        ratio(name, "parquet", "polars", "< 1.0")
+        ratio(name, "parquet", "floor+id", "goal <= 1.5")
+        ratio(name, "parquet", "floor+id", "slaengine's reading alone: what no level can remove",
+              engine="reading")
+        ratio(name, "parquet", "duckdb", "goal <= 0.7")
+        ratio(name, "parquet", "polars", "goal < 1.0")
         sla = at.get(("slaengine", name, "parquet"))
         if sla:
             lines.append(
                 f"{name} parquet: slaengine peak {sla['peak_mib']:.0f} MiB (goal < 512), "
                 f"JSON report {sla['report_s']:.3f} s (goal < 0.1)"
             )
-        ratio(name, "csv", "floor+id", "<= 1.2")
+        ratio(name, "csv", "floor+id", "goal <= 1.2")
     if lines:
         print(f"goals at {size:,} rows:")
         for line in lines:

@@ -663,19 +663,26 @@ def _small(rows: int) -> CsvSource:
 def test_a_row_handler_is_let_go_before_the_read_goes_on():
     # Arrow's CSV reader can drop its last reference (and so the Python row handler) on one
     # of its I/O threads a moment after it is closed; freed there while the interpreter shuts
-    # down, the process aborts. _released waits until the handler is freed: here by a thread
-    # that lets go of it a little later.
+    # down, the process aborts. Closing a _CsvReader waits until the handler is freed: here
+    # by a thread that lets go of it a little later.
     import threading
     import time
     import weakref
 
-    from slaengine.plugins.sources.csv import _released, _row_skipper
+    import pyarrow as pa
 
-    handler = _row_skipper()
-    alive = weakref.ref(handler)
-    released = _released(handler)
-    holding, started = [handler], threading.Event()
-    del handler
+    from slaengine.plugins.sources.csv import _CsvReader, _row_skipper
+
+    made = []
+
+    def ragged():
+        made.append(_row_skipper())
+        return made[-1]
+
+    reader = _CsvReader(pa.BufferReader(b"a,b\n1,2\n1\n"), ",", ragged=ragged)
+    assert reader.schema.names == ["a", "b"]
+    alive = weakref.ref(made[0])
+    holding, started = [made.pop()], threading.Event()
 
     def let_go() -> None:
         started.set()
@@ -685,6 +692,6 @@ def test_a_row_handler_is_let_go_before_the_read_goes_on():
     other = threading.Thread(target=let_go)
     other.start()
     started.wait()
-    released()
+    reader.close()
     assert alive() is None
     other.join()

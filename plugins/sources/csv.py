@@ -231,28 +231,16 @@ def _header(path: Path, options: _Options) -> tuple[list[str], int] | None:
 
 def _names(path: Path, options: _Options, block: int) -> list[str]:
     """The header's names as Arrow's CSV reader reads them in blocks of ``block`` bytes (a
-    ragged row in the first block is skipped, not an error), once Arrow has let go of the
-    reader (see :func:`_released`)."""
-    skip: Callable[[Any], str] | None = _row_skipper()
-    released = _released(skip)
-    try:
-        reader = pacsv.open_csv(
-            pa.input_stream(str(path), compression="detect"),
-            read_options=pacsv.ReadOptions(encoding=options.encoding, block_size=block),
-            parse_options=_parse_options(options.delimiter, skip),
-        )
-        try:
-            return reader.schema.names
-        finally:
-            reader.close()
-            del reader
-    finally:
-        skip = None
-        released()
+    ragged row in the first block is skipped, not an error)."""
+    with _CsvReader(pa.input_stream(str(path), compression="detect"), options.delimiter,
+                    ragged=_row_skipper,
+                    read_options=pacsv.ReadOptions(encoding=options.encoding,
+                                                   block_size=block)) as reader:
+        return reader.schema.names
 
 
 def _row_skipper() -> Callable[[Any], str]:
-    """A handler that skips a ragged row: a new one for each reader (see :func:`_released`)."""
+    """A handler that skips a ragged row."""
     def skip(_row: Any) -> str:
         return "skip"
     return skip
@@ -261,26 +249,67 @@ def _row_skipper() -> Callable[[Any], str]:
 _LET_GO_SECONDS = 5.0
 
 
-def _released(handler: Callable[..., Any]) -> Callable[[], None]:
-    """Wait, when called, until Python objects handed to one Arrow CSV reader (its ragged-row
-    ``handler``) are freed, for at most a few seconds.
+class _CsvReader:
+    """Arrow's streaming CSV reader of ``source`` (quoted line breaks allowed, blank lines
+    skipped; ``ragged`` makes the handler of ragged rows, None: a ragged row is an error),
+    which on closing also waits, for at most a few seconds, until Arrow has let go of the
+    handler.
 
-    Arrow's CSV reader reads its first block on one of Arrow's I/O threads, and the callback
-    that does so holds the reader: closing the reader in Python does not wait for it. The
-    reader's last reference may then be dropped on that thread, a moment later, freeing the
-    handler there under the interpreter lock. If the interpreter is shutting down by then (a
-    source error is reported and the command exits at once), that thread cannot take the
-    lock, and the process aborts ("terminate called without an active exception") after a
-    correct error message. Waiting for the handler to be freed before going on leaves no
-    Python object in Arrow's hands. The caller must drop its own references to ``handler``
-    (and to the reader) before calling."""
-    gone = threading.Event()
-    weakref.finalize(handler, gone.set)
+    Arrow's reader reads its first block on one of Arrow's I/O threads, and the callback that
+    does so holds the reader: closing it in Python does not wait for that. The reader's last
+    reference may then be dropped on that thread a moment later, freeing the Python handler
+    there under the interpreter lock. If the interpreter is shutting down by then (a source
+    error is reported and the command exits at once), that thread cannot take the lock and
+    the process aborts ("terminate called without an active exception") after a correct
+    error message. So only this object refers to Arrow's reader and to the handler it makes
+    (a new one per reader)."""
 
-    def wait() -> None:
-        gone.wait(_LET_GO_SECONDS)
+    def __init__(self, source: Any, delimiter: str, *,
+                 ragged: Callable[[], Callable[[Any], str]] | None,
+                 read_options: pacsv.ReadOptions | None = None,
+                 convert_options: pacsv.ConvertOptions | None = None) -> None:
+        self._gone: threading.Event | None = None
+        handler = ragged() if ragged is not None else None
+        if handler is not None:
+            self._gone = threading.Event()
+            weakref.finalize(handler, self._gone.set)
+        parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                   invalid_row_handler=handler)
+        del handler
+        try:
+            self._reader: pacsv.CSVStreamingReader | None = pacsv.open_csv(
+                source, read_options=read_options, parse_options=parse,
+                convert_options=convert_options)
+        except BaseException:
+            del parse
+            self._let_go()
+            raise
 
-    return wait
+    @property
+    def schema(self) -> pa.Schema:
+        assert self._reader is not None
+        return self._reader.schema
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        assert self._reader is not None
+        return iter(self._reader)
+
+    def close(self) -> None:
+        """Close Arrow's reader and wait until it has let go of the handler."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        self._let_go()
+
+    def _let_go(self) -> None:
+        if self._gone is not None:
+            self._gone.wait(_LET_GO_SECONDS)
+
+    def __enter__(self) -> _CsvReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 _QUOTE = 0x22
@@ -477,15 +506,13 @@ def _single_line(path: Path, options: _Options) -> tuple[list[str], int] | None:
     if not text.strip():
         return None
     try:
-        reader = pacsv.open_csv(pa.BufferReader((text + "\n").encode()),
-                               parse_options=_parse_options(options.delimiter, None))
+        reader = _CsvReader(pa.BufferReader((text + "\n").encode()), options.delimiter,
+                            ragged=None)
     except pa.ArrowInvalid as exc:
         _check_quotes_close(path, options)
         raise _unreadable(path, options, exc, 1) from exc
-    try:
+    with reader:
         return reader.schema.names, _HEADER_ONLY
-    finally:
-        reader.close()
 
 
 class _Reading:
@@ -563,44 +590,34 @@ class _Reading:
         """The file's blocks from the first data row not yet delivered on; the careful read
         (one thread, so pyarrow knows the line of a ragged row) records ragged rows instead of
         failing."""
+        self.stored, self.stream = _open_input(self.path)
+        reader = _CsvReader(
+            self.stream, self.options.delimiter,
+            ragged=self._ragged_rows if careful else None,
+            read_options=pacsv.ReadOptions(encoding=self.options.encoding,
+                                           use_threads=not careful, block_size=self.block,
+                                           skip_rows_after_names=self.rows),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=self.names,
+                column_types=types,
+                strings_can_be_null=not careful,
+                null_values=[""],  # "NA", "null", "nan" are values to judge, not gaps
+            ),
+        )
+        # Arrow's streaming reader parses a block only when asked: the fast read parses on
+        # a thread of its own, so typing the records overlaps with parsing the next blocks.
+        with reader:
+            yield from (reader if careful else read_ahead(reader, depth=_BLOCKS_AHEAD))
 
-        def on_invalid(row: Any) -> str:
+    def _ragged_rows(self) -> Callable[[Any], str]:
+        """A handler noting each ragged row and skipping it."""
+        def note(row: Any) -> str:
             # Error path only: called once per ragged row.
             text = row.text if len(row.text) <= _TEXT_MAX else row.text[:_TEXT_MAX] + "..."
             self.ragged.append(_Ragged(row.number, row.expected_columns, row.actual_columns,
                                        text))
             return "skip"
-
-        self.stored, self.stream = _open_input(self.path)
-        handler: Callable[[Any], str] | None = on_invalid if careful else None
-        released = _released(on_invalid)
-        del on_invalid  # Arrow's reader alone holds it now (see _released)
-        try:
-            reader = pacsv.open_csv(
-                self.stream,
-                read_options=pacsv.ReadOptions(encoding=self.options.encoding,
-                                              use_threads=not careful, block_size=self.block,
-                                              skip_rows_after_names=self.rows),
-                parse_options=_parse_options(self.options.delimiter, handler),
-                convert_options=pacsv.ConvertOptions(
-                    include_columns=self.names,
-                    column_types=types,
-                    strings_can_be_null=not careful,
-                    null_values=[""],  # "NA", "null", "nan" are values to judge, not gaps
-                ),
-            )
-            handler = None
-            # Arrow's streaming reader parses a block only when asked: the fast read parses
-            # on a thread of its own, so typing the records overlaps with parsing the next
-            # blocks.
-            try:
-                yield from (reader if careful else read_ahead(reader, depth=_BLOCKS_AHEAD))
-            finally:
-                reader.close()
-                del reader
-        finally:
-            handler = None
-            released()
+        return note
 
     def _deliver(self, table: pa.Table | None, last: bool = False) -> SourceBatch:
         """Type one batch; with it go the ragged rows met up to its last line."""
@@ -880,13 +897,6 @@ def _has_non_finite(table: pa.Table | pa.RecordBatch) -> bool:
     return any(
         pc.any(pc.invert(pc.is_finite(column))).as_py()
         for column in table.columns if pa.types.is_floating(column.type)
-    )
-
-
-def _parse_options(delimiter: str, handler: Any) -> pacsv.ParseOptions:
-    """Parsing shared by the header and data reads: quoted newlines allowed, blank lines skipped."""
-    return pacsv.ParseOptions(
-        delimiter=delimiter, newlines_in_values=True, invalid_row_handler=handler
     )
 
 
